@@ -1,0 +1,76 @@
+package dev.serveml.artifacts;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/** Artifacts as read-only files under one root directory. */
+public final class FilesystemArtifactStore implements ArtifactStore {
+    private final Path root;
+
+    public FilesystemArtifactStore(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(this.root);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create artifact directory " + root, e);
+        }
+    }
+
+    @Override
+    public boolean put(String key, Path staged) {
+        Path target = resolve(key);
+        try {
+            Files.createDirectories(target.getParent());
+            if (Files.exists(target)) {
+                Files.deleteIfExists(staged);
+                return false;
+            }
+            try {
+                Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Path temp = target.resolveSibling(target.getFileName() + ".part");
+                Files.copy(staged, temp, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+                Files.deleteIfExists(staged);
+            }
+            target.toFile().setReadOnly();
+            return true;
+        } catch (FileAlreadyExistsException e) {
+            return false;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot store artifact " + key, e);
+        }
+    }
+
+    @Override
+    public Path localPath(String key) {
+        return resolve(key);
+    }
+
+    @Override
+    public void delete(String key) {
+        try {
+            Files.deleteIfExists(resolve(key));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete artifact " + key, e);
+        }
+    }
+
+    @Override
+    public boolean exists(String key) {
+        return Files.exists(resolve(key));
+    }
+
+    private Path resolve(String key) {
+        Path path = root.resolve(key).normalize();
+        if (!path.startsWith(root)) {
+            throw new IllegalArgumentException("artifact key escapes the store: " + key);
+        }
+        return path;
+    }
+}

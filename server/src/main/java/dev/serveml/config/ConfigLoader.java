@@ -1,0 +1,167 @@
+package dev.serveml.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Builds {@link ServemlConfig} from, in rising precedence: built-in defaults, the properties file
+ * named by {@code SERVEML_CONFIG_FILE} (keys written as the environment variables are), and the
+ * {@code SERVEML_*} environment. Every key is defined once here with its default and check; all
+ * problems are collected and thrown together.
+ */
+public final class ConfigLoader {
+    private static final Pattern SIZE = Pattern.compile("(?i)\\s*(\\d+)\\s*([kmgt]?i?b?)?\\s*");
+
+    private final Map<String, String> source;
+    private final List<String> problems = new ArrayList<>();
+
+    private ConfigLoader(Map<String, String> source) {
+        this.source = source;
+    }
+
+    /** Loads from the process environment (and the file it may name). */
+    public static ServemlConfig fromEnvironment() {
+        return load(System.getenv());
+    }
+
+    /** Loads from the given variables, as if they were the environment. */
+    public static ServemlConfig load(Map<String, String> env) {
+        Map<String, String> merged = new HashMap<>();
+        List<String> fileProblems = new ArrayList<>();
+        String file = env.get("SERVEML_CONFIG_FILE");
+        if (file != null && !file.isBlank()) {
+            try (Reader reader = Files.newBufferedReader(Path.of(file))) {
+                Properties properties = new Properties();
+                properties.load(reader);
+                properties.forEach((k, v) -> merged.put(k.toString().trim(), v.toString().trim()));
+            } catch (IOException | InvalidPathException e) {
+                fileProblems.add("SERVEML_CONFIG_FILE: cannot read '" + file + "': " + e.getMessage());
+            }
+        }
+        env.forEach((k, v) -> {
+            if (k.startsWith("SERVEML_")) {
+                merged.put(k, v);
+            }
+        });
+        ConfigLoader loader = new ConfigLoader(merged);
+        loader.problems.addAll(fileProblems);
+        return loader.build();
+    }
+
+    private ServemlConfig build() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        HttpConfig http = new HttpConfig(
+                string("SERVEML_HTTP_HOST", "0.0.0.0"),
+                integer("SERVEML_HTTP_PORT", 8080, 0, 65535),
+                size("SERVEML_MAX_REQUEST_SIZE", "16MB"),
+                integer("SERVEML_HTTP_EVENT_LOOPS", cores, 1, 256),
+                integer("SERVEML_WORKER_THREADS", Math.max(8, cores * 4), 1, 1024));
+        StorageConfig storage = new StorageConfig(
+                path("SERVEML_DATA_DIR", "./serveml-data"),
+                size("SERVEML_MAX_UPLOAD_SIZE", "1GB"));
+        String url = string("SERVEML_DATABASE_URL", "");
+        if (!url.isEmpty() && !url.startsWith("jdbc:postgresql:")) {
+            problems.add("SERVEML_DATABASE_URL: must be a PostgreSQL JDBC URL (jdbc:postgresql://host:port/db), got '"
+                    + url + "'");
+        }
+        DatabaseConfig database = new DatabaseConfig(
+                url.isEmpty() ? Optional.empty() : Optional.of(url),
+                string("SERVEML_DATABASE_USER", "serveml"),
+                string("SERVEML_DATABASE_PASSWORD", ""),
+                integer("SERVEML_DATABASE_POOL_SIZE", 8, 1, 200));
+        RuntimeConfig runtime = new RuntimeConfig(integer("SERVEML_ONNX_INTRA_OP_THREADS", 1, 1, 256),
+                integer("SERVEML_INFERENCE_THREADS", cores + 1, 1, 512));
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        return new ServemlConfig(http, storage, database, runtime);
+    }
+
+    private String string(String key, String fallback) {
+        String value = source.get(key);
+        return value == null ? fallback : value.trim();
+    }
+
+    private int integer(String key, int fallback, int min, int max) {
+        String value = source.get(key);
+        if (value == null || value.isBlank()) {
+            return fallback;
+        }
+        try {
+            int parsed = Integer.parseInt(value.trim());
+            if (parsed < min || parsed > max) {
+                problems.add(key + ": must be between " + min + " and " + max + ", got " + parsed);
+                return fallback;
+            }
+            return parsed;
+        } catch (NumberFormatException e) {
+            problems.add(key + ": must be a whole number, got '" + value + "'");
+            return fallback;
+        }
+    }
+
+    private Path path(String key, String fallback) {
+        String value = string(key, fallback);
+        try {
+            return Path.of(value.isEmpty() ? fallback : value).toAbsolutePath().normalize();
+        } catch (InvalidPathException e) {
+            problems.add(key + ": not a valid path: '" + value + "'");
+            return Path.of(fallback).toAbsolutePath().normalize();
+        }
+    }
+
+    private long size(String key, String fallback) {
+        String value = string(key, fallback);
+        long parsed = parseSize(value);
+        if (parsed <= 0) {
+            problems.add(key + ": must be a positive size such as 512KB, 100MB or 2GB, got '" + value + "'");
+            return parseSize(fallback);
+        }
+        return parsed;
+    }
+
+    /**
+     * Parses {@code 1024}, {@code 10KB}, {@code 10KiB}, {@code 5m}, {@code 2GB} (binary multiples).
+     *
+     * @return bytes, or -1 when the text is not a size
+     */
+    public static long parseSize(String text) {
+        Matcher m = SIZE.matcher(text);
+        if (!m.matches()) {
+            return -1;
+        }
+        long number;
+        try {
+            number = Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+        String unit = m.group(2) == null ? "" : m.group(2).toLowerCase(Locale.ROOT);
+        int shift = switch (unit.isEmpty() ? ' ' : unit.charAt(0)) {
+            case 'k' -> 10;
+            case 'm' -> 20;
+            case 'g' -> 30;
+            case 't' -> 40;
+            default -> 0;
+        };
+        if (shift == 0 && !unit.isEmpty() && !unit.equals("b")) {
+            return -1;
+        }
+        if (number > (Long.MAX_VALUE >> shift)) {
+            return -1;
+        }
+        return number << shift;
+    }
+}

@@ -1,0 +1,23 @@
+package dev.serveml.config;
+
+import java.util.Optional;
+
+/**
+ * The metadata database.
+ *
+ * @param url      JDBC URL of an external PostgreSQL; empty means embedded PostgreSQL under the data dir
+ * @param user     user for the external database
+ * @param password password for the external database (never printed)
+ * @param poolSize maximum JDBC connections
+ */
+public record DatabaseConfig(Optional<String> url, String user, String password, int poolSize) {
+    public boolean embedded() {
+        return url.isEmpty();
+    }
+
+    @Override
+    public String toString() {
+        return "DatabaseConfig[url=" + url.orElse("(embedded)") + ", user=" + user
+                + ", password=" + (password.isEmpty() ? "" : "***") + ", poolSize=" + poolSize + "]";
+    }
+}

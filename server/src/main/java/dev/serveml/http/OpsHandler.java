@@ -1,0 +1,84 @@
+package dev.serveml.http;
+
+import dev.serveml.metrics.Meters;
+import dev.serveml.store.Database;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.StaticHandler;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Properties;
+
+/** Operations: health, Prometheus metrics, the OpenAPI description and Swagger UI (from the JAR, no CDN). */
+final class OpsHandler {
+    private static final String SWAGGER_POM = "META-INF/maven/org.webjars/swagger-ui/pom.properties";
+
+    private final Meters meters;
+    private final Database database;
+    private final Responses responses;
+    private final Buffer openApi;
+    private final Buffer docsPage;
+
+    OpsHandler(Meters meters, Database database, Responses responses) {
+        this.meters = meters;
+        this.database = database;
+        this.responses = responses;
+        this.openApi = Buffer.buffer(resource("openapi.json"));
+        this.docsPage = Buffer.buffer(resource("docs/index.html"));
+    }
+
+    void register(HttpApi api) {
+        api.route(HttpMethod.GET, "/health/live", ctx -> responses.send(ctx, 200, g -> {
+            g.writeStartObject();
+            g.writeStringField("status", "UP");
+            g.writeEndObject();
+        }));
+        api.route(HttpMethod.GET, "/health/ready", this::ready);
+        api.route(HttpMethod.GET, "/metrics", ctx -> ctx.response()
+                .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(meters.scrape()));
+        api.route(HttpMethod.GET, "/openapi.json", ctx -> ctx.response()
+                .putHeader("Content-Type", "application/json").end(openApi));
+        api.route(HttpMethod.GET, "/docs", ctx -> ctx.response()
+                .putHeader("Content-Type", "text/html; charset=utf-8").end(docsPage));
+        api.route(HttpMethod.GET, "/docs/*", StaticHandler.create("META-INF/resources/webjars/swagger-ui/"
+                + swaggerVersion()).setCachingEnabled(true));
+    }
+
+    private void ready(RoutingContext ctx) {
+        responses.blocking(ctx, database::ping, up -> responses.send(ctx, up ? 200 : 503, g -> {
+            g.writeStartObject();
+            g.writeStringField("status", up ? "UP" : "DOWN");
+            g.writeObjectFieldStart("checks");
+            g.writeStringField("database", up ? "UP" : "DOWN");
+            g.writeEndObject();
+            g.writeEndObject();
+        }));
+    }
+
+    private static String swaggerVersion() {
+        try (InputStream in = OpsHandler.class.getClassLoader().getResourceAsStream(SWAGGER_POM)) {
+            Properties p = new Properties();
+            if (in == null) {
+                throw new IllegalStateException("the swagger-ui webjar is missing from the classpath");
+            }
+            p.load(in);
+            return p.getProperty("version");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static byte[] resource(String name) {
+        try (InputStream in = OpsHandler.class.getClassLoader().getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("resource " + name + " is missing from the JAR");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package dev.serveml.http;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.serveml.inference.InferenceResult;
+import dev.serveml.inference.InferenceService;
+import dev.serveml.inference.MapSequence;
+import dev.serveml.inference.NativeRequest;
+import dev.serveml.inference.Output;
+import dev.serveml.inference.Tensor;
+import dev.serveml.inference.TensorJson;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.RoutingContext;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/** The native predict routes: the request shapes users already send, answered row by row. */
+final class PredictHandler {
+    private final InferenceService inference;
+    private final Responses responses;
+
+    PredictHandler(InferenceService inference, Responses responses) {
+        this.inference = inference;
+        this.responses = responses;
+    }
+
+    void register(HttpApi api) {
+        api.jsonRoute(HttpMethod.POST, "/api/v1/models/:name/predict", ctx -> predict(ctx, Optional.empty()));
+        api.jsonRoute(HttpMethod.POST, "/api/v1/models/:name/versions/:version/predict",
+                ctx -> predict(ctx, Optional.of(HttpApi.versionParam(ctx))));
+    }
+
+    private void predict(RoutingContext ctx, Optional<Integer> version) {
+        NativeRequest request = NativeRequest.of(responses.jsonBody(ctx));
+        Future.fromCompletionStage(inference.infer(ctx.pathParam("name"), version, request::bind, Set.of()),
+                        ctx.vertx().getOrCreateContext())
+                .onSuccess(result -> responses.send(ctx, 200, g -> write(g, ctx, request.style(), result)))
+                .onFailure(ctx::fail);
+    }
+
+    private static void write(JsonGenerator g, RoutingContext ctx, NativeRequest.Style style, InferenceResult result)
+            throws IOException {
+        g.writeStartObject();
+        g.writeStringField("model", result.version().modelName());
+        g.writeNumberField("version", result.version().version());
+        int rows = style == NativeRequest.Style.ROWS ? rowCount(result.outputs()) : -1;
+        if (rows >= 0) {
+            g.writeArrayFieldStart("predictions");
+            for (int r = 0; r < rows; r++) {
+                g.writeStartObject();
+                for (Output o : result.outputs().values()) {
+                    g.writeFieldName(o.name());
+                    switch (o) {
+                        case Tensor t -> TensorJson.writeRow(g, t, r);
+                        case MapSequence m -> writeMap(g, m.rows().get(r));
+                    }
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        } else {
+            g.writeObjectFieldStart("outputs");
+            for (Output o : result.outputs().values()) {
+                g.writeFieldName(o.name());
+                switch (o) {
+                    case Tensor t -> TensorJson.writeNested(g, t);
+                    case MapSequence m -> {
+                        g.writeStartArray();
+                        for (Map<String, Double> row : m.rows()) {
+                            writeMap(g, row);
+                        }
+                        g.writeEndArray();
+                    }
+                }
+            }
+            g.writeEndObject();
+        }
+        g.writeNumberField("inference_ms", result.inferenceNanos() / 1e6);
+        g.writeNumberField("latency_ms", HttpApi.elapsedNanos(ctx) / 1e6);
+        g.writeEndObject();
+    }
+
+    /** The number of rows every output shares along its first dimension, or -1 if they do not. */
+    private static int rowCount(Map<String, Output> outputs) {
+        int rows = -1;
+        for (Output o : outputs.values()) {
+            long n = switch (o) {
+                case Tensor t -> t.shape().length == 0 ? -1 : t.shape()[0];
+                case MapSequence m -> m.rows().size();
+            };
+            if (n < 0 || (rows >= 0 && n != rows)) {
+                return -1;
+            }
+            rows = (int) n;
+        }
+        return rows;
+    }
+
+    private static void writeMap(JsonGenerator g, Map<String, Double> row) throws IOException {
+        g.writeStartObject();
+        for (Map.Entry<String, Double> e : row.entrySet()) {
+            g.writeNumberField(e.getKey(), e.getValue());
+        }
+        g.writeEndObject();
+    }
+}

@@ -1,0 +1,131 @@
+package dev.serveml.http;
+
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import java.util.List;
+
+/**
+ * The one mapper from failures to answers: RFC 9457 {@code application/problem+json} on every
+ * route, except the Open Inference Protocol routes ({@code /v2}) which answer the protocol's
+ * {@code {"error": "..."}}. Unknown exceptions become a generic 500, logged once with the
+ * request id; their messages never reach the client.
+ */
+final class Problems {
+    private static final Logger log = LoggerFactory.getLogger(Problems.class);
+
+    private final Responses responses;
+
+    Problems(Responses responses) {
+        this.responses = responses;
+    }
+
+    /** Router failure handler: a failed context (exception or bare status) becomes an answer. */
+    void handleFailure(RoutingContext ctx) {
+        if (ctx.response().headWritten()) {
+            if (ctx.failure() != null) {
+                logUnexpected(ctx, ctx.failure());
+            }
+            ctx.response().reset();
+            return;
+        }
+        Throwable failure = ctx.failure();
+        ProblemException problem = failure == null ? fromStatus(ctx.statusCode()) : toProblem(ctx, failure);
+        send(ctx, problem);
+    }
+
+    ProblemException toProblem(RoutingContext ctx, Throwable failure) {
+        Throwable cause = failure;
+        while ((cause instanceof java.util.concurrent.CompletionException
+                || cause instanceof java.util.concurrent.ExecutionException) && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        if (cause instanceof ProblemException p) {
+            if (p.type().status() >= 500 && p.getCause() != null) {
+                logUnexpected(ctx, p.getCause());
+            }
+            return p;
+        }
+        if (cause instanceof io.vertx.ext.web.handler.HttpException http) {
+            return fromStatus(http.getStatusCode());
+        }
+        logUnexpected(ctx, cause);
+        return new ProblemException(ProblemType.INTERNAL, "the server failed to handle this request; "
+                + "quote request id " + RequestIds.of(ctx) + " when reporting it");
+    }
+
+    private static ProblemException fromStatus(int status) {
+        return switch (status) {
+            case 404 -> new ProblemException(ProblemType.ROUTE_NOT_FOUND, "no such resource; see /openapi.json");
+            case 405 -> new ProblemException(ProblemType.METHOD_NOT_ALLOWED,
+                    "this resource does not accept this method; see /openapi.json");
+            case 413 -> new ProblemException(ProblemType.UPLOAD_TOO_LARGE, "the request body is larger than "
+                    + "this server accepts");
+            case 415 -> new ProblemException(ProblemType.UNSUPPORTED_MEDIA_TYPE, "unsupported Content-Type");
+            case 400 -> new ProblemException(ProblemType.INVALID_REQUEST, "the request could not be read");
+            case 503 -> new ProblemException(ProblemType.SERVICE_UNAVAILABLE, "try again shortly");
+            default -> new ProblemException(ProblemType.INTERNAL, "the server failed to handle this request");
+        };
+    }
+
+    void send(RoutingContext ctx, ProblemException problem) {
+        HttpServerResponse response = ctx.response();
+        ProblemType type = problem.type();
+        response.setStatusCode(type.status());
+        if (type.retryable()) {
+            response.putHeader("Retry-After", "1");
+        }
+        if (isProtocolV2(ctx)) {
+            response.putHeader("Content-Type", "application/json");
+            response.end(responses.write(g -> {
+                g.writeStartObject();
+                g.writeStringField("error", problem.detail());
+                g.writeEndObject();
+            }));
+            return;
+        }
+        response.putHeader("Content-Type", "application/problem+json");
+        response.end(responses.write(g -> {
+            g.writeStartObject();
+            g.writeStringField("type", type.typeUri());
+            g.writeStringField("title", type.title());
+            g.writeNumberField("status", type.status());
+            g.writeStringField("detail", problem.detail());
+            g.writeStringField("instance", ctx.request().path());
+            g.writeStringField("code", type.code());
+            g.writeStringField("requestId", RequestIds.of(ctx));
+            g.writeBooleanField("retryable", type.retryable());
+            List<ProblemException.FieldError> errors = problem.errors();
+            if (!errors.isEmpty()) {
+                g.writeArrayFieldStart("errors");
+                for (ProblemException.FieldError e : errors) {
+                    g.writeStartObject();
+                    g.writeStringField("pointer", e.pointer());
+                    g.writeStringField("message", e.message());
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+            }
+            g.writeEndObject();
+        }));
+    }
+
+    static boolean isProtocolV2(RoutingContext ctx) {
+        String path = ctx.request().path();
+        return path != null && (path.equals("/v2") || path.startsWith("/v2/"));
+    }
+
+    private static void logUnexpected(RoutingContext ctx, Throwable t) {
+        MDC.put("requestId", RequestIds.of(ctx));
+        try {
+            log.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), t);
+        } finally {
+            MDC.remove("requestId");
+        }
+    }
+}

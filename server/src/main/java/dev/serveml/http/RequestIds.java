@@ -1,0 +1,29 @@
+package dev.serveml.http;
+
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/** Every request gets an id: the client's {@code X-Request-Id} when it is sane, otherwise a new one. */
+final class RequestIds {
+    static final String HEADER = "X-Request-Id";
+    private static final String KEY = "serveml.requestId";
+    private static final Pattern SANE = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
+
+    private RequestIds() {
+    }
+
+    static void assign(RoutingContext ctx) {
+        String given = ctx.request().getHeader(HEADER);
+        String id = given != null && SANE.matcher(given).matches() ? given : UUID.randomUUID().toString();
+        ctx.put(KEY, id);
+        ctx.response().putHeader(HEADER, id);
+        ctx.next();
+    }
+
+    static String of(RoutingContext ctx) {
+        String id = ctx.get(KEY);
+        return id == null ? "unknown" : id;
+    }
+}

@@ -1,0 +1,206 @@
+package dev.serveml.http;
+
+import dev.serveml.artifacts.StagedUpload;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.file.AsyncFile;
+import io.vertx.core.file.OpenOptions;
+import io.vertx.core.http.HttpServerFileUpload;
+import io.vertx.core.http.HttpServerRequest;
+
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Locale;
+import java.util.UUID;
+
+/**
+ * Streams the {@code file} part of a multipart upload to a temporary file, computing its SHA-256
+ * and size on the way and never holding it whole in memory. Stops reading (and closes the
+ * connection) as soon as the size limit is passed. Runs on the event loop; file writes are
+ * asynchronous with back-pressure.
+ */
+final class UploadReceiver {
+    static final String FILE_PART = "file";
+    private static final int HEAD_BYTES = 64;
+
+    private final Vertx vertx;
+    private final Path directory;
+    private final long maxBytes;
+
+    UploadReceiver(Vertx vertx, Path directory, long maxBytes) {
+        this.vertx = vertx;
+        this.directory = directory;
+        this.maxBytes = maxBytes;
+    }
+
+    long maxBytes() {
+        return maxBytes;
+    }
+
+    /** Receives the request body; the future fails with a {@link ProblemException} on bad input. */
+    Future<StagedUpload> receive(HttpServerRequest request) {
+        String contentType = request.getHeader("Content-Type");
+        if (contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith("multipart/form-data")) {
+            request.resume();
+            return Future.failedFuture(new ProblemException(ProblemType.UNSUPPORTED_MEDIA_TYPE,
+                    "upload the model as multipart/form-data with the file in a part named 'file' "
+                            + "(curl -F file=@model.onnx ...); got Content-Type " + (contentType == null ? "none" : contentType)));
+        }
+        String length = request.getHeader("Content-Length");
+        if (length != null && parseLong(length) > maxBytes + 64 * 1024) {
+            return Future.failedFuture(tooLarge());
+        }
+        Promise<StagedUpload> result = Promise.promise();
+        Receiving state = new Receiving(request, result);
+        request.setExpectMultipart(true);
+        request.uploadHandler(state::onPart);
+        request.exceptionHandler(e -> state.fail(new ProblemException(ProblemType.INVALID_REQUEST,
+                "the upload was interrupted or is not valid multipart data")));
+        request.endHandler(v -> state.onRequestEnd());
+        request.resume();
+        return result.future();
+    }
+
+    private ProblemException tooLarge() {
+        return new ProblemException(ProblemType.UPLOAD_TOO_LARGE, "the upload is larger than the "
+                + maxBytes + "-byte limit (SERVEML_MAX_UPLOAD_SIZE)");
+    }
+
+    private static long parseLong(String text) {
+        try {
+            return Long.parseLong(text.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** The state of one upload; touched only from the request's event loop. */
+    private final class Receiving {
+        private final HttpServerRequest request;
+        private final Promise<StagedUpload> result;
+        private final MessageDigest digest;
+        private final byte[] head = new byte[HEAD_BYTES];
+        private int headLength;
+        private long size;
+        private Path file;
+        private String fileName;
+        private Future<AsyncFile> opened;
+        private Future<Void> written = Future.succeededFuture();
+        private boolean failed;
+        private boolean sawFile;
+
+        Receiving(HttpServerRequest request, Promise<StagedUpload> result) {
+            this.request = request;
+            this.result = result;
+            try {
+                this.digest = MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        void onPart(HttpServerFileUpload upload) {
+            if (failed || !FILE_PART.equals(upload.name())) {
+                upload.handler(b -> { });
+                return;
+            }
+            if (sawFile) {
+                fail(new ProblemException(ProblemType.INVALID_REQUEST, "send exactly one part named 'file'"));
+                upload.handler(b -> { });
+                return;
+            }
+            sawFile = true;
+            fileName = baseName(upload.filename());
+            file = directory.resolve(UUID.randomUUID() + ".upload");
+            upload.pause();
+            opened = vertx.fileSystem().mkdirs(directory.toString())
+                    .recover(e -> Future.succeededFuture())
+                    .compose(v -> vertx.fileSystem().open(file.toString(),
+                            new OpenOptions().setWrite(true).setCreateNew(true)));
+            Promise<Void> done = Promise.promise();
+            written = done.future();
+            opened.onFailure(e -> {
+                fail(e);
+                done.tryFail(e);
+            }).onSuccess(out -> {
+                upload.handler(chunk -> onChunk(upload, out, chunk));
+                upload.endHandler(v -> out.close().onComplete(done));
+                upload.exceptionHandler(e -> out.close().onComplete(x -> done.tryFail(e)));
+                upload.resume();
+            });
+        }
+
+        private void onChunk(HttpServerFileUpload upload, AsyncFile out, Buffer chunk) {
+            if (failed) {
+                return;
+            }
+            size += chunk.length();
+            if (size > maxBytes) {
+                fail(tooLarge());
+                return;
+            }
+            byte[] bytes = chunk.getBytes();
+            digest.update(bytes);
+            if (headLength < HEAD_BYTES) {
+                int n = Math.min(HEAD_BYTES - headLength, bytes.length);
+                System.arraycopy(bytes, 0, head, headLength, n);
+                headLength += n;
+            }
+            out.write(chunk);
+            if (out.writeQueueFull()) {
+                upload.pause();
+                out.drainHandler(v -> upload.resume());
+            }
+        }
+
+        void onRequestEnd() {
+            if (failed) {
+                return;
+            }
+            if (!sawFile) {
+                fail(new ProblemException(ProblemType.MISSING_FILE, "the upload has no part named 'file'; "
+                        + "send the model as curl -F file=@model.onnx ..."));
+                return;
+            }
+            written.onComplete(ar -> {
+                if (failed) {
+                    return;
+                }
+                if (ar.failed()) {
+                    fail(ar.cause());
+                    return;
+                }
+                byte[] first = java.util.Arrays.copyOf(head, headLength);
+                result.tryComplete(new StagedUpload(file, fileName, size, StagedUpload.hex(digest.digest()), first));
+            });
+        }
+
+        void fail(Throwable cause) {
+            if (failed) {
+                return;
+            }
+            failed = true;
+            if (opened != null) {
+                // The client may never finish sending: close and delete now rather than at its end.
+                String doomed = file.toString();
+                opened.compose(AsyncFile::close, e -> Future.succeededFuture())
+                        .onComplete(ar -> vertx.fileSystem().delete(doomed));
+            }
+            result.tryFail(cause);
+        }
+    }
+
+    /** Keeps only the last path segment of a client file name; never trusted as a path. */
+    static String baseName(String name) {
+        if (name == null || name.isBlank()) {
+            return "upload";
+        }
+        String base = name.replace('\\', '/').replaceAll(".*/", "").replaceAll("\\p{Cntrl}", "");
+        return base.isBlank() ? "upload" : base.length() > 200 ? base.substring(base.length() - 200) : base;
+    }
+}

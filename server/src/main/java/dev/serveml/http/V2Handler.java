@@ -1,0 +1,160 @@
+package dev.serveml.http;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.serveml.inference.InferenceService;
+import dev.serveml.inference.ModelHost;
+import dev.serveml.inference.TensorSpec;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import dev.serveml.registry.ModelRegistry;
+import dev.serveml.registry.ModelVersion;
+import dev.serveml.store.Database;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.RoutingContext;
+
+import java.io.IOException;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The Open Inference Protocol (KServe V2, Triton) over HTTP/REST: server and model health and
+ * metadata, and infer with JSON or binary tensors. Errors are the protocol's {@code {"error"}}.
+ */
+final class V2Handler {
+    static final String SERVER_VERSION = "0.1.0";
+
+    private final ModelRegistry registry;
+    private final ModelHost host;
+    private final InferenceService inference;
+    private final Database database;
+    private final V2Codec codec;
+    private final Responses responses;
+
+    V2Handler(ModelRegistry registry, ModelHost host, InferenceService inference, Database database,
+              Responses responses) {
+        this.registry = registry;
+        this.host = host;
+        this.inference = inference;
+        this.database = database;
+        this.codec = new V2Codec(responses.mapper());
+        this.responses = responses;
+    }
+
+    void register(HttpApi api) {
+        api.route(HttpMethod.GET, "/v2", this::server);
+        api.route(HttpMethod.GET, "/v2/health/live", ctx -> ctx.response().setStatusCode(200).end());
+        api.route(HttpMethod.GET, "/v2/health/ready", ctx -> responses.blocking(ctx, database::ping,
+                up -> ctx.response().setStatusCode(up ? 200 : 503).end()));
+        api.route(HttpMethod.GET, "/v2/models/:name", ctx -> metadata(ctx, Optional.empty()));
+        api.route(HttpMethod.GET, "/v2/models/:name/versions/:version",
+                ctx -> metadata(ctx, Optional.of(HttpApi.versionParam(ctx))));
+        api.route(HttpMethod.GET, "/v2/models/:name/ready", ctx -> ready(ctx, Optional.empty()));
+        api.route(HttpMethod.GET, "/v2/models/:name/versions/:version/ready",
+                ctx -> ready(ctx, Optional.of(HttpApi.versionParam(ctx))));
+        api.rawBodyRoute(HttpMethod.POST, "/v2/models/:name/infer", ctx -> infer(ctx, Optional.empty()));
+        api.rawBodyRoute(HttpMethod.POST, "/v2/models/:name/versions/:version/infer",
+                ctx -> infer(ctx, Optional.of(HttpApi.versionParam(ctx))));
+    }
+
+    private void server(RoutingContext ctx) {
+        responses.send(ctx, 200, g -> {
+            g.writeStartObject();
+            g.writeStringField("name", "serveml");
+            g.writeStringField("version", SERVER_VERSION);
+            g.writeArrayFieldStart("extensions");
+            g.writeString("binary_tensor_data");
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+    }
+
+    private void metadata(RoutingContext ctx, Optional<Integer> version) {
+        String name = ctx.pathParam("name");
+        responses.blocking(ctx, () -> {
+            ModelVersion v = registry.resolveServable(name, version);
+            List<ModelVersion> all = registry.servableVersions(name);
+            return new Object[]{v, all};
+        }, pair -> {
+            ModelVersion v = (ModelVersion) pair[0];
+            @SuppressWarnings("unchecked")
+            List<ModelVersion> all = (List<ModelVersion>) pair[1];
+            responses.send(ctx, 200, g -> {
+                g.writeStartObject();
+                g.writeStringField("name", v.modelName());
+                g.writeArrayFieldStart("versions");
+                for (ModelVersion x : version.isPresent() ? List.of(v) : all) {
+                    g.writeString(Integer.toString(x.version()));
+                }
+                g.writeEndArray();
+                g.writeStringField("platform", platform(v));
+                writeSpecs(g, "inputs", v.signature().inputs());
+                writeSpecs(g, "outputs", v.signature().outputs());
+                g.writeEndObject();
+            });
+        });
+    }
+
+    private static String platform(ModelVersion v) {
+        return switch (v.runtime()) {
+            case "onnx" -> "onnx_onnxv1";
+            default -> v.runtime();
+        };
+    }
+
+    private static void writeSpecs(JsonGenerator g, String field, List<TensorSpec> specs) throws IOException {
+        g.writeArrayFieldStart(field);
+        for (TensorSpec s : specs) {
+            g.writeStartObject();
+            g.writeStringField("name", s.name());
+            g.writeStringField("datatype", s.datatype().name());
+            g.writeArrayFieldStart("shape");
+            if (s.kind().equals(TensorSpec.SEQUENCE_OF_MAPS)) {
+                g.writeNumber(-1);
+                g.writeNumber(-1);
+            } else {
+                for (long d : s.shape()) {
+                    g.writeNumber(d);
+                }
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+    }
+
+    /** Ready means loaded: the first call loads the version, so a client polling ready gets a warm model. */
+    private void ready(RoutingContext ctx, Optional<Integer> version) {
+        String name = ctx.pathParam("name");
+        responses.blocking(ctx, () -> {
+            ModelVersion v = registry.resolveServable(name, version);
+            return host.withModel(v, m -> Boolean.TRUE);
+        }, ok -> ctx.response().setStatusCode(200).end());
+    }
+
+    private void infer(RoutingContext ctx, Optional<Integer> version) {
+        Buffer body = ctx.body().buffer();
+        byte[] bytes = body == null ? new byte[0] : body.getBytes();
+        V2Codec.InferRequest request = codec.decode(bytes, ctx.request().getHeader(V2Codec.HEADER_LENGTH), responses);
+        Set<String> outputs = new LinkedHashSet<>();
+        request.outputs().forEach(o -> outputs.add(o.name()));
+        Future.fromCompletionStage(inference.infer(ctx.pathParam("name"), version, sig -> request.inputs(), outputs),
+                        ctx.vertx().getOrCreateContext())
+                .onSuccess(result -> {
+                    V2Codec.Encoded encoded = codec.encode(result.version().modelName(),
+                            Integer.toString(result.version().version()), request, result.outputs());
+                    if (encoded.binary()) {
+                        ctx.response().putHeader(V2Codec.HEADER_LENGTH, Integer.toString(encoded.headerLength()))
+                                .putHeader("Content-Type", "application/octet-stream");
+                    } else {
+                        ctx.response().putHeader("Content-Type", "application/json");
+                    }
+                    ctx.response().setStatusCode(200).end(Buffer.buffer(encoded.body()));
+                })
+                .onFailure(ctx::fail);
+    }
+
+}

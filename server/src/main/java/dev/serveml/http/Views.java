@@ -1,0 +1,38 @@
+package dev.serveml.http;
+
+import dev.serveml.inference.Signature;
+import dev.serveml.registry.Model;
+import dev.serveml.registry.ModelVersion;
+
+import java.time.Instant;
+
+/** The JSON shapes of the native API's resources (written in snake_case). */
+final class Views {
+    private Views() {
+    }
+
+    record ModelView(String name, String description, int latestVersion, int versionCount, Instant createdAt,
+                     Instant updatedAt, Instant deletedAt, String url) {
+        static ModelView of(Model m) {
+            return new ModelView(m.name(), m.description(), m.latestVersion(), m.versionCount(), m.createdAt(),
+                    m.updatedAt(), m.deletedAt().orElse(null), "/api/v1/models/" + m.name());
+        }
+    }
+
+    record VersionView(String model, int version, String state, String format, String runtime, String sha256,
+                       long sizeBytes, String fileName, Signature signature, boolean loaded, Instant createdAt,
+                       Instant updatedAt, Instant deletedAt, String predictUrl) {
+        static VersionView of(ModelVersion v, boolean loaded) {
+            return new VersionView(v.modelName(), v.version(), v.state().value(), v.format(), v.runtime(), v.sha256(),
+                    v.sizeBytes(), v.fileName(), v.signature(), loaded, v.createdAt(), v.updatedAt(),
+                    v.deletedAt().orElse(null),
+                    "/api/v1/models/" + v.modelName() + "/versions/" + v.version() + "/predict");
+        }
+    }
+
+    record ListView<T>(java.util.List<T> items, int count) {
+        static <T> ListView<T> of(java.util.List<T> items) {
+            return new ListView<>(items, items.size());
+        }
+    }
+}

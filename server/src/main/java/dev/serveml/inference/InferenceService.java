@@ -1,0 +1,123 @@
+package dev.serveml.inference;
+
+import dev.serveml.metrics.Meters;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import dev.serveml.registry.ModelRegistry;
+import dev.serveml.registry.ModelVersion;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Runs predictions off the event loop: resolves the version, binds the inputs to its signature,
+ * validates them, and calls the loaded model on the inference executor. Thread-safe.
+ */
+public final class InferenceService {
+    private final ModelRegistry registry;
+    private final ModelHost host;
+    private final Executor executor;
+    private final Meters meters;
+
+    public InferenceService(ModelRegistry registry, ModelHost host, Executor executor, Meters meters) {
+        this.registry = registry;
+        this.host = host;
+        this.executor = executor;
+        this.meters = meters;
+    }
+
+    /**
+     * Predicts with a model.
+     *
+     * @param version empty for the latest active version
+     * @param binder  turns the request into input tensors once the signature is known; may throw
+     *                {@link ProblemException}
+     * @param outputs names of the outputs wanted; empty for all
+     * @return completes with the result, or exceptionally with a {@link ProblemException}
+     */
+    public CompletableFuture<InferenceResult> infer(String model, Optional<Integer> version,
+                                                    Function<Signature, List<Tensor>> binder, Set<String> outputs) {
+        return CompletableFuture.supplyAsync(() -> {
+            ModelVersion v = registry.resolveServable(model, version);
+            return host.withModel(v, loaded -> {
+                Signature signature = loaded.signature();
+                List<Tensor> inputs = binder.apply(signature);
+                validate(signature, inputs, outputs);
+                long started = System.nanoTime();
+                Map<String, Output> answer = loaded.infer(inputs, outputs);
+                long took = System.nanoTime() - started;
+                meters.inference(v.modelName(), v.version(), took);
+                return new InferenceResult(v, answer, took);
+            });
+        }, executor);
+    }
+
+    /** Checks names, element types and shapes against the signature. */
+    static void validate(Signature signature, List<Tensor> inputs, Set<String> outputs) {
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            Tensor t = inputs.get(i);
+            String pointer = "/inputs/" + i;
+            TensorSpec spec = signature.findInput(t.name()).orElseThrow(() -> ProblemException.field(
+                    ProblemType.UNKNOWN_INPUT, pointer, "the model has no input named '" + t.name()
+                            + "'; its inputs are " + names(signature.inputs())));
+            if (!seen.add(t.name())) {
+                throw ProblemException.field(ProblemType.INVALID_INPUT, pointer, "input '" + t.name()
+                        + "' is given more than once");
+            }
+            if (t.datatype() != spec.datatype()) {
+                throw ProblemException.field(ProblemType.DATATYPE_MISMATCH, pointer, "input '" + t.name()
+                        + "' must be " + spec.datatype() + ", got " + t.datatype());
+            }
+            checkShape(spec, t, pointer);
+        }
+        List<String> missing = new ArrayList<>();
+        for (TensorSpec spec : signature.inputs()) {
+            if (!seen.contains(spec.name())) {
+                missing.add(spec.name());
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw ProblemException.field(ProblemType.MISSING_INPUT, "/inputs", "missing input(s) "
+                    + String.join(", ", missing) + "; the model needs " + names(signature.inputs()));
+        }
+        for (String out : outputs) {
+            if (signature.findOutput(out).isEmpty()) {
+                throw ProblemException.field(ProblemType.UNKNOWN_OUTPUT, "/outputs", "the model has no output named '"
+                        + out + "'; its outputs are " + names(signature.outputs()));
+            }
+        }
+    }
+
+    private static void checkShape(TensorSpec spec, Tensor t, String pointer) {
+        long[] shape = t.shape();
+        List<Long> expected = spec.shape();
+        boolean ok = shape.length == expected.size();
+        for (int d = 0; ok && d < shape.length; d++) {
+            ok = expected.get(d) < 0 || expected.get(d) == shape[d];
+        }
+        if (!ok) {
+            throw ProblemException.field(ProblemType.SHAPE_MISMATCH, pointer, "input '" + t.name() + "' has shape "
+                    + Arrays.toString(shape) + " but the model expects " + shapeText(expected));
+        }
+    }
+
+    static String shapeText(List<Long> shape) {
+        return shape.stream().map(d -> d < 0 ? "-1" : d.toString()).collect(Collectors.joining(", ", "[", "]"))
+                + (shape.contains(-1L) ? " (-1: any size)" : "");
+    }
+
+    private static String names(List<TensorSpec> specs) {
+        return specs.stream().map(s -> s.name() + " " + s.datatype() + shapeText(s.shape()))
+                .collect(Collectors.joining(", "));
+    }
+}

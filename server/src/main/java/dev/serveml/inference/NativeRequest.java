@@ -1,0 +1,127 @@
+package dev.serveml.inference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The request shapes of the native predict API, bound to a model's inputs:
+ * <ul>
+ * <li>{@code {"features": [..]}}: one row for a single-input model;</li>
+ * <li>{@code {"instances": [[..], ..]}}: rows for a single-input model;</li>
+ * <li>{@code {"inputs": {"X": [[..]]}}}: named tensors, shapes from the nesting
+ *     ({@code {"inputs": [[..]]}} is accepted for a single-input model);</li>
+ * <li>{@code {"data": {"a": 1.0, ..}}}: one row of named values, one per input.</li>
+ * </ul>
+ * Rows in answer with per-row {@code predictions}; named tensors with named {@code outputs}.
+ */
+public final class NativeRequest {
+    /** How the answer is laid out, mirroring the request. */
+    public enum Style { ROWS, TENSORS }
+
+    private static final List<String> KEYS = List.of("features", "instances", "inputs", "data");
+
+    private final JsonNode body;
+    private final String key;
+
+    private NativeRequest(JsonNode body, String key) {
+        this.body = body;
+        this.key = key;
+    }
+
+    /** Checks the envelope; element types and shapes are checked by {@link #bind}. */
+    public static NativeRequest of(JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw new ProblemException(ProblemType.INVALID_REQUEST,
+                    "the body must be a JSON object such as {\"features\": [5.1, 3.5, 1.4, 0.2]}");
+        }
+        String found = null;
+        for (String k : KEYS) {
+            if (body.has(k)) {
+                if (found != null) {
+                    throw new ProblemException(ProblemType.INVALID_REQUEST, "send only one of "
+                            + String.join(", ", KEYS) + "; got both '" + found + "' and '" + k + "'");
+                }
+                found = k;
+            }
+        }
+        if (found == null) {
+            throw new ProblemException(ProblemType.INVALID_REQUEST, "the body needs one of: \"features\" (one row), "
+                    + "\"instances\" (rows), \"inputs\" (named tensors) or \"data\" (named values)");
+        }
+        return new NativeRequest(body, found);
+    }
+
+    public Style style() {
+        return key.equals("inputs") ? Style.TENSORS : Style.ROWS;
+    }
+
+    /** Turns the request into input tensors of the signature's element types. */
+    public List<Tensor> bind(Signature signature) {
+        JsonNode value = body.get(key);
+        String pointer = "/" + key;
+        return switch (key) {
+            case "features" -> {
+                TensorSpec spec = single(signature);
+                Tensor row = TensorJson.decode(spec.name(), spec.datatype(), null, value, pointer);
+                yield List.of(spec.shape().size() == row.shape().length ? row : withLeadingOne(row));
+            }
+            case "instances" -> {
+                TensorSpec spec = single(signature);
+                yield List.of(TensorJson.decode(spec.name(), spec.datatype(), null, value, pointer));
+            }
+            case "inputs" -> value.isObject() ? named(signature, value, pointer, false)
+                    : List.of(decodeFor(single(signature), value, pointer));
+            case "data" -> {
+                if (!value.isObject()) {
+                    throw ProblemException.field(ProblemType.INVALID_REQUEST, pointer,
+                            "\"data\" must be an object of input name to value");
+                }
+                yield named(signature, value, pointer, true);
+            }
+            default -> throw new IllegalStateException(key);
+        };
+    }
+
+    private static List<Tensor> named(Signature signature, JsonNode object, String pointer, boolean oneRow) {
+        List<Tensor> tensors = new ArrayList<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = object.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String at = pointer + "/" + e.getKey().replace("~", "~0").replace("/", "~1");
+            TensorSpec spec = signature.findInput(e.getKey()).orElseThrow(() -> ProblemException.field(
+                    ProblemType.UNKNOWN_INPUT, at, "the model has no input named '" + e.getKey() + "'; its inputs are "
+                            + signature.inputs().stream().map(TensorSpec::name).toList()));
+            Tensor t = decodeFor(spec, e.getValue(), at);
+            while (oneRow && t.shape().length < spec.shape().size()) {
+                t = withLeadingOne(t);
+            }
+            tensors.add(t);
+        }
+        return tensors;
+    }
+
+    private static Tensor decodeFor(TensorSpec spec, JsonNode value, String pointer) {
+        return TensorJson.decode(spec.name(), spec.datatype(), null, value, pointer);
+    }
+
+    private static TensorSpec single(Signature signature) {
+        if (signature.inputs().size() != 1) {
+            throw new ProblemException(ProblemType.INVALID_INPUT, "this model has " + signature.inputs().size()
+                    + " inputs (" + signature.inputs().stream().map(TensorSpec::name).toList()
+                    + "); name them: {\"inputs\": {\"<name>\": [...]}}");
+        }
+        return signature.inputs().get(0);
+    }
+
+    private static Tensor withLeadingOne(Tensor t) {
+        long[] shape = new long[t.shape().length + 1];
+        shape[0] = 1;
+        System.arraycopy(t.shape(), 0, shape, 1, t.shape().length);
+        return new Tensor(t.name(), t.datatype(), shape, t.data(), t.bytes());
+    }
+}

@@ -1,0 +1,256 @@
+package dev.serveml.inference;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Converts between JSON arrays (flat or nested, row-major) and {@link Tensor}s of every
+ * {@link DataType}. Errors are {@link ProblemException}s whose pointer names the offending
+ * element, so both the native API and the V2 protocol can report them.
+ */
+public final class TensorJson {
+    private static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
+
+    private TensorJson() {
+    }
+
+    /**
+     * Decodes JSON data into a tensor.
+     *
+     * @param shape   the declared shape, or null to take it from the nesting of {@code data}
+     * @param pointer JSON pointer of {@code data} in the request, for error messages
+     */
+    public static Tensor decode(String name, DataType type, long[] shape, JsonNode data, String pointer) {
+        List<JsonNode> elements = new ArrayList<>();
+        long[] nestedShape = flatten(data, pointer, elements);
+        long[] finalShape = shape == null ? nestedShape : shape;
+        long expected;
+        try {
+            expected = Tensor.elementCount(finalShape);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw ProblemException.field(ProblemType.SHAPE_MISMATCH, pointer,
+                    "input '" + name + "' has an invalid shape " + Arrays.toString(finalShape));
+        }
+        if (expected != elements.size()) {
+            throw ProblemException.field(ProblemType.SHAPE_MISMATCH, pointer, "input '" + name + "' has "
+                    + elements.size() + " elements but shape " + Arrays.toString(finalShape) + " needs " + expected);
+        }
+        if (type == DataType.BYTES) {
+            List<byte[]> values = new ArrayList<>(elements.size());
+            for (int i = 0; i < elements.size(); i++) {
+                JsonNode element = elements.get(i);
+                if (!element.isTextual()) {
+                    throw elementError(name, type, pointer, i, element);
+                }
+                values.add(element.textValue().getBytes(StandardCharsets.UTF_8));
+            }
+            return Tensor.ofBytes(name, finalShape, values);
+        }
+        ByteBuffer buffer = ByteBuffer.allocate(elements.size() * type.size()).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < elements.size(); i++) {
+            put(buffer, type, elements.get(i), name, pointer, i);
+        }
+        buffer.flip();
+        return Tensor.of(name, type, finalShape, buffer);
+    }
+
+    /** Flattens nested arrays, checking they are rectangular; returns the nesting's shape. */
+    private static long[] flatten(JsonNode data, String pointer, List<JsonNode> out) {
+        if (data == null || !data.isArray()) {
+            if (data != null && (data.isNumber() || data.isBoolean() || data.isTextual())) {
+                out.add(data);
+                return new long[0];
+            }
+            throw ProblemException.field(ProblemType.INVALID_INPUT, pointer,
+                    "expected an array of values at " + pointer);
+        }
+        List<Long> dims = new ArrayList<>();
+        JsonNode probe = data;
+        while (probe.isArray()) {
+            dims.add((long) probe.size());
+            if (probe.isEmpty()) {
+                break;
+            }
+            probe = probe.get(0);
+        }
+        collect(data, 0, dims, pointer, out);
+        return dims.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private static void collect(JsonNode node, int depth, List<Long> dims, String pointer, List<JsonNode> out) {
+        if (depth == dims.size()) {
+            if (node.isArray() || node.isObject() || node.isNull()) {
+                throw ProblemException.field(ProblemType.SHAPE_MISMATCH, pointer,
+                        "ragged or malformed nested array at " + pointer + ": every row must have the same length");
+            }
+            out.add(node);
+            return;
+        }
+        if (!node.isArray() || node.size() != dims.get(depth)) {
+            throw ProblemException.field(ProblemType.SHAPE_MISMATCH, pointer,
+                    "ragged nested array at " + pointer + ": expected " + dims.get(depth) + " elements at depth "
+                            + depth);
+        }
+        for (int i = 0; i < node.size(); i++) {
+            collect(node.get(i), depth + 1, dims, pointer + "/" + i, out);
+        }
+    }
+
+    private static void put(ByteBuffer buffer, DataType type, JsonNode e, String name, String pointer, int index) {
+        switch (type) {
+            case BOOL -> {
+                if (!e.isBoolean()) {
+                    throw elementError(name, type, pointer, index, e);
+                }
+                buffer.put((byte) (e.booleanValue() ? 1 : 0));
+            }
+            case FP16 -> buffer.putShort(Float.floatToFloat16((float) floating(e, name, type, pointer, index)));
+            case FP32 -> buffer.putFloat((float) floating(e, name, type, pointer, index));
+            case FP64 -> buffer.putDouble(floating(e, name, type, pointer, index));
+            case INT8 -> buffer.put((byte) integral(e, name, type, pointer, index, Byte.MIN_VALUE, Byte.MAX_VALUE));
+            case INT16 -> buffer.putShort((short) integral(e, name, type, pointer, index, Short.MIN_VALUE, Short.MAX_VALUE));
+            case INT32 -> buffer.putInt((int) integral(e, name, type, pointer, index, Integer.MIN_VALUE, Integer.MAX_VALUE));
+            case INT64 -> buffer.putLong(integral(e, name, type, pointer, index, Long.MIN_VALUE, Long.MAX_VALUE));
+            case UINT8 -> buffer.put((byte) integral(e, name, type, pointer, index, 0, 0xFF));
+            case UINT16 -> buffer.putShort((short) integral(e, name, type, pointer, index, 0, 0xFFFF));
+            case UINT32 -> buffer.putInt((int) integral(e, name, type, pointer, index, 0, 0xFFFF_FFFFL));
+            case UINT64 -> buffer.putLong(unsigned64(e, name, type, pointer, index));
+            case BYTES -> throw new IllegalStateException("BYTES is not fixed-width");
+        }
+    }
+
+    private static double floating(JsonNode e, String name, DataType type, String pointer, int index) {
+        if (e.isNumber()) {
+            return e.doubleValue();
+        }
+        if (e.isTextual()) {
+            switch (e.textValue()) {
+                case "NaN": return Double.NaN;
+                case "Infinity": return Double.POSITIVE_INFINITY;
+                case "-Infinity": return Double.NEGATIVE_INFINITY;
+                default: break;
+            }
+        }
+        throw elementError(name, type, pointer, index, e);
+    }
+
+    private static long integral(JsonNode e, String name, DataType type, String pointer, int index, long min, long max) {
+        if (e.isIntegralNumber() && e.canConvertToLong()) {
+            long v = e.longValue();
+            if (v >= min && v <= max) {
+                return v;
+            }
+        } else if (e.isFloatingPointNumber()) {
+            double d = e.doubleValue();
+            if (d == Math.rint(d) && d >= min && d <= max) {
+                return (long) d;
+            }
+        }
+        throw elementError(name, type, pointer, index, e);
+    }
+
+    private static long unsigned64(JsonNode e, String name, DataType type, String pointer, int index) {
+        if (e.isIntegralNumber()) {
+            BigInteger v = e.bigIntegerValue();
+            if (v.signum() >= 0 && v.compareTo(UINT64_MAX) <= 0) {
+                return v.longValue();
+            }
+        }
+        throw elementError(name, type, pointer, index, e);
+    }
+
+    private static ProblemException elementError(String name, DataType type, String pointer, int index, JsonNode e) {
+        String shown = e.toString();
+        if (shown.length() > 40) {
+            shown = shown.substring(0, 40) + "...";
+        }
+        return ProblemException.field(ProblemType.DATATYPE_MISMATCH, pointer,
+                "input '" + name + "' expects " + type + " elements, element " + index + " is " + shown);
+    }
+
+    /** Writes the tensor's elements as one flat JSON array (the V2 protocol's layout). */
+    public static void writeFlat(JsonGenerator g, Tensor t) throws IOException {
+        g.writeStartArray();
+        long count = t.elementCount();
+        ByteBuffer data = t.datatype() == DataType.BYTES ? null : t.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < count; i++) {
+            writeElement(g, t, data, i);
+        }
+        g.writeEndArray();
+    }
+
+    /** Writes the tensor as nested JSON arrays following its shape (a scalar as a bare value). */
+    public static void writeNested(JsonGenerator g, Tensor t) throws IOException {
+        ByteBuffer data = t.datatype() == DataType.BYTES ? null : t.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        writeNested(g, t, data, 0, 0);
+    }
+
+    /** Writes row {@code row} of the tensor (the sub-tensor below the first dimension), nested. */
+    public static void writeRow(JsonGenerator g, Tensor t, int row) throws IOException {
+        ByteBuffer data = t.datatype() == DataType.BYTES ? null : t.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        long rowSize = 1;
+        for (int d = 1; d < t.shape().length; d++) {
+            rowSize *= t.shape()[d];
+        }
+        writeNested(g, t, data, 1, row * rowSize);
+    }
+
+    private static long writeNested(JsonGenerator g, Tensor t, ByteBuffer data, int depth, long index) throws IOException {
+        long[] shape = t.shape();
+        if (depth == shape.length) {
+            writeElement(g, t, data, (int) index);
+            return index + 1;
+        }
+        g.writeStartArray();
+        for (long i = 0; i < shape[depth]; i++) {
+            index = writeNested(g, t, data, depth + 1, index);
+        }
+        g.writeEndArray();
+        return index;
+    }
+
+    private static void writeElement(JsonGenerator g, Tensor t, ByteBuffer data, int i) throws IOException {
+        switch (t.datatype()) {
+            case BOOL -> g.writeBoolean(data.get(i) != 0);
+            case UINT8 -> g.writeNumber(data.get(i) & 0xFF);
+            case UINT16 -> g.writeNumber(data.getShort(i * 2) & 0xFFFF);
+            case UINT32 -> g.writeNumber(data.getInt(i * 4) & 0xFFFF_FFFFL);
+            case UINT64 -> g.writeNumber(Long.toUnsignedString(data.getLong(i * 8)));
+            case INT8 -> g.writeNumber(data.get(i));
+            case INT16 -> g.writeNumber(data.getShort(i * 2));
+            case INT32 -> g.writeNumber(data.getInt(i * 4));
+            case INT64 -> g.writeNumber(data.getLong(i * 8));
+            case FP16 -> writeFloat(g, Float.float16ToFloat(data.getShort(i * 2)));
+            case FP32 -> writeFloat(g, data.getFloat(i * 4));
+            case FP64 -> writeDouble(g, data.getDouble(i * 8));
+            case BYTES -> g.writeString(new String(t.bytes().get(i), StandardCharsets.UTF_8));
+        }
+    }
+
+    private static void writeFloat(JsonGenerator g, float v) throws IOException {
+        if (Float.isFinite(v)) {
+            g.writeNumber(v);
+        } else {
+            g.writeString(Float.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+        }
+    }
+
+    private static void writeDouble(JsonGenerator g, double v) throws IOException {
+        if (Double.isFinite(v)) {
+            g.writeNumber(v);
+        } else {
+            g.writeString(Double.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package dev.serveml.problem;
+
+/**
+ * Every problem a client can be told about: a stable slug (the {@code code} field and the last
+ * segment of the {@code type} URI), the HTTP status, a short title, and whether retrying the same
+ * request later may succeed. Slugs are part of the API: never rename one.
+ */
+public enum ProblemType {
+    MALFORMED_JSON("malformed-json", 400, "Malformed JSON", false),
+    INVALID_REQUEST("invalid-request", 400, "Invalid request", false),
+    INVALID_INPUT("invalid-input", 422, "Invalid model input", false),
+    MISSING_INPUT("missing-input", 422, "Missing model input", false),
+    UNKNOWN_INPUT("unknown-input", 422, "Unknown model input", false),
+    SHAPE_MISMATCH("shape-mismatch", 422, "Input shape does not match the model", false),
+    DATATYPE_MISMATCH("datatype-mismatch", 422, "Input element type does not match the model", false),
+    UNKNOWN_OUTPUT("unknown-output", 422, "Unknown model output", false),
+    EMPTY_UPLOAD("empty-upload", 400, "Empty upload", false),
+    MISSING_FILE("missing-file", 400, "No model file in the upload", false),
+    INVALID_MODEL("invalid-model", 422, "The uploaded file is not a usable model", false),
+    UNSUPPORTED_MODEL_FORMAT("unsupported-model-format", 422, "Unsupported model format", false),
+    INVALID_NAME("invalid-name", 422, "Invalid name", false),
+    INVALID_STATE_CHANGE("invalid-state-change", 422, "Invalid lifecycle state", false),
+    UPLOAD_TOO_LARGE("payload-too-large", 413, "Payload too large", false),
+    UNSUPPORTED_MEDIA_TYPE("unsupported-media-type", 415, "Unsupported media type", false),
+    NOT_ACCEPTABLE("not-acceptable", 406, "Not acceptable", false),
+    ROUTE_NOT_FOUND("not-found", 404, "Not found", false),
+    METHOD_NOT_ALLOWED("method-not-allowed", 405, "Method not allowed", false),
+    MODEL_NOT_FOUND("model-not-found", 404, "Model not found", false),
+    VERSION_NOT_FOUND("version-not-found", 404, "Model version not found", false),
+    NO_ACTIVE_VERSION("no-active-version", 409, "Model has no servable version", false),
+    VERSION_NOT_SERVABLE("version-not-servable", 409, "Model version is not servable", false),
+    MODEL_DELETED("model-deleted", 409, "Model is deleted", false),
+    NOT_DELETED("not-deleted", 409, "Nothing to restore", false),
+    INFERENCE_FAILED("inference-failed", 500, "Inference failed", false),
+    MODEL_UNAVAILABLE("model-unavailable", 503, "Model unavailable", true),
+    SERVICE_UNAVAILABLE("service-unavailable", 503, "Service unavailable", true),
+    INTERNAL("internal-error", 500, "Internal server error", false);
+
+    private static final String TYPE_BASE = "https://serveml.dev/problems/";
+
+    private final String code;
+    private final int status;
+    private final String title;
+    private final boolean retryable;
+
+    ProblemType(String code, int status, String title, boolean retryable) {
+        this.code = code;
+        this.status = status;
+        this.title = title;
+        this.retryable = retryable;
+    }
+
+    public String code() {
+        return code;
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public String title() {
+        return title;
+    }
+
+    public boolean retryable() {
+        return retryable;
+    }
+
+    /** The {@code type} URI of RFC 9457: stable, one per slug. */
+    public String typeUri() {
+        return TYPE_BASE + code;
+    }
+}

@@ -1,0 +1,261 @@
+package dev.serveml.registry;
+
+import dev.serveml.artifacts.ArtifactStore;
+import dev.serveml.artifacts.StagedUpload;
+import dev.serveml.inference.ModelHost;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import dev.serveml.runtime.LoadedModel;
+import dev.serveml.runtime.ModelRuntime;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * Models and versions: registration of uploads, reads, lifecycle and soft deletion, and the
+ * choice of the version that serves a call. Every method is blocking (database and files);
+ * call it off the event loop. Thread-safe.
+ *
+ * <p>The serving lookups are answered from an in-process snapshot per model name, dropped on
+ * every write made through this registry. In a cluster, other replicas' writes will reach it
+ * through change notifications (not built yet).
+ */
+public final class ModelRegistry {
+    private static final Logger log = LoggerFactory.getLogger(ModelRegistry.class);
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+    /** What serving needs to know about one model, read once and reused until a write. */
+    private record Snapshot(Model model, List<ModelVersion> versions) {
+    }
+
+    private final ModelStore store;
+    private final ArtifactStore artifacts;
+    private final List<ModelRuntime> runtimes;
+    private final ModelHost host;
+    private final ConcurrentHashMap<String, Optional<Snapshot>> snapshots = new ConcurrentHashMap<>();
+
+    public ModelRegistry(ModelStore store, ArtifactStore artifacts, List<ModelRuntime> runtimes, ModelHost host) {
+        this.store = store;
+        this.artifacts = artifacts;
+        this.runtimes = List.copyOf(runtimes);
+        this.host = host;
+    }
+
+    /**
+     * Validates an upload by loading it, stores the artifact and registers it as the model's next
+     * version (creating the model if new). On any failure nothing is left: no row, no artifact,
+     * no temporary file.
+     */
+    public ModelVersion register(String modelName, StagedUpload upload) {
+        LoadedModel loaded = null;
+        try {
+            requireValidName(modelName);
+            if (upload.size() == 0) {
+                throw new ProblemException(ProblemType.EMPTY_UPLOAD, "the uploaded file '" + upload.fileName()
+                        + "' is empty; send the model file's bytes in the multipart part named 'file'");
+            }
+            Optional<Model> existing = store.findModel(modelName);
+            if (existing.isPresent() && existing.get().deleted()) {
+                throw new ProblemException(ProblemType.MODEL_DELETED, "model '" + modelName
+                        + "' is deleted; restore it (POST /api/v1/models/" + modelName
+                        + "/restore) or upload under another name");
+            }
+            ModelRuntime runtime = null;
+            String format = null;
+            for (ModelRuntime candidate : runtimes) {
+                format = candidate.detectFormat(upload.fileName(), upload.head());
+                if (format != null) {
+                    runtime = candidate;
+                    break;
+                }
+            }
+            if (runtime == null) {
+                throw new ProblemException(ProblemType.UNSUPPORTED_MODEL_FORMAT, "cannot tell the format of '"
+                        + upload.fileName() + "' from its name; supported formats: " + supportedFormats()
+                        + " (name the file with its extension, e.g. model.onnx)");
+            }
+            loaded = runtime.load(upload.file(), format);
+            String key = ArtifactStore.keyFor(upload.sha256(), upload.extension());
+            AtomicBoolean created = new AtomicBoolean();
+            NewVersion draft = new NewVersion(format, runtime.name(), upload.sha256(), upload.size(), key,
+                    upload.fileName(), loaded.signature());
+            ModelVersion version;
+            try {
+                version = store.insertVersion(modelName, draft, v -> created.set(artifacts.put(key, upload.file())));
+            } catch (RuntimeException e) {
+                if (created.get()) {
+                    artifacts.delete(key);
+                }
+                throw e;
+            }
+            snapshots.remove(modelName);
+            host.install(version, loaded);
+            loaded = null;
+            log.info("registered {} v{} ({}, {} bytes, sha256 {})", modelName, version.version(), format,
+                    upload.size(), upload.sha256());
+            return version;
+        } finally {
+            if (loaded != null) {
+                loaded.close();
+            }
+            deleteQuietly(upload);
+        }
+    }
+
+    private String supportedFormats() {
+        return runtimes.stream().flatMap(r -> r.formats().stream()).collect(Collectors.joining(", "));
+    }
+
+    public List<Model> listModels() {
+        return store.listModels(false);
+    }
+
+    /** Every model, deleted ones included (to find what can be restored). */
+    public List<Model> listAllModels() {
+        return store.listModels(true);
+    }
+
+    /** A model that is not deleted, or the not-found problem. */
+    public Model requireModel(String name) {
+        return store.findModel(name).filter(m -> !m.deleted())
+                .orElseThrow(() -> modelNotFound(name));
+    }
+
+    public List<ModelVersion> listVersions(String modelName, boolean includeDeleted) {
+        return store.listVersions(requireModel(modelName).id(), includeDeleted);
+    }
+
+    public ModelVersion requireVersion(String modelName, int version) {
+        Model model = requireModel(modelName);
+        return store.findVersion(model.id(), version).filter(v -> !v.deleted())
+                .orElseThrow(() -> versionNotFound(modelName, version));
+    }
+
+    public ModelVersion setState(String modelName, int version, VersionState state) {
+        Model model = requireModel(modelName);
+        store.findVersion(model.id(), version).filter(v -> !v.deleted())
+                .orElseThrow(() -> versionNotFound(modelName, version));
+        ModelVersion updated = store.updateVersionState(model.id(), version, state).orElseThrow();
+        snapshots.remove(modelName);
+        if (state == VersionState.ARCHIVED) {
+            host.unload(updated.id());
+        }
+        return updated;
+    }
+
+    public ModelVersion deleteVersion(String modelName, int version) {
+        Model model = requireModel(modelName);
+        ModelVersion deleted = store.findVersion(model.id(), version).filter(v -> !v.deleted())
+                .flatMap(v -> store.setVersionDeleted(model.id(), version, true))
+                .orElseThrow(() -> versionNotFound(modelName, version));
+        snapshots.remove(modelName);
+        host.unload(deleted.id());
+        return deleted;
+    }
+
+    public ModelVersion restoreVersion(String modelName, int version) {
+        Model model = requireModel(modelName);
+        ModelVersion current = store.findVersion(model.id(), version)
+                .orElseThrow(() -> versionNotFound(modelName, version));
+        if (!current.deleted()) {
+            throw new ProblemException(ProblemType.NOT_DELETED, "version " + version + " of model '" + modelName
+                    + "' is not deleted");
+        }
+        ModelVersion restored = store.setVersionDeleted(model.id(), version, false).orElseThrow();
+        snapshots.remove(modelName);
+        return restored;
+    }
+
+    public Model deleteModel(String name) {
+        requireModel(name);
+        Model deleted = store.setModelDeleted(name, true).orElseThrow(() -> modelNotFound(name));
+        snapshots.remove(name);
+        store.listVersions(deleted.id(), true).forEach(v -> host.unload(v.id()));
+        return deleted;
+    }
+
+    public Model restoreModel(String name) {
+        Model model = store.findModel(name).orElseThrow(() -> modelNotFound(name));
+        if (!model.deleted()) {
+            throw new ProblemException(ProblemType.NOT_DELETED, "model '" + name + "' is not deleted");
+        }
+        Model restored = store.setModelDeleted(name, false).orElseThrow();
+        snapshots.remove(name);
+        return restored;
+    }
+
+    /**
+     * The version that serves a call: the one asked for (active or deprecated), or else the
+     * highest active version. Answered from the snapshot after the first call.
+     */
+    public ModelVersion resolveServable(String modelName, Optional<Integer> version) {
+        Snapshot snapshot = snapshots.computeIfAbsent(modelName, this::readSnapshot)
+                .orElseThrow(() -> modelNotFound(modelName));
+        if (version.isPresent()) {
+            int wanted = version.get();
+            ModelVersion v = snapshot.versions().stream().filter(x -> x.version() == wanted).findFirst()
+                    .orElseThrow(() -> versionNotFound(modelName, wanted));
+            if (v.state() == VersionState.ARCHIVED) {
+                throw new ProblemException(ProblemType.VERSION_NOT_SERVABLE, "version " + wanted + " of model '"
+                        + modelName + "' is archived; set its state to active to serve it again");
+            }
+            return v;
+        }
+        return snapshot.versions().stream().filter(v -> v.state() == VersionState.ACTIVE)
+                .max(Comparator.comparingInt(ModelVersion::version))
+                .orElseThrow(() -> new ProblemException(ProblemType.NO_ACTIVE_VERSION, "model '" + modelName
+                        + "' has no active version; upload one or set a version's state to active"));
+    }
+
+    /** Every servable version of a model (for protocol metadata), lowest first. */
+    public List<ModelVersion> servableVersions(String modelName) {
+        Snapshot snapshot = snapshots.computeIfAbsent(modelName, this::readSnapshot)
+                .orElseThrow(() -> modelNotFound(modelName));
+        return snapshot.versions().stream().filter(v -> v.state() != VersionState.ARCHIVED).toList();
+    }
+
+    private Optional<Snapshot> readSnapshot(String name) {
+        return store.findModel(name).filter(m -> !m.deleted())
+                .map(m -> new Snapshot(m, store.listVersions(m.id(), false)));
+    }
+
+    /** Loads a registered version from its artifact (the {@code ModelLoader} of the host). */
+    public LoadedModel load(ModelVersion version) {
+        ModelRuntime runtime = runtimes.stream().filter(r -> r.name().equals(version.runtime())).findFirst()
+                .orElseThrow(() -> new ProblemException(ProblemType.MODEL_UNAVAILABLE, "the runtime '"
+                        + version.runtime() + "' of this version is not enabled on this server"));
+        return runtime.load(artifacts.localPath(version.artifactKey()), version.format());
+    }
+
+    private static void requireValidName(String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw ProblemException.field(ProblemType.INVALID_NAME, "/name", "model names are 1-64 characters: "
+                    + "letters, digits, '.', '_' and '-', starting with a letter or digit");
+        }
+    }
+
+    private static ProblemException modelNotFound(String name) {
+        return new ProblemException(ProblemType.MODEL_NOT_FOUND, "there is no model named '" + name + "'");
+    }
+
+    private static ProblemException versionNotFound(String name, int version) {
+        return new ProblemException(ProblemType.VERSION_NOT_FOUND, "model '" + name + "' has no version " + version);
+    }
+
+    private static void deleteQuietly(StagedUpload upload) {
+        try {
+            Files.deleteIfExists(upload.file());
+        } catch (IOException e) {
+            log.warn("could not delete the temporary upload file: {}", e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,8 @@
+package dev.serveml.registry;
+
+import dev.serveml.inference.Signature;
+
+/** What registering a version stores; the number is assigned by the store. */
+public record NewVersion(String format, String runtime, String sha256, long sizeBytes, String artifactKey,
+                         String fileName, Signature signature) {
+}

@@ -1,0 +1,32 @@
+package dev.serveml.runtime;
+
+import dev.serveml.inference.Output;
+import dev.serveml.inference.Signature;
+import dev.serveml.inference.Tensor;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A model in memory, ready to answer. {@link #infer} may be called from many threads at once.
+ */
+public interface LoadedModel extends AutoCloseable {
+
+    Signature signature();
+
+    /**
+     * Runs the model. Blocking. Inputs have been validated against {@link #signature()}.
+     *
+     * @param inputs  every input the signature names, in any order
+     * @param outputs the outputs wanted; empty means all
+     * @return outputs by name, in signature order
+     */
+    Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs);
+
+    /** A rough estimate of the memory the model holds, in bytes (for budgets and metrics). */
+    long memoryBytes();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,175 @@
+package dev.serveml.runtime.onnx;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxMap;
+import ai.onnxruntime.OnnxSequence;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.serveml.inference.DataType;
+import dev.serveml.inference.MapSequence;
+import dev.serveml.inference.Output;
+import dev.serveml.inference.Signature;
+import dev.serveml.inference.Tensor;
+import dev.serveml.inference.TensorSpec;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import dev.serveml.runtime.LoadedModel;
+
+import java.lang.reflect.Array;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** One ONNX Runtime session; {@code OrtSession.run} is thread-safe, so callers share it. */
+final class OnnxLoadedModel implements LoadedModel {
+    private final OrtEnvironment environment;
+    private final OrtSession session;
+    private final Signature signature;
+    private final long memoryBytes;
+
+    OnnxLoadedModel(OrtEnvironment environment, OrtSession session, Signature signature, long fileBytes) {
+        this.environment = environment;
+        this.session = session;
+        this.signature = signature;
+        // Initializers are copied into the session's arena; optimised graphs roughly double them.
+        this.memoryBytes = fileBytes * 2 + (1 << 20);
+    }
+
+    @Override
+    public Signature signature() {
+        return signature;
+    }
+
+    @Override
+    public long memoryBytes() {
+        return memoryBytes;
+    }
+
+    @Override
+    public Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs) {
+        Map<String, OnnxTensor> feed = new HashMap<>(inputs.size() * 2);
+        try {
+            for (Tensor t : inputs) {
+                feed.put(t.name(), toOnnx(t));
+            }
+            try (OrtSession.Result result = outputs.isEmpty() ? session.run(feed) : session.run(feed, outputs)) {
+                Map<String, Output> answer = new LinkedHashMap<>();
+                for (TensorSpec spec : signature.outputs()) {
+                    result.get(spec.name()).ifPresent(v -> answer.put(spec.name(), fromOnnx(spec, v)));
+                }
+                return answer;
+            }
+        } catch (OrtException e) {
+            throw new ProblemException(ProblemType.INFERENCE_FAILED,
+                    "the model could not compute an answer for this input", e);
+        } finally {
+            feed.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private OnnxTensor toOnnx(Tensor t) throws OrtException {
+        long[] shape = t.shape();
+        if (t.datatype() == DataType.BYTES) {
+            String[] values = new String[t.bytes().size()];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = new String(t.bytes().get(i), StandardCharsets.UTF_8);
+            }
+            return OnnxTensor.createTensor(environment, values, shape);
+        }
+        OnnxJavaType type = switch (t.datatype()) {
+            case BOOL -> OnnxJavaType.BOOL;
+            case UINT8 -> OnnxJavaType.UINT8;
+            case INT8 -> OnnxJavaType.INT8;
+            case INT16 -> OnnxJavaType.INT16;
+            case INT32 -> OnnxJavaType.INT32;
+            case INT64 -> OnnxJavaType.INT64;
+            case FP16 -> OnnxJavaType.FLOAT16;
+            case FP32 -> OnnxJavaType.FLOAT;
+            case FP64 -> OnnxJavaType.DOUBLE;
+            case UINT16, UINT32, UINT64, BYTES -> throw new ProblemException(ProblemType.DATATYPE_MISMATCH,
+                    "ONNX Runtime's Java API cannot take " + t.datatype() + " inputs (input '" + t.name() + "')");
+        };
+        ByteBuffer direct = ByteBuffer.allocateDirect(t.data().remaining()).order(ByteOrder.nativeOrder());
+        direct.put(t.data().duplicate()).flip();
+        return OnnxTensor.createTensor(environment, direct, shape, type);
+    }
+
+    private static Output fromOnnx(TensorSpec spec, OnnxValue value) {
+        try {
+            if (value instanceof OnnxTensor tensor) {
+                long[] shape = tensor.getInfo().getShape();
+                DataType type = OnnxSignatures.dataType(spec.name(), tensor.getInfo().onnxType);
+                if (type == DataType.BYTES) {
+                    List<byte[]> elements = new ArrayList<>();
+                    flattenStrings(tensor.getValue(), elements);
+                    return Tensor.ofBytes(spec.name(), shape, elements);
+                }
+                ByteBuffer raw = tensor.getByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+                return Tensor.of(spec.name(), type, shape, raw);
+            }
+            if (value instanceof OnnxSequence sequence) {
+                List<Map<String, Double>> rows = new ArrayList<>();
+                for (OnnxValue item : sequence.getValue()) {
+                    if (!(item instanceof OnnxMap map)) {
+                        throw new IllegalStateException("sequence output '" + spec.name() + "' holds " + item.getType());
+                    }
+                    rows.add(sortedRow(map.getValue()));
+                }
+                return new MapSequence(spec.name(), rows);
+            }
+            throw new IllegalStateException("output '" + spec.name() + "' has the unsupported type " + value.getType());
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot read output '" + spec.name() + "'", e);
+        }
+    }
+
+    /** ZipMap's map has no order in Java; give the class order back (numeric labels by value). */
+    private static Map<String, Double> sortedRow(Map<?, ?> map) {
+        List<? extends Map.Entry<?, ?>> entries = new ArrayList<>(map.entrySet());
+        entries.sort(Comparator.comparing(e -> e.getKey(), OnnxLoadedModel::compareKeys));
+        Map<String, Double> row = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : entries) {
+            // A float score printed through double shows float noise (0.10000000149); keep its own digits.
+            double score = e.getValue() instanceof Float f ? Double.parseDouble(f.toString())
+                    : ((Number) e.getValue()).doubleValue();
+            row.put(String.valueOf(e.getKey()), score);
+        }
+        return row;
+    }
+
+    private static int compareKeys(Object a, Object b) {
+        if (a instanceof Number x && b instanceof Number y) {
+            return Long.compare(x.longValue(), y.longValue());
+        }
+        return String.valueOf(a).compareTo(String.valueOf(b));
+    }
+
+    private static void flattenStrings(Object value, List<byte[]> out) {
+        if (value instanceof String s) {
+            out.add(s.getBytes(StandardCharsets.UTF_8));
+        } else if (value != null && value.getClass().isArray()) {
+            for (int i = 0; i < Array.getLength(value); i++) {
+                flattenStrings(Array.get(value, i), out);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot close ONNX session", e);
+        }
+    }
+}

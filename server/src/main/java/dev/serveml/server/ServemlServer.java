@@ -1,0 +1,201 @@
+package dev.serveml.server;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.serveml.artifacts.FilesystemArtifactStore;
+import dev.serveml.config.ServemlConfig;
+import dev.serveml.http.HttpApi;
+import dev.serveml.inference.InferenceService;
+import dev.serveml.inference.ModelHost;
+import dev.serveml.metrics.Meters;
+import dev.serveml.registry.ModelRegistry;
+import dev.serveml.runtime.ModelRuntime;
+import dev.serveml.runtime.onnx.OnnxModelRuntime;
+import dev.serveml.store.Database;
+import dev.serveml.store.PostgresModelStore;
+import io.vertx.core.AbstractVerticle;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One running ServeML: built in dependency order by {@link #start}, closed in reverse by
+ * {@link #close}. No globals: two servers can run in one JVM (tests do).
+ */
+public final class ServemlServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ServemlServer.class);
+
+    private final Deque<AutoCloseable> closeables;
+    private final int port;
+    private final HttpApi api;
+
+    private ServemlServer(Deque<AutoCloseable> closeables, int port, HttpApi api) {
+        this.closeables = closeables;
+        this.port = port;
+        this.api = api;
+    }
+
+    /** Builds and starts everything; on failure closes what was already started. */
+    public static ServemlServer start(ServemlConfig config) {
+        long started = System.nanoTime();
+        Deque<AutoCloseable> closeables = new ArrayDeque<>();
+        try {
+            createDirectories(config);
+            ObjectMapper json = objectMapper();
+            Meters meters = new Meters();
+            Database database = push(closeables, Database.open(config.database(), config.storage().postgresDir()));
+            FilesystemArtifactStore artifacts = new FilesystemArtifactStore(config.storage().artifactsDir());
+            PostgresModelStore models = new PostgresModelStore(database.dataSource(), json);
+            List<ModelRuntime> runtimes = List.of(push(closeables, new OnnxModelRuntime(config.runtime())));
+            ModelRegistry[] registryRef = new ModelRegistry[1];
+            ModelHost host = push(closeables, new ModelHost(v -> registryRef[0].load(v), meters));
+            ModelRegistry registry = new ModelRegistry(models, artifacts, runtimes, host);
+            registryRef[0] = registry;
+            ExecutorService inferencePool = Executors.newFixedThreadPool(config.runtime().inferenceThreads(),
+                    named("serveml-inference"));
+            closeables.push(() -> {
+                inferencePool.shutdown();
+                inferencePool.awaitTermination(10, TimeUnit.SECONDS);
+            });
+            InferenceService inference = new InferenceService(registry, host, inferencePool, meters);
+
+            Vertx vertx = Vertx.vertx(new VertxOptions()
+                    .setEventLoopPoolSize(config.http().eventLoops())
+                    .setWorkerPoolSize(config.http().workerThreads()));
+            closeables.push(() -> vertx.close().await(10, TimeUnit.SECONDS));
+            HttpApi api = new HttpApi(vertx, config.http(), config.storage(), json, meters, registry, host,
+                    inference, database);
+            int port = listen(vertx, api.router(), config);
+            log.info("ServeML listening on http://{}:{} ({} mode, data in {}), ready in {} ms",
+                    config.http().host(), port, config.database().embedded() ? "embedded" : "external database",
+                    config.storage().dataDir(), (System.nanoTime() - started) / 1_000_000);
+            return new ServemlServer(closeables, port, api);
+        } catch (RuntimeException | Error e) {
+            closeAll(closeables);
+            throw e;
+        }
+    }
+
+    /** One HTTP server per event loop, all on one port (the first one picks it when the port is 0). */
+    private static int listen(Vertx vertx, Router router, ServemlConfig config) {
+        int[] port = {config.http().port()};
+        for (int i = 0; i < config.http().eventLoops(); i++) {
+            int chosen = port[0];
+            HttpServerVerticle verticle = new HttpServerVerticle(router, new HttpServerOptions()
+                    .setHost(config.http().host()).setPort(chosen).setTcpNoDelay(true)
+                    .setIdleTimeout(120).setIdleTimeoutUnit(TimeUnit.SECONDS));
+            try {
+                vertx.deployVerticle(verticle, new DeploymentOptions()).await(30, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException("the HTTP server did not start within 30 s", e);
+            }
+            port[0] = verticle.actualPort();
+        }
+        return port[0];
+    }
+
+    /** Owns one HTTP server on its own event loop. */
+    private static final class HttpServerVerticle extends AbstractVerticle {
+        private final Router router;
+        private final HttpServerOptions options;
+        private volatile int actualPort;
+
+        HttpServerVerticle(Router router, HttpServerOptions options) {
+            this.router = router;
+            this.options = options;
+        }
+
+        @Override
+        public void start(Promise<Void> promise) {
+            vertx.createHttpServer(options).requestHandler(router).listen()
+                    .onSuccess(server -> {
+                        actualPort = server.actualPort();
+                        promise.complete();
+                    })
+                    .onFailure(promise::fail);
+        }
+
+        int actualPort() {
+            return actualPort;
+        }
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public HttpApi api() {
+        return api;
+    }
+
+    static ObjectMapper objectMapper() {
+        return JsonMapper.builder()
+                .addModule(new JavaTimeModule())
+                .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .build();
+    }
+
+    private static void createDirectories(ServemlConfig config) {
+        try {
+            Files.createDirectories(config.storage().dataDir());
+            Files.createDirectories(config.storage().uploadsDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the data directory " + config.storage().dataDir(), e);
+        }
+    }
+
+    private static <T extends AutoCloseable> T push(Deque<AutoCloseable> closeables, T closeable) {
+        closeables.push(closeable);
+        return closeable;
+    }
+
+    private static ThreadFactory named(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    @Override
+    public void close() {
+        closeAll(closeables);
+    }
+
+    private static void closeAll(Deque<AutoCloseable> closeables) {
+        while (!closeables.isEmpty()) {
+            AutoCloseable c = closeables.pop();
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("error while shutting down: {}", e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.serveml.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.serveml.config.DatabaseConfig;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.flywaydb.core.Flyway;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.sql.DataSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+
+/**
+ * The metadata database: an external PostgreSQL, or an embedded one whose data lives under the
+ * data directory (so it survives restarts). Migrated with Flyway when opened.
+ */
+public final class Database implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Database.class);
+
+    private final EmbeddedPostgres embedded;
+    private final HikariDataSource pool;
+
+    private Database(EmbeddedPostgres embedded, HikariDataSource pool) {
+        this.embedded = embedded;
+        this.pool = pool;
+    }
+
+    /** Starts (if embedded), connects and migrates. Blocking. */
+    public static Database open(DatabaseConfig config, Path embeddedDir) {
+        EmbeddedPostgres embedded = null;
+        try {
+            HikariConfig hikari = new HikariConfig();
+            hikari.setPoolName("serveml-db");
+            hikari.setMaximumPoolSize(config.poolSize());
+            hikari.setMinimumIdle(1);
+            if (config.embedded()) {
+                long started = System.nanoTime();
+                embedded = startEmbedded(embeddedDir);
+                hikari.setJdbcUrl(embedded.getJdbcUrl("postgres", "postgres"));
+                log.info("embedded PostgreSQL on port {} with data in {} ready in {} ms", embedded.getPort(),
+                        embeddedDir, (System.nanoTime() - started) / 1_000_000);
+            } else {
+                hikari.setJdbcUrl(config.url().orElseThrow());
+                hikari.setUsername(config.user());
+                hikari.setPassword(config.password());
+            }
+            HikariDataSource pool = new HikariDataSource(hikari);
+            migrate(pool);
+            return new Database(embedded, pool);
+        } catch (RuntimeException e) {
+            closeEmbedded(embedded);
+            throw e;
+        }
+    }
+
+    private static EmbeddedPostgres startEmbedded(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            return EmbeddedPostgres.builder()
+                    .setDataDirectory(dir.resolve("data"))
+                    .setOverrideWorkingDirectory(dir.resolve("bin").toFile())
+                    .setCleanDataDirectory(false)
+                    .setRegisterShutdownHook(false)
+                    .setPGStartupWait(Duration.ofSeconds(60))
+                    .setServerConfig("listen_addresses", "127.0.0.1")
+                    .setServerConfig("max_connections", "100")
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start embedded PostgreSQL in " + dir, e);
+        }
+    }
+
+    private static void migrate(DataSource dataSource) {
+        Flyway.configure()
+                .dataSource(dataSource)
+                .locations("classpath:db/migration")
+                .load()
+                .migrate();
+    }
+
+    public DataSource dataSource() {
+        return pool;
+    }
+
+    /** True when a connection answers a trivial query (for readiness). */
+    public boolean ping() {
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.setQueryTimeout(2);
+            return s.execute("select 1");
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+        closeEmbedded(embedded);
+    }
+
+    private static void closeEmbedded(EmbeddedPostgres embedded) {
+        if (embedded != null) {
+            try {
+                embedded.close();
+            } catch (IOException e) {
+                log.warn("embedded PostgreSQL did not stop cleanly: {}", e.getMessage());
+            }
+        }
+    }
+}

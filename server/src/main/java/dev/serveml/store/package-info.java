@@ -1,0 +1,5 @@
+/**
+ * PostgreSQL: the connection pool, the embedded server for zero-set-up mode, Flyway migrations
+ * (under {@code db/migration}) and the JDBC implementations of the stores the services declare.
+ */
+package dev.serveml.store;
