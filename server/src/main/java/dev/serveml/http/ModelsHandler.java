@@ -70,8 +70,10 @@ final class ModelsHandler {
                     responses.sendValue(ctx, 201, view(v));
                 })
                 .onFailure(e -> {
-                    if (e instanceof ProblemException p && p.type() == ProblemType.UPLOAD_TOO_LARGE) {
-                        // Stop the client from sending the rest of an oversized body.
+                    if (e instanceof ProblemException p && p.type() == ProblemType.UPLOAD_TOO_LARGE
+                            && ctx.request().version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+                        // Stop an HTTP/1 client from sending the rest of an oversized body
+                        // (HTTP/2 streams are reset by the server when the answer ends early).
                         ctx.response().putHeader("Connection", "close");
                         ctx.response().endHandler(v -> ctx.request().connection().close());
                     }

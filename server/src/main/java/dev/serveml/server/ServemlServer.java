@@ -98,11 +98,14 @@ public final class ServemlServer implements AutoCloseable {
         }
     }
 
-    /** One HTTP server per event loop, all on one port (the first one picks it when the port is 0). */
+    /**
+     * One HTTP server per event loop, all on one port: Vert.x shares servers whose options name
+     * the same host and port, so with port 0 the first picks a port and the others join it.
+     */
     private static int listen(Vertx vertx, Router router, ServemlConfig config) {
         int[] port = {config.http().port()};
         for (int i = 0; i < config.http().eventLoops(); i++) {
-            int chosen = port[0];
+            int chosen = config.http().port();
             HttpServerVerticle verticle = new HttpServerVerticle(router, new HttpServerOptions()
                     .setHost(config.http().host()).setPort(chosen).setTcpNoDelay(true)
                     .setIdleTimeout(120).setIdleTimeoutUnit(TimeUnit.SECONDS));

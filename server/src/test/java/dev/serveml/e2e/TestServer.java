@@ -1,0 +1,166 @@
+package dev.serveml.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.serveml.config.ConfigLoader;
+import dev.serveml.server.ServemlServer;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * A real ServeML on port 0 (embedded PostgreSQL, filesystem artifacts under a temporary data
+ * dir) and a real HTTP client for it.
+ */
+final class TestServer implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path dataDir;
+    private final Map<String, String> env;
+    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private ServemlServer server;
+
+    private TestServer(Path dataDir, Map<String, String> extra) {
+        this.dataDir = dataDir;
+        this.env = new HashMap<>(extra);
+        env.put("SERVEML_DATA_DIR", dataDir.toString());
+        env.put("SERVEML_HTTP_PORT", "0");
+        env.put("SERVEML_HTTP_HOST", "127.0.0.1");
+        this.server = ServemlServer.start(ConfigLoader.load(env));
+    }
+
+    static TestServer start(Path dataDir) {
+        return new TestServer(dataDir, Map.of());
+    }
+
+    static TestServer start(Path dataDir, Map<String, String> env) {
+        return new TestServer(dataDir, env);
+    }
+
+    /** Stops and starts again on the same data directory. */
+    void restart() {
+        server.close();
+        server = ServemlServer.start(ConfigLoader.load(env));
+    }
+
+    ServemlServer server() {
+        return server;
+    }
+
+    Path dataDir() {
+        return dataDir;
+    }
+
+    URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + server.port() + path);
+    }
+
+    HttpResponse<String> get(String path) {
+        return send(HttpRequest.newBuilder(uri(path)).GET().build());
+    }
+
+    HttpResponse<String> delete(String path) {
+        return send(HttpRequest.newBuilder(uri(path)).DELETE().build());
+    }
+
+    HttpResponse<String> postJson(String path, String json) {
+        return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build());
+    }
+
+    HttpResponse<String> patchJson(String path, String json) {
+        return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
+                .method("PATCH", HttpRequest.BodyPublishers.ofString(json)).build());
+    }
+
+    HttpResponse<String> post(String path, String contentType, byte[] body) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        if (contentType != null) {
+            b.header("Content-Type", contentType);
+        }
+        return send(b.build());
+    }
+
+    /** Uploads {@code bytes} as the multipart part {@code file} named {@code fileName}. */
+    HttpResponse<String> upload(String model, String fileName, byte[] bytes) {
+        String boundary = "serveml-" + UUID.randomUUID();
+        byte[] body = multipart(boundary, "file", fileName, bytes);
+        return post("/api/v1/models/" + model + "/versions", "multipart/form-data; boundary=" + boundary, body);
+    }
+
+    static byte[] multipart(String boundary, String part, String fileName, byte[] bytes) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + part + "\"; filename=\""
+                + fileName + "\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        out.writeBytes(bytes);
+        out.writeBytes(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        return out.toByteArray();
+    }
+
+    HttpResponse<String> send(HttpRequest request) {
+        try {
+            return client.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    HttpResponse<byte[]> sendBytes(HttpRequest request) {
+        try {
+            return client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static JsonNode json(HttpResponse<String> response) {
+        try {
+            return JSON.readTree(response.body());
+        } catch (IOException e) {
+            throw new AssertionError("not JSON: " + response.body(), e);
+        }
+    }
+
+    static JsonNode json(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (IOException e) {
+            throw new AssertionError("not JSON: " + text, e);
+        }
+    }
+
+    /** A generated fixture from src/test/resources/fixtures (see make_fixtures.py there). */
+    static byte[] fixture(String name) {
+        try (InputStream in = TestServer.class.getResourceAsStream("/fixtures/" + name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing fixture " + name + "; run make_fixtures.py");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+}
