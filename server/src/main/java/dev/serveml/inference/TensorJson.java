@@ -51,7 +51,8 @@ public final class TensorJson {
             for (int i = 0; i < elements.size(); i++) {
                 JsonNode element = elements.get(i);
                 if (!element.isTextual()) {
-                    throw elementError(name, type, pointer, i, element);
+                    throw ProblemException.field(ProblemType.DATATYPE_MISMATCH, elementPointer(pointer, nestedShape, i),
+                            elementError(name, type, pointer, i, element).detail());
                 }
                 values.add(element.textValue().getBytes(StandardCharsets.UTF_8));
             }
@@ -59,10 +60,26 @@ public final class TensorJson {
         }
         ByteBuffer buffer = ByteBuffer.allocate(elements.size() * type.size()).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < elements.size(); i++) {
-            put(buffer, type, elements.get(i), name, pointer, i);
+            try {
+                put(buffer, type, elements.get(i), name, pointer, i);
+            } catch (ProblemException e) {
+                throw ProblemException.field(e.type(), elementPointer(pointer, nestedShape, i), e.detail());
+            }
         }
         buffer.flip();
         return Tensor.of(name, type, finalShape, buffer);
+    }
+
+    /** The JSON pointer of flat element {@code index} inside data nested as {@code nested}. */
+    static String elementPointer(String pointer, long[] nested, int index) {
+        StringBuilder path = new StringBuilder();
+        long rest = index;
+        for (int d = nested.length - 1; d >= 0; d--) {
+            long dim = Math.max(nested[d], 1);
+            path.insert(0, "/" + (rest % dim));
+            rest /= dim;
+        }
+        return pointer + path;
     }
 
     /** Flattens nested arrays, checking they are rectangular; returns the nesting's shape. */
