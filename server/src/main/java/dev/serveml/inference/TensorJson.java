@@ -33,7 +33,8 @@ public final class TensorJson {
      */
     public static Tensor decode(String name, DataType type, long[] shape, JsonNode data, String pointer) {
         List<JsonNode> elements = new ArrayList<>();
-        long[] nestedShape = flatten(data, pointer, elements);
+        List<String> pointers = new ArrayList<>();
+        long[] nestedShape = flatten(data, pointer, elements, pointers);
         long[] finalShape = shape == null ? nestedShape : shape;
         long expected;
         try {
@@ -51,7 +52,7 @@ public final class TensorJson {
             for (int i = 0; i < elements.size(); i++) {
                 JsonNode element = elements.get(i);
                 if (!element.isTextual()) {
-                    throw elementError(name, type, pointer, i, element);
+                    throw elementError(name, type, pointers.get(i), i, element);
                 }
                 values.add(element.textValue().getBytes(StandardCharsets.UTF_8));
             }
@@ -59,17 +60,21 @@ public final class TensorJson {
         }
         ByteBuffer buffer = ByteBuffer.allocate(elements.size() * type.size()).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < elements.size(); i++) {
-            put(buffer, type, elements.get(i), name, pointer, i);
+            put(buffer, type, elements.get(i), name, pointers.get(i), i);
         }
         buffer.flip();
         return Tensor.of(name, type, finalShape, buffer);
     }
 
-    /** Flattens nested arrays, checking they are rectangular; returns the nesting's shape. */
-    private static long[] flatten(JsonNode data, String pointer, List<JsonNode> out) {
+    /**
+     * Flattens nested arrays, checking they are rectangular; returns the nesting's shape.
+     * {@code pointers} receives each element's own JSON pointer, so type errors name the element.
+     */
+    private static long[] flatten(JsonNode data, String pointer, List<JsonNode> out, List<String> pointers) {
         if (data == null || !data.isArray()) {
             if (data != null && (data.isNumber() || data.isBoolean() || data.isTextual())) {
                 out.add(data);
+                pointers.add(pointer);
                 return new long[0];
             }
             throw ProblemException.field(ProblemType.INVALID_INPUT, pointer,
@@ -84,17 +89,19 @@ public final class TensorJson {
             }
             probe = probe.get(0);
         }
-        collect(data, 0, dims, pointer, out);
+        collect(data, 0, dims, pointer, out, pointers);
         return dims.stream().mapToLong(Long::longValue).toArray();
     }
 
-    private static void collect(JsonNode node, int depth, List<Long> dims, String pointer, List<JsonNode> out) {
+    private static void collect(JsonNode node, int depth, List<Long> dims, String pointer, List<JsonNode> out,
+                                List<String> pointers) {
         if (depth == dims.size()) {
             if (node.isArray() || node.isObject() || node.isNull()) {
                 throw ProblemException.field(ProblemType.SHAPE_MISMATCH, pointer,
                         "ragged or malformed nested array at " + pointer + ": every row must have the same length");
             }
             out.add(node);
+            pointers.add(pointer);
             return;
         }
         if (!node.isArray() || node.size() != dims.get(depth)) {
@@ -103,7 +110,7 @@ public final class TensorJson {
                             + depth);
         }
         for (int i = 0; i < node.size(); i++) {
-            collect(node.get(i), depth + 1, dims, pointer + "/" + i, out);
+            collect(node.get(i), depth + 1, dims, pointer + "/" + i, out, pointers);
         }
     }
 
