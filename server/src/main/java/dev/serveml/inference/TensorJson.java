@@ -160,7 +160,8 @@ public final class TensorJson {
             }
         } else if (e.isFloatingPointNumber()) {
             double d = e.doubleValue();
-            if (d == Math.rint(d) && d >= min && d <= max) {
+            // max + 1.0, not max: (double) Long.MAX_VALUE rounds up to 2^63, which would pass and clamp
+            if (d == Math.rint(d) && d >= min && d < max + 1.0) {
                 return (long) d;
             }
         }
