@@ -6,6 +6,7 @@ import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -173,6 +174,11 @@ public final class TensorJson {
             BigInteger v = e.bigIntegerValue();
             if (v.signum() >= 0 && v.compareTo(UINT64_MAX) <= 0) {
                 return v.longValue();
+            }
+        } else if (e.isFloatingPointNumber()) {
+            double d = e.doubleValue();
+            if (d == Math.rint(d) && d >= 0 && d < 0x1p64) {
+                return new BigDecimal(d).toBigInteger().longValue();
             }
         }
         throw elementError(name, type, pointer, index, e);
