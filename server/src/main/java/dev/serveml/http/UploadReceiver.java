@@ -200,7 +200,7 @@ final class UploadReceiver {
         if (name == null || name.isBlank()) {
             return "upload";
         }
-        String base = name.replace('\\', '/').replaceAll(".*/", "").replaceAll("\\p{Cntrl}", "");
+        String base = name.replace('\\', '/').replaceAll("(?s).*/", "").replaceAll("\\p{Cntrl}", "");
         return base.isBlank() ? "upload" : base.length() > 200 ? base.substring(base.length() - 200) : base;
     }
 }

@@ -17,6 +17,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -132,7 +133,14 @@ final class V2Codec {
 
     private static Tensor binary(String name, DataType type, long[] shape, byte[] body, int offset, int size,
                                  String pointer) {
-        long count = Tensor.elementCount(shape);
+        long count;
+        long bytes;
+        try {
+            count = Tensor.elementCount(shape);
+            bytes = type == DataType.BYTES ? 0 : Math.multiplyExact(count, type.size());
+        } catch (ArithmeticException e) {
+            throw bad(pointer + ": shape " + Arrays.toString(shape) + " is too large");
+        }
         if (type == DataType.BYTES) {
             List<byte[]> elements = new ArrayList<>();
             ByteBuffer in = ByteBuffer.wrap(body, offset, size).order(ByteOrder.LITTLE_ENDIAN);
@@ -151,9 +159,9 @@ final class V2Codec {
             }
             return Tensor.ofBytes(name, shape, elements);
         }
-        if ((long) size != count * type.size()) {
+        if (size != bytes) {
             throw bad(pointer + ": binary_data_size is " + size + " bytes but shape and " + type + " need "
-                    + count * type.size());
+                    + bytes);
         }
         ByteBuffer copy = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
         copy.put(body, offset, size).flip();

@@ -36,7 +36,7 @@ public record Tensor(String name, DataType datatype, long[] shape, ByteBuffer da
             }
         } else {
             Objects.requireNonNull(data, "data");
-            if (bytes != null || data.remaining() != count * datatype.size()) {
+            if (bytes != null || data.remaining() != Math.multiplyExact(count, datatype.size())) {
                 throw new IllegalArgumentException("tensor '" + name + "' has " + data.remaining()
                         + " bytes for shape " + Arrays.toString(shape) + " of " + datatype);
             }

@@ -6,6 +6,7 @@ import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -33,7 +34,8 @@ public final class TensorJson {
      */
     public static Tensor decode(String name, DataType type, long[] shape, JsonNode data, String pointer) {
         List<JsonNode> elements = new ArrayList<>();
-        long[] nestedShape = flatten(data, pointer, elements);
+        List<String> pointers = new ArrayList<>();
+        long[] nestedShape = flatten(data, pointer, elements, pointers);
         long[] finalShape = shape == null ? nestedShape : shape;
         long expected;
         try {
@@ -51,8 +53,7 @@ public final class TensorJson {
             for (int i = 0; i < elements.size(); i++) {
                 JsonNode element = elements.get(i);
                 if (!element.isTextual()) {
-                    throw ProblemException.field(ProblemType.DATATYPE_MISMATCH, elementPointer(pointer, nestedShape, i),
-                            elementError(name, type, pointer, i, element).detail());
+                    throw elementError(name, type, pointers.get(i), i, element);
                 }
                 values.add(element.textValue().getBytes(StandardCharsets.UTF_8));
             }
@@ -60,33 +61,21 @@ public final class TensorJson {
         }
         ByteBuffer buffer = ByteBuffer.allocate(elements.size() * type.size()).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < elements.size(); i++) {
-            try {
-                put(buffer, type, elements.get(i), name, pointer, i);
-            } catch (ProblemException e) {
-                throw ProblemException.field(e.type(), elementPointer(pointer, nestedShape, i), e.detail());
-            }
+            put(buffer, type, elements.get(i), name, pointers.get(i), i);
         }
         buffer.flip();
         return Tensor.of(name, type, finalShape, buffer);
     }
 
-    /** The JSON pointer of flat element {@code index} inside data nested as {@code nested}. */
-    static String elementPointer(String pointer, long[] nested, int index) {
-        StringBuilder path = new StringBuilder();
-        long rest = index;
-        for (int d = nested.length - 1; d >= 0; d--) {
-            long dim = Math.max(nested[d], 1);
-            path.insert(0, "/" + (rest % dim));
-            rest /= dim;
-        }
-        return pointer + path;
-    }
-
-    /** Flattens nested arrays, checking they are rectangular; returns the nesting's shape. */
-    private static long[] flatten(JsonNode data, String pointer, List<JsonNode> out) {
+    /**
+     * Flattens nested arrays, checking they are rectangular; returns the nesting's shape.
+     * {@code pointers} receives each element's own JSON pointer, so type errors name the element.
+     */
+    private static long[] flatten(JsonNode data, String pointer, List<JsonNode> out, List<String> pointers) {
         if (data == null || !data.isArray()) {
             if (data != null && (data.isNumber() || data.isBoolean() || data.isTextual())) {
                 out.add(data);
+                pointers.add(pointer);
                 return new long[0];
             }
             throw ProblemException.field(ProblemType.INVALID_INPUT, pointer,
@@ -101,17 +90,19 @@ public final class TensorJson {
             }
             probe = probe.get(0);
         }
-        collect(data, 0, dims, pointer, out);
+        collect(data, 0, dims, pointer, out, pointers);
         return dims.stream().mapToLong(Long::longValue).toArray();
     }
 
-    private static void collect(JsonNode node, int depth, List<Long> dims, String pointer, List<JsonNode> out) {
+    private static void collect(JsonNode node, int depth, List<Long> dims, String pointer, List<JsonNode> out,
+                                List<String> pointers) {
         if (depth == dims.size()) {
             if (node.isArray() || node.isObject() || node.isNull()) {
                 throw ProblemException.field(ProblemType.SHAPE_MISMATCH, pointer,
                         "ragged or malformed nested array at " + pointer + ": every row must have the same length");
             }
             out.add(node);
+            pointers.add(pointer);
             return;
         }
         if (!node.isArray() || node.size() != dims.get(depth)) {
@@ -120,7 +111,7 @@ public final class TensorJson {
                             + depth);
         }
         for (int i = 0; i < node.size(); i++) {
-            collect(node.get(i), depth + 1, dims, pointer + "/" + i, out);
+            collect(node.get(i), depth + 1, dims, pointer + "/" + i, out, pointers);
         }
     }
 
@@ -170,7 +161,8 @@ public final class TensorJson {
             }
         } else if (e.isFloatingPointNumber()) {
             double d = e.doubleValue();
-            if (d == Math.rint(d) && d >= min && d <= max) {
+            // max + 1.0, not max: (double) Long.MAX_VALUE rounds up to 2^63, which would pass and clamp
+            if (d == Math.rint(d) && d >= min && d < max + 1.0) {
                 return (long) d;
             }
         }
@@ -182,6 +174,11 @@ public final class TensorJson {
             BigInteger v = e.bigIntegerValue();
             if (v.signum() >= 0 && v.compareTo(UINT64_MAX) <= 0) {
                 return v.longValue();
+            }
+        } else if (e.isFloatingPointNumber()) {
+            double d = e.doubleValue();
+            if (d == Math.rint(d) && d >= 0 && d < 0x1p64) {
+                return new BigDecimal(d).toBigInteger().longValue();
             }
         }
         throw elementError(name, type, pointer, index, e);

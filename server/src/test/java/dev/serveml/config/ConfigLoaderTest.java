@@ -1,0 +1,152 @@
+package dev.serveml.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+class ConfigLoaderTest {
+    private static final int CORES = Runtime.getRuntime().availableProcessors();
+
+    @Test
+    void usesTheDefaultsWhenNothingIsSet() {
+        ServemlConfig config = ConfigLoader.load(Map.of());
+
+        assertThat(config.http()).isEqualTo(new HttpConfig("0.0.0.0", 8080, 16L << 20, CORES, Math.max(8, CORES * 4)));
+        assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("serveml-data").toAbsolutePath(), 1L << 30));
+        assertThat(config.storage().dataDir().isAbsolute()).isTrue();
+        assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.empty(), "serveml", "", 8));
+        assertThat(config.database().embedded()).isTrue();
+        assertThat(config.runtime()).isEqualTo(new RuntimeConfig(1, CORES + 1));
+    }
+
+    @Test
+    void environmentVariablesOverrideTheDefaults() {
+        ServemlConfig config = ConfigLoader.load(Map.of(
+                "SERVEML_HTTP_HOST", " 127.0.0.1 ",
+                "SERVEML_HTTP_PORT", "9090",
+                "SERVEML_MAX_REQUEST_SIZE", "1MB",
+                "SERVEML_HTTP_EVENT_LOOPS", "2",
+                "SERVEML_WORKER_THREADS", "3",
+                "SERVEML_DATA_DIR", "/var/lib/serveml/../serveml-state",
+                "SERVEML_MAX_UPLOAD_SIZE", "512KB",
+                "SERVEML_DATABASE_URL", "jdbc:postgresql://db:5432/serveml",
+                "SERVEML_DATABASE_POOL_SIZE", "20",
+                "SERVEML_ONNX_INTRA_OP_THREADS", "4"));
+
+        assertThat(config.http()).isEqualTo(new HttpConfig("127.0.0.1", 9090, 1L << 20, 2, 3));
+        assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("/var/lib/serveml-state"), 512L << 10));
+        assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.of("jdbc:postgresql://db:5432/serveml"),
+                "serveml", "", 20));
+        assertThat(config.database().embedded()).isFalse();
+        assertThat(config.runtime()).isEqualTo(new RuntimeConfig(4, CORES + 1));
+    }
+
+    @Test
+    void ignoresVariablesOutsideTheServemlPrefixAndBlankNumbers() {
+        ServemlConfig config = ConfigLoader.load(Map.of("HTTP_PORT", "1", "PORT", "2", "SERVEML_HTTP_PORT", " "));
+
+        assertThat(config.http().port()).isEqualTo(8080);
+    }
+
+    @Test
+    void parsesSizesWithBinaryUnits() {
+        assertThat(ConfigLoader.parseSize("512KB")).isEqualTo(524_288L);
+        assertThat(ConfigLoader.parseSize("10m")).isEqualTo(10_485_760L);
+        assertThat(ConfigLoader.parseSize("2GB")).isEqualTo(2_147_483_648L);
+        assertThat(ConfigLoader.parseSize("1024")).isEqualTo(1024L);
+        assertThat(ConfigLoader.parseSize("10KiB")).isEqualTo(10_240L);
+        assertThat(ConfigLoader.parseSize(" 3 mb ")).isEqualTo(3L << 20);
+        assertThat(ConfigLoader.parseSize("7b")).isEqualTo(7L);
+        assertThat(ConfigLoader.parseSize("1T")).isEqualTo(1L << 40);
+    }
+
+    @Test
+    void refusesTextThatIsNotASize() {
+        assertThat(ConfigLoader.parseSize("lots")).isEqualTo(-1);
+        assertThat(ConfigLoader.parseSize("")).isEqualTo(-1);
+        assertThat(ConfigLoader.parseSize("-5MB")).isEqualTo(-1);
+        assertThat(ConfigLoader.parseSize("5x")).isEqualTo(-1);
+        assertThat(ConfigLoader.parseSize("5ib")).isEqualTo(-1);
+        assertThat(ConfigLoader.parseSize("1.5GB")).isEqualTo(-1);
+        assertThat(ConfigLoader.parseSize("99999999999999999999")).isEqualTo(-1);
+        assertThat(ConfigLoader.parseSize("9999999999999G")).isEqualTo(-1);
+    }
+
+    @Test
+    void listsEveryInvalidValueInOneException() {
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(Map.of(
+                "SERVEML_HTTP_PORT", "70000",
+                "SERVEML_HTTP_EVENT_LOOPS", "0",
+                "SERVEML_MAX_UPLOAD_SIZE", "lots",
+                "SERVEML_MAX_REQUEST_SIZE", "0",
+                "SERVEML_DATABASE_URL", "mysql://db/serveml",
+                "SERVEML_DATABASE_POOL_SIZE", "many")));
+
+        assertThat(e.problems()).containsExactly(
+                "SERVEML_HTTP_PORT: must be between 0 and 65535, got 70000",
+                "SERVEML_MAX_REQUEST_SIZE: must be a positive size such as 512KB, 100MB or 2GB, got '0'",
+                "SERVEML_HTTP_EVENT_LOOPS: must be between 1 and 256, got 0",
+                "SERVEML_MAX_UPLOAD_SIZE: must be a positive size such as 512KB, 100MB or 2GB, got 'lots'",
+                "SERVEML_DATABASE_URL: must be a PostgreSQL JDBC URL (jdbc:postgresql://host:port/db), "
+                        + "got 'mysql://db/serveml'",
+                "SERVEML_DATABASE_POOL_SIZE: must be a whole number, got 'many'");
+        assertThat(e.getMessage()).isEqualTo("invalid configuration:\n  - " + String.join("\n  - ", e.problems()));
+    }
+
+    @Test
+    void readsTheConfigFileWithTheEnvironmentTakingPrecedence(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("serveml.properties");
+        Files.writeString(file, """
+                # comments and spacing are fine
+                SERVEML_HTTP_PORT = 9000
+                SERVEML_MAX_UPLOAD_SIZE=10m
+                SERVEML_DATABASE_USER=from-file
+                """);
+
+        ServemlConfig config = ConfigLoader.load(Map.of("SERVEML_CONFIG_FILE", file.toString(),
+                "SERVEML_HTTP_PORT", "9001"));
+
+        assertThat(config.http().port()).isEqualTo(9001);
+        assertThat(config.storage().maxUploadBytes()).isEqualTo(10L << 20);
+        assertThat(config.database().user()).isEqualTo("from-file");
+    }
+
+    @Test
+    void reportsAMissingConfigFileAlongsideOtherProblems(@TempDir Path dir) {
+        Path missing = dir.resolve("absent.properties");
+
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(Map.of(
+                "SERVEML_CONFIG_FILE", missing.toString(), "SERVEML_HTTP_PORT", "-1")));
+
+        assertThat(e.problems()).containsExactly(
+                "SERVEML_CONFIG_FILE: cannot read '" + missing + "': " + missing,
+                "SERVEML_HTTP_PORT: must be between 0 and 65535, got -1");
+    }
+
+    @Test
+    void printsTheDatabasePasswordAsStars() {
+        ServemlConfig config = ConfigLoader.load(Map.of(
+                "SERVEML_DATABASE_URL", "jdbc:postgresql://db/serveml",
+                "SERVEML_DATABASE_USER", "app",
+                "SERVEML_DATABASE_PASSWORD", "s3cr3t-pa55"));
+
+        assertThat(config.database().password()).isEqualTo("s3cr3t-pa55");
+        assertThat(config.database()).hasToString(
+                "DatabaseConfig[url=jdbc:postgresql://db/serveml, user=app, password=***, poolSize=8]");
+        assertThat(config.toString()).contains("password=***").doesNotContain("s3cr3t-pa55");
+    }
+
+    @Test
+    void printsAnEmptyPasswordAsEmptyAndTheEmbeddedDatabaseByName() {
+        assertThat(new DatabaseConfig(Optional.empty(), "serveml", "", 8))
+                .hasToString("DatabaseConfig[url=(embedded), user=serveml, password=, poolSize=8]");
+    }
+}
