@@ -74,7 +74,7 @@ public final class ConfigLoader {
         String url = string("SERVEML_DATABASE_URL", "");
         if (!url.isEmpty() && !url.startsWith("jdbc:postgresql:")) {
             problems.add("SERVEML_DATABASE_URL: must be a PostgreSQL JDBC URL (jdbc:postgresql://host:port/db), got '"
-                    + url + "'");
+                    + DatabaseConfig.redact(url) + "'");
         }
         DatabaseConfig database = new DatabaseConfig(
                 url.isEmpty() ? Optional.empty() : Optional.of(url),

@@ -15,9 +15,14 @@ public record DatabaseConfig(Optional<String> url, String user, String password,
         return url.isEmpty();
     }
 
+    /** A JDBC URL with any password parameter or user-info secret replaced by {@code ***}. */
+    public static String redact(String jdbcUrl) {
+        return jdbcUrl.replaceAll("(?i)(password=)[^&;]*", "$1***").replaceAll("(//[^/@:]+:)[^/@]*@", "$1***@");
+    }
+
     @Override
     public String toString() {
-        return "DatabaseConfig[url=" + url.orElse("(embedded)") + ", user=" + user
+        return "DatabaseConfig[url=" + url.map(DatabaseConfig::redact).orElse("(embedded)") + ", user=" + user
                 + ", password=" + (password.isEmpty() ? "" : "***") + ", poolSize=" + poolSize + "]";
     }
 }

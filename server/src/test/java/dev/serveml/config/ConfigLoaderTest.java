@@ -149,4 +149,15 @@ class ConfigLoaderTest {
         assertThat(new DatabaseConfig(Optional.empty(), "serveml", "", 8))
                 .hasToString("DatabaseConfig[url=(embedded), user=serveml, password=, poolSize=8]");
     }
+
+    @Test
+    void aPasswordInsideTheDatabaseUrlNeverReachesTheLogOrAnError() {
+        assertThat(DatabaseConfig.redact("jdbc:postgresql://db:5432/serveml?user=a&password=s3cret&ssl=true"))
+                .isEqualTo("jdbc:postgresql://db:5432/serveml?user=a&password=***&ssl=true");
+        assertThat(DatabaseConfig.redact("jdbc:postgresql://a:s3cret@db/serveml"))
+                .isEqualTo("jdbc:postgresql://a:***@db/serveml");
+        ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ConfigLoader.load(java.util.Map.of("SERVEML_DATABASE_URL", "mysql://x?password=s3cret")));
+        assertThat(e.getMessage()).doesNotContain("s3cret").contains("password=***");
+    }
 }
