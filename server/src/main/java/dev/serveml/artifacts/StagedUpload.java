@@ -3,6 +3,7 @@ package dev.serveml.artifacts;
 import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A complete upload sitting in a temporary file, not yet registered.
@@ -12,12 +13,15 @@ import java.util.Objects;
  * @param size     bytes received
  * @param sha256   lower-case hex digest of the bytes
  * @param head     the first bytes of the file (up to 64), for format detection
+ * @param requirements the text of a {@code requirements} part sent beside the file, if any
  */
-public record StagedUpload(Path file, String fileName, long size, String sha256, byte[] head) {
+public record StagedUpload(Path file, String fileName, long size, String sha256, byte[] head,
+                           Optional<String> requirements) {
     public StagedUpload {
         Objects.requireNonNull(file);
         Objects.requireNonNull(fileName);
         Objects.requireNonNull(sha256);
+        Objects.requireNonNull(requirements);
         head = head.clone();
     }
 

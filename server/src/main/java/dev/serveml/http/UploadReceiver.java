@@ -26,6 +26,8 @@ import java.util.UUID;
  */
 final class UploadReceiver {
     static final String FILE_PART = "file";
+    static final String REQUIREMENTS_PART = "requirements";
+    private static final int MAX_REQUIREMENTS_BYTES = 64 * 1024;
     private static final int HEAD_BYTES = 64;
 
     private final Vertx vertx;
@@ -93,6 +95,7 @@ final class UploadReceiver {
         private Future<Void> written = Future.succeededFuture();
         private boolean failed;
         private boolean sawFile;
+        private Buffer requirements;
 
         Receiving(HttpServerRequest request, Promise<StagedUpload> result) {
             this.request = request;
@@ -105,6 +108,18 @@ final class UploadReceiver {
         }
 
         void onPart(HttpServerFileUpload upload) {
+            if (!failed && REQUIREMENTS_PART.equals(upload.name())) {
+                requirements = Buffer.buffer();
+                upload.handler(chunk -> {
+                    if (requirements.length() + chunk.length() > MAX_REQUIREMENTS_BYTES) {
+                        fail(new ProblemException(ProblemType.INVALID_REQUEST, "the requirements part is larger than "
+                                + MAX_REQUIREMENTS_BYTES / 1024 + " KiB; send a requirements.txt"));
+                    } else {
+                        requirements.appendBuffer(chunk);
+                    }
+                });
+                return;
+            }
             if (failed || !FILE_PART.equals(upload.name())) {
                 upload.handler(b -> { });
                 return;
@@ -176,7 +191,12 @@ final class UploadReceiver {
                     return;
                 }
                 byte[] first = java.util.Arrays.copyOf(head, headLength);
-                result.tryComplete(new StagedUpload(file, fileName, size, StagedUpload.hex(digest.digest()), first));
+                String attribute = request.formAttributes().get(REQUIREMENTS_PART);
+                java.util.Optional<String> reqs = requirements != null
+                        ? java.util.Optional.of(requirements.toString(java.nio.charset.StandardCharsets.UTF_8))
+                        : java.util.Optional.ofNullable(attribute);
+                result.tryComplete(new StagedUpload(file, fileName, size, StagedUpload.hex(digest.digest()), first,
+                        reqs.filter(r -> !r.isBlank())));
             });
         }
 

@@ -141,31 +141,15 @@ final class V2Codec {
         } catch (ArithmeticException e) {
             throw bad(pointer + ": shape " + Arrays.toString(shape) + " is too large");
         }
-        if (type == DataType.BYTES) {
-            List<byte[]> elements = new ArrayList<>();
-            ByteBuffer in = ByteBuffer.wrap(body, offset, size).order(ByteOrder.LITTLE_ENDIAN);
-            while (in.remaining() >= 4) {
-                int length = in.getInt();
-                if (length < 0 || length > in.remaining()) {
-                    throw bad(pointer + ": BYTES element " + elements.size() + " claims " + length
-                            + " bytes but only " + in.remaining() + " remain");
-                }
-                byte[] element = new byte[length];
-                in.get(element);
-                elements.add(element);
-            }
-            if (in.hasRemaining() || elements.size() != count) {
-                throw bad(pointer + ": binary BYTES data holds " + elements.size() + " elements, shape needs " + count);
-            }
-            return Tensor.ofBytes(name, shape, elements);
-        }
-        if (size != bytes) {
+        if (type != DataType.BYTES && size != bytes) {
             throw bad(pointer + ": binary_data_size is " + size + " bytes but shape and " + type + " need "
                     + bytes);
         }
-        ByteBuffer copy = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-        copy.put(body, offset, size).flip();
-        return Tensor.of(name, type, shape, copy);
+        try {
+            return Tensor.fromRawBytes(name, type, shape, body, offset, size);
+        } catch (IllegalArgumentException e) {
+            throw bad(pointer + ": " + e.getMessage());
+        }
     }
 
     /** Encodes the answer; outputs with binary set go after the JSON header. */
@@ -247,17 +231,7 @@ final class V2Codec {
 
     /** A tensor's elements in the binary extension's layout (BYTES: 4-byte little-endian length prefixes). */
     static byte[] raw(Tensor t) {
-        if (t.datatype() != DataType.BYTES) {
-            ByteBuffer data = t.data().duplicate();
-            byte[] out = new byte[data.remaining()];
-            data.get(out);
-            return out;
-        }
-        ByteBuffer out = ByteBuffer.allocate((int) (t.byteSize() + 4L * t.bytes().size())).order(ByteOrder.LITTLE_ENDIAN);
-        for (byte[] element : t.bytes()) {
-            out.putInt(element.length).put(element);
-        }
-        return out.array();
+        return t.rawBytes();
     }
 
     /** ZipMap rows as an [N, classes] tensor of the scores, class labels given as a parameter. */

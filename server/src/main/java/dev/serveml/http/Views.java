@@ -19,12 +19,14 @@ final class Views {
         }
     }
 
-    record VersionView(String model, int version, String state, String format, String runtime, String sha256,
-                       long sizeBytes, String fileName, Signature signature, boolean loaded, Instant createdAt,
+    record VersionView(String model, int version, String state, String status, String statusMessage, String format,
+                       String runtime, String sha256, long sizeBytes, String fileName, Signature signature,
+                       java.util.Map<String, Object> metadata, String requirements, boolean loaded, Instant createdAt,
                        Instant updatedAt, Instant deletedAt, String predictUrl) {
         static VersionView of(ModelVersion v, boolean loaded) {
-            return new VersionView(v.modelName(), v.version(), v.state().value(), v.format(), v.runtime(), v.sha256(),
-                    v.sizeBytes(), v.fileName(), v.signature(), loaded, v.createdAt(), v.updatedAt(),
+            return new VersionView(v.modelName(), v.version(), v.state().value(), v.status().value(),
+                    v.statusMessage(), v.format(), v.runtime(), v.sha256(), v.sizeBytes(), v.fileName(), v.signature(),
+                    v.metadata(), v.requirements().orElse(null), loaded, v.createdAt(), v.updatedAt(),
                     v.deletedAt().orElse(null),
                     "/api/v1/models/" + v.modelName() + "/versions/" + v.version() + "/predict");
         }

@@ -58,6 +58,61 @@ public record Tensor(String name, DataType datatype, long[] shape, ByteBuffer da
         return of(name, DataType.FP32, shape, buffer);
     }
 
+    /**
+     * The elements in the binary layout shared by the Open Inference Protocol's binary extension
+     * and the worker protocol: fixed-width elements raw little-endian, BYTES elements each
+     * preceded by their 4-byte little-endian length.
+     */
+    public byte[] rawBytes() {
+        if (datatype != DataType.BYTES) {
+            ByteBuffer copy = data.duplicate();
+            byte[] out = new byte[copy.remaining()];
+            copy.get(out);
+            return out;
+        }
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(byteSize() + 4L * bytes.size()))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        for (byte[] element : bytes) {
+            out.putInt(element.length).put(element);
+        }
+        return out.array();
+    }
+
+    /**
+     * Reads a tensor from {@link #rawBytes()}'s layout.
+     *
+     * @throws IllegalArgumentException when the bytes do not hold exactly what the shape needs
+     */
+    public static Tensor fromRawBytes(String name, DataType datatype, long[] shape, byte[] raw, int offset, int length) {
+        long count = elementCount(shape);
+        if (datatype != DataType.BYTES) {
+            if (length != count * datatype.size()) {
+                throw new IllegalArgumentException("binary data is " + length + " bytes but shape "
+                        + Arrays.toString(shape) + " of " + datatype + " needs " + count * datatype.size());
+            }
+            ByteBuffer copy = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+            copy.put(raw, offset, length).flip();
+            return of(name, datatype, shape, copy);
+        }
+        List<byte[]> elements = new java.util.ArrayList<>();
+        ByteBuffer in = ByteBuffer.wrap(raw, offset, length).order(ByteOrder.LITTLE_ENDIAN);
+        while (in.remaining() >= 4) {
+            int size = in.getInt();
+            if (size < 0 || size > in.remaining()) {
+                throw new IllegalArgumentException("BYTES element " + elements.size() + " claims " + size
+                        + " bytes but only " + in.remaining() + " remain");
+            }
+            byte[] element = new byte[size];
+            in.get(element);
+            elements.add(element);
+        }
+        if (in.hasRemaining() || elements.size() != count) {
+            throw new IllegalArgumentException("binary BYTES data holds " + elements.size() + " elements, shape needs "
+                    + count);
+        }
+        return ofBytes(name, shape, elements);
+    }
+
     /** The same elements under another name. */
     public Tensor renamed(String newName) {
         return new Tensor(newName, datatype, shape, data, bytes);

@@ -31,7 +31,10 @@ public enum ProblemType {
     VERSION_NOT_SERVABLE("version-not-servable", 409, "Model version is not servable", false),
     MODEL_DELETED("model-deleted", 409, "Model is deleted", false),
     NOT_DELETED("not-deleted", 409, "Nothing to restore", false),
+    ENVIRONMENT_FAILED("environment-failed", 422, "The model's Python environment could not be built", false),
     INFERENCE_FAILED("inference-failed", 500, "Inference failed", false),
+    MODEL_ERROR("model-error", 500, "The model raised an error", false),
+    INFERENCE_TIMEOUT("inference-timeout", 504, "Inference timed out", true),
     MODEL_UNAVAILABLE("model-unavailable", 503, "Model unavailable", true),
     SERVICE_UNAVAILABLE("service-unavailable", 503, "Service unavailable", true),
     INTERNAL("internal-error", 500, "Internal server error", false);

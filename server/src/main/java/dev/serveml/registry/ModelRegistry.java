@@ -5,6 +5,8 @@ import dev.serveml.artifacts.StagedUpload;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.inference.Signature;
+import dev.serveml.runtime.LoadRequest;
 import dev.serveml.runtime.LoadedModel;
 import dev.serveml.runtime.ModelRuntime;
 import org.slf4j.Logger;
@@ -14,9 +16,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -83,21 +87,31 @@ public final class ModelRegistry {
                         + upload.fileName() + "' from its name; supported formats: " + supportedFormats()
                         + " (name the file with its extension, e.g. model.onnx)");
             }
-            loaded = runtime.load(upload.file(), format);
+            AtomicReference<ModelVersion> registered = new AtomicReference<>();
             String key = ArtifactStore.keyFor(upload.sha256(), upload.extension());
-            AtomicBoolean created = new AtomicBoolean();
-            NewVersion draft = new NewVersion(format, runtime.name(), upload.sha256(), upload.size(), key,
-                    upload.fileName(), loaded.signature());
-            ModelVersion version;
             try {
-                version = store.insertVersion(modelName, draft, v -> created.set(artifacts.put(key, upload.file())));
-            } catch (RuntimeException e) {
-                if (created.get()) {
-                    artifacts.delete(key);
+                loaded = runtime.load(new LoadRequest(upload.file(), format, modelName + " (upload)",
+                        upload.requirements(), message -> {
+                            ModelVersion v = registered.get();
+                            if (v != null) {
+                                markFailed(v, message);
+                            }
+                        }));
+            } catch (ProblemException e) {
+                if (e.type() != ProblemType.ENVIRONMENT_FAILED) {
+                    throw e;
                 }
-                throw e;
+                // The file is fine but its dependencies are not: keep the version, failed, with the tool's words.
+                ModelVersion failed = insert(modelName, upload, key, new NewVersion(format, runtime.name(),
+                        upload.sha256(), upload.size(), key, upload.fileName(), new Signature(List.of(), List.of()),
+                        VersionStatus.FAILED, e.detail(), upload.requirements(), Map.of()));
+                throw new ProblemException(ProblemType.ENVIRONMENT_FAILED, "version " + failed.version() + " of '"
+                        + modelName + "' is registered as failed: " + e.detail());
             }
-            snapshots.remove(modelName);
+            ModelVersion version = insert(modelName, upload, key, new NewVersion(format, runtime.name(),
+                    upload.sha256(), upload.size(), key, upload.fileName(), loaded.signature(), VersionStatus.READY,
+                    "", upload.requirements(), loaded.metadata()));
+            registered.set(version);
             host.install(version, loaded);
             loaded = null;
             log.info("registered {} v{} ({}, {} bytes, sha256 {})", modelName, version.version(), format,
@@ -109,6 +123,33 @@ public final class ModelRegistry {
             }
             deleteQuietly(upload);
         }
+    }
+
+    /** Inserts the row and moves the artifact in, in one transaction; a failure leaves neither. */
+    private ModelVersion insert(String modelName, StagedUpload upload, String key, NewVersion draft) {
+        AtomicBoolean created = new AtomicBoolean();
+        try {
+            ModelVersion version = store.insertVersion(modelName, draft,
+                    v -> created.set(artifacts.put(key, upload.file())));
+            snapshots.remove(modelName);
+            return version;
+        } catch (RuntimeException e) {
+            if (created.get()) {
+                artifacts.delete(key);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Marks a version unable to serve (its workers keep crashing, say) and drops it from memory;
+     * setting its state to active again retries it.
+     */
+    public void markFailed(ModelVersion version, String message) {
+        log.warn("{} failed: {}", version.label(), message);
+        store.updateVersionStatus(version.id(), VersionStatus.FAILED, message);
+        snapshots.remove(version.modelName());
+        host.unload(version.id());
     }
 
     private String supportedFormats() {
@@ -145,6 +186,10 @@ public final class ModelRegistry {
         store.findVersion(model.id(), version).filter(v -> !v.deleted())
                 .orElseThrow(() -> versionNotFound(modelName, version));
         ModelVersion updated = store.updateVersionState(model.id(), version, state).orElseThrow();
+        if (state == VersionState.ACTIVE && updated.status() == VersionStatus.FAILED) {
+            // Re-activating a failed version is how a user asks ServeML to try it again.
+            updated = store.updateVersionStatus(updated.id(), VersionStatus.READY, "").orElseThrow();
+        }
         snapshots.remove(modelName);
         if (state == VersionState.ARCHIVED) {
             host.unload(updated.id());
@@ -208,12 +253,17 @@ public final class ModelRegistry {
                 throw new ProblemException(ProblemType.VERSION_NOT_SERVABLE, "version " + wanted + " of model '"
                         + modelName + "' is archived; set its state to active to serve it again");
             }
+            if (v.status() == VersionStatus.FAILED) {
+                throw failedVersion(v);
+            }
             return v;
         }
-        return snapshot.versions().stream().filter(v -> v.state() == VersionState.ACTIVE)
-                .max(Comparator.comparingInt(ModelVersion::version))
-                .orElseThrow(() -> new ProblemException(ProblemType.NO_ACTIVE_VERSION, "model '" + modelName
-                        + "' has no active version; upload one or set a version's state to active"));
+        List<ModelVersion> active = snapshot.versions().stream().filter(v -> v.state() == VersionState.ACTIVE)
+                .sorted(Comparator.comparingInt(ModelVersion::version).reversed()).toList();
+        return active.stream().filter(v -> v.status() == VersionStatus.READY).findFirst().orElseThrow(() ->
+                active.isEmpty() ? new ProblemException(ProblemType.NO_ACTIVE_VERSION, "model '" + modelName
+                        + "' has no active version; upload one or set a version's state to active")
+                        : failedVersion(active.get(0)));
     }
 
     /** Every servable version of a model (for protocol metadata), lowest first. */
@@ -228,12 +278,19 @@ public final class ModelRegistry {
                 .map(m -> new Snapshot(m, store.listVersions(m.id(), false)));
     }
 
+    private static ProblemException failedVersion(ModelVersion v) {
+        return new ProblemException(ProblemType.VERSION_NOT_SERVABLE, "version " + v.version() + " of model '"
+                + v.modelName() + "' failed: " + v.statusMessage() + " (upload a fixed version, or set this one's "
+                + "state to active to retry it)");
+    }
+
     /** Loads a registered version from its artifact (the {@code ModelLoader} of the host). */
     public LoadedModel load(ModelVersion version) {
         ModelRuntime runtime = runtimes.stream().filter(r -> r.name().equals(version.runtime())).findFirst()
                 .orElseThrow(() -> new ProblemException(ProblemType.MODEL_UNAVAILABLE, "the runtime '"
                         + version.runtime() + "' of this version is not enabled on this server"));
-        return runtime.load(artifacts.localPath(version.artifactKey()), version.format());
+        return runtime.load(new LoadRequest(artifacts.localPath(version.artifactKey()), version.format(),
+                version.label(), version.requirements(), message -> markFailed(version, message)));
     }
 
     private static void requireValidName(String name) {

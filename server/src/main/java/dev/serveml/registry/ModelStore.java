@@ -30,6 +30,9 @@ public interface ModelStore {
     /** @return the updated version, or empty when there is no such version */
     Optional<ModelVersion> updateVersionState(long modelId, int version, VersionState state);
 
+    /** Sets whether a version can load, and why not. */
+    Optional<ModelVersion> updateVersionStatus(long versionId, VersionStatus status, String message);
+
     /** Marks a version deleted ({@code deleted = true}) or restores it. */
     Optional<ModelVersion> setVersionDeleted(long modelId, int version, boolean deleted);
 

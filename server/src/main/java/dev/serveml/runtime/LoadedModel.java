@@ -24,6 +24,11 @@ public interface LoadedModel extends AutoCloseable {
      */
     Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs);
 
+    /** What the runtime learned while loading (framework, estimator, classes...), shown on the version. */
+    default Map<String, Object> metadata() {
+        return Map.of();
+    }
+
     /** A rough estimate of the memory the model holds, in bytes (for budgets and metrics). */
     long memoryBytes();
 

@@ -2,7 +2,6 @@ package dev.serveml.runtime;
 
 import dev.serveml.problem.ProblemException;
 
-import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -29,9 +28,10 @@ public interface ModelRuntime extends AutoCloseable {
      * Loads an artifact. Blocking; call it off the event loop.
      *
      * @throws ProblemException {@code invalid-model} with an actionable detail when the file is
-     *                          not a usable model for this runtime
+     *                          not a usable model for this runtime, {@code environment-failed}
+     *                          when its dependencies cannot be installed
      */
-    LoadedModel load(Path artifact, String format);
+    LoadedModel load(LoadRequest request);
 
     @Override
     void close();

@@ -1,6 +1,7 @@
 package dev.serveml.store;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.serveml.inference.Signature;
 import dev.serveml.problem.ProblemException;
@@ -10,6 +11,7 @@ import dev.serveml.registry.ModelStore;
 import dev.serveml.registry.ModelVersion;
 import dev.serveml.registry.NewVersion;
 import dev.serveml.registry.VersionState;
+import dev.serveml.registry.VersionStatus;
 
 import javax.sql.DataSource;
 import java.sql.Connection;
@@ -20,6 +22,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -32,8 +35,11 @@ public final class PostgresModelStore implements ModelStore {
             """;
     private static final String VERSION_COLUMNS = """
             v.id, v.model_id, m.name as model_name, v.version, v.format, v.runtime, v.sha256, v.size_bytes,
-            v.artifact_key, v.file_name, v.signature, v.state, v.created_at, v.updated_at, v.deleted_at
+            v.artifact_key, v.file_name, v.signature, v.state, v.status, v.status_message, v.requirements, v.metadata,
+            v.created_at, v.updated_at, v.deleted_at
             """;
+
+    private static final TypeReference<Map<String, Object>> METADATA = new TypeReference<>() { };
 
     private final DataSource dataSource;
     private final ObjectMapper json;
@@ -105,9 +111,10 @@ public final class PostgresModelStore implements ModelStore {
                 long versionId;
                 try (PreparedStatement s = c.prepareStatement("""
                         insert into model_versions
-                            (model_id, version, format, runtime, sha256, size_bytes, artifact_key, file_name, signature)
+                            (model_id, version, format, runtime, sha256, size_bytes, artifact_key, file_name, signature,
+                             status, status_message, requirements, metadata)
                         values (?, (select coalesce(max(version), 0) + 1 from model_versions where model_id = ?),
-                                ?, ?, ?, ?, ?, ?, ?::jsonb)
+                                ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?::jsonb)
                         returning id""")) {
                     s.setLong(1, modelId);
                     s.setLong(2, modelId);
@@ -118,6 +125,10 @@ public final class PostgresModelStore implements ModelStore {
                     s.setString(7, v.artifactKey());
                     s.setString(8, v.fileName());
                     s.setString(9, json.writeValueAsString(v.signature()));
+                    s.setString(10, v.status().value());
+                    s.setString(11, v.statusMessage());
+                    s.setString(12, v.requirements().orElse(null));
+                    s.setString(13, json.writeValueAsString(v.metadata()));
                     try (ResultSet rs = s.executeQuery()) {
                         rs.next();
                         versionId = rs.getLong(1);
@@ -189,6 +200,19 @@ public final class PostgresModelStore implements ModelStore {
     }
 
     @Override
+    public Optional<ModelVersion> updateVersionStatus(long versionId, VersionStatus status, String message) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
+                "update model_versions set status = ?, status_message = ?, updated_at = now() where id = ?")) {
+            s.setString(1, status.value());
+            s.setString(2, message);
+            s.setLong(3, versionId);
+            return s.executeUpdate() == 0 ? Optional.empty() : findVersionById(c, versionId);
+        } catch (SQLException e) {
+            throw new StoreException("update version status", e);
+        }
+    }
+
+    @Override
     public Optional<ModelVersion> setVersionDeleted(long modelId, int version, boolean deleted) {
         return updateVersion(modelId, version, deleted ? "deleted_at = coalesce(deleted_at, now())" : "deleted_at = null");
     }
@@ -228,15 +252,19 @@ public final class PostgresModelStore implements ModelStore {
 
     private ModelVersion version(ResultSet rs) throws SQLException {
         Signature signature;
+        Map<String, Object> metadata;
         try {
             signature = json.readValue(rs.getString("signature"), Signature.class);
+            metadata = json.readValue(rs.getString("metadata"), METADATA);
         } catch (JsonProcessingException e) {
             throw new SQLException("unreadable signature of version " + rs.getLong("id"), e);
         }
         return new ModelVersion(rs.getLong("id"), rs.getLong("model_id"), rs.getString("model_name"),
                 rs.getInt("version"), rs.getString("format"), rs.getString("runtime"), rs.getString("sha256"),
                 rs.getLong("size_bytes"), rs.getString("artifact_key"), rs.getString("file_name"), signature,
-                VersionState.parse(rs.getString("state")).orElseThrow(), instant(rs, "created_at"),
+                VersionState.parse(rs.getString("state")).orElseThrow(), VersionStatus.parse(rs.getString("status")),
+                rs.getString("status_message"), Optional.ofNullable(rs.getString("requirements")), metadata,
+                instant(rs, "created_at"),
                 instant(rs, "updated_at"), Optional.ofNullable(instant(rs, "deleted_at")));
     }
 

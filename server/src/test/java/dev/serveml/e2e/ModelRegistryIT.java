@@ -57,9 +57,9 @@ class ModelRegistryIT {
         assertThat(v.get("loaded").asBoolean()).isTrue();
         assertThat(v.get("deleted_at").isNull()).isTrue();
         assertThat(v.get("signature")).isEqualTo(json("""
-                {"inputs":[{"name":"X","datatype":"FP32","shape":[-1,4],"kind":"tensor"}],
-                 "outputs":[{"name":"label","datatype":"INT64","shape":[-1],"kind":"tensor"},
-                            {"name":"probabilities","datatype":"FP32","shape":[-1,3],"kind":"tensor"}]}"""));
+                {"inputs":[{"name":"X","datatype":"FP32","shape":[-1,4],"kind":"tensor","columns":[]}],
+                 "outputs":[{"name":"label","datatype":"INT64","shape":[-1],"kind":"tensor","columns":[]},
+                            {"name":"probabilities","datatype":"FP32","shape":[-1,3],"kind":"tensor","columns":[]}]}"""));
         assertThat(Files.exists(dataDir.resolve("artifacts/sha256/" + sha256(bytes).substring(0, 2) + "/"
                 + sha256(bytes) + ".onnx"))).isTrue();
     }

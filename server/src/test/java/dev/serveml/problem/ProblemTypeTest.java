@@ -23,12 +23,14 @@ class ProblemTypeTest {
     }
 
     @Test
-    void exactlyTheServiceUnavailableTypesAreRetryable() {
+    void exactlyTheUnavailableAndTimedOutTypesAreRetryable() {
         List<ProblemType> retryable = Arrays.stream(ProblemType.values()).filter(ProblemType::retryable).toList();
-        List<ProblemType> unavailable = Arrays.stream(ProblemType.values()).filter(t -> t.status() == 503).toList();
+        List<ProblemType> transient_ = Arrays.stream(ProblemType.values())
+                .filter(t -> t.status() == 503 || t.status() == 504).toList();
 
-        assertThat(retryable).isEqualTo(unavailable)
-                .containsExactly(ProblemType.MODEL_UNAVAILABLE, ProblemType.SERVICE_UNAVAILABLE);
+        assertThat(retryable).isEqualTo(transient_)
+                .containsExactlyInAnyOrder(ProblemType.MODEL_UNAVAILABLE, ProblemType.SERVICE_UNAVAILABLE,
+                        ProblemType.INFERENCE_TIMEOUT);
     }
 
     @Test

@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtSession;
 import dev.serveml.config.RuntimeConfig;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.runtime.LoadRequest;
 import dev.serveml.runtime.LoadedModel;
 import dev.serveml.runtime.ModelRuntime;
 
@@ -42,7 +43,8 @@ public final class OnnxModelRuntime implements ModelRuntime {
     }
 
     @Override
-    public LoadedModel load(Path artifact, String format) {
+    public LoadedModel load(LoadRequest request) {
+        Path artifact = request.artifact();
         long size;
         try {
             size = Files.size(artifact);

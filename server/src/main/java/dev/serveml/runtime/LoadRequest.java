@@ -1,0 +1,27 @@
+package dev.serveml.runtime;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * What a runtime needs to load one model.
+ *
+ * @param artifact     the model file or archive, read-only
+ * @param format       the format the runtime detected at upload
+ * @param label        how logs name the model ("iris v3")
+ * @param requirements a requirements.txt sent beside the model, if any
+ * @param onFailure    called (at most once per failure episode, from any thread) when a loaded
+ *                     model stops being able to serve, with a message for the user
+ */
+public record LoadRequest(Path artifact, String format, String label, Optional<String> requirements,
+                          Consumer<String> onFailure) {
+    public LoadRequest {
+        Objects.requireNonNull(artifact);
+        Objects.requireNonNull(format);
+        Objects.requireNonNull(label);
+        Objects.requireNonNull(requirements);
+        Objects.requireNonNull(onFailure);
+    }
+}
