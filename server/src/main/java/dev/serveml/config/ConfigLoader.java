@@ -5,6 +5,7 @@ import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -22,6 +23,7 @@ import java.util.regex.Pattern;
  * problems are collected and thrown together.
  */
 public final class ConfigLoader {
+    private static final Pattern DURATION = Pattern.compile("(?i)\\s*(\\d{1,12})\\s*(ms|s|m|h)\\s*");
     private static final Pattern SIZE = Pattern.compile("(?i)\\s*(\\d+)\\s*([kmgt]?i?b?)?\\s*");
 
     private final Map<String, String> source;
@@ -83,10 +85,30 @@ public final class ConfigLoader {
                 integer("SERVEML_DATABASE_POOL_SIZE", 8, 1, 200));
         RuntimeConfig runtime = new RuntimeConfig(integer("SERVEML_ONNX_INTRA_OP_THREADS", 1, 1, 256),
                 integer("SERVEML_INFERENCE_THREADS", cores + 1, 1, 512));
+        String sandbox = string("SERVEML_PYTHON_SANDBOX", "bwrap");
+        if (!sandbox.equals("bwrap") && !sandbox.equals("off")) {
+            problems.add("SERVEML_PYTHON_SANDBOX: must be 'bwrap' or 'off', got '" + sandbox + "'");
+        }
+        long maxFrame = size("SERVEML_PYTHON_MAX_FRAME", "64MB");
+        if (maxFrame > Integer.MAX_VALUE - 8) {
+            problems.add("SERVEML_PYTHON_MAX_FRAME: must be below 2GB");
+        }
+        PythonConfig python = new PythonConfig(
+                path("SERVEML_PYTHON", "/usr/bin/python3"),
+                integer("SERVEML_PYTHON_WORKERS", 1, 1, 64),
+                sandbox,
+                size("SERVEML_PYTHON_MEMORY_LIMIT", "4GB"),
+                duration("SERVEML_PYTHON_TIMEOUT", "30s", false),
+                duration("SERVEML_PYTHON_IDLE_TIMEOUT", "15m", true),
+                duration("SERVEML_PYTHON_START_TIMEOUT", "120s", false),
+                duration("SERVEML_PIP_TIMEOUT", "300s", false),
+                (int) Math.min(maxFrame, Integer.MAX_VALUE - 8),
+                storage.dataDir().resolve("python").resolve("envs"),
+                storage.dataDir().resolve("python").resolve("worker"));
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new ServemlConfig(http, storage, database, runtime);
+        return new ServemlConfig(http, storage, database, runtime, python);
     }
 
     private String string(String key, String fallback) {
@@ -130,6 +152,40 @@ public final class ConfigLoader {
             return parseSize(fallback);
         }
         return parsed;
+    }
+
+    private Duration duration(String key, String fallback, boolean zeroAllowed) {
+        String value = string(key, fallback);
+        Duration parsed = parseDuration(value);
+        if (parsed == null || parsed.isNegative() || (!zeroAllowed && parsed.isZero())) {
+            problems.add(key + ": must be a " + (zeroAllowed ? "" : "positive ") + "duration such as 500ms, 30s, "
+                    + "15m or 2h, got '" + value + "'");
+            return parseDuration(fallback);
+        }
+        return parsed;
+    }
+
+    /** Parses {@code 500ms}, {@code 30s}, {@code 15m}, {@code 2h}, {@code 0}, or ISO-8601 ({@code PT30S}); null if not a duration. */
+    public static Duration parseDuration(String text) {
+        Matcher m = DURATION.matcher(text);
+        if (text.trim().equals("0")) {
+            return Duration.ZERO;
+        }
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            return switch (m.group(2).toLowerCase(Locale.ROOT)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> null;
+            };
+        }
+        try {
+            return Duration.parse(text.trim());
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
     }
 
     /**
