@@ -82,6 +82,9 @@ public final class NativeRequest {
                     throw ProblemException.field(ProblemType.INVALID_REQUEST, pointer,
                             "\"data\" must be an object of input name to value");
                 }
+                if (signature.inputs().size() == 1 && !signature.inputs().get(0).columns().isEmpty()) {
+                    yield List.of(namedFeatures(signature.inputs().get(0), value, pointer));
+                }
                 yield named(signature, value, pointer, true);
             }
             default -> throw new IllegalStateException(key);
@@ -103,6 +106,32 @@ public final class NativeRequest {
             tensors.add(t);
         }
         return tensors;
+    }
+
+    /** One row of a tabular model's features by name, in the model's column order. */
+    private static Tensor namedFeatures(TensorSpec spec, JsonNode object, String pointer) {
+        List<String> columns = spec.columns();
+        List<String> missing = columns.stream().filter(c -> !object.has(c)).toList();
+        List<String> extra = new ArrayList<>();
+        object.fieldNames().forEachRemaining(f -> {
+            if (!columns.contains(f)) {
+                extra.add(f);
+            }
+        });
+        if (!missing.isEmpty() || !extra.isEmpty()) {
+            List<ProblemException.FieldError> errors = new ArrayList<>();
+            missing.forEach(m -> errors.add(new ProblemException.FieldError(pointer + "/" + m, "missing feature")));
+            extra.forEach(x -> errors.add(new ProblemException.FieldError(pointer + "/" + x, "unknown feature")));
+            throw new ProblemException(ProblemType.INVALID_INPUT, "the model's features are " + columns
+                    + (missing.isEmpty() ? "" : "; missing: " + missing) + (extra.isEmpty() ? "" : "; unknown: " + extra),
+                    errors);
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode row = com.fasterxml.jackson.databind.node.JsonNodeFactory
+                .instance.arrayNode();
+        columns.forEach(c -> row.add(object.get(c)));
+        com.fasterxml.jackson.databind.node.ArrayNode rows = com.fasterxml.jackson.databind.node.JsonNodeFactory
+                .instance.arrayNode().add(row);
+        return TensorJson.decode(spec.name(), spec.datatype(), null, rows, pointer);
     }
 
     private static Tensor decodeFor(TensorSpec spec, JsonNode value, String pointer) {

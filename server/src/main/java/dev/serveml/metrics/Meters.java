@@ -47,6 +47,12 @@ public final class Meters {
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 
+    /** Workers started again for a version whose idle workers had been stopped. */
+    public void coldStart(String modelVersion, long nanos) {
+        timer("serveml.cold.start", "Time to start a stopped model's workers on demand",
+                "model_version", modelVersion).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
     public void modelLoaded(String model, int version, long nanos) {
         timer("serveml.model.load", "Time to load a model version into memory",
                 "model", model, "version", Integer.toString(version)).record(nanos, TimeUnit.NANOSECONDS);

@@ -15,6 +15,7 @@ import dev.serveml.metrics.Meters;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.runtime.ModelRuntime;
 import dev.serveml.runtime.onnx.OnnxModelRuntime;
+import dev.serveml.runtime.python.PythonModelRuntime;
 import dev.serveml.store.Database;
 import dev.serveml.store.PostgresModelStore;
 import io.vertx.core.AbstractVerticle;
@@ -68,7 +69,9 @@ public final class ServemlServer implements AutoCloseable {
             Database database = push(closeables, Database.open(config.database(), config.storage().postgresDir()));
             FilesystemArtifactStore artifacts = new FilesystemArtifactStore(config.storage().artifactsDir());
             PostgresModelStore models = new PostgresModelStore(database.dataSource(), json);
-            List<ModelRuntime> runtimes = List.of(push(closeables, new OnnxModelRuntime(config.runtime())));
+            List<ModelRuntime> runtimes = List.of(push(closeables, new OnnxModelRuntime(config.runtime())),
+                    push(closeables, new PythonModelRuntime(config.python(), json, meters,
+                            4 * config.storage().maxUploadBytes())));
             ModelRegistry[] registryRef = new ModelRegistry[1];
             ModelHost host = push(closeables, new ModelHost(v -> registryRef[0].load(v), meters));
             ModelRegistry registry = new ModelRegistry(models, artifacts, runtimes, host);

@@ -1,0 +1,307 @@
+package dev.serveml.runtime.python;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.serveml.artifacts.Archives;
+import dev.serveml.config.PythonConfig;
+import dev.serveml.inference.Signature;
+import dev.serveml.metrics.Meters;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import dev.serveml.runtime.LoadRequest;
+import dev.serveml.runtime.LoadedModel;
+import dev.serveml.runtime.ModelRuntime;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.JarURLConnection;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.stream.Stream;
+
+/**
+ * Runs pickled scikit-learn/XGBoost models, TorchScript modules and custom handlers in sandboxed
+ * Python worker processes. Each load gets its own model directory (the artifact, or an archive
+ * extracted safely), an interpreter (Debian's, or a cached virtualenv for its requirements), and
+ * a {@link WorkerPool}.
+ */
+public final class PythonModelRuntime implements ModelRuntime {
+    private static final Logger log = LoggerFactory.getLogger(PythonModelRuntime.class);
+    private static final String WORKER_PACKAGE = "python/serveml_worker/";
+    private static final List<String> MODEL_EXTENSIONS = List.of(".pkl", ".pickle", ".joblib", ".json", ".ubj",
+            ".pt", ".pth", ".torchscript");
+
+    private final PythonConfig config;
+    private final ObjectMapper json;
+    private final Meters meters;
+    private final Path runDir;
+    private final long maxExtractBytes;
+    private final Sandbox sandbox;
+    private final Environments environments;
+    private final ScheduledExecutorService timers;
+    private final String unavailable;
+
+    public PythonModelRuntime(PythonConfig config, ObjectMapper json, Meters meters, long maxExtractBytes) {
+        this.config = config;
+        this.json = json;
+        this.meters = meters;
+        this.runDir = config.workerDir().resolveSibling("run");
+        this.maxExtractBytes = maxExtractBytes;
+        this.sandbox = new Sandbox(config);
+        this.environments = new Environments(config);
+        this.timers = Executors.newScheduledThreadPool(1, r -> {
+            Thread t = new Thread(r, "serveml-python-timers");
+            t.setDaemon(true);
+            return t;
+        });
+        this.unavailable = sandbox.unavailableReason();
+        if (unavailable != null) {
+            log.warn("Python models are disabled: {}", unavailable);
+        } else if (!config.sandboxed()) {
+            log.warn("SERVEML_PYTHON_SANDBOX=off: Python workers run WITHOUT a sandbox; unpickling a model runs its "
+                    + "code with ServeML's rights and network. Only do this on a single-user machine.");
+        }
+        Environments.deleteTree(runDir);
+        unpackWorker();
+    }
+
+    @Override
+    public String name() {
+        return "python";
+    }
+
+    @Override
+    public List<String> formats() {
+        return List.of("pickle", "joblib", "xgboost", "torchscript", "zip", "tar.gz");
+    }
+
+    @Override
+    public String detectFormat(String fileName, byte[] head) {
+        String lower = fileName.toLowerCase(Locale.ROOT);
+        if (lower.endsWith(".tar.gz") || lower.endsWith(".tgz")) {
+            return "tar.gz";
+        }
+        int dot = lower.lastIndexOf('.');
+        return dot < 0 ? null : formatOf(lower.substring(dot));
+    }
+
+    private static String formatOf(String extension) {
+        return switch (extension) {
+            case ".pkl", ".pickle" -> "pickle";
+            case ".joblib" -> "joblib";
+            case ".json", ".ubj" -> "xgboost";
+            case ".pt", ".pth", ".torchscript" -> "torchscript";
+            case ".zip" -> "zip";
+            default -> null;
+        };
+    }
+
+    @Override
+    public LoadedModel load(LoadRequest request) {
+        if (unavailable != null) {
+            throw new ProblemException(ProblemType.MODEL_UNAVAILABLE, "Python models cannot run on this server: "
+                    + unavailable);
+        }
+        Path modelDir = runDir.resolve("models").resolve(UUID.randomUUID().toString());
+        try {
+            ModelFiles files = materialize(request, modelDir);
+            Path interpreter = environments.interpreterFor(files.requirements(), request.label());
+            Path socketDir = runDir.resolve("sockets").resolve(UUID.randomUUID().toString().substring(0, 8));
+            Worker.Spec spec = spec(request.label(), interpreter, socketDir, modelDir, files);
+            Worker first = Worker.start(spec, json, timers);
+            Signature signature = signature(first.loaded().loaded());
+            Map<String, Object> metadata = metadata(first.loaded());
+            WorkerPool.Settings settings = new WorkerPool.Settings(request.label(), config.workers(),
+                    config.requestTimeout(), config.idleTimeout());
+            return new WorkerPool(settings, first, () -> Worker.start(spec, json, timers), signature, metadata,
+                    timers, request.onFailure(), meters, () -> {
+                        Environments.deleteTree(modelDir);
+                        Environments.deleteTree(socketDir);
+                    });
+        } catch (RuntimeException e) {
+            Environments.deleteTree(modelDir);
+            throw e;
+        }
+    }
+
+    /** The model file (or handler), its format, and its requirements, laid out in its own directory. */
+    private record ModelFiles(String modelFile, String format, Optional<String> requirements) {
+    }
+
+    private ModelFiles materialize(LoadRequest request, Path modelDir) {
+        try {
+            Files.createDirectories(modelDir);
+            if (!request.format().equals("zip") && !request.format().equals("tar.gz")) {
+                String file = "model" + extensionFor(request.format(), request.artifact());
+                try {
+                    Files.createLink(modelDir.resolve(file), request.artifact());
+                } catch (IOException | UnsupportedOperationException e) {
+                    Files.copy(request.artifact(), modelDir.resolve(file));
+                }
+                return new ModelFiles(file, request.format(), request.requirements());
+            }
+            Archives.extract(request.artifact(), request.format(), modelDir, maxExtractBytes);
+            Path root = singleTopFolder(modelDir);
+            Path reqFile = root.resolve("requirements.txt");
+            Optional<String> requirements = Files.exists(reqFile)
+                    ? Optional.of(Files.readString(reqFile) + request.requirements().map(r -> "\n" + r).orElse(""))
+                    : request.requirements();
+            String relative = modelDir.relativize(root).toString();
+            String prefix = relative.isEmpty() ? "" : relative + "/";
+            if (Files.exists(root.resolve("handler.py"))) {
+                return new ModelFiles(prefix + "handler.py", "handler", requirements);
+            }
+            List<Path> candidates;
+            try (Stream<Path> listing = Files.list(root)) {
+                candidates = listing.filter(p -> {
+                    String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+                    return MODEL_EXTENSIONS.stream().anyMatch(n::endsWith) && !n.equals("requirements.txt")
+                            && !n.equals("config.json");
+                }).toList();
+            }
+            if (candidates.size() != 1) {
+                throw new ProblemException(ProblemType.INVALID_MODEL, "the archive must hold a handler.py, or exactly "
+                        + "one model file (" + String.join(", ", MODEL_EXTENSIONS) + "); it holds "
+                        + candidates.stream().map(p -> p.getFileName().toString()).toList());
+            }
+            String name = candidates.get(0).getFileName().toString();
+            String format = formatOf(name.substring(name.lastIndexOf('.')).toLowerCase(Locale.ROOT));
+            return new ModelFiles(prefix + name, format, requirements);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare the model directory", e);
+        }
+    }
+
+    private static String extensionFor(String format, Path artifact) {
+        String name = artifact.getFileName().toString().toLowerCase(Locale.ROOT);
+        int dot = name.lastIndexOf('.');
+        String ext = dot < 0 ? "" : name.substring(dot);
+        if (formatOf(ext) != null) {
+            return ext;
+        }
+        return switch (format) {
+            case "joblib" -> ".joblib";
+            case "xgboost" -> ".json";
+            case "torchscript" -> ".pt";
+            default -> ".pkl";
+        };
+    }
+
+    /** Archives often wrap everything in one folder; look inside it. */
+    private static Path singleTopFolder(Path dir) throws IOException {
+        try (Stream<Path> listing = Files.list(dir)) {
+            List<Path> entries = listing.toList();
+            if (entries.size() == 1 && Files.isDirectory(entries.get(0))) {
+                return entries.get(0);
+            }
+        }
+        return dir;
+    }
+
+    private Worker.Spec spec(String label, Path interpreter, Path socketDir, Path modelDir, ModelFiles files) {
+        List<String> command = List.of(interpreter.toString(), "-m", "serveml_worker",
+                "--socket", socketDir.resolve("worker.sock").toString(),
+                "--max-frame", Integer.toString(config.maxFrame()),
+                "--memory-limit", Long.toString(config.memoryLimit()));
+        List<Path> readable = new ArrayList<>(List.of(config.workerDir(), modelDir));
+        if (!interpreter.equals(config.interpreter())) {
+            readable.add(interpreter.getParent().getParent());
+        }
+        Map<String, String> env = new HashMap<>();
+        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
+        env.put("HOME", "/tmp");
+        env.put("LANG", "C.UTF-8");
+        env.put("PYTHONPATH", config.workerDir().toString());
+        env.put("PYTHONDONTWRITEBYTECODE", "1");
+        env.put("PYTHONUNBUFFERED", "1");
+        for (String threads : List.of("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")) {
+            env.put(threads, "1");
+        }
+        // Some processors need these for OpenBLAS to compute correctly; never drop them.
+        for (String keep : List.of("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")) {
+            Optional.ofNullable(System.getenv(keep)).ifPresent(v -> env.put(keep, v));
+        }
+        return new Worker.Spec(label, sandbox.wrap(command, List.of(socketDir), readable), env, socketDir, modelDir,
+                files.modelFile(), files.format(), config.maxFrame(), config.startTimeout());
+    }
+
+    private Signature signature(JsonNode loaded) {
+        try {
+            return json.treeToValue(loaded.get("signature"), Signature.class);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new ProblemException(ProblemType.INVALID_MODEL, "the worker reported an unreadable signature");
+        }
+    }
+
+    private Map<String, Object> metadata(Worker.Loaded loaded) {
+        Map<String, Object> metadata = new LinkedHashMap<>();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> reported = json.convertValue(loaded.loaded().path("metadata"), Map.class);
+        if (reported != null) {
+            metadata.putAll(reported);
+        }
+        metadata.put("warnings", json.convertValue(loaded.loaded().path("warnings"), List.class));
+        metadata.put("python", loaded.hello().path("python").asText());
+        return metadata;
+    }
+
+    /** Copies the worker package out of the JAR (or the classes directory) into the data dir. */
+    private void unpackWorker() {
+        Path target = config.workerDir().resolve("serveml_worker");
+        Environments.deleteTree(target);
+        try {
+            Files.createDirectories(target);
+            URL url = PythonModelRuntime.class.getClassLoader().getResource(WORKER_PACKAGE);
+            if (url == null) {
+                throw new IllegalStateException("the Python worker package is missing from the JAR");
+            }
+            if (url.getProtocol().equals("jar")) {
+                JarURLConnection connection = (JarURLConnection) url.openConnection();
+                try (JarFile jar = connection.getJarFile()) {
+                    for (JarEntry e : java.util.Collections.list(jar.entries())) {
+                        if (e.getName().startsWith(WORKER_PACKAGE) && !e.isDirectory()) {
+                            Path out = target.resolve(e.getName().substring(WORKER_PACKAGE.length()));
+                            Files.createDirectories(out.getParent());
+                            try (InputStream in = jar.getInputStream(e)) {
+                                Files.copy(in, out);
+                            }
+                        }
+                    }
+                }
+            } else {
+                Path source = Path.of(url.toURI());
+                try (Stream<Path> files = Files.walk(source)) {
+                    for (Path p : files.filter(Files::isRegularFile).toList()) {
+                        Path out = target.resolve(source.relativize(p).toString());
+                        Files.createDirectories(out.getParent());
+                        Files.copy(p, out);
+                    }
+                }
+            }
+        } catch (IOException | URISyntaxException e) {
+            throw new IllegalStateException("cannot unpack the Python worker into " + target, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        timers.shutdownNow();
+    }
+}
