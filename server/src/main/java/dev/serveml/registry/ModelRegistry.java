@@ -90,7 +90,7 @@ public final class ModelRegistry {
             AtomicReference<ModelVersion> registered = new AtomicReference<>();
             String key = ArtifactStore.keyFor(upload.sha256(), upload.extension());
             try {
-                loaded = runtime.load(new LoadRequest(upload.file(), format, modelName + " (upload)",
+                loaded = runtime.load(new LoadRequest(upload.file(), format, upload.fileName(), modelName,
                         upload.requirements(), message -> {
                             ModelVersion v = registered.get();
                             if (v != null) {
@@ -290,7 +290,7 @@ public final class ModelRegistry {
                 .orElseThrow(() -> new ProblemException(ProblemType.MODEL_UNAVAILABLE, "the runtime '"
                         + version.runtime() + "' of this version is not enabled on this server"));
         return runtime.load(new LoadRequest(artifacts.localPath(version.artifactKey()), version.format(),
-                version.label(), version.requirements(), message -> markFailed(version, message)));
+                version.fileName(), version.label(), version.requirements(), message -> markFailed(version, message)));
     }
 
     private static void requireValidName(String name) {

@@ -149,7 +149,7 @@ public final class PythonModelRuntime implements ModelRuntime {
         try {
             Files.createDirectories(modelDir);
             if (!request.format().equals("zip") && !request.format().equals("tar.gz")) {
-                String file = "model" + extensionFor(request.format(), request.artifact());
+                String file = "model" + extensionFor(request.format(), request.fileName());
                 try {
                     Files.createLink(modelDir.resolve(file), request.artifact());
                 } catch (IOException | UnsupportedOperationException e) {
@@ -189,8 +189,8 @@ public final class PythonModelRuntime implements ModelRuntime {
         }
     }
 
-    private static String extensionFor(String format, Path artifact) {
-        String name = artifact.getFileName().toString().toLowerCase(Locale.ROOT);
+    private static String extensionFor(String format, String fileName) {
+        String name = fileName.toLowerCase(Locale.ROOT);
         int dot = name.lastIndexOf('.');
         String ext = dot < 0 ? "" : name.substring(dot);
         if (formatOf(ext) != null) {

@@ -130,7 +130,7 @@ final class Worker implements AutoCloseable {
                 if (answer.type() == Frames.ERROR) {
                     JsonNode error = json.readTree(answer.payload());
                     throw new ProblemException(ProblemType.INVALID_MODEL, "the model could not be loaded: "
-                            + error.path("message").asText("unknown error"));
+                            + clientText(error.path("message").asText("unknown error"), spec.modelDir()));
                 }
                 if (answer.type() != Frames.LOADED) {
                     throw startFailure(spec, "unexpected frame type " + answer.type() + " instead of LOADED", stderr);
@@ -231,11 +231,21 @@ final class Worker implements AutoCloseable {
     }
 
     private ProblemException modelError(JsonNode error) {
-        String message = error.path("message").asText("unknown error");
+        String message = clientText(error.path("message").asText("unknown error"), spec.modelDir());
         return switch (error.path("kind").asText()) {
             case "input" -> new ProblemException(ProblemType.INVALID_INPUT, message);
             default -> new ProblemException(ProblemType.MODEL_ERROR, "the model raised an error: " + message);
         };
+    }
+
+    /**
+     * What a client may see of a worker's error: its first line, with the model directory and any
+     * other absolute path taken out (libraries put their install paths and stack traces in messages).
+     */
+    static String clientText(String message, Path modelDir) {
+        String first = message.strip().lines().findFirst().orElse("unknown error");
+        first = first.replace(modelDir.toString() + "/", "").replace(modelDir.toString(), "the model directory");
+        return first.replaceAll("(?<![\\w.])(/[\\w.+-]+)+/", "");
     }
 
     String describeDeath(Exception e) {
