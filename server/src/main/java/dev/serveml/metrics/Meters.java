@@ -48,9 +48,9 @@ public final class Meters {
     }
 
     /** Workers started again for a version whose idle workers had been stopped. */
-    public void coldStart(String modelVersion, long nanos) {
+    public void coldStart(String model, long nanos) {
         timer("serveml.cold.start", "Time to start a stopped model's workers on demand",
-                "model_version", modelVersion).record(nanos, TimeUnit.NANOSECONDS);
+                "model", model).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     public void modelLoaded(String model, int version, long nanos) {

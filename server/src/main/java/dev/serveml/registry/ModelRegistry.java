@@ -91,6 +91,7 @@ public final class ModelRegistry {
             String key = ArtifactStore.keyFor(upload.sha256(), upload.extension());
             try {
                 loaded = runtime.load(new LoadRequest(upload.file(), format, upload.fileName(), modelName,
+                        modelName + " (new version)",
                         upload.requirements(), message -> {
                             ModelVersion v = registered.get();
                             if (v != null) {
@@ -290,7 +291,7 @@ public final class ModelRegistry {
                 .orElseThrow(() -> new ProblemException(ProblemType.MODEL_UNAVAILABLE, "the runtime '"
                         + version.runtime() + "' of this version is not enabled on this server"));
         return runtime.load(new LoadRequest(artifacts.localPath(version.artifactKey()), version.format(),
-                version.fileName(), version.label(), version.requirements(), message -> markFailed(version, message)));
+                version.fileName(), version.modelName(), version.label(), version.requirements(), message -> markFailed(version, message)));
     }
 
     private static void requireValidName(String name) {

@@ -11,17 +11,19 @@ import java.util.function.Consumer;
  * @param artifact     the model file or archive, read-only
  * @param format       the format the runtime detected at upload
  * @param fileName     the name the client gave the file (its extension can matter to the framework)
+ * @param model        the model's name (metrics are tagged with it)
  * @param label        how logs name the model ("iris v3")
  * @param requirements a requirements.txt sent beside the model, if any
  * @param onFailure    called (at most once per failure episode, from any thread) when a loaded
  *                     model stops being able to serve, with a message for the user
  */
-public record LoadRequest(Path artifact, String format, String fileName, String label, Optional<String> requirements,
+public record LoadRequest(Path artifact, String format, String fileName, String model, String label, Optional<String> requirements,
                           Consumer<String> onFailure) {
     public LoadRequest {
         Objects.requireNonNull(artifact);
         Objects.requireNonNull(format);
         Objects.requireNonNull(fileName);
+        Objects.requireNonNull(model);
         Objects.requireNonNull(label);
         Objects.requireNonNull(requirements);
         Objects.requireNonNull(onFailure);

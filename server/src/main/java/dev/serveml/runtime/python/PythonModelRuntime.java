@@ -128,7 +128,7 @@ public final class PythonModelRuntime implements ModelRuntime {
             Worker first = Worker.start(spec, json, timers);
             Signature signature = signature(first.loaded().loaded());
             Map<String, Object> metadata = metadata(first.loaded());
-            WorkerPool.Settings settings = new WorkerPool.Settings(request.label(), config.workers(),
+            WorkerPool.Settings settings = new WorkerPool.Settings(request.model(), request.label(), config.workers(),
                     config.requestTimeout(), config.idleTimeout());
             return new WorkerPool(settings, first, () -> Worker.start(spec, json, timers), signature, metadata,
                     timers, request.onFailure(), meters, () -> {

@@ -40,7 +40,7 @@ final class WorkerPool implements LoadedModel {
     static final Duration CRASH_WINDOW = Duration.ofMinutes(5);
 
     /** The settings a pool runs under. */
-    record Settings(String label, int size, Duration requestTimeout, Duration idleTimeout) {
+    record Settings(String model, String label, int size, Duration requestTimeout, Duration idleTimeout) {
     }
 
     private final Settings settings;
@@ -184,7 +184,7 @@ final class WorkerPool implements LoadedModel {
             throw new ProblemException(ProblemType.MODEL_UNAVAILABLE, settings.label() + " could not start: "
                     + e.getMessage());
         }
-        meters.coldStart(settings.label(), System.nanoTime() - started);
+        meters.coldStart(settings.model(), System.nanoTime() - started);
         log.info("[{}] cold start in {} ms", settings.label(), (System.nanoTime() - started) / 1_000_000);
         synchronized (this) {
             starting--;

@@ -1,0 +1,222 @@
+package dev.serveml.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.SocketTimeoutException;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
+
+import static dev.serveml.e2e.Problems.assertProblem;
+import static dev.serveml.e2e.TestServer.fixture;
+import static dev.serveml.e2e.TestServer.json;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Worker supervision and the sandbox, with real worker processes: kill -9 mid-request and
+ * mid-load, timeouts, crash loops, idle stop and cold start, and pickles that attack the host.
+ */
+class PythonWorkersIT {
+    @TempDir
+    static Path dataDir;
+    static TestServer server;
+
+    /** A handler that misbehaves on request: x[0][0] of 666 sleeps 5 s, 999 sleeps 30 s, 13 exits. */
+    static final String MISCHIEF = """
+            import os, sys, time
+            import numpy as np
+            SIGNATURE = {"inputs": [{"name": "x", "datatype": "FP64", "shape": [-1, 1], "kind": "tensor"}],
+                         "outputs": [{"name": "y", "datatype": "FP64", "shape": [-1, 1], "kind": "tensor"}]}
+            def load(model_dir):
+                if os.path.exists(os.path.join(model_dir, "slow_load")):
+                    time.sleep(20)
+            def predict(inputs):
+                x = np.asarray(inputs["x"], dtype=np.float64)
+                if x[0][0] == 666:
+                    time.sleep(5)
+                if x[0][0] == 999:
+                    time.sleep(30)
+                if x[0][0] == 13:
+                    sys.stderr.write("boom: exiting on purpose\\n")
+                    sys.stderr.flush()
+                    os._exit(7)
+                return {"y": x + 1}
+            """;
+
+    @BeforeAll
+    static void start() {
+        SystemRequirements.requireBubblewrap();
+        SystemRequirements.requirePython("numpy", "sklearn");
+        server = TestServer.start(dataDir, Map.of("SERVEML_PYTHON_TIMEOUT", "2s",
+                "SERVEML_PYTHON_IDLE_TIMEOUT", "3s", "SERVEML_PYTHON_MEMORY_LIMIT", "1GB"));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    static void uploadMischief(String name) {
+        HttpResponse<String> r = server.upload(name, "mischief.zip", PythonModelsIT.zip(Map.of("handler.py", MISCHIEF)));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    }
+
+    static HttpResponse<String> call(String name, double x) {
+        return server.postJson("/api/v1/models/" + name + "/predict", "{\"inputs\": {\"x\": [[" + x + "]]}}");
+    }
+
+    /** Python worker processes (not their bubblewrap parents) started by this JVM. */
+    static Set<ProcessHandle> workers() {
+        return Set.copyOf(ProcessHandle.current().descendants()
+                .filter(p -> p.info().commandLine().map(c -> c.contains("-m serveml_worker") && !c.contains("bwrap"))
+                        .orElse(false))
+                .toList());
+    }
+
+    static ProcessHandle newWorker(Set<ProcessHandle> before) {
+        await(() -> workers().stream().anyMatch(p -> !before.contains(p)), Duration.ofSeconds(30), "a new worker");
+        return workers().stream().filter(p -> !before.contains(p)).findFirst().orElseThrow();
+    }
+
+    static void await(BooleanSupplier condition, Duration limit, String what) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    @Test
+    void aWorkerKilledMidRequestFailsThatRequestWithARetryable503AndIsReplaced() throws Exception {
+        Set<ProcessHandle> before = workers();
+        uploadMischief("killed");
+        ProcessHandle worker = newWorker(before);
+        CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> call("killed", 666));
+        Thread.sleep(800);
+        assertThat(worker.destroyForcibly()).isTrue();
+        HttpResponse<String> r = slow.get();
+        assertProblem(r, 503, "model-unavailable", "died during this request");
+        assertThat(r.headers().firstValue("Retry-After")).hasValue("1");
+        await(() -> call("killed", 1).statusCode() == 200, Duration.ofSeconds(20), "the replacement worker");
+        assertThat(json(call("killed", 1)).get("outputs").get("y")).isEqualTo(json("[[2.0]]"));
+    }
+
+    @Test
+    void aWorkerKilledWhileLoadingFailsTheUploadCleanly() throws Exception {
+        Set<ProcessHandle> before = workers();
+        byte[] archive = PythonModelsIT.zip(Map.of("handler.py", MISCHIEF, "slow_load", ""));
+        CompletableFuture<HttpResponse<String>> upload = CompletableFuture.supplyAsync(
+                () -> server.upload("halfloaded", "slow.zip", archive));
+        ProcessHandle worker = newWorker(before);
+        Thread.sleep(500);
+        worker.destroyForcibly();
+        assertProblem(upload.get(), 422, "invalid-model", "exited while loading");
+        assertProblem(server.get("/api/v1/models/halfloaded"), 404, "model-not-found", "halfloaded");
+    }
+
+    @Test
+    void aRequestPastItsTimeoutIs504AndItsWorkerIsReplaced() {
+        uploadMischief("sleepy");
+        HttpResponse<String> r = call("sleepy", 999);
+        assertProblem(r, 504, "inference-timeout", "did not answer within 2000 ms");
+        await(() -> call("sleepy", 1).statusCode() == 200, Duration.ofSeconds(20), "the replacement worker");
+    }
+
+    @Test
+    void aWorkerThatKeepsCrashingMarksTheVersionFailedWithItsLastWords() {
+        uploadMischief("crashy");
+        await(() -> {
+            call("crashy", 13);
+            return json(server.get("/api/v1/models/crashy/versions/1")).get("status").asText().equals("failed");
+        }, Duration.ofSeconds(90), "the version to be marked failed");
+        JsonNode v = json(server.get("/api/v1/models/crashy/versions/1"));
+        assertThat(v.get("status_message").asText()).contains("crashed 5 times", "boom: exiting on purpose");
+        assertProblem(call("crashy", 1), 409, "version-not-servable", "crashed 5 times");
+        // Setting it active again is the way to retry it.
+        server.patchJson("/api/v1/models/crashy/versions/1", "{\"state\": \"active\"}");
+        assertThat(json(server.get("/api/v1/models/crashy/versions/1")).get("status").asText()).isEqualTo("ready");
+        assertThat(call("crashy", 1).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void idleWorkersAreStoppedAndTheNextCallStartsThemAgain() {
+        Set<ProcessHandle> before = workers();
+        uploadMischief("idler");
+        ProcessHandle worker = newWorker(before);
+        assertThat(call("idler", 1).statusCode()).isEqualTo(200);
+        await(() -> !worker.isAlive(), Duration.ofSeconds(20), "the idle worker to stop");
+        HttpResponse<String> cold = call("idler", 2);
+        assertThat(cold.statusCode()).isEqualTo(200);
+        assertThat(json(cold).get("outputs").get("y")).isEqualTo(json("[[3.0]]"));
+        assertThat(server.get("/metrics").body()).contains("serveml_cold_start_seconds_count{model=\"idler\"} 1");
+    }
+
+    @Test
+    void aPickleThatOpensASocketCannotReachTheHost() throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            listener.setSoTimeout(300);
+            String code = "__import__('socket').create_connection(('127.0.0.1', " + listener.getLocalPort() + "), 2)";
+            HttpResponse<String> r = server.upload("evil-socket", "evil.pkl", evalPickle(code));
+            assertProblem(r, 422, "invalid-model", "could not be loaded");
+            assertThat(json(r).get("detail").asText()).containsAnyOf("Connection refused", "unreachable");
+            try {
+                listener.accept().close();
+                throw new AssertionError("the sandboxed pickle reached the host's loopback");
+            } catch (SocketTimeoutException expected) {
+                // nothing connected: the worker has no route to the host
+            }
+        }
+        assertServingStill();
+    }
+
+    @Test
+    void aPickleThatWritesOutsideItsDirectoryIsStoppedByTheReadOnlyFilesystem() {
+        assertProblem(server.upload("evil-write", "evil_write.pkl", fixture("python/evil_write.pkl")), 422,
+                "invalid-model", "Read-only file system");
+        assertThat(Files.exists(Path.of("/var/tmp/serveml-evil-write-marker"))).isFalse();
+        assertThat(Files.exists(Path.of("/root/serveml-evil-write-marker"))).isFalse();
+        assertServingStill();
+    }
+
+    @Test
+    void aPickleThatAllocatesPastTheLimitIsStoppedAndReported() {
+        assertProblem(server.upload("evil-memory", "evil_memory.pkl", fixture("python/evil_memory.pkl")), 422,
+                "invalid-model", "needs more memory than its limit (1024 MiB)");
+        assertServingStill();
+    }
+
+    private static void assertServingStill() {
+        String name = "bystander-" + System.nanoTime();
+        assertThat(server.upload(name, "iris_rf.pkl", fixture("iris_rf.pkl")).statusCode()).isEqualTo(201);
+        assertThat(json(server.postJson("/api/v1/models/" + name + "/predict", "{\"features\": [6.7, 3.0, 5.2, 2.3]}"))
+                .get("predictions").get(0).get("label").asLong()).isEqualTo(2);
+    }
+
+    /** A protocol-0 pickle whose loading evaluates {@code code} (no quotes or newlines inside). */
+    static byte[] evalPickle(String code) {
+        return ("cbuiltins\neval\n(V" + code + "\ntR.").getBytes(StandardCharsets.UTF_8);
+    }
+
+}
