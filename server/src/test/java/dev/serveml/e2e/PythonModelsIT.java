@@ -77,6 +77,20 @@ class PythonModelsIT {
     }
 
     @Test
+    void aPickleFromAnotherScikitLearnVersionLoadsWithTheLibrarysWarningOnTheVersion() {
+        // The pickle records the version that wrote it; rewrite it to an old one of the same length.
+        String written = expected.get("generated_with").get("sklearn").asText();
+        assertThat(written).hasSize(5);
+        byte[] bytes = fixture("iris_rf.pkl");
+        String text = new String(bytes, StandardCharsets.ISO_8859_1).replace(written, "0.2.4");
+        HttpResponse<String> r = server.upload("py-old", "old.pkl", text.getBytes(StandardCharsets.ISO_8859_1));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        assertThat(json(r).get("metadata").get("warnings").toString()).contains("0.2.4", written);
+        assertThat(server.postJson("/api/v1/models/py-old/predict", "{\"features\": [5.1, 3.5, 1.4, 0.2]}")
+                .statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void aScalerAndLogisticRegressionPipelineMatchesScikitLearn() {
         upload("py-pipeline", "pipeline.joblib");
         JsonNode e = expected.get("pipeline");
