@@ -105,15 +105,53 @@ public final class ConfigLoader {
                 (int) Math.min(maxFrame, Integer.MAX_VALUE - 8),
                 storage.dataDir().resolve("python").resolve("envs"),
                 storage.dataDir().resolve("python").resolve("worker"));
+        String authMode = string("SERVEML_AUTH", "on");
+        if (!authMode.equals("on") && !authMode.equals("off")) {
+            problems.add("SERVEML_AUTH: must be 'on' or 'off', got '" + authMode + "'");
+        }
+        String jwtSecret = string("SERVEML_JWT_SECRET", "");
+        if (!jwtSecret.isEmpty() && jwtSecret.length() < 32) {
+            problems.add("SERVEML_JWT_SECRET: must be at least 32 characters (HS256 needs 256 bits)");
+        }
+        String registration = string("SERVEML_REGISTRATION", "open");
+        if (!registration.equals("open") && !registration.equals("closed")) {
+            problems.add("SERVEML_REGISTRATION: must be 'open' or 'closed', got '" + registration + "'");
+        }
+        String redis = string("SERVEML_REDIS_URL", "");
+        if (!redis.isEmpty() && !redis.startsWith("redis://") && !redis.startsWith("rediss://")) {
+            problems.add("SERVEML_REDIS_URL: must look like redis://host:port");
+        }
+        AuthConfig auth = new AuthConfig(authMode.equals("on"), jwtSecret,
+                duration("SERVEML_ACCESS_TOKEN_TTL", "15m", false),
+                duration("SERVEML_REFRESH_TOKEN_TTL", "168h", false),
+                string("SERVEML_ADMIN_PASSWORD", ""),
+                registration.equals("open"),
+                integer("SERVEML_BCRYPT_COST", 12, 4, 31),
+                integer("SERVEML_MIN_PASSWORD_LENGTH", 10, 8, 1024),
+                integer("SERVEML_RATE_LIMIT", 60_000, 1, Integer.MAX_VALUE),
+                integer("SERVEML_ANONYMOUS_RATE_LIMIT", 600, 1, Integer.MAX_VALUE),
+                redis.isEmpty() ? Optional.empty() : Optional.of(redis),
+                list("SERVEML_CORS_ORIGINS", ""),
+                list("SERVEML_CORS_METHODS", "GET,POST,PUT,PATCH,DELETE,OPTIONS"),
+                list("SERVEML_CORS_HEADERS", "Authorization,Content-Type,X-API-Key,X-Request-Id,X-Request-Timeout,"
+                        + "Inference-Header-Content-Length"));
+        if (auth.enabled() && !auth.adminPassword().isEmpty() && auth.adminPassword().length() < auth.minPasswordLength()) {
+            problems.add("SERVEML_ADMIN_PASSWORD: must be at least " + auth.minPasswordLength() + " characters");
+        }
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new ServemlConfig(http, storage, database, runtime, python);
+        return new ServemlConfig(http, storage, database, runtime, python, auth);
     }
 
     private String string(String key, String fallback) {
         String value = source.get(key);
         return value == null ? fallback : value.trim();
+    }
+
+    private java.util.List<String> list(String key, String fallback) {
+        return java.util.Arrays.stream(string(key, fallback).split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                .toList();
     }
 
     private int integer(String key, int fallback, int min, int max) {

@@ -4,19 +4,20 @@ import java.util.Objects;
 
 /** The whole configuration. Each component is handed only its own sub-record. */
 public record ServemlConfig(HttpConfig http, StorageConfig storage, DatabaseConfig database, RuntimeConfig runtime,
-                            PythonConfig python) {
+                            PythonConfig python, AuthConfig auth) {
     public ServemlConfig {
         Objects.requireNonNull(http);
         Objects.requireNonNull(storage);
         Objects.requireNonNull(database);
         Objects.requireNonNull(runtime);
         Objects.requireNonNull(python);
+        Objects.requireNonNull(auth);
     }
 
     /** A one-line summary for the start-up log; secrets print as {@code ***}. */
     @Override
     public String toString() {
         return "http=" + http + ", storage=" + storage + ", database=" + database + ", runtime=" + runtime
-                + ", python=" + python;
+                + ", python=" + python + ", auth=" + auth;
     }
 }

@@ -1,7 +1,13 @@
 package dev.serveml.http;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.serveml.audit.AuditLog;
+import dev.serveml.auth.Identity;
+import dev.serveml.auth.Principal;
+import dev.serveml.auth.Authenticator;
+import dev.serveml.config.AuthConfig;
 import dev.serveml.config.HttpConfig;
+import dev.serveml.ratelimit.RequestLimits;
 import dev.serveml.config.StorageConfig;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.ModelHost;
@@ -16,10 +22,12 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.CorsHandler;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 
 /**
  * The router: request ids and metrics on every request, one route declaration per endpoint (with
@@ -27,8 +35,8 @@ import java.util.Locale;
  * all event loops.
  */
 public final class HttpApi {
-    /** One declared endpoint, as the OpenAPI description must list it. */
-    public record Endpoint(HttpMethod method, String path) {
+    /** One declared endpoint with its access rule, as the OpenAPI description must list it. */
+    public record Endpoint(HttpMethod method, String path, Access access) {
         /** The path in OpenAPI form: {@code /models/{name}}. */
         public String openApiPath() {
             return path.replaceAll(":([A-Za-z_]+)", "{$1}");
@@ -37,33 +45,47 @@ public final class HttpApi {
 
     private static final String ROUTE = "serveml.route";
     private static final String STARTED = "serveml.started";
+    private static final String PRINCIPAL = "serveml.principal";
 
     private final Router router;
     private final Meters meters;
     private final Problems problems;
     private final BodyHandler bodies;
     private final List<Endpoint> endpoints = new ArrayList<>();
+    private final Authenticator authenticator;
+    private final RequestLimits limits;
 
-    public HttpApi(Vertx vertx, HttpConfig http, StorageConfig storage, ObjectMapper json, Meters meters,
-                   ModelRegistry registry, ModelHost host, InferenceService inference, Database database) {
+    public HttpApi(Vertx vertx, HttpConfig http, StorageConfig storage, AuthConfig auth, ObjectMapper json,
+                   Meters meters, ModelRegistry registry, ModelHost host, InferenceService inference,
+                   Database database, Identity identity, RequestLimits limits, AuditLog audit) {
         this.router = Router.router(vertx);
         this.meters = meters;
+        this.authenticator = identity.authenticator();
+        this.limits = limits;
         Responses responses = new Responses(json, vertx);
         this.problems = new Problems(responses);
         this.bodies = BodyHandler.create(false).setBodyLimit(http.maxRequestBytes());
 
         router.route().handler(this::start);
         router.route().handler(RequestIds::assign);
+        if (!auth.corsOrigins().isEmpty()) {
+            router.route().handler(CorsHandler.create().addOrigins(auth.corsOrigins())
+                    .allowedMethods(auth.corsMethods().stream().map(HttpMethod::valueOf).collect(Collectors.toSet()))
+                    .allowedHeaders(java.util.Set.copyOf(auth.corsHeaders()))
+                    .exposedHeaders(java.util.Set.of("X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining",
+                            "RateLimit-Reset", "Retry-After", "Inference-Header-Content-Length")));
+        }
         router.route().failureHandler(problems::handleFailure);
         for (int status : new int[]{400, 404, 405, 413, 415, 500}) {
             router.errorHandler(status, problems::handleFailure);
         }
 
         UploadReceiver uploads = new UploadReceiver(vertx, storage.uploadsDir(), storage.maxUploadBytes());
+        new AuthHandler(identity.service(), audit, responses).register(this);
         new ModelsHandler(registry, host, uploads, responses).register(this);
         new PredictHandler(inference, responses).register(this);
         new V2Handler(registry, host, inference, database, responses).register(this);
-        new OpsHandler(meters, database, responses).register(this);
+        new OpsHandler(meters, database, limits.limiter(), responses).register(this);
     }
 
     public Router router() {
@@ -86,43 +108,101 @@ public final class HttpApi {
     }
 
     /** An endpoint without a request body (or one it does not read). */
-    void route(HttpMethod method, String path, Handler<RoutingContext> handler) {
-        declare(method, path, null).handler(handler);
+    void route(HttpMethod method, String path, Access access, Handler<RoutingContext> handler) {
+        declare(method, path, access, null, false).handler(handler);
     }
 
     /** An endpoint that takes a JSON body, up to the request size limit. */
-    void jsonRoute(HttpMethod method, String path, Handler<RoutingContext> handler) {
-        declare(method, path, ctx -> requireContentType(ctx, false)).handler(bodies).handler(handler);
+    void jsonRoute(HttpMethod method, String path, Access access, Handler<RoutingContext> handler) {
+        declare(method, path, access, ctx -> requireContentType(ctx, false), true).handler(bodies).handler(handler);
     }
 
     /** An endpoint that takes JSON or the binary tensor extension's octet stream. */
-    void rawBodyRoute(HttpMethod method, String path, Handler<RoutingContext> handler) {
-        declare(method, path, ctx -> requireContentType(ctx, true)).handler(bodies).handler(handler);
+    void rawBodyRoute(HttpMethod method, String path, Access access, Handler<RoutingContext> handler) {
+        declare(method, path, access, ctx -> requireContentType(ctx, true), true).handler(bodies).handler(handler);
     }
 
     /** An endpoint that streams its body itself (uploads). */
-    void streamingRoute(HttpMethod method, String path, Handler<RoutingContext> handler) {
-        declare(method, path, null).handler(handler);
+    void streamingRoute(HttpMethod method, String path, Access access, Handler<RoutingContext> handler) {
+        declare(method, path, access, null, true).handler(handler);
     }
 
     /**
-     * Declares an endpoint: a first route names it for metrics and runs {@code check} before any
-     * body is read (Vert.x wants a body handler first on its route); the returned route is the
-     * endpoint's own.
+     * Declares an endpoint: a first route names it for metrics, authenticates the caller, applies
+     * its access rule and rate limit, and runs {@code check} before any body is read (Vert.x wants
+     * a body handler first on its route); the returned route is the endpoint's own.
+     *
+     * @param readsBody whether a later handler reads (and so resumes) the request body
      */
-    private io.vertx.ext.web.Route declare(HttpMethod method, String path, Handler<RoutingContext> check) {
-        Endpoint endpoint = new Endpoint(method, path);
+    private io.vertx.ext.web.Route declare(HttpMethod method, String path, Access access,
+                                           Handler<RoutingContext> check, boolean readsBody) {
+        Endpoint endpoint = new Endpoint(method, java.util.Objects.requireNonNull(path),
+                java.util.Objects.requireNonNull(access, "every route needs an access rule"));
         endpoints.add(endpoint);
         String label = endpoint.openApiPath();
         router.route(method, path).handler(ctx -> {
             ctx.put(ROUTE, label);
-            if (check == null) {
-                ctx.next();
+            Handler<RoutingContext> next = check == null ? RoutingContext::next : check;
+            if (access.kind() == Access.Kind.PUBLIC) {
+                next.handle(ctx);
             } else {
-                check.handle(ctx);
+                guard(ctx, access, next, readsBody);
             }
         });
         return router.route(method, path);
+    }
+
+    /** Authenticates, enforces the access rule, takes a rate-limit token; continues or fails the request. */
+    private void guard(RoutingContext ctx, Access access, Handler<RoutingContext> next, boolean readsBody) {
+        io.vertx.core.http.HttpServerRequest request = ctx.request();
+        // Hold the body until the caller is admitted; the body's reader resumes it.
+        request.pause();
+        String ip = request.remoteAddress() == null ? "unknown" : request.remoteAddress().hostAddress();
+        io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
+        authenticator.authenticate(request.getHeader("Authorization"), request.getHeader("X-API-Key"), ip)
+                .thenCompose(principal -> {
+                    access.enforce(principal);
+                    ctx.put(PRINCIPAL, principal);
+                    return limits.admit(principal);
+                })
+                .whenComplete((decision, error) -> {
+                    Runnable resume = () -> {
+                        if (error != null || !readsBody) {
+                            request.resume();
+                        }
+                        if (error != null) {
+                            ctx.fail(error instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+                                    ? c.getCause() : error);
+                            return;
+                        }
+                        ctx.response().putHeader("RateLimit-Limit", Long.toString(decision.limit()))
+                                .putHeader("RateLimit-Remaining", Long.toString(decision.remaining()))
+                                .putHeader("RateLimit-Reset", Long.toString(decision.resetSeconds()));
+                        if (!decision.allowed()) {
+                            request.resume();
+                            ctx.fail(new ProblemException(ProblemType.RATE_LIMITED, "more than " + decision.limit()
+                                    + " requests per minute; retry in " + decision.retryAfterSeconds() + " s")
+                                    .retryAfter(decision.retryAfterSeconds()));
+                            return;
+                        }
+                        next.handle(ctx);
+                    };
+                    if (io.vertx.core.Context.isOnEventLoopThread() && io.vertx.core.Vertx.currentContext() == context) {
+                        resume.run();
+                    } else {
+                        context.runOnContext(v -> resume.run());
+                    }
+                });
+    }
+
+    /** The caller of a guarded route (the anonymous principal on public routes). */
+    static Principal principal(RoutingContext ctx) {
+        Principal p = ctx.get(PRINCIPAL);
+        if (p != null) {
+            return p;
+        }
+        String ip = ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().hostAddress();
+        return Principal.anonymous(ip);
     }
 
     private static void requireContentType(RoutingContext ctx, boolean binaryAllowed) {

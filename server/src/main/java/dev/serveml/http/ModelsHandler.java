@@ -1,6 +1,7 @@
 package dev.serveml.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.serveml.auth.Scope;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
@@ -28,43 +29,47 @@ final class ModelsHandler {
     }
 
     void register(HttpApi api) {
-        api.route(HttpMethod.GET, "/api/v1/models", this::listModels);
-        api.route(HttpMethod.GET, "/api/v1/models/:name", this::getModel);
-        api.route(HttpMethod.DELETE, "/api/v1/models/:name", this::deleteModel);
-        api.route(HttpMethod.POST, "/api/v1/models/:name/restore", this::restoreModel);
-        api.streamingRoute(HttpMethod.POST, "/api/v1/models/:name/versions", this::upload);
-        api.route(HttpMethod.GET, "/api/v1/models/:name/versions", this::listVersions);
-        api.route(HttpMethod.GET, "/api/v1/models/:name/versions/:version", this::getVersion);
-        api.jsonRoute(HttpMethod.PATCH, "/api/v1/models/:name/versions/:version", this::patchVersion);
-        api.route(HttpMethod.DELETE, "/api/v1/models/:name/versions/:version", this::deleteVersion);
-        api.route(HttpMethod.POST, "/api/v1/models/:name/versions/:version/restore", this::restoreVersion);
+        Access read = Access.scope(Scope.MODELS_READ);
+        Access write = Access.scope(Scope.MODELS_WRITE);
+        api.route(HttpMethod.GET, "/api/v1/models", read, this::listModels);
+        api.route(HttpMethod.GET, "/api/v1/models/:name", read, this::getModel);
+        api.jsonRoute(HttpMethod.PATCH, "/api/v1/models/:name", write, this::patchModel);
+        api.route(HttpMethod.DELETE, "/api/v1/models/:name", write, this::deleteModel);
+        api.route(HttpMethod.POST, "/api/v1/models/:name/restore", write, this::restoreModel);
+        api.streamingRoute(HttpMethod.POST, "/api/v1/models/:name/versions", write, this::upload);
+        api.route(HttpMethod.GET, "/api/v1/models/:name/versions", read, this::listVersions);
+        api.route(HttpMethod.GET, "/api/v1/models/:name/versions/:version", read, this::getVersion);
+        api.jsonRoute(HttpMethod.PATCH, "/api/v1/models/:name/versions/:version", write, this::patchVersion);
+        api.route(HttpMethod.DELETE, "/api/v1/models/:name/versions/:version", write, this::deleteVersion);
+        api.route(HttpMethod.POST, "/api/v1/models/:name/versions/:version/restore", write, this::restoreVersion);
     }
 
     private void listModels(RoutingContext ctx) {
         boolean all = "true".equals(ctx.queryParams().get("include_deleted"));
-        responses.blocking(ctx, () -> all ? registry.listAllModels() : registry.listModels(),
+        responses.blocking(ctx, () -> registry.listModels(HttpApi.principal(ctx), all),
                 models -> responses.sendValue(ctx, 200, Views.ListView.of(models.stream().map(Views.ModelView::of).toList())));
     }
 
     private void getModel(RoutingContext ctx) {
-        responses.blocking(ctx, () -> registry.requireModel(ctx.pathParam("name")),
+        responses.blocking(ctx, () -> registry.requireModel(HttpApi.principal(ctx), ctx.pathParam("name")),
                 m -> responses.sendValue(ctx, 200, Views.ModelView.of(m)));
     }
 
     private void deleteModel(RoutingContext ctx) {
-        responses.blocking(ctx, () -> registry.deleteModel(ctx.pathParam("name")),
+        responses.blocking(ctx, () -> registry.deleteModel(HttpApi.principal(ctx), ctx.pathParam("name")),
                 m -> responses.sendValue(ctx, 200, Views.ModelView.of(m)));
     }
 
     private void restoreModel(RoutingContext ctx) {
-        responses.blocking(ctx, () -> registry.restoreModel(ctx.pathParam("name")),
+        responses.blocking(ctx, () -> registry.restoreModel(HttpApi.principal(ctx), ctx.pathParam("name")),
                 m -> responses.sendValue(ctx, 200, Views.ModelView.of(m)));
     }
 
     private void upload(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         uploads.receive(ctx.request())
-                .compose(staged -> responses.vertx().executeBlocking(() -> registry.register(name, staged), false))
+                .compose(staged -> responses.vertx().executeBlocking(
+                        () -> registry.register(HttpApi.principal(ctx), name, staged), false))
                 .onSuccess(v -> {
                     ctx.response().putHeader("Location", "/api/v1/models/" + v.modelName() + "/versions/" + v.version());
                     responses.sendValue(ctx, 201, view(v));
@@ -81,16 +86,42 @@ final class ModelsHandler {
                 });
     }
 
+    private void patchModel(RoutingContext ctx) {
+        JsonNode body = responses.jsonBody(ctx);
+        if (!body.isObject() || (!body.has("public") && !body.has("rate_limit_per_minute") && !body.has("description"))) {
+            throw new ProblemException(ProblemType.INVALID_REQUEST, "send any of {\"public\": true|false, "
+                    + "\"rate_limit_per_minute\": n (0 clears it), \"description\": \"...\"}");
+        }
+        JsonNode pub = body.get("public");
+        if (pub != null && !pub.isBoolean()) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/public", "public must be true or false");
+        }
+        JsonNode limit = body.get("rate_limit_per_minute");
+        if (limit != null && (!limit.canConvertToInt() || !limit.isIntegralNumber() || limit.intValue() < 0)) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/rate_limit_per_minute",
+                    "rate_limit_per_minute must be a whole number, 0 to clear it");
+        }
+        JsonNode description = body.get("description");
+        if (description != null && (!description.isTextual() || description.textValue().length() > 2000)) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/description",
+                    "description must be text of at most 2000 characters");
+        }
+        responses.blocking(ctx, () -> registry.updateSettings(HttpApi.principal(ctx), ctx.pathParam("name"),
+                        pub == null ? null : pub.booleanValue(), limit == null ? null : limit.intValue(),
+                        description == null ? null : description.textValue()),
+                m -> responses.sendValue(ctx, 200, Views.ModelView.of(m)));
+    }
+
     private void listVersions(RoutingContext ctx) {
         boolean all = "true".equals(ctx.queryParams().get("include_deleted"));
-        responses.blocking(ctx, () -> registry.listVersions(ctx.pathParam("name"), all),
+        responses.blocking(ctx, () -> registry.listVersions(HttpApi.principal(ctx), ctx.pathParam("name"), all),
                 versions -> responses.sendValue(ctx, 200, Views.ListView.of(versions.stream().map(this::view).toList())));
     }
 
     private void getVersion(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         int version = HttpApi.versionParam(ctx);
-        responses.blocking(ctx, () -> registry.requireVersion(name, version), v -> responses.sendValue(ctx, 200, view(v)));
+        responses.blocking(ctx, () -> registry.requireVersion(HttpApi.principal(ctx), name, version), v -> responses.sendValue(ctx, 200, view(v)));
     }
 
     private void patchVersion(RoutingContext ctx) {
@@ -106,19 +137,19 @@ final class ModelsHandler {
                 ProblemType.INVALID_STATE_CHANGE, "/state", "state must be one of "
                         + Arrays.stream(VersionState.values()).map(VersionState::value).collect(Collectors.joining(", "))
                         + "; got '" + stateNode.textValue() + "'"));
-        responses.blocking(ctx, () -> registry.setState(name, version, state), v -> responses.sendValue(ctx, 200, view(v)));
+        responses.blocking(ctx, () -> registry.setState(HttpApi.principal(ctx), name, version, state), v -> responses.sendValue(ctx, 200, view(v)));
     }
 
     private void deleteVersion(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         int version = HttpApi.versionParam(ctx);
-        responses.blocking(ctx, () -> registry.deleteVersion(name, version), v -> responses.sendValue(ctx, 200, view(v)));
+        responses.blocking(ctx, () -> registry.deleteVersion(HttpApi.principal(ctx), name, version), v -> responses.sendValue(ctx, 200, view(v)));
     }
 
     private void restoreVersion(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         int version = HttpApi.versionParam(ctx);
-        responses.blocking(ctx, () -> registry.restoreVersion(name, version), v -> responses.sendValue(ctx, 200, view(v)));
+        responses.blocking(ctx, () -> registry.restoreVersion(HttpApi.principal(ctx), name, version), v -> responses.sendValue(ctx, 200, view(v)));
     }
 
     private Views.VersionView view(ModelVersion v) {

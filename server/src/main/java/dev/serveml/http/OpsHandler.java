@@ -1,6 +1,8 @@
 package dev.serveml.http;
 
+import dev.serveml.auth.Scope;
 import dev.serveml.metrics.Meters;
+import dev.serveml.ratelimit.RateLimiter;
 import dev.serveml.store.Database;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -17,12 +19,14 @@ final class OpsHandler {
     private static final String SWAGGER_POM = "META-INF/maven/org.webjars/swagger-ui/pom.properties";
 
     private final Meters meters;
+    private final RateLimiter limiter;
     private final Database database;
     private final Responses responses;
     private final Buffer openApi;
     private final Buffer docsPage;
 
-    OpsHandler(Meters meters, Database database, Responses responses) {
+    OpsHandler(Meters meters, Database database, RateLimiter limiter, Responses responses) {
+        this.limiter = limiter;
         this.meters = meters;
         this.database = database;
         this.responses = responses;
@@ -31,19 +35,19 @@ final class OpsHandler {
     }
 
     void register(HttpApi api) {
-        api.route(HttpMethod.GET, "/health/live", ctx -> responses.send(ctx, 200, g -> {
+        api.route(HttpMethod.GET, "/health/live", Access.PUBLIC, ctx -> responses.send(ctx, 200, g -> {
             g.writeStartObject();
             g.writeStringField("status", "UP");
             g.writeEndObject();
         }));
-        api.route(HttpMethod.GET, "/health/ready", this::ready);
-        api.route(HttpMethod.GET, "/metrics", ctx -> ctx.response()
+        api.route(HttpMethod.GET, "/health/ready", Access.PUBLIC, this::ready);
+        api.route(HttpMethod.GET, "/metrics", Access.scope(Scope.ADMIN), ctx -> ctx.response()
                 .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(meters.scrape()));
-        api.route(HttpMethod.GET, "/openapi.json", ctx -> ctx.response()
+        api.route(HttpMethod.GET, "/openapi.json", Access.PUBLIC, ctx -> ctx.response()
                 .putHeader("Content-Type", "application/json").end(openApi));
-        api.route(HttpMethod.GET, "/docs", ctx -> ctx.response()
+        api.route(HttpMethod.GET, "/docs", Access.PUBLIC, ctx -> ctx.response()
                 .putHeader("Content-Type", "text/html; charset=utf-8").end(docsPage));
-        api.route(HttpMethod.GET, "/docs/*", StaticHandler.create("META-INF/resources/webjars/swagger-ui/"
+        api.route(HttpMethod.GET, "/docs/*", Access.PUBLIC, StaticHandler.create("META-INF/resources/webjars/swagger-ui/"
                 + swaggerVersion()).setCachingEnabled(true));
     }
 
@@ -53,6 +57,7 @@ final class OpsHandler {
             g.writeStringField("status", up ? "UP" : "DOWN");
             g.writeObjectFieldStart("checks");
             g.writeStringField("database", up ? "UP" : "DOWN");
+            g.writeStringField("rate_limits", limiter.status());
             g.writeEndObject();
             g.writeEndObject();
         }));

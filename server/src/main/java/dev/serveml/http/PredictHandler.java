@@ -1,6 +1,7 @@
 package dev.serveml.http;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.serveml.auth.Scope;
 import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.MapSequence;
@@ -28,14 +29,15 @@ final class PredictHandler {
     }
 
     void register(HttpApi api) {
-        api.jsonRoute(HttpMethod.POST, "/api/v1/models/:name/predict", ctx -> predict(ctx, Optional.empty()));
-        api.jsonRoute(HttpMethod.POST, "/api/v1/models/:name/versions/:version/predict",
+        Access access = Access.optional(Scope.PREDICT);
+        api.jsonRoute(HttpMethod.POST, "/api/v1/models/:name/predict", access, ctx -> predict(ctx, Optional.empty()));
+        api.jsonRoute(HttpMethod.POST, "/api/v1/models/:name/versions/:version/predict", access,
                 ctx -> predict(ctx, Optional.of(HttpApi.versionParam(ctx))));
     }
 
     private void predict(RoutingContext ctx, Optional<Integer> version) {
         NativeRequest request = NativeRequest.of(responses.jsonBody(ctx));
-        Future.fromCompletionStage(inference.infer(ctx.pathParam("name"), version, request::bind, Set.of()),
+        Future.fromCompletionStage(inference.infer(HttpApi.principal(ctx), ctx.pathParam("name"), version, request::bind, Set.of()),
                         ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> responses.send(ctx, 200, g -> write(g, ctx, request.style(), result)))
                 .onFailure(ctx::fail);

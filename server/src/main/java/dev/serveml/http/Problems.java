@@ -75,10 +75,18 @@ final class Problems {
 
     void send(RoutingContext ctx, ProblemException problem) {
         HttpServerResponse response = ctx.response();
+        if (!ctx.request().isEnded()) {
+            // A refused request may still be paused mid-body (access checks hold it): let the rest drain.
+            ctx.request().resume();
+        }
         ProblemType type = problem.type();
         response.setStatusCode(type.status());
         if (type.retryable()) {
-            response.putHeader("Retry-After", "1");
+            response.putHeader("Retry-After", Long.toString(problem.retryAfterSeconds() > 0
+                    ? problem.retryAfterSeconds() : 1));
+        }
+        if (type.status() == 401) {
+            response.putHeader("WWW-Authenticate", "Bearer realm=\"serveml\"");
         }
         if (isProtocolV2(ctx)) {
             response.putHeader("Content-Type", "application/json");

@@ -1,6 +1,7 @@
 package dev.serveml.http;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.serveml.auth.Scope;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.inference.TensorSpec;
@@ -45,18 +46,19 @@ final class V2Handler {
     }
 
     void register(HttpApi api) {
-        api.route(HttpMethod.GET, "/v2", this::server);
-        api.route(HttpMethod.GET, "/v2/health/live", ctx -> ctx.response().setStatusCode(200).end());
-        api.route(HttpMethod.GET, "/v2/health/ready", ctx -> responses.blocking(ctx, database::ping,
+        Access model = Access.optional(Scope.PREDICT);
+        api.route(HttpMethod.GET, "/v2", Access.PUBLIC, this::server);
+        api.route(HttpMethod.GET, "/v2/health/live", Access.PUBLIC, ctx -> ctx.response().setStatusCode(200).end());
+        api.route(HttpMethod.GET, "/v2/health/ready", Access.PUBLIC, ctx -> responses.blocking(ctx, database::ping,
                 up -> ctx.response().setStatusCode(up ? 200 : 503).end()));
-        api.route(HttpMethod.GET, "/v2/models/:name", ctx -> metadata(ctx, Optional.empty()));
-        api.route(HttpMethod.GET, "/v2/models/:name/versions/:version",
+        api.route(HttpMethod.GET, "/v2/models/:name", model, ctx -> metadata(ctx, Optional.empty()));
+        api.route(HttpMethod.GET, "/v2/models/:name/versions/:version", model,
                 ctx -> metadata(ctx, Optional.of(HttpApi.versionParam(ctx))));
-        api.route(HttpMethod.GET, "/v2/models/:name/ready", ctx -> ready(ctx, Optional.empty()));
-        api.route(HttpMethod.GET, "/v2/models/:name/versions/:version/ready",
+        api.route(HttpMethod.GET, "/v2/models/:name/ready", model, ctx -> ready(ctx, Optional.empty()));
+        api.route(HttpMethod.GET, "/v2/models/:name/versions/:version/ready", model,
                 ctx -> ready(ctx, Optional.of(HttpApi.versionParam(ctx))));
-        api.rawBodyRoute(HttpMethod.POST, "/v2/models/:name/infer", ctx -> infer(ctx, Optional.empty()));
-        api.rawBodyRoute(HttpMethod.POST, "/v2/models/:name/versions/:version/infer",
+        api.rawBodyRoute(HttpMethod.POST, "/v2/models/:name/infer", model, ctx -> infer(ctx, Optional.empty()));
+        api.rawBodyRoute(HttpMethod.POST, "/v2/models/:name/versions/:version/infer", model,
                 ctx -> infer(ctx, Optional.of(HttpApi.versionParam(ctx))));
     }
 
@@ -75,8 +77,8 @@ final class V2Handler {
     private void metadata(RoutingContext ctx, Optional<Integer> version) {
         String name = ctx.pathParam("name");
         responses.blocking(ctx, () -> {
-            ModelVersion v = registry.resolveServable(name, version);
-            List<ModelVersion> all = registry.servableVersions(name);
+            ModelVersion v = registry.resolveServable(HttpApi.principal(ctx), name, version);
+            List<ModelVersion> all = registry.servableVersions(HttpApi.principal(ctx), name);
             return new Object[]{v, all};
         }, pair -> {
             ModelVersion v = (ModelVersion) pair[0];
@@ -130,7 +132,7 @@ final class V2Handler {
     private void ready(RoutingContext ctx, Optional<Integer> version) {
         String name = ctx.pathParam("name");
         responses.blocking(ctx, () -> {
-            ModelVersion v = registry.resolveServable(name, version);
+            ModelVersion v = registry.resolveServable(HttpApi.principal(ctx), name, version);
             return host.withModel(v, m -> Boolean.TRUE);
         }, ok -> ctx.response().setStatusCode(200).end());
     }
@@ -141,7 +143,7 @@ final class V2Handler {
         V2Codec.InferRequest request = codec.decode(bytes, ctx.request().getHeader(V2Codec.HEADER_LENGTH), responses);
         Set<String> outputs = new LinkedHashSet<>();
         request.outputs().forEach(o -> outputs.add(o.name()));
-        Future.fromCompletionStage(inference.infer(ctx.pathParam("name"), version, sig -> request.inputs(), outputs),
+        Future.fromCompletionStage(inference.infer(HttpApi.principal(ctx), ctx.pathParam("name"), version, sig -> request.inputs(), outputs),
                         ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> {
                     V2Codec.Encoded encoded = codec.encode(result.version().modelName(),

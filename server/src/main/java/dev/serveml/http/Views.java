@@ -11,11 +11,14 @@ final class Views {
     private Views() {
     }
 
-    record ModelView(String name, String description, int latestVersion, int versionCount, Instant createdAt,
-                     Instant updatedAt, Instant deletedAt, String url) {
+    record ModelView(String name, String description, Long ownerId,
+                     @com.fasterxml.jackson.annotation.JsonProperty("public") boolean isPublic, Integer rateLimitPerMinute,
+                     int latestVersion, int versionCount, Instant createdAt, Instant updatedAt, Instant deletedAt,
+                     String url) {
         static ModelView of(Model m) {
-            return new ModelView(m.name(), m.description(), m.latestVersion(), m.versionCount(), m.createdAt(),
-                    m.updatedAt(), m.deletedAt().orElse(null), "/api/v1/models/" + m.name());
+            return new ModelView(m.name(), m.description(), m.ownerId(), m.isPublic(), m.rateLimitPerMinute(),
+                    m.latestVersion(), m.versionCount(), m.createdAt(), m.updatedAt(), m.deletedAt().orElse(null),
+                    "/api/v1/models/" + m.name());
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.serveml.inference;
 
+import dev.serveml.auth.Principal;
 import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
@@ -27,8 +28,11 @@ public final class InferenceService {
     private final ModelHost host;
     private final Executor executor;
     private final Meters meters;
+    private final Admission admission;
 
-    public InferenceService(ModelRegistry registry, ModelHost host, Executor executor, Meters meters) {
+    public InferenceService(ModelRegistry registry, ModelHost host, Executor executor, Meters meters,
+                            Admission admission) {
+        this.admission = admission;
         this.registry = registry;
         this.host = host;
         this.executor = executor;
@@ -44,10 +48,11 @@ public final class InferenceService {
      * @param outputs names of the outputs wanted; empty for all
      * @return completes with the result, or exceptionally with a {@link ProblemException}
      */
-    public CompletableFuture<InferenceResult> infer(String model, Optional<Integer> version,
+    public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
                                                     Function<Signature, List<Tensor>> binder, Set<String> outputs) {
         return CompletableFuture.supplyAsync(() -> {
-            ModelVersion v = registry.resolveServable(model, version);
+            admission.admit(caller, registry.requireServableModel(caller, model));
+            ModelVersion v = registry.resolveServable(caller, model, version);
             return host.withModel(v, loaded -> {
                 Signature signature = loaded.signature();
                 List<Tensor> inputs = binder.apply(signature);

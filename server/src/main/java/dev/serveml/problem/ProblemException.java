@@ -19,6 +19,7 @@ public final class ProblemException extends RuntimeException {
 
     private final ProblemType type;
     private final List<FieldError> errors;
+    private long retryAfterSeconds = -1;
 
     public ProblemException(ProblemType type, String detail) {
         this(type, detail, List.of(), null);
@@ -48,6 +49,17 @@ public final class ProblemException extends RuntimeException {
 
     public List<FieldError> errors() {
         return errors;
+    }
+
+    /** Seconds a client should wait before retrying, or -1 for the default. */
+    public long retryAfterSeconds() {
+        return retryAfterSeconds;
+    }
+
+    /** Sets when a retry may succeed (rate limits know it exactly). */
+    public ProblemException retryAfter(long seconds) {
+        this.retryAfterSeconds = Math.max(1, seconds);
+        return this;
     }
 
     /** Shorthand for an {@code invalid-input}-family problem about one field. */

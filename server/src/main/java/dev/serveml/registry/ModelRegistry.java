@@ -1,6 +1,8 @@
 package dev.serveml.registry;
 
 import dev.serveml.artifacts.ArtifactStore;
+import dev.serveml.audit.AuditLog;
+import dev.serveml.auth.Principal;
 import dev.serveml.artifacts.StagedUpload;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.problem.ProblemException;
@@ -45,9 +47,12 @@ public final class ModelRegistry {
     private final ArtifactStore artifacts;
     private final List<ModelRuntime> runtimes;
     private final ModelHost host;
+    private final AuditLog audit;
     private final ConcurrentHashMap<String, Optional<Snapshot>> snapshots = new ConcurrentHashMap<>();
 
-    public ModelRegistry(ModelStore store, ArtifactStore artifacts, List<ModelRuntime> runtimes, ModelHost host) {
+    public ModelRegistry(ModelStore store, ArtifactStore artifacts, List<ModelRuntime> runtimes, ModelHost host,
+                         AuditLog audit) {
+        this.audit = audit;
         this.store = store;
         this.artifacts = artifacts;
         this.runtimes = List.copyOf(runtimes);
@@ -59,7 +64,7 @@ public final class ModelRegistry {
      * version (creating the model if new). On any failure nothing is left: no row, no artifact,
      * no temporary file.
      */
-    public ModelVersion register(String modelName, StagedUpload upload) {
+    public ModelVersion register(Principal caller, String modelName, StagedUpload upload) {
         LoadedModel loaded = null;
         try {
             requireValidName(modelName);
@@ -68,6 +73,11 @@ public final class ModelRegistry {
                         + "' is empty; send the model file's bytes in the multipart part named 'file'");
             }
             Optional<Model> existing = store.findModel(modelName);
+            if (existing.isPresent() && !caller.canSee(existing.get().ownerId())) {
+                // Names are global (they are V2 model names too); say it is taken without saying by whom.
+                throw new ProblemException(ProblemType.NAME_TAKEN, "the model name '" + modelName
+                        + "' is not available; choose another");
+            }
             if (existing.isPresent() && existing.get().deleted()) {
                 throw new ProblemException(ProblemType.MODEL_DELETED, "model '" + modelName
                         + "' is deleted; restore it (POST /api/v1/models/" + modelName
@@ -103,13 +113,13 @@ public final class ModelRegistry {
                     throw e;
                 }
                 // The file is fine but its dependencies are not: keep the version, failed, with the tool's words.
-                ModelVersion failed = insert(modelName, upload, key, new NewVersion(format, runtime.name(),
+                ModelVersion failed = insert(caller, modelName, upload, key, new NewVersion(format, runtime.name(),
                         upload.sha256(), upload.size(), key, upload.fileName(), new Signature(List.of(), List.of()),
                         VersionStatus.FAILED, e.detail(), upload.requirements(), Map.of()));
                 throw new ProblemException(ProblemType.ENVIRONMENT_FAILED, "version " + failed.version() + " of '"
                         + modelName + "' is registered as failed: " + e.detail());
             }
-            ModelVersion version = insert(modelName, upload, key, new NewVersion(format, runtime.name(),
+            ModelVersion version = insert(caller, modelName, upload, key, new NewVersion(format, runtime.name(),
                     upload.sha256(), upload.size(), key, upload.fileName(), loaded.signature(), VersionStatus.READY,
                     "", upload.requirements(), loaded.metadata()));
             registered.set(version);
@@ -127,12 +137,14 @@ public final class ModelRegistry {
     }
 
     /** Inserts the row and moves the artifact in, in one transaction; a failure leaves neither. */
-    private ModelVersion insert(String modelName, StagedUpload upload, String key, NewVersion draft) {
+    private ModelVersion insert(Principal caller, String modelName, StagedUpload upload, String key, NewVersion draft) {
         AtomicBoolean created = new AtomicBoolean();
         try {
-            ModelVersion version = store.insertVersion(modelName, draft,
+            ModelVersion version = store.insertVersion(modelName, caller.userId(), draft,
                     v -> created.set(artifacts.put(key, upload.file())));
             snapshots.remove(modelName);
+            audit(caller, "model.version_uploaded", modelName, Map.of("version", version.version(),
+                    "sha256", draft.sha256(), "status", draft.status().value()));
             return version;
         } catch (RuntimeException e) {
             if (created.get()) {
@@ -157,33 +169,49 @@ public final class ModelRegistry {
         return runtimes.stream().flatMap(r -> r.formats().stream()).collect(Collectors.joining(", "));
     }
 
-    public List<Model> listModels() {
-        return store.listModels(false);
+    /** The models the caller may see (all for an admin), deleted ones too when asked. */
+    public List<Model> listModels(Principal caller, boolean includeDeleted) {
+        return store.listModels(includeDeleted).stream().filter(m -> caller.canSee(m.ownerId())).toList();
     }
 
-    /** Every model, deleted ones included (to find what can be restored). */
-    public List<Model> listAllModels() {
-        return store.listModels(true);
-    }
-
-    /** A model that is not deleted, or the not-found problem. */
-    public Model requireModel(String name) {
-        return store.findModel(name).filter(m -> !m.deleted())
+    /** A model the caller may see that is not deleted, or the not-found problem (the same for both). */
+    public Model requireModel(Principal caller, String name) {
+        return store.findModel(name).filter(m -> !m.deleted()).filter(m -> caller.canSee(m.ownerId()))
                 .orElseThrow(() -> modelNotFound(name));
     }
 
-    public List<ModelVersion> listVersions(String modelName, boolean includeDeleted) {
-        return store.listVersions(requireModel(modelName).id(), includeDeleted);
+    public List<ModelVersion> listVersions(Principal caller, String modelName, boolean includeDeleted) {
+        return store.listVersions(requireModel(caller, modelName).id(), includeDeleted);
     }
 
-    public ModelVersion requireVersion(String modelName, int version) {
-        Model model = requireModel(modelName);
+    public ModelVersion requireVersion(Principal caller, String modelName, int version) {
+        Model model = requireModel(caller, modelName);
         return store.findVersion(model.id(), version).filter(v -> !v.deleted())
                 .orElseThrow(() -> versionNotFound(modelName, version));
     }
 
-    public ModelVersion setState(String modelName, int version, VersionState state) {
-        Model model = requireModel(modelName);
+    /** Changes a model's settings (public flag, per-caller rate limit, description). */
+    public Model updateSettings(Principal caller, String name, Boolean isPublic, Integer rateLimitPerMinute,
+                                String description) {
+        requireModel(caller, name);
+        Model updated = store.updateModelSettings(name, isPublic, rateLimitPerMinute, description).orElseThrow();
+        snapshots.remove(name);
+        Map<String, Object> changes = new java.util.LinkedHashMap<>();
+        if (isPublic != null) {
+            changes.put("public", isPublic);
+        }
+        if (rateLimitPerMinute != null) {
+            changes.put("rate_limit_per_minute", rateLimitPerMinute);
+        }
+        if (description != null) {
+            changes.put("description", description);
+        }
+        audit(caller, "model.settings_changed", name, changes);
+        return updated;
+    }
+
+    public ModelVersion setState(Principal caller, String modelName, int version, VersionState state) {
+        Model model = requireModel(caller, modelName);
         store.findVersion(model.id(), version).filter(v -> !v.deleted())
                 .orElseThrow(() -> versionNotFound(modelName, version));
         ModelVersion updated = store.updateVersionState(model.id(), version, state).orElseThrow();
@@ -195,21 +223,23 @@ public final class ModelRegistry {
         if (state == VersionState.ARCHIVED) {
             host.unload(updated.id());
         }
+        audit(caller, "model.version_state_changed", modelName, Map.of("version", version, "state", state.value()));
         return updated;
     }
 
-    public ModelVersion deleteVersion(String modelName, int version) {
-        Model model = requireModel(modelName);
+    public ModelVersion deleteVersion(Principal caller, String modelName, int version) {
+        Model model = requireModel(caller, modelName);
         ModelVersion deleted = store.findVersion(model.id(), version).filter(v -> !v.deleted())
                 .flatMap(v -> store.setVersionDeleted(model.id(), version, true))
                 .orElseThrow(() -> versionNotFound(modelName, version));
         snapshots.remove(modelName);
         host.unload(deleted.id());
+        audit(caller, "model.version_deleted", modelName, Map.of("version", version));
         return deleted;
     }
 
-    public ModelVersion restoreVersion(String modelName, int version) {
-        Model model = requireModel(modelName);
+    public ModelVersion restoreVersion(Principal caller, String modelName, int version) {
+        Model model = requireModel(caller, modelName);
         ModelVersion current = store.findVersion(model.id(), version)
                 .orElseThrow(() -> versionNotFound(modelName, version));
         if (!current.deleted()) {
@@ -218,24 +248,28 @@ public final class ModelRegistry {
         }
         ModelVersion restored = store.setVersionDeleted(model.id(), version, false).orElseThrow();
         snapshots.remove(modelName);
+        audit(caller, "model.version_restored", modelName, Map.of("version", version));
         return restored;
     }
 
-    public Model deleteModel(String name) {
-        requireModel(name);
+    public Model deleteModel(Principal caller, String name) {
+        requireModel(caller, name);
         Model deleted = store.setModelDeleted(name, true).orElseThrow(() -> modelNotFound(name));
         snapshots.remove(name);
         store.listVersions(deleted.id(), true).forEach(v -> host.unload(v.id()));
+        audit(caller, "model.deleted", name, Map.of());
         return deleted;
     }
 
-    public Model restoreModel(String name) {
-        Model model = store.findModel(name).orElseThrow(() -> modelNotFound(name));
+    public Model restoreModel(Principal caller, String name) {
+        Model model = store.findModel(name).filter(m -> caller.canSee(m.ownerId()))
+                .orElseThrow(() -> modelNotFound(name));
         if (!model.deleted()) {
             throw new ProblemException(ProblemType.NOT_DELETED, "model '" + name + "' is not deleted");
         }
         Model restored = store.setModelDeleted(name, false).orElseThrow();
         snapshots.remove(name);
+        audit(caller, "model.restored", name, Map.of());
         return restored;
     }
 
@@ -243,9 +277,8 @@ public final class ModelRegistry {
      * The version that serves a call: the one asked for (active or deprecated), or else the
      * highest active version. Answered from the snapshot after the first call.
      */
-    public ModelVersion resolveServable(String modelName, Optional<Integer> version) {
-        Snapshot snapshot = snapshots.computeIfAbsent(modelName, this::readSnapshot)
-                .orElseThrow(() -> modelNotFound(modelName));
+    public ModelVersion resolveServable(Principal caller, String modelName, Optional<Integer> version) {
+        Snapshot snapshot = servableSnapshot(caller, modelName);
         if (version.isPresent()) {
             int wanted = version.get();
             ModelVersion v = snapshot.versions().stream().filter(x -> x.version() == wanted).findFirst()
@@ -268,10 +301,28 @@ public final class ModelRegistry {
     }
 
     /** Every servable version of a model (for protocol metadata), lowest first. */
-    public List<ModelVersion> servableVersions(String modelName) {
-        Snapshot snapshot = snapshots.computeIfAbsent(modelName, this::readSnapshot)
-                .orElseThrow(() -> modelNotFound(modelName));
-        return snapshot.versions().stream().filter(v -> v.state() != VersionState.ARCHIVED).toList();
+    public List<ModelVersion> servableVersions(Principal caller, String modelName) {
+        return servableSnapshot(caller, modelName).versions().stream()
+                .filter(v -> v.state() != VersionState.ARCHIVED).toList();
+    }
+
+    /** The model a caller may predict with: theirs, or a public one. Anonymous callers are told to sign in. */
+    public Model requireServableModel(Principal caller, String modelName) {
+        return servableSnapshot(caller, modelName).model();
+    }
+
+    private Snapshot servableSnapshot(Principal caller, String modelName) {
+        Optional<Snapshot> snapshot = snapshots.computeIfAbsent(modelName, this::readSnapshot)
+                .filter(s -> s.model().isPublic() || caller.canSee(s.model().ownerId()));
+        if (snapshot.isEmpty() && caller.anonymous()) {
+            throw new ProblemException(ProblemType.AUTHENTICATION_REQUIRED, "sign in or send an API key to use model '"
+                    + modelName + "' (only public models answer anonymous calls)");
+        }
+        return snapshot.orElseThrow(() -> modelNotFound(modelName));
+    }
+
+    private void audit(Principal caller, String action, String model, Map<String, Object> detail) {
+        audit.record(caller.userId(), caller.username(), caller.ip(), action, "model:" + model, true, detail);
     }
 
     private Optional<Snapshot> readSnapshot(String name) {

@@ -21,7 +21,10 @@ public interface ModelStore {
      *
      * @throws dev.serveml.problem.ProblemException {@code model-deleted} if the model is soft-deleted
      */
-    ModelVersion insertVersion(String modelName, NewVersion version, Consumer<ModelVersion> beforeCommit);
+    ModelVersion insertVersion(String modelName, long ownerId, NewVersion version, Consumer<ModelVersion> beforeCommit);
+
+    /** Changes a model's settings; null leaves a value as it is (a rate limit of 0 clears it). */
+    Optional<Model> updateModelSettings(String name, Boolean isPublic, Integer rateLimitPerMinute, String description);
 
     List<ModelVersion> listVersions(long modelId, boolean includeDeleted);
 

@@ -7,6 +7,14 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.serveml.artifacts.FilesystemArtifactStore;
+import dev.serveml.audit.AuditLog;
+import dev.serveml.auth.Identity;
+import dev.serveml.ratelimit.LocalRateLimiter;
+import dev.serveml.ratelimit.RateLimiter;
+import dev.serveml.ratelimit.RedisRateLimiter;
+import dev.serveml.ratelimit.RequestLimits;
+import dev.serveml.store.PostgresAuditStore;
+import dev.serveml.store.PostgresIdentityStore;
 import dev.serveml.config.ServemlConfig;
 import dev.serveml.http.HttpApi;
 import dev.serveml.inference.InferenceService;
@@ -32,6 +40,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.time.InstantSource;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
@@ -72,9 +81,18 @@ public final class ServemlServer implements AutoCloseable {
             List<ModelRuntime> runtimes = List.of(push(closeables, new OnnxModelRuntime(config.runtime())),
                     push(closeables, new PythonModelRuntime(config.python(), json, meters,
                             4 * config.storage().maxUploadBytes())));
+            AuditLog audit = push(closeables, new AuditLog(new PostgresAuditStore(database.dataSource(), json)));
+            ExecutorService identityLoads = Executors.newVirtualThreadPerTaskExecutor();
+            closeables.push(identityLoads::shutdown);
+            Identity identity = Identity.start(config.auth(), new PostgresIdentityStore(database.dataSource()),
+                    config.storage().dataDir().resolve("secrets"), InstantSource.system(), identityLoads, audit);
+            RateLimiter limiter = push(closeables, config.auth().redisUrl()
+                    .<RateLimiter>map(url -> new RedisRateLimiter(url, InstantSource.system()))
+                    .orElseGet(() -> new LocalRateLimiter(InstantSource.system())));
+            RequestLimits limits = new RequestLimits(limiter, config.auth());
             ModelRegistry[] registryRef = new ModelRegistry[1];
             ModelHost host = push(closeables, new ModelHost(v -> registryRef[0].load(v), meters));
-            ModelRegistry registry = new ModelRegistry(models, artifacts, runtimes, host);
+            ModelRegistry registry = new ModelRegistry(models, artifacts, runtimes, host, audit);
             registryRef[0] = registry;
             ExecutorService inferencePool = Executors.newFixedThreadPool(config.runtime().inferenceThreads(),
                     named("serveml-inference"));
@@ -82,14 +100,14 @@ public final class ServemlServer implements AutoCloseable {
                 inferencePool.shutdown();
                 inferencePool.awaitTermination(10, TimeUnit.SECONDS);
             });
-            InferenceService inference = new InferenceService(registry, host, inferencePool, meters);
+            InferenceService inference = new InferenceService(registry, host, inferencePool, meters, limits);
 
             Vertx vertx = Vertx.vertx(new VertxOptions()
                     .setEventLoopPoolSize(config.http().eventLoops())
                     .setWorkerPoolSize(config.http().workerThreads()));
             closeables.push(() -> vertx.close().await(10, TimeUnit.SECONDS));
-            HttpApi api = new HttpApi(vertx, config.http(), config.storage(), json, meters, registry, host,
-                    inference, database);
+            HttpApi api = new HttpApi(vertx, config.http(), config.storage(), config.auth(), json, meters, registry,
+                    host, inference, database, identity, limits, audit);
             int port = listen(vertx, api.router(), config);
             log.info("ServeML listening on http://{}:{} ({} mode, data in {}), ready in {} ms",
                     config.http().host(), port, config.database().embedded() ? "embedded" : "external database",

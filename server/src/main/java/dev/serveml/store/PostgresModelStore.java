@@ -29,7 +29,8 @@ import java.util.function.Consumer;
 /** {@link ModelStore} on PostgreSQL with plain JDBC. */
 public final class PostgresModelStore implements ModelStore {
     private static final String MODEL_COLUMNS = """
-            m.id, m.name, m.description, m.created_at, m.updated_at, m.deleted_at,
+            m.id, m.name, m.description, m.owner_id, m.public, m.rate_limit_per_minute, m.created_at, m.updated_at,
+            m.deleted_at,
             coalesce((select max(v.version) from model_versions v where v.model_id = m.id), 0) as latest_version,
             (select count(*) from model_versions v where v.model_id = m.id and v.deleted_at is null) as version_count
             """;
@@ -84,13 +85,14 @@ public final class PostgresModelStore implements ModelStore {
     }
 
     @Override
-    public ModelVersion insertVersion(String modelName, NewVersion v, Consumer<ModelVersion> beforeCommit) {
+    public ModelVersion insertVersion(String modelName, long ownerId, NewVersion v, Consumer<ModelVersion> beforeCommit) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
                 try (PreparedStatement s = c.prepareStatement(
-                        "insert into models (name) values (?) on conflict (name) do nothing")) {
+                        "insert into models (name, owner_id) values (?, ?) on conflict (name) do nothing")) {
                     s.setString(1, modelName);
+                    s.setLong(2, ownerId);
                     s.executeUpdate();
                 }
                 long modelId;
@@ -148,6 +150,25 @@ public final class PostgresModelStore implements ModelStore {
             }
         } catch (SQLException | JsonProcessingException e) {
             throw new StoreException("insert version", e);
+        }
+    }
+
+    @Override
+    public Optional<Model> updateModelSettings(String name, Boolean isPublic, Integer rateLimitPerMinute,
+                                               String description) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
+                "update models set public = coalesce(?, public), rate_limit_per_minute = case when ? is null "
+                        + "then rate_limit_per_minute when ? = 0 then null else ? end, "
+                        + "description = coalesce(?, description), updated_at = now() where name = ?")) {
+            s.setObject(1, isPublic);
+            s.setObject(2, rateLimitPerMinute);
+            s.setObject(3, rateLimitPerMinute);
+            s.setObject(4, rateLimitPerMinute);
+            s.setString(5, description);
+            s.setString(6, name);
+            return s.executeUpdate() == 0 ? Optional.empty() : findModel(c, name);
+        } catch (SQLException e) {
+            throw new StoreException("update model settings", e);
         }
     }
 
@@ -246,6 +267,7 @@ public final class PostgresModelStore implements ModelStore {
 
     private static Model model(ResultSet rs) throws SQLException {
         return new Model(rs.getLong("id"), rs.getString("name"), rs.getString("description"),
+                (Long) rs.getObject("owner_id"), rs.getBoolean("public"), (Integer) rs.getObject("rate_limit_per_minute"),
                 instant(rs, "created_at"), instant(rs, "updated_at"), Optional.ofNullable(instant(rs, "deleted_at")),
                 rs.getInt("latest_version"), rs.getInt("version_count"));
     }

@@ -41,7 +41,8 @@ class OperationsIT {
         assertThat(json(live)).isEqualTo(json("{\"status\":\"UP\"}"));
         HttpResponse<String> ready = server.get("/health/ready");
         assertThat(ready.statusCode()).isEqualTo(200);
-        assertThat(json(ready)).isEqualTo(json("{\"status\":\"UP\",\"checks\":{\"database\":\"UP\"}}"));
+        assertThat(json(ready)).isEqualTo(json(
+                "{\"status\":\"UP\",\"checks\":{\"database\":\"UP\",\"rate_limits\":\"local\"}}"));
     }
 
     @Test

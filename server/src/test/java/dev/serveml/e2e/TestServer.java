@@ -30,15 +30,71 @@ final class TestServer implements AutoCloseable {
     private final Path dataDir;
     private final Map<String, String> env;
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final String ADMIN_PASSWORD = "admin-password-for-tests";
+
     private ServemlServer server;
+    /** Sent as {@code Authorization: Bearer ...} by every helper below; null sends nothing. */
+    private String bearer;
+    private final String adminKey;
 
     private TestServer(Path dataDir, Map<String, String> extra) {
         this.dataDir = dataDir;
-        this.env = new HashMap<>(extra);
+        this.env = new HashMap<>();
+        env.put("SERVEML_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        env.put("SERVEML_BCRYPT_COST", "4");
+        env.putAll(extra);
         env.put("SERVEML_DATA_DIR", dataDir.toString());
         env.put("SERVEML_HTTP_PORT", "0");
         env.put("SERVEML_HTTP_HOST", "127.0.0.1");
         this.server = ServemlServer.start(ConfigLoader.load(env));
+        this.adminKey = "off".equals(env.get("SERVEML_AUTH")) ? null : createKey(login("admin", ADMIN_PASSWORD),
+                "tests", "[\"admin\", \"predict\", \"models:read\", \"models:write\", \"deployments:write\"]");
+        this.bearer = adminKey;
+    }
+
+    /** Signs in and returns the access token. */
+    String login(String username, String password) {
+        HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/api/v1/auth/login"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"username\": \"" + username + "\", \"password\": \""
+                        + password + "\"}")).build());
+        if (r.statusCode() != 200) {
+            throw new AssertionError("login failed: " + r.body());
+        }
+        return json(r).get("access_token").asText();
+    }
+
+    /** Creates an API key with the given token and scopes (a JSON array) and returns its secret. */
+    String createKey(String token, String name, String scopesJson) {
+        HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/api/v1/api-keys"))
+                .header("Content-Type", "application/json").header("Authorization", "Bearer " + token)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"name\": \"" + name + "\", \"scopes\": " + scopesJson
+                        + "}")).build());
+        if (r.statusCode() != 201) {
+            throw new AssertionError("key creation failed: " + r.body());
+        }
+        return json(r).get("key").asText();
+    }
+
+    /** Registers a user and returns an access token for them. */
+    String newUser(String username) {
+        HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/api/v1/auth/register"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"username\": \"" + username
+                        + "\", \"password\": \"password-of-" + username + "\"}")).build());
+        if (r.statusCode() != 201) {
+            throw new AssertionError("registration failed: " + r.body());
+        }
+        return login(username, "password-of-" + username);
+    }
+
+    String adminKey() {
+        return adminKey;
+    }
+
+    /** Makes the helpers send this credential (null: none) until changed. */
+    void useCredential(String credential) {
+        this.bearer = credential;
     }
 
     static TestServer start(Path dataDir) {
@@ -109,7 +165,28 @@ final class TestServer implements AutoCloseable {
         return out.toByteArray();
     }
 
+    private HttpRequest authorized(HttpRequest request) {
+        if (bearer == null || request.headers().firstValue("Authorization").isPresent()
+                || request.headers().firstValue("X-API-Key").isPresent()) {
+            return request;
+        }
+        return HttpRequest.newBuilder(request, (name, value) -> true).header("Authorization", "Bearer " + bearer).build();
+    }
+
+    /** Sends exactly this request, adding no credential. */
+    HttpResponse<String> sendRaw(HttpRequest request) {
+        try {
+            return client.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     HttpResponse<String> send(HttpRequest request) {
+        request = authorized(request);
         try {
             return client.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
@@ -121,6 +198,7 @@ final class TestServer implements AutoCloseable {
     }
 
     HttpResponse<byte[]> sendBytes(HttpRequest request) {
+        request = authorized(request);
         try {
             return client.send(request, HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {

@@ -1,0 +1,22 @@
+package dev.serveml.auth;
+
+import java.time.Instant;
+import java.util.Set;
+
+/**
+ * A stored API key: only its visible prefix and the hash of the whole key are kept.
+ *
+ * @param rateLimitPerMinute an override of the default rate limit, or null
+ * @param dailyQuota         requests allowed per UTC day, or null for no quota
+ */
+public record ApiKey(long id, long userId, String name, String prefix, String keyHash, Set<Scope> scopes,
+                     Integer rateLimitPerMinute, Integer dailyQuota, Instant createdAt, Instant expiresAt,
+                     Instant revokedAt) {
+    public ApiKey {
+        scopes = Set.copyOf(scopes);
+    }
+
+    public boolean usableAt(Instant now) {
+        return revokedAt == null && (expiresAt == null || now.isBefore(expiresAt));
+    }
+}

@@ -1,0 +1,228 @@
+package dev.serveml.auth;
+
+import at.favre.lib.crypto.bcrypt.BCrypt;
+import dev.serveml.audit.AuditLog;
+import dev.serveml.config.AuthConfig;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * Accounts and credentials: registration, login with bcrypt and throttling, access tokens,
+ * rotating refresh tokens (reuse of a spent one revokes its whole family), logout, and API keys.
+ * Blocking (bcrypt, database): call off the event loop. Thread-safe.
+ */
+public final class AuthService {
+    private static final Logger log = LoggerFactory.getLogger(AuthService.class);
+    private static final Pattern USERNAME = Pattern.compile("[a-z0-9][a-z0-9._-]{2,63}");
+    /** A key reads {@code sml_<prefix>_<secret>}: the prefix is stored in clear to find it, the whole key as a hash. */
+    static final String KEY_MARK = "sml_";
+
+    /** What a successful login or refresh returns. */
+    public record Session(String accessToken, Duration accessTtl, String refreshToken, Duration refreshTtl, User user) {
+    }
+
+    /** A newly created key: the only time its secret is seen. */
+    public record CreatedKey(ApiKey key, String secret) {
+    }
+
+    private final IdentityStore store;
+    private final AuthConfig config;
+    private final TokenCodec tokens;
+    private final LoginThrottle throttle;
+    private final InstantSource clock;
+    private final AuditLog audit;
+    private final Authenticator authenticator;
+    // Compared against when the username does not exist, so a miss costs what a hit costs.
+    private final String decoyHash;
+
+    AuthService(IdentityStore store, AuthConfig config, TokenCodec tokens, InstantSource clock, AuditLog audit,
+                Authenticator authenticator) {
+        this.store = store;
+        this.config = config;
+        this.tokens = tokens;
+        this.clock = clock;
+        this.audit = audit;
+        this.authenticator = authenticator;
+        this.throttle = new LoginThrottle(clock);
+        this.decoyHash = hash("decoy-password-" + UUID.randomUUID());
+    }
+
+    /** Creates the first admin on an empty database; prints a generated password once if none was configured. */
+    void bootstrapAdmin() {
+        if (store.countUsers() > 0) {
+            return;
+        }
+        String password = config.adminPassword();
+        boolean generated = password.isEmpty();
+        if (generated) {
+            password = Secrets.token(18);
+        }
+        try {
+            store.createUser("admin", hash(password), Role.ADMIN);
+        } catch (ProblemException e) {
+            return; // another replica created it first
+        }
+        if (generated) {
+            log.warn("created user 'admin' with the one-time password: {}  (it is not stored anywhere; set "
+                    + "SERVEML_ADMIN_PASSWORD to choose it)", password);
+        } else {
+            log.info("created user 'admin' with the password from SERVEML_ADMIN_PASSWORD");
+        }
+    }
+
+    public User register(String username, String password, String ip) {
+        if (!config.registrationOpen()) {
+            throw new ProblemException(ProblemType.REGISTRATION_CLOSED, "this server does not allow registration; "
+                    + "ask an administrator for an account");
+        }
+        String name = username == null ? "" : username.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!USERNAME.matcher(name).matches()) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/username",
+                    "usernames are 3-64 characters: lower-case letters, digits, '.', '_' and '-'");
+        }
+        checkPassword(password);
+        User user = store.createUser(name, hash(password), Role.USER);
+        audit.record(user.id(), user.username(), ip, "user.registered", "user:" + user.username(), true, Map.of());
+        return user;
+    }
+
+    private void checkPassword(String password) {
+        if (password == null || password.length() < config.minPasswordLength()) {
+            throw ProblemException.field(ProblemType.WEAK_PASSWORD, "/password", "passwords need at least "
+                    + config.minPasswordLength() + " characters");
+        }
+        if (password.getBytes(StandardCharsets.UTF_8).length > 72) {
+            throw ProblemException.field(ProblemType.WEAK_PASSWORD, "/password",
+                    "passwords may be at most 72 bytes (bcrypt's limit)");
+        }
+    }
+
+    public Session login(String username, String password, String ip) {
+        String name = username == null ? "" : username.trim().toLowerCase(java.util.Locale.ROOT);
+        long wait = throttle.waitSeconds(name, ip);
+        if (wait > 0) {
+            audit.record(0, name, ip, "auth.login", "user:" + name, false, Map.of("reason", "throttled"));
+            throw new ProblemException(ProblemType.LOGIN_THROTTLED, "too many failed logins for this account or "
+                    + "address; wait " + wait + " s").retryAfter(wait);
+        }
+        Optional<User> user = store.findUser(name).filter(u -> !u.deleted());
+        boolean ok = BCrypt.verifyer().verify(password == null ? new char[0] : password.toCharArray(),
+                user.map(User::passwordHash).orElse(decoyHash)).verified && user.isPresent();
+        if (!ok) {
+            throttle.failed(name, ip);
+            audit.record(user.map(User::id).orElse(0L), name, ip, "auth.login", "user:" + name, false, Map.of());
+            throw new ProblemException(ProblemType.INVALID_CREDENTIALS, "the username or password is wrong");
+        }
+        throttle.succeeded(name);
+        audit.record(user.get().id(), name, ip, "auth.login", "user:" + name, true, Map.of());
+        return newSession(user.get(), UUID.randomUUID());
+    }
+
+    public Session refresh(String refreshToken, String ip) {
+        RefreshToken stored = findRefresh(refreshToken);
+        if (stored.revokedAt() != null) {
+            throw invalidRefresh("this refresh token was revoked; sign in again");
+        }
+        if (clock.instant().isAfter(stored.expiresAt())) {
+            throw invalidRefresh("this refresh token expired; sign in again");
+        }
+        if (!store.markRefreshTokenUsed(stored.id())) {
+            // A spent token came back: someone else may hold the newer one. End the whole family.
+            store.revokeFamily(stored.family());
+            audit.record(stored.userId(), "user:" + stored.userId(), ip, "auth.refresh_reuse", "user:" + stored.userId(),
+                    false, Map.of("family", stored.family().toString()));
+            throw invalidRefresh("this refresh token was already used; every session from this sign-in is now "
+                    + "revoked, sign in again");
+        }
+        User user = store.findUser(stored.userId()).filter(u -> !u.deleted())
+                .orElseThrow(() -> invalidRefresh("the account no longer exists"));
+        return newSession(user, stored.family());
+    }
+
+    public void logout(String refreshToken, String ip) {
+        RefreshToken stored = findRefresh(refreshToken);
+        store.revokeFamily(stored.family());
+        audit.record(stored.userId(), "user:" + stored.userId(), ip, "auth.logout", "user:" + stored.userId(), true,
+                Map.of());
+    }
+
+    private RefreshToken findRefresh(String refreshToken) {
+        if (refreshToken == null || refreshToken.isBlank()) {
+            throw invalidRefresh("send {\"refresh_token\": \"...\"}");
+        }
+        return store.findRefreshToken(Secrets.sha256(refreshToken))
+                .orElseThrow(() -> invalidRefresh("this refresh token is not known"));
+    }
+
+    private Session newSession(User user, UUID family) {
+        String refresh = Secrets.token(32);
+        store.insertRefreshToken(user.id(), family, Secrets.sha256(refresh), clock.instant().plus(config.refreshTokenTtl()));
+        return new Session(tokens.issue(user), tokens.ttl(), refresh, config.refreshTokenTtl(), user);
+    }
+
+    private static ProblemException invalidRefresh(String detail) {
+        return new ProblemException(ProblemType.INVALID_REFRESH_TOKEN, detail);
+    }
+
+    public Optional<User> findUser(long id) {
+        return store.findUser(id);
+    }
+
+    /** Creates a key for the caller with at most the caller's own scopes. */
+    public CreatedKey createKey(Principal caller, String name, Set<Scope> scopes, Instant expiresAt,
+                                Integer rateLimitPerMinute, Integer dailyQuota) {
+        if (name == null || name.isBlank() || name.length() > 100) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/name", "give the key a name of 1-100 characters");
+        }
+        if (scopes.isEmpty()) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/scopes", "give the key at least one scope: "
+                    + List.of(Scope.values()).stream().map(Scope::value).toList());
+        }
+        for (Scope s : scopes) {
+            if (!caller.has(s)) {
+                throw ProblemException.field(ProblemType.INSUFFICIENT_SCOPE, "/scopes", "you cannot grant '" + s.value()
+                        + "', which you do not hold");
+            }
+        }
+        if (expiresAt != null && !expiresAt.isAfter(clock.instant())) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/expires_at", "the expiry must be in the future");
+        }
+        String prefix = Secrets.readable(10);
+        String secret = KEY_MARK + prefix + "_" + Secrets.token(24);
+        ApiKey key = store.insertApiKey(caller.userId(), name.trim(), prefix, Secrets.sha256(secret), scopes,
+                rateLimitPerMinute, dailyQuota, expiresAt);
+        audit.record(caller.userId(), caller.username(), caller.ip(), "api_key.created", "api_key:" + prefix, true,
+                Map.of("name", key.name(), "scopes", scopes.stream().map(Scope::value).sorted().toList()));
+        return new CreatedKey(key, secret);
+    }
+
+    public List<ApiKey> listKeys(Principal caller) {
+        return store.listApiKeys(caller.userId());
+    }
+
+    public ApiKey revokeKey(Principal caller, long keyId) {
+        ApiKey key = store.revokeApiKey(caller.userId(), keyId).orElseThrow(() -> new ProblemException(
+                ProblemType.ROUTE_NOT_FOUND, "you have no API key with id " + keyId));
+        authenticator.forgetKey(key.prefix());
+        audit.record(caller.userId(), caller.username(), caller.ip(), "api_key.revoked", "api_key:" + key.prefix(), true,
+                Map.of("name", key.name()));
+        return key;
+    }
+
+    private String hash(String password) {
+        return BCrypt.withDefaults().hashToString(config.bcryptCost(), password.toCharArray());
+    }
+}

@@ -1,0 +1,135 @@
+package dev.serveml.auth;
+
+import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * Turns a request's credentials into a {@link Principal} without blocking its caller: JWTs are
+ * checked in memory; API keys and users are read through short-lived caches whose misses load on
+ * the given executor. A revoked key is dropped from the cache at once (this process; other
+ * replicas within the cache's 30 seconds). Thread-safe.
+ */
+public final class Authenticator {
+    private static final Duration CACHE_TTL = Duration.ofSeconds(30);
+
+    private final TokenCodec tokens;
+    private final InstantSource clock;
+    private final boolean enabled;
+    private final AsyncLoadingCache<String, Optional<ApiKey>> keys;
+    private final AsyncLoadingCache<Long, Optional<User>> users;
+
+    Authenticator(IdentityStore store, TokenCodec tokens, InstantSource clock, Executor blocking, boolean enabled) {
+        this.tokens = tokens;
+        this.clock = clock;
+        this.enabled = enabled;
+        this.keys = Caffeine.newBuilder().executor(blocking).expireAfterWrite(CACHE_TTL).maximumSize(100_000)
+                .buildAsync(store::findApiKeyByPrefix);
+        this.users = Caffeine.newBuilder().executor(blocking).expireAfterWrite(CACHE_TTL).maximumSize(100_000)
+                .buildAsync(store::findUser);
+    }
+
+    /** The one principal of a server running with SERVEML_AUTH=off. */
+    static Principal localAdmin(String ip) {
+        return new Principal(1, "admin", Role.ADMIN, EnumSet.allOf(Scope.class), 0, ip, 0, 0);
+    }
+
+    public boolean enabled() {
+        return enabled;
+    }
+
+    /**
+     * Who is calling.
+     *
+     * @param authorization the Authorization header, or null
+     * @param apiKey        the X-API-Key header, or null
+     * @return completes with the principal (anonymous without credentials), or exceptionally with
+     *         a 401 {@link ProblemException} saying what is wrong with the credential
+     */
+    public CompletableFuture<Principal> authenticate(String authorization, String apiKey, String ip) {
+        if (!enabled) {
+            return CompletableFuture.completedFuture(localAdmin(ip));
+        }
+        try {
+            String credential = credential(authorization, apiKey);
+            if (credential == null) {
+                return CompletableFuture.completedFuture(Principal.anonymous(ip));
+            }
+            return credential.startsWith(AuthService.KEY_MARK) ? byKey(credential, ip) : byToken(credential, ip);
+        } catch (ProblemException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private static String credential(String authorization, String apiKey) {
+        if (apiKey != null && !apiKey.isBlank()) {
+            return apiKey.trim();
+        }
+        if (authorization == null || authorization.isBlank()) {
+            return null;
+        }
+        String[] parts = authorization.trim().split("\\s+", 2);
+        if (parts.length != 2 || !parts[0].equalsIgnoreCase("Bearer") || parts[1].isBlank()) {
+            throw new ProblemException(ProblemType.INVALID_TOKEN, "send credentials as 'Authorization: Bearer <token "
+                    + "or API key>' or 'X-API-Key: <key>'");
+        }
+        return parts[1].trim();
+    }
+
+    private CompletableFuture<Principal> byToken(String token, String ip) {
+        TokenCodec.Claims claims = tokens.verify(token);
+        return users.get(claims.userId()).thenApply(user -> {
+            User u = user.filter(x -> !x.deleted()).orElseThrow(() -> new ProblemException(ProblemType.INVALID_TOKEN,
+                    "the access token's account no longer exists"));
+            Set<Scope> scopes = u.role() == Role.ADMIN ? EnumSet.allOf(Scope.class) : Scope.userScopes();
+            return new Principal(u.id(), u.username(), u.role(), scopes, 0, ip, 0, 0);
+        });
+    }
+
+    private CompletableFuture<Principal> byKey(String secret, String ip) {
+        String rest = secret.substring(AuthService.KEY_MARK.length());
+        int split = rest.indexOf('_');
+        if (split <= 0) {
+            return CompletableFuture.failedFuture(invalidKey("the API key is malformed"));
+        }
+        String prefix = rest.substring(0, split);
+        return keys.get(prefix).thenCompose(found -> {
+            ApiKey key = found.filter(k -> Secrets.sameHash(k.keyHash(), Secrets.sha256(secret)))
+                    .orElseThrow(() -> invalidKey("the API key is not known"));
+            if (key.revokedAt() != null) {
+                throw invalidKey("the API key was revoked at " + key.revokedAt());
+            }
+            if (!key.usableAt(clock.instant())) {
+                throw invalidKey("the API key expired at " + key.expiresAt());
+            }
+            return users.get(key.userId()).thenApply(user -> {
+                User u = user.filter(x -> !x.deleted()).orElseThrow(() -> invalidKey("the API key's account no longer exists"));
+                Set<Scope> scopes = EnumSet.noneOf(Scope.class);
+                scopes.addAll(key.scopes());
+                if (u.role() != Role.ADMIN) {
+                    scopes.remove(Scope.ADMIN);
+                }
+                return new Principal(u.id(), u.username(), u.role(), scopes, key.id(), ip,
+                        key.rateLimitPerMinute() == null ? 0 : key.rateLimitPerMinute(),
+                        key.dailyQuota() == null ? 0 : key.dailyQuota());
+            });
+        });
+    }
+
+    void forgetKey(String prefix) {
+        keys.synchronous().invalidate(prefix);
+    }
+
+    private static ProblemException invalidKey(String detail) {
+        return new ProblemException(ProblemType.INVALID_API_KEY, detail);
+    }
+}

@@ -1,0 +1,47 @@
+package dev.serveml.auth;
+
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Who a request runs as.
+ *
+ * @param userId   the user, or 0 for an anonymous caller
+ * @param username the user's name ("anonymous" for none)
+ * @param role     the user's role
+ * @param scopes   what this credential may do
+ * @param apiKeyId the API key used, or 0 for a session token / anonymous
+ * @param ip       the caller's address (for anonymous rate limits and the audit log)
+ * @param rateLimitPerMinute the API key's own rate limit, or 0 for the default
+ * @param dailyQuota         the API key's requests per UTC day, or 0 for none
+ */
+public record Principal(long userId, String username, Role role, Set<Scope> scopes, long apiKeyId, String ip,
+                        int rateLimitPerMinute, int dailyQuota) {
+    public Principal {
+        Objects.requireNonNull(username);
+        Objects.requireNonNull(role);
+        scopes = Set.copyOf(scopes);
+        Objects.requireNonNull(ip);
+    }
+
+    public static Principal anonymous(String ip) {
+        return new Principal(0, "anonymous", Role.USER, Set.of(), 0, ip, 0, 0);
+    }
+
+    public boolean anonymous() {
+        return userId == 0;
+    }
+
+    public boolean admin() {
+        return role == Role.ADMIN && scopes.contains(Scope.ADMIN);
+    }
+
+    public boolean has(Scope scope) {
+        return scopes.contains(scope) || scopes.contains(Scope.ADMIN);
+    }
+
+    /** Whether this caller may see a resource owned by {@code ownerId} (null: created before accounts existed, admin-owned). */
+    public boolean canSee(Long ownerId) {
+        return admin() || (ownerId != null && ownerId == userId && !anonymous());
+    }
+}

@@ -1,0 +1,38 @@
+package dev.serveml.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Identity, access and rate limits.
+ *
+ * @param enabled            false runs single-user without credentials (SERVEML_AUTH=off)
+ * @param jwtSecret          HMAC secret for access tokens; empty: generated once and kept under the data dir
+ * @param accessTokenTtl     life of an access token (JWT)
+ * @param refreshTokenTtl    life of a refresh token
+ * @param adminPassword      the first admin's password; empty: generated and printed once
+ * @param registrationOpen   whether anyone may register
+ * @param bcryptCost         bcrypt work factor for passwords
+ * @param minPasswordLength  shortest password accepted
+ * @param rateLimitPerMinute default requests per minute for a user or API key
+ * @param anonymousPerMinute requests per minute for an anonymous caller, by IP
+ * @param redisUrl           Redis for shared rate-limit buckets; empty keeps them in process
+ * @param corsOrigins        origins allowed by CORS; empty allows none
+ * @param corsMethods        methods allowed by CORS
+ * @param corsHeaders        request headers allowed by CORS
+ */
+public record AuthConfig(boolean enabled, String jwtSecret, Duration accessTokenTtl, Duration refreshTokenTtl,
+                         String adminPassword, boolean registrationOpen, int bcryptCost, int minPasswordLength,
+                         int rateLimitPerMinute, int anonymousPerMinute, Optional<String> redisUrl,
+                         List<String> corsOrigins, List<String> corsMethods, List<String> corsHeaders) {
+    @Override
+    public String toString() {
+        return "AuthConfig[enabled=" + enabled + ", jwtSecret=" + (jwtSecret.isEmpty() ? "(generated)" : "***")
+                + ", accessTokenTtl=" + accessTokenTtl + ", refreshTokenTtl=" + refreshTokenTtl + ", adminPassword="
+                + (adminPassword.isEmpty() ? "(generated)" : "***") + ", registrationOpen=" + registrationOpen
+                + ", bcryptCost=" + bcryptCost + ", rateLimitPerMinute=" + rateLimitPerMinute + ", anonymousPerMinute="
+                + anonymousPerMinute + ", redis=" + redisUrl.map(u -> u.replaceAll("//[^@/]*@", "//***@")).orElse("(none)")
+                + ", corsOrigins=" + corsOrigins + "]";
+    }
+}

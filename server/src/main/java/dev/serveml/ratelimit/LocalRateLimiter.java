@@ -1,0 +1,55 @@
+package dev.serveml.ratelimit;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.github.bucket4j.Bucket;
+import io.github.bucket4j.TimeMeter;
+
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.concurrent.CompletableFuture;
+
+/** Buckets in this process (lock-free Bucket4j buckets), forgotten an hour after last use. */
+public final class LocalRateLimiter implements RateLimiter {
+    private record Entry(Limit limit, Bucket bucket) {
+    }
+
+    private final InstantSource clock;
+    private final TimeMeter meter;
+    private final Cache<String, Entry> buckets = Caffeine.newBuilder().expireAfterAccess(Duration.ofHours(1))
+            .maximumSize(1_000_000).build();
+
+    public LocalRateLimiter(InstantSource clock) {
+        this.clock = clock;
+        this.meter = new TimeMeter() {
+            @Override
+            public long currentTimeNanos() {
+                return clock.millis() * 1_000_000L;
+            }
+
+            @Override
+            public boolean isWallClockBased() {
+                return true;
+            }
+        };
+    }
+
+    @Override
+    public CompletableFuture<Decision> consume(String key, Limit limit) {
+        return CompletableFuture.completedFuture(consumeNow(key, limit));
+    }
+
+    Decision consumeNow(String key, Limit limit) {
+        Entry current = buckets.getIfPresent(key);
+        Entry entry = current != null && current.limit().equals(limit) ? current
+                : buckets.asMap().compute(key, (k, e) -> e != null && e.limit().equals(limit) ? e
+                : new Entry(limit, Bucket.builder().withCustomTimePrecision(meter)
+                .addLimit(Buckets.configuration(limit, clock.instant()).getBandwidths()[0]).build()));
+        return Buckets.decision(limit, entry.bucket().tryConsumeAndReturnRemaining(1));
+    }
+
+    @Override
+    public String status() {
+        return "local";
+    }
+}

@@ -1,0 +1,244 @@
+package dev.serveml.store;
+
+import dev.serveml.auth.ApiKey;
+import dev.serveml.auth.IdentityStore;
+import dev.serveml.auth.RefreshToken;
+import dev.serveml.auth.Role;
+import dev.serveml.auth.Scope;
+import dev.serveml.auth.User;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+
+import javax.sql.DataSource;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+/** {@link IdentityStore} on PostgreSQL with plain JDBC. */
+public final class PostgresIdentityStore implements IdentityStore {
+    private static final String KEY_COLUMNS = "id, user_id, name, prefix, key_hash, scopes, rate_limit_per_minute, "
+            + "daily_quota, created_at, expires_at, revoked_at";
+
+    private final DataSource dataSource;
+
+    public PostgresIdentityStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    @FunctionalInterface
+    private interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    private <T> T with(String operation, Work<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            return work.run(c);
+        } catch (SQLException e) {
+            throw new StoreException(operation, e);
+        }
+    }
+
+    @Override
+    public User createUser(String username, String passwordHash, Role role) {
+        return with("create user", c -> {
+            try (PreparedStatement s = c.prepareStatement("insert into users (username, password_hash, role) "
+                    + "values (?, ?, ?) on conflict (username) do nothing returning id")) {
+                s.setString(1, username);
+                s.setString(2, passwordHash);
+                s.setString(3, role.value());
+                try (ResultSet rs = s.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new ProblemException(ProblemType.NAME_TAKEN, "the username '" + username
+                                + "' is taken; choose another");
+                    }
+                    return findUser(c, "id = ?", rs.getLong(1)).orElseThrow();
+                }
+            }
+        });
+    }
+
+    @Override
+    public Optional<User> findUser(String username) {
+        return with("find user", c -> findUser(c, "username = ?", username));
+    }
+
+    @Override
+    public Optional<User> findUser(long id) {
+        return with("find user", c -> findUser(c, "id = ?", id));
+    }
+
+    private static Optional<User> findUser(Connection c, String where, Object value) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("select id, username, password_hash, role, created_at, deleted_at "
+                + "from users where " + where)) {
+            s.setObject(1, value);
+            try (ResultSet rs = s.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new User(rs.getLong(1), rs.getString(2), rs.getString(3), Role.parse(rs.getString(4)),
+                        rs.getTimestamp(5).toInstant(), rs.getTimestamp(6) != null));
+            }
+        }
+    }
+
+    @Override
+    public long countUsers() {
+        return with("count users", c -> {
+            try (PreparedStatement s = c.prepareStatement("select count(*) from users");
+                 ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
+    }
+
+    @Override
+    public void insertRefreshToken(long userId, UUID family, String tokenHash, Instant expiresAt) {
+        with("insert refresh token", c -> {
+            try (PreparedStatement s = c.prepareStatement("insert into refresh_tokens (user_id, family, token_hash, "
+                    + "expires_at) values (?, ?, ?, ?)")) {
+                s.setLong(1, userId);
+                s.setObject(2, family);
+                s.setString(3, tokenHash);
+                s.setTimestamp(4, Timestamp.from(expiresAt));
+                return s.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public Optional<RefreshToken> findRefreshToken(String tokenHash) {
+        return with("find refresh token", c -> {
+            try (PreparedStatement s = c.prepareStatement("select id, user_id, family, expires_at, used_at, revoked_at "
+                    + "from refresh_tokens where token_hash = ?")) {
+                s.setString(1, tokenHash);
+                try (ResultSet rs = s.executeQuery()) {
+                    if (!rs.next()) {
+                        return Optional.empty();
+                    }
+                    return Optional.of(new RefreshToken(rs.getLong(1), rs.getLong(2), (UUID) rs.getObject(3),
+                            rs.getTimestamp(4).toInstant(), instant(rs, 5), instant(rs, 6)));
+                }
+            }
+        });
+    }
+
+    @Override
+    public boolean markRefreshTokenUsed(long id) {
+        return with("use refresh token", c -> {
+            try (PreparedStatement s = c.prepareStatement("update refresh_tokens set used_at = now() "
+                    + "where id = ? and used_at is null and revoked_at is null")) {
+                s.setLong(1, id);
+                return s.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override
+    public void revokeFamily(UUID family) {
+        with("revoke refresh tokens", c -> {
+            try (PreparedStatement s = c.prepareStatement("update refresh_tokens set revoked_at = coalesce(revoked_at, now()) "
+                    + "where family = ?")) {
+                s.setObject(1, family);
+                return s.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public ApiKey insertApiKey(long userId, String name, String prefix, String keyHash, Set<Scope> scopes,
+                               Integer rateLimitPerMinute, Integer dailyQuota, Instant expiresAt) {
+        return with("create api key", c -> {
+            try (PreparedStatement s = c.prepareStatement("insert into api_keys (user_id, name, prefix, key_hash, scopes, "
+                    + "rate_limit_per_minute, daily_quota, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?) returning "
+                    + KEY_COLUMNS)) {
+                s.setLong(1, userId);
+                s.setString(2, name);
+                s.setString(3, prefix);
+                s.setString(4, keyHash);
+                s.setArray(5, c.createArrayOf("text", scopes.stream().map(Scope::value).sorted().toArray()));
+                s.setObject(6, rateLimitPerMinute);
+                s.setObject(7, dailyQuota);
+                s.setTimestamp(8, expiresAt == null ? null : Timestamp.from(expiresAt));
+                try (ResultSet rs = s.executeQuery()) {
+                    rs.next();
+                    return key(rs);
+                }
+            }
+        });
+    }
+
+    @Override
+    public Optional<ApiKey> findApiKeyByPrefix(String prefix) {
+        return with("find api key", c -> {
+            try (PreparedStatement s = c.prepareStatement("select " + KEY_COLUMNS + " from api_keys where prefix = ?")) {
+                s.setString(1, prefix);
+                try (ResultSet rs = s.executeQuery()) {
+                    return rs.next() ? Optional.of(key(rs)) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public List<ApiKey> listApiKeys(long userId) {
+        return with("list api keys", c -> {
+            try (PreparedStatement s = c.prepareStatement("select " + KEY_COLUMNS
+                    + " from api_keys where user_id = ? order by id")) {
+                s.setLong(1, userId);
+                try (ResultSet rs = s.executeQuery()) {
+                    List<ApiKey> keys = new ArrayList<>();
+                    while (rs.next()) {
+                        keys.add(key(rs));
+                    }
+                    return keys;
+                }
+            }
+        });
+    }
+
+    @Override
+    public Optional<ApiKey> revokeApiKey(long userId, long keyId) {
+        return with("revoke api key", c -> {
+            try (PreparedStatement s = c.prepareStatement("update api_keys set revoked_at = coalesce(revoked_at, now()) "
+                    + "where id = ? and user_id = ? returning " + KEY_COLUMNS)) {
+                s.setLong(1, keyId);
+                s.setLong(2, userId);
+                try (ResultSet rs = s.executeQuery()) {
+                    return rs.next() ? Optional.of(key(rs)) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    private static ApiKey key(ResultSet rs) throws SQLException {
+        Array array = rs.getArray("scopes");
+        Set<Scope> scopes = Arrays.stream((String[]) array.getArray()).map(Scope::parse)
+                .flatMap(Optional::stream).collect(Collectors.toSet());
+        return new ApiKey(rs.getLong("id"), rs.getLong("user_id"), rs.getString("name"), rs.getString("prefix"),
+                rs.getString("key_hash"), scopes, (Integer) rs.getObject("rate_limit_per_minute"),
+                (Integer) rs.getObject("daily_quota"), rs.getTimestamp("created_at").toInstant(),
+                instant(rs, "expires_at"), instant(rs, "revoked_at"));
+    }
+
+    private static Instant instant(ResultSet rs, String column) throws SQLException {
+        Timestamp t = rs.getTimestamp(column);
+        return t == null ? null : t.toInstant();
+    }
+
+    private static Instant instant(ResultSet rs, int column) throws SQLException {
+        Timestamp t = rs.getTimestamp(column);
+        return t == null ? null : t.toInstant();
+    }
+}
