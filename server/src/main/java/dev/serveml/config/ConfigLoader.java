@@ -105,10 +105,18 @@ public final class ConfigLoader {
                 (int) Math.min(maxFrame, Integer.MAX_VALUE - 8),
                 storage.dataDir().resolve("python").resolve("envs"),
                 storage.dataDir().resolve("python").resolve("worker"));
+        BatchingConfig batching = new BatchingConfig(
+                integer("SERVEML_MAX_BATCH_SIZE", 1, 1, 4096),
+                duration("SERVEML_MAX_QUEUE_DELAY", "2ms", true),
+                integer("SERVEML_QUEUE_CAPACITY", 256, 1, 1_000_000),
+                duration("SERVEML_REQUEST_TIMEOUT", "30s", false));
+        HostingConfig hosting = new HostingConfig(
+                size("SERVEML_MODEL_MEMORY", "4GB"),
+                duration("SERVEML_MODEL_IDLE_UNLOAD", "0", true));
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new ServemlConfig(http, storage, database, runtime, python);
+        return new ServemlConfig(http, storage, database, runtime, python, batching, hosting);
     }
 
     private String string(String key, String fallback) {

@@ -4,19 +4,21 @@ import java.util.Objects;
 
 /** The whole configuration. Each component is handed only its own sub-record. */
 public record ServemlConfig(HttpConfig http, StorageConfig storage, DatabaseConfig database, RuntimeConfig runtime,
-                            PythonConfig python) {
+                            PythonConfig python, BatchingConfig batching, HostingConfig hosting) {
     public ServemlConfig {
         Objects.requireNonNull(http);
         Objects.requireNonNull(storage);
         Objects.requireNonNull(database);
         Objects.requireNonNull(runtime);
         Objects.requireNonNull(python);
+        Objects.requireNonNull(batching);
+        Objects.requireNonNull(hosting);
     }
 
     /** A one-line summary for the start-up log; secrets print as {@code ***}. */
     @Override
     public String toString() {
         return "http=" + http + ", storage=" + storage + ", database=" + database + ", runtime=" + runtime
-                + ", python=" + python;
+                + ", python=" + python + ", batching=" + batching + ", hosting=" + hosting;
     }
 }

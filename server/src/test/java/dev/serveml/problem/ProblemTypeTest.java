@@ -30,7 +30,7 @@ class ProblemTypeTest {
 
         assertThat(retryable).isEqualTo(transient_)
                 .containsExactlyInAnyOrder(ProblemType.MODEL_UNAVAILABLE, ProblemType.SERVICE_UNAVAILABLE,
-                        ProblemType.INFERENCE_TIMEOUT);
+                        ProblemType.INFERENCE_TIMEOUT, ProblemType.QUEUE_FULL);
     }
 
     @Test
