@@ -65,7 +65,7 @@ public final class ModelHost implements AutoCloseable {
     private static final class Slot {
         final ModelVersion version;
         final CompletableFuture<HeldModel> ready = new CompletableFuture<>();
-        long lastUsed;
+        volatile long lastUsed; // written without the host's lock: on every request, and races are harmless
 
         Slot(ModelVersion version, long now) {
             this.version = version;
@@ -303,8 +303,8 @@ public final class ModelHost implements AutoCloseable {
         return slot != null && slot.loaded() != null;
     }
 
-    private synchronized void touch(Slot slot) {
-        slot.lastUsed = Math.max(slot.lastUsed, ticker.nanoTime());
+    private void touch(Slot slot) {
+        slot.lastUsed = ticker.nanoTime();
     }
 
     private synchronized int loadedCount() {
