@@ -49,4 +49,13 @@ awk '/^serveml_batch_size_rows_(sum|count)\{model="mlp"/ { v[$1 ~ /_sum/ ? "s" :
      /^serveml_queue_time_seconds_(sum|count)\{model="mlp"/ { q[$1 ~ /_sum/ ? "s" : "c"] = $2 }
      END { if (v["c"] > 0) printf "batching on: %d model calls, %.1f rows per call on average, %.2f ms mean queue time\n", v["c"], v["s"] / v["c"], 1000 * q["s"] / q["c"] }' <<<"$metrics"
 grep '^serveml_batch_size_rows_bucket{model="mlp"' <<<"$metrics" | sed 's/.*le="\([^"]*\)"} \(.*\)/  calls with <= \1 rows: \2/' | tr '\n' ';' | sed 's/;  /; /g; s/;$/\n/'
+# Where the time goes: the model's own time per request on each server (the rest is HTTP, JSON and hand-offs).
+for port in 18081 18082; do
+  curl -sf "http://127.0.0.1:$port/metrics" | awk -v port="$port" '
+    /^serveml_inference_seconds_(sum|count)\{model="mlp"/ { i[$1 ~ /_sum/ ? "s" : "c"] = $2 }
+    /^serveml_batch_size_rows_sum\{model="mlp"/ { rows = $2 }
+    /^process_cpu_time_ns_total/ { cpu = $2 }
+    END { printf "server :%s: model time %.1f us per request (%.0f us per call), server CPU %.0f s in all\n", port,
+          1e6 * i["s"] / rows, 1e6 * i["s"] / i["c"], cpu / 1e9 }'
+done
 echo "machine: $(nproc) cores, $(java -version 2>&1 | head -1), rounds=$rounds x ${seconds}s${tuning[*]:+, ${tuning[*]}}"
