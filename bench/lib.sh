@@ -41,10 +41,10 @@ start_peer() { # port, workers
   wait_http "http://127.0.0.1:$1/health" 60
 }
 
-# wrk_run url connections seconds -> prints "req_per_s p50_ms p99_ms errors"
+# wrk_run url connections seconds [lua script] -> prints "req_per_s p50_ms p99_ms errors"
 wrk_run() {
   local text
-  text=$(wrk -t1 -c"$2" -d"$3"s --latency -s "$shared/bench/iris.lua" "$1")
+  text=$(wrk -t1 -c"$2" -d"$3"s --latency -s "${4:-$shared/bench/iris.lua}" "$1")
   local rps p50 p99 errs
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$text")
   p50=$(awk '$1=="50%" {print $2}' <<<"$text")

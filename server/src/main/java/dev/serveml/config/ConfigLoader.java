@@ -138,10 +138,18 @@ public final class ConfigLoader {
         if (auth.enabled() && !auth.adminPassword().isEmpty() && auth.adminPassword().length() < auth.minPasswordLength()) {
             problems.add("SERVEML_ADMIN_PASSWORD: must be at least " + auth.minPasswordLength() + " characters");
         }
+        BatchingConfig batching = new BatchingConfig(
+                integer("SERVEML_MAX_BATCH_SIZE", 1, 1, 4096),
+                duration("SERVEML_MAX_QUEUE_DELAY", "2ms", true),
+                integer("SERVEML_QUEUE_CAPACITY", 256, 1, 1_000_000),
+                duration("SERVEML_REQUEST_TIMEOUT", "30s", false));
+        HostingConfig hosting = new HostingConfig(
+                size("SERVEML_MODEL_MEMORY", "4GB"),
+                duration("SERVEML_MODEL_IDLE_UNLOAD", "0", true));
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new ServemlConfig(http, storage, database, runtime, python, auth);
+        return new ServemlConfig(http, storage, database, runtime, python, batching, hosting, auth);
     }
 
     private String string(String key, String fallback) {

@@ -4,13 +4,16 @@ import java.util.Objects;
 
 /** The whole configuration. Each component is handed only its own sub-record. */
 public record ServemlConfig(HttpConfig http, StorageConfig storage, DatabaseConfig database, RuntimeConfig runtime,
-                            PythonConfig python, AuthConfig auth) {
+                            PythonConfig python, BatchingConfig batching, HostingConfig hosting,
+                            AuthConfig auth) {
     public ServemlConfig {
         Objects.requireNonNull(http);
         Objects.requireNonNull(storage);
         Objects.requireNonNull(database);
         Objects.requireNonNull(runtime);
         Objects.requireNonNull(python);
+        Objects.requireNonNull(batching);
+        Objects.requireNonNull(hosting);
         Objects.requireNonNull(auth);
     }
 
@@ -18,6 +21,6 @@ public record ServemlConfig(HttpConfig http, StorageConfig storage, DatabaseConf
     @Override
     public String toString() {
         return "http=" + http + ", storage=" + storage + ", database=" + database + ", runtime=" + runtime
-                + ", python=" + python + ", auth=" + auth;
+                + ", python=" + python + ", batching=" + batching + ", hosting=" + hosting + ", auth=" + auth;
     }
 }

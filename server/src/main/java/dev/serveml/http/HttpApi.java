@@ -24,10 +24,12 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.CorsHandler;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
+import java.util.Optional;
 
 /**
  * The router: request ids and metrics on every request, one route declaration per endpoint (with
@@ -232,6 +234,30 @@ public final class HttpApi {
         }
         throw new ProblemException(ProblemType.VERSION_NOT_FOUND, "versions are numbered 1, 2, 3...; '" + text
                 + "' is not a version number");
+    }
+
+    /** The header in which a client gives its request's deadline, in milliseconds from arrival. */
+    static final String REQUEST_TIMEOUT = "X-Request-Timeout";
+    private static final long MAX_REQUEST_TIMEOUT_MS = 3_600_000;
+
+    /** The {@code X-Request-Timeout} header, or empty for the server's default; 400 when it is not a deadline. */
+    static Optional<Duration> requestTimeout(RoutingContext ctx) {
+        String text = ctx.request().getHeader(REQUEST_TIMEOUT);
+        if (text == null) {
+            return Optional.empty();
+        }
+        long ms = -1;
+        try {
+            ms = Long.parseLong(text.trim());
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        if (ms < 1 || ms > MAX_REQUEST_TIMEOUT_MS) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/headers/" + REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT + " must be a whole number of milliseconds from 1 to " + MAX_REQUEST_TIMEOUT_MS
+                            + ", got '" + text + "'");
+        }
+        return Optional.of(Duration.ofMillis(ms));
     }
 
     /** Nanoseconds since the request reached the router. */

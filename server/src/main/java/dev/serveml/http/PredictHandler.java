@@ -14,6 +14,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -36,8 +37,10 @@ final class PredictHandler {
     }
 
     private void predict(RoutingContext ctx, Optional<Integer> version) {
+        Optional<Duration> timeout = HttpApi.requestTimeout(ctx);
         NativeRequest request = NativeRequest.of(responses.jsonBody(ctx));
-        Future.fromCompletionStage(inference.infer(HttpApi.principal(ctx), ctx.pathParam("name"), version, request::bind, Set.of()),
+        Future.fromCompletionStage(inference.infer(HttpApi.principal(ctx), ctx.pathParam("name"), version,
+                                request::bind, Set.of(), timeout),
                         ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> responses.send(ctx, 200, g -> write(g, ctx, request.style(), result)))
                 .onFailure(ctx::fail);

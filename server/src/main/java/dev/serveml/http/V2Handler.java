@@ -16,6 +16,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -138,12 +139,14 @@ final class V2Handler {
     }
 
     private void infer(RoutingContext ctx, Optional<Integer> version) {
+        Optional<Duration> timeout = HttpApi.requestTimeout(ctx);
         Buffer body = ctx.body().buffer();
         byte[] bytes = body == null ? new byte[0] : body.getBytes();
         V2Codec.InferRequest request = codec.decode(bytes, ctx.request().getHeader(V2Codec.HEADER_LENGTH), responses);
         Set<String> outputs = new LinkedHashSet<>();
         request.outputs().forEach(o -> outputs.add(o.name()));
-        Future.fromCompletionStage(inference.infer(HttpApi.principal(ctx), ctx.pathParam("name"), version, sig -> request.inputs(), outputs),
+        Future.fromCompletionStage(inference.infer(HttpApi.principal(ctx), ctx.pathParam("name"), version,
+                                sig -> request.inputs(), outputs, timeout),
                         ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> {
                     V2Codec.Encoded encoded = codec.encode(result.version().modelName(),

@@ -3,26 +3,47 @@ package dev.serveml.inference;
 import dev.serveml.runtime.LoadedModel;
 
 /**
- * A loaded model with a count of the calls using it, so that unloading never closes a session
- * under a running call: the close happens when the last lease is returned. Thread-safe.
+ * A loaded model and its queue, with a count of the requests holding it, so that unloading never
+ * closes a session under a running or queued call: the close happens when the last lease is
+ * returned. Thread-safe.
  */
 final class HeldModel {
     private final LoadedModel model;
+    private final Batcher batcher;
+    private final long memoryBytes;
     private int leases;
     private boolean retired;
     private boolean closed;
 
-    HeldModel(LoadedModel model) {
+    HeldModel(LoadedModel model, Batcher batcher) {
         this.model = model;
+        this.batcher = batcher;
+        this.memoryBytes = model.memoryBytes();
     }
 
-    /** @return the model, or null if it was retired (the caller must look it up again) */
-    synchronized LoadedModel lease() {
+    LoadedModel model() {
+        return model;
+    }
+
+    Batcher batcher() {
+        return batcher;
+    }
+
+    long memoryBytes() {
+        return memoryBytes;
+    }
+
+    /** @return false if the model was retired (the caller must look it up again) */
+    synchronized boolean tryLease() {
         if (retired) {
-            return null;
+            return false;
         }
         leases++;
-        return model;
+        return true;
+    }
+
+    synchronized int leases() {
+        return leases;
     }
 
     void release() {
@@ -48,5 +69,23 @@ final class HeldModel {
         if (close) {
             model.close();
         }
+    }
+
+    /**
+     * Retires the model only if nobody holds it, atomically with respect to {@link #tryLease}.
+     *
+     * @return true if retired: the caller must then {@link #closeModel()} (outside its own locks)
+     */
+    synchronized boolean retireIfIdle() {
+        if (retired || leases > 0) {
+            return false;
+        }
+        retired = true;
+        closed = true;
+        return true;
+    }
+
+    void closeModel() {
+        model.close();
     }
 }

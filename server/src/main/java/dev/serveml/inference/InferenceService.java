@@ -1,17 +1,16 @@
 package dev.serveml.inference;
 
 import dev.serveml.auth.Principal;
-import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.registry.ModelVersion;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -20,50 +19,73 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
- * Runs predictions off the event loop: resolves the version, binds the inputs to its signature,
- * validates them, and calls the loaded model on the inference executor. Thread-safe.
+ * Runs predictions off the event loop: resolves the version, holds its loaded model, binds the
+ * inputs to its signature, validates them, and queues them on the version's {@link Batcher}. The
+ * model stays held until the answer is in, so it is never unloaded under a queued request.
+ * Thread-safe.
  */
 public final class InferenceService {
     private final ModelRegistry registry;
     private final ModelHost host;
     private final Executor executor;
-    private final Meters meters;
+    private final Ticker ticker;
+    private final Duration defaultTimeout;
     private final Admission admission;
 
-    public InferenceService(ModelRegistry registry, ModelHost host, Executor executor, Meters meters,
-                            Admission admission) {
+    /**
+     * @param executor       where versions are resolved and loaded and inputs bound (blocking work)
+     * @param defaultTimeout deadline of requests that name none
+     * @param admission      the last check before a model runs for a caller (per-model rate limits)
+     */
+    public InferenceService(ModelRegistry registry, ModelHost host, Executor executor, Ticker ticker,
+                            Duration defaultTimeout, Admission admission) {
         this.admission = admission;
         this.registry = registry;
         this.host = host;
         this.executor = executor;
-        this.meters = meters;
+        this.ticker = ticker;
+        this.defaultTimeout = defaultTimeout;
+    }
+
+    /** {@link #infer(Principal, String, Optional, Function, Set, Optional)} with the default deadline. */
+    public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
+                                                    Function<Signature, List<Tensor>> binder, Set<String> outputs) {
+        return infer(caller, model, version, binder, outputs, Optional.empty());
     }
 
     /**
-     * Predicts with a model.
+     * Predicts with a model. Never blocks the calling thread.
      *
      * @param version empty for the latest active version
      * @param binder  turns the request into input tensors once the signature is known; may throw
      *                {@link ProblemException}
      * @param outputs names of the outputs wanted; empty for all
+     * @param timeout how long the request may wait for the model, from now; empty for the default
      * @return completes with the result, or exceptionally with a {@link ProblemException}
      */
     public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
-                                                    Function<Signature, List<Tensor>> binder, Set<String> outputs) {
+                                                    Function<Signature, List<Tensor>> binder, Set<String> outputs,
+                                                    Optional<Duration> timeout) {
+        long deadline = ticker.nanoTime() + timeout.orElse(defaultTimeout).toNanos();
         return CompletableFuture.supplyAsync(() -> {
             admission.admit(caller, registry.requireServableModel(caller, model));
             ModelVersion v = registry.resolveServable(caller, model, version);
-            return host.withModel(v, loaded -> {
-                Signature signature = loaded.signature();
+            ModelHost.Lease lease = host.acquire(v);
+            try {
+                Signature signature = lease.model().signature();
                 List<Tensor> inputs = binder.apply(signature);
                 validate(signature, inputs, outputs);
-                long started = System.nanoTime();
-                Map<String, Output> answer = loaded.infer(inputs, outputs);
-                long took = System.nanoTime() - started;
-                meters.inference(v.modelName(), v.version(), took);
-                return new InferenceResult(v, answer, took);
-            });
-        }, executor);
+                return new Bound(v, lease, inputs);
+            } catch (RuntimeException | Error e) {
+                lease.release();
+                throw e;
+            }
+        }, executor).thenCompose(bound -> bound.lease.batcher().submitTimed(bound.inputs, outputs, deadline)
+                .whenComplete((done, failure) -> bound.lease.release())
+                .thenApply(done -> new InferenceResult(bound.version, done.outputs(), done.runNanos())));
+    }
+
+    private record Bound(ModelVersion version, ModelHost.Lease lease, List<Tensor> inputs) {
     }
 
     /** Checks names, element types and shapes against the signature. */

@@ -1,103 +1,339 @@
 package dev.serveml.inference;
 
+import dev.serveml.config.HostingConfig;
 import dev.serveml.metrics.Meters;
 import dev.serveml.registry.ModelVersion;
 import dev.serveml.runtime.LoadedModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
- * The versions held in memory, keyed by version id. A version loads once on first use; callers
- * arriving during a load wait for that same load. A model is closed only after the calls using
- * it have finished. Thread-safe.
+ * The versions held in memory, keyed by version id. A version loads once on first use (callers
+ * arriving during a load wait for that same load) and counts as loaded after a warm-up call. The
+ * loaded versions' {@link LoadedModel#memoryBytes()} are kept within a budget: loading past it
+ * unloads the least recently used versions that are neither pinned nor held by a request. A model
+ * is closed only after the requests holding it have let go. Thread-safe.
  */
 public final class ModelHost implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ModelHost.class);
 
-    private final ModelLoader loader;
-    private final Meters meters;
-    private final ConcurrentHashMap<Long, CompletableFuture<HeldModel>> loaded = new ConcurrentHashMap<>();
+    /**
+     * A request's hold on a loaded version: the model is not closed until it is released.
+     * Release exactly once.
+     */
+    public static final class Lease {
+        private final ModelHost host;
+        private final Slot slot;
+        private final HeldModel held;
 
-    public ModelHost(ModelLoader loader, Meters meters) {
+        private Lease(ModelHost host, Slot slot, HeldModel held) {
+            this.host = host;
+            this.slot = slot;
+            this.held = held;
+        }
+
+        public LoadedModel model() {
+            return held.model();
+        }
+
+        public Batcher batcher() {
+            return held.batcher();
+        }
+
+        public void release() {
+            held.release();
+            host.touch(slot);
+        }
+    }
+
+    /** One version's place in memory; {@code ready} completes when it is loaded and warmed up. */
+    private static final class Slot {
+        final ModelVersion version;
+        final CompletableFuture<HeldModel> ready = new CompletableFuture<>();
+        volatile long lastUsed; // written without the host's lock: on every request, and races are harmless
+
+        Slot(ModelVersion version, long now) {
+            this.version = version;
+            this.lastUsed = now;
+        }
+
+        HeldModel loaded() {
+            return ready.isDone() && !ready.isCompletedExceptionally() ? ready.join() : null;
+        }
+    }
+
+    private final ModelLoader loader;
+    private final HostingConfig config;
+    private final BiFunction<ModelVersion, LoadedModel, Batcher> batchers;
+    private final Ticker ticker;
+    private final Meters meters;
+    private final Map<Long, Slot> slots = new HashMap<>();
+    private final Set<Long> pinned = new HashSet<>();
+
+    /**
+     * @param batchers makes the queue for a freshly loaded version
+     */
+    public ModelHost(ModelLoader loader, HostingConfig config, BiFunction<ModelVersion, LoadedModel, Batcher> batchers,
+                     Ticker ticker, Meters meters) {
         this.loader = loader;
+        this.config = config;
+        this.batchers = batchers;
+        this.ticker = ticker;
         this.meters = meters;
-        meters.gauge("serveml_models_loaded", "Model versions held in memory", loaded, m -> m.size());
+        meters.gauge("serveml_models_loaded", "Model versions held in memory", this, h -> h.loadedCount());
+        meters.gauge("serveml_models_memory_bytes", "Estimated memory of the loaded model versions", this,
+                h -> h.memoryInUse());
     }
 
     /**
-     * Runs {@code work} on this version's loaded model, loading it first if needed, and keeps the
-     * model from being closed until {@code work} returns. Blocking.
+     * Holds this version's loaded model, loading it first if needed. Blocking (a load can take
+     * long). The model stays loaded until the lease is released.
+     *
+     * @throws RuntimeException whatever the load threw (a {@code ProblemException} for the client)
      */
-    public <T> T withModel(ModelVersion version, Function<LoadedModel, T> work) {
+    public Lease acquire(ModelVersion version) {
         while (true) {
-            HeldModel held = hold(version);
-            LoadedModel model = held.lease();
-            if (model == null) {
-                continue; // unloaded between lookup and lease: it is already out of the map
+            Slot slot;
+            boolean mine = false;
+            synchronized (this) {
+                slot = slots.get(version.id());
+                if (slot == null) {
+                    slot = new Slot(version, ticker.nanoTime());
+                    slots.put(version.id(), slot);
+                    mine = true;
+                }
             }
-            try {
-                return work.apply(model);
-            } finally {
-                held.release();
+            if (mine) {
+                load(slot, () -> loader.load(version));
             }
-        }
-    }
-
-    private HeldModel hold(ModelVersion version) {
-        CompletableFuture<HeldModel> mine = new CompletableFuture<>();
-        CompletableFuture<HeldModel> existing = loaded.putIfAbsent(version.id(), mine);
-        if (existing != null) {
+            HeldModel held;
             try {
-                return existing.join();
+                held = slot.ready.join();
             } catch (CompletionException e) {
                 throw e.getCause() instanceof RuntimeException r ? r : e;
             }
+            if (held.tryLease()) {
+                touch(slot);
+                return new Lease(this, slot, held);
+            }
+            // Unloaded between lookup and lease: it is already out of the map; look again.
         }
-        long started = System.nanoTime();
+    }
+
+    /** Runs {@code work} on this version's loaded model, holding it meanwhile. Blocking. */
+    public <T> T withModel(ModelVersion version, Function<LoadedModel, T> work) {
+        Lease lease = acquire(version);
         try {
-            HeldModel held = new HeldModel(loader.load(version));
-            long took = System.nanoTime() - started;
-            meters.modelLoaded(version.modelName(), version.version(), took);
-            log.info("loaded {} v{} ({}) in {} ms", version.modelName(), version.version(), version.runtime(),
-                    took / 1_000_000);
-            mine.complete(held);
-            return held;
-        } catch (RuntimeException e) {
-            loaded.remove(version.id(), mine);
-            mine.completeExceptionally(e);
-            throw e;
+            return work.apply(lease.model());
+        } finally {
+            lease.release();
         }
     }
 
     /** Keeps a model that was loaded elsewhere (validation at upload) so the first call is warm. */
     public void install(ModelVersion version, LoadedModel model) {
-        retire(loaded.put(version.id(), CompletableFuture.completedFuture(new HeldModel(model))));
+        Slot slot = new Slot(version, ticker.nanoTime());
+        Slot previous;
+        synchronized (this) {
+            previous = slots.put(version.id(), slot);
+        }
+        retire(previous);
+        load(slot, () -> model);
     }
 
-    /** Drops a version from memory; calls already running on it finish first. */
+    private void load(Slot slot, Supplier<LoadedModel> source) {
+        ModelVersion version = slot.version;
+        long started = ticker.nanoTime();
+        HeldModel held;
+        try {
+            LoadedModel model = source.get();
+            try {
+                evictToFit(slot, model.memoryBytes());
+                warmUp(version, model);
+                held = new HeldModel(model, batchers.apply(version, model));
+            } catch (RuntimeException | Error e) {
+                model.close();
+                throw e;
+            }
+        } catch (RuntimeException | Error e) {
+            synchronized (this) {
+                slots.remove(version.id(), slot);
+            }
+            slot.ready.completeExceptionally(e);
+            throw e;
+        }
+        long took = ticker.nanoTime() - started;
+        meters.modelLoaded(version.modelName(), version.version(), took);
+        meters.modelLoad(version.modelName(), version.version());
+        log.info("loaded {} v{} ({}, ~{} MB) in {} ms", version.modelName(), version.version(), version.runtime(),
+                held.memoryBytes() >> 20, took / 1_000_000);
+        touch(slot);
+        slot.ready.complete(held); // if it was unloaded meanwhile, the retire waiting on this runs now
+    }
+
+    /**
+     * Unloads least recently used versions, never pinned or held ones, until {@code needed} more
+     * bytes fit in the budget. When nothing more can go, loads anyway: a request is never failed
+     * for memory the host cannot free.
+     */
+    private void evictToFit(Slot loading, long needed) {
+        List<Slot> evicted = new ArrayList<>();
+        long used;
+        synchronized (this) {
+            used = memoryInUse();
+            List<Slot> candidates = new ArrayList<>();
+            for (Slot s : slots.values()) {
+                if (s != loading && s.loaded() != null && !pinned.contains(s.version.id())) {
+                    candidates.add(s);
+                }
+            }
+            candidates.sort(Comparator.comparingLong(s -> s.lastUsed));
+            for (Slot s : candidates) {
+                if (used + needed <= config.modelMemory()) {
+                    break;
+                }
+                if (s.loaded().retireIfIdle()) { // false while a request holds it
+                    slots.remove(s.version.id());
+                    used -= s.loaded().memoryBytes();
+                    evicted.add(s);
+                }
+            }
+        }
+        for (Slot s : evicted) {
+            s.loaded().closeModel();
+            meters.modelEviction(s.version.modelName(), s.version.version());
+            meters.modelUnload(s.version.modelName(), s.version.version());
+            log.info("evicted {} v{} (least recently used) to load {} within the {} MB model memory budget",
+                    s.version.modelName(), s.version.version(), loading.version.label(), config.modelMemory() >> 20);
+        }
+        if (used + needed > config.modelMemory()) {
+            log.warn("loading {} (~{} MB) goes past the {} MB model memory budget: every other loaded version is "
+                            + "pinned or in use", loading.version.label(), needed >> 20, config.modelMemory() >> 20);
+        }
+    }
+
+    /**
+     * Runs the model once on a one-row input made from its signature (zeros, empty strings, every
+     * dynamic dimension 1) so the first client does not pay for lazy initialisation. A failure is
+     * logged: some models reject zeros, and that must not stop them from loading.
+     */
+    private static void warmUp(ModelVersion version, LoadedModel model) {
+        List<Tensor> inputs = new ArrayList<>();
+        for (TensorSpec spec : model.signature().inputs()) {
+            long[] shape = spec.shape().stream().mapToLong(d -> d < 0 ? 1 : d).toArray();
+            int count = Math.toIntExact(Tensor.elementCount(shape));
+            inputs.add(spec.datatype() == DataType.BYTES
+                    ? Tensor.ofBytes(spec.name(), shape, Collections.nCopies(count, new byte[0]))
+                    : Tensor.of(spec.name(), spec.datatype(), shape,
+                    ByteBuffer.allocate(count * spec.datatype().size())));
+        }
+        try {
+            model.infer(inputs, Set.of());
+        } catch (RuntimeException e) {
+            log.warn("warm-up call of {} failed (it loads anyway): {}", version.label(), e.getMessage());
+        }
+    }
+
+    /** Keeps a version loaded whatever the budget says, until {@link #unpin}. Need not be loaded. */
+    public synchronized void pin(long versionId) {
+        pinned.add(versionId);
+    }
+
+    public synchronized void unpin(long versionId) {
+        pinned.remove(versionId);
+    }
+
+    /**
+     * Unloads the versions that are not pinned, not held, and unused for the configured idle time.
+     * The composition root calls this periodically; it does nothing when idle unloading is off.
+     */
+    public void sweepIdle() {
+        long idle = config.idleUnload().toNanos();
+        if (idle == 0) {
+            return;
+        }
+        List<Slot> unloaded = new ArrayList<>();
+        synchronized (this) {
+            long now = ticker.nanoTime();
+            for (var it = slots.values().iterator(); it.hasNext(); ) {
+                Slot s = it.next();
+                HeldModel h = s.loaded();
+                if (h != null && !pinned.contains(s.version.id()) && now - s.lastUsed >= idle && h.retireIfIdle()) {
+                    it.remove();
+                    unloaded.add(s);
+                }
+            }
+        }
+        for (Slot s : unloaded) {
+            s.loaded().closeModel();
+            meters.modelUnload(s.version.modelName(), s.version.version());
+            log.info("unloaded {} v{}: idle for {}", s.version.modelName(), s.version.version(), config.idleUnload());
+        }
+    }
+
+    /** Drops a version from memory; requests holding it finish first. */
     public void unload(long versionId) {
-        retire(loaded.remove(versionId));
+        Slot slot;
+        synchronized (this) {
+            slot = slots.remove(versionId);
+        }
+        if (slot != null && slot.loaded() != null) {
+            meters.modelUnload(slot.version.modelName(), slot.version.version());
+        }
+        retire(slot);
     }
 
-    public boolean isLoaded(long versionId) {
-        CompletableFuture<HeldModel> f = loaded.get(versionId);
-        return f != null && f.isDone() && !f.isCompletedExceptionally();
+    public synchronized boolean isLoaded(long versionId) {
+        Slot slot = slots.get(versionId);
+        return slot != null && slot.loaded() != null;
     }
 
-    private static void retire(CompletableFuture<HeldModel> future) {
-        if (future != null) {
-            future.thenAccept(HeldModel::retire);
+    private void touch(Slot slot) {
+        slot.lastUsed = ticker.nanoTime();
+    }
+
+    private synchronized int loadedCount() {
+        return (int) slots.values().stream().filter(s -> s.loaded() != null).count();
+    }
+
+    /** Bytes the loaded versions claim; versions still loading count once they are done. */
+    synchronized long memoryInUse() {
+        long total = 0;
+        for (Slot s : slots.values()) {
+            HeldModel h = s.loaded();
+            total += h == null ? 0 : h.memoryBytes();
+        }
+        return total;
+    }
+
+    private static void retire(Slot slot) {
+        if (slot != null) {
+            slot.ready.thenAccept(HeldModel::retire);
         }
     }
 
     @Override
     public void close() {
-        loaded.values().forEach(ModelHost::retire);
-        loaded.clear();
+        List<Slot> all;
+        synchronized (this) {
+            all = new ArrayList<>(slots.values());
+            slots.clear();
+        }
+        all.forEach(ModelHost::retire);
     }
 }

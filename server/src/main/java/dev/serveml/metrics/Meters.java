@@ -1,5 +1,7 @@
 package dev.serveml.metrics;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -10,6 +12,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -23,8 +26,14 @@ public final class Meters {
             Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500),
             Duration.ofSeconds(5), Duration.ofSeconds(10)};
 
+    private static final double[] BATCH_BUCKETS = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
     private final ConcurrentHashMap<String, Timer> timers = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, DistributionSummary> summaries = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AtomicInteger> depths = new ConcurrentHashMap<>();
 
     public Meters() {
         new JvmMemoryMetrics().bindTo(registry);
@@ -56,6 +65,64 @@ public final class Meters {
     public void modelLoaded(String model, int version, long nanos) {
         timer("serveml.model.load", "Time to load a model version into memory",
                 "model", model, "version", Integer.toString(version)).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Time a request waited in its version's queue before its batch started. */
+    public void queueTime(String model, int version, long nanos) {
+        timers.computeIfAbsent("q|" + model + '|' + version, k -> timer("serveml.queue.time",
+                        "Time requests wait in a version's queue", "model", model, "version", Integer.toString(version)))
+                .record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Rows in one model call made by the scheduler (1 when batching is off). */
+    public void batchSize(String model, int version, int rows) {
+        summaries.computeIfAbsent(model + '|' + version, k -> DistributionSummary.builder("serveml.batch.size")
+                        .description("Rows per model call").baseUnit("rows")
+                        .tags("model", model, "version", Integer.toString(version))
+                        .serviceLevelObjectives(BATCH_BUCKETS).register(registry))
+                .record(rows);
+    }
+
+    /**
+     * The live count of requests queued for a version; the scheduler adds and subtracts, the gauge
+     * reads it. The same counter is returned for every load of the version.
+     */
+    public AtomicInteger queueDepth(String model, int version) {
+        return depths.computeIfAbsent(model + '|' + version, k -> {
+            AtomicInteger depth = new AtomicInteger();
+            Gauge.builder("serveml.queue.depth", depth, AtomicInteger::get)
+                    .description("Requests waiting in a version's queue")
+                    .tags("model", model, "version", Integer.toString(version)).register(registry);
+            return depth;
+        });
+    }
+
+    /** A request refused by the scheduler: {@code reason} is {@code queue_full} or {@code timeout}. */
+    public void rejected(String model, int version, String reason) {
+        count("serveml.requests.rejected", "Requests refused by the scheduler (503 queue full, 504 timeout)",
+                model, version, "reason", reason);
+    }
+
+    /** A version loaded by the host. */
+    public void modelLoad(String model, int version) {
+        count("serveml.model.loads", "Model versions loaded into memory", model, version);
+    }
+
+    /** A version dropped from memory, for any reason (evictions are also counted on their own). */
+    public void modelUnload(String model, int version) {
+        count("serveml.model.unloads", "Model versions unloaded from memory", model, version);
+    }
+
+    /** A version unloaded to make room under the memory budget. */
+    public void modelEviction(String model, int version) {
+        count("serveml.model.evictions", "Model versions unloaded to stay within the memory budget", model, version);
+    }
+
+    private void count(String name, String help, String model, int version, String... extraTags) {
+        String key = name + '|' + model + '|' + version + '|' + String.join("|", extraTags);
+        counters.computeIfAbsent(key, k -> Counter.builder(name).description(help)
+                        .tags("model", model, "version", Integer.toString(version)).tags(extraTags).register(registry))
+                .increment();
     }
 
     public <T> void gauge(String name, String help, T state, ToDoubleFunction<T> value) {

@@ -50,6 +50,7 @@ public enum ProblemType {
     INFERENCE_TIMEOUT("inference-timeout", 504, "Inference timed out", true),
     MODEL_UNAVAILABLE("model-unavailable", 503, "Model unavailable", true),
     SERVICE_UNAVAILABLE("service-unavailable", 503, "Service unavailable", true),
+    QUEUE_FULL("queue-full", 503, "Too many requests waiting for this model", true),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";

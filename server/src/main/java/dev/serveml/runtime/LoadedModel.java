@@ -3,6 +3,7 @@ package dev.serveml.runtime;
 import dev.serveml.inference.Output;
 import dev.serveml.inference.Signature;
 import dev.serveml.inference.Tensor;
+import dev.serveml.inference.TensorSpec;
 
 import java.util.List;
 import java.util.Map;
@@ -27,6 +28,14 @@ public interface LoadedModel extends AutoCloseable {
     /** What the runtime learned while loading (framework, estimator, classes...), shown on the version. */
     default Map<String, Object> metadata() {
         return Map.of();
+    }
+
+    /**
+     * Whether rows of several requests may be stacked along the first dimension into one call and
+     * the answer cut back row by row. By default: when every input's first dimension is dynamic.
+     */
+    default boolean batchable() {
+        return !signature().inputs().isEmpty() && signature().inputs().stream().allMatch(TensorSpec::batchable);
     }
 
     /** A rough estimate of the memory the model holds, in bytes (for budgets and metrics). */

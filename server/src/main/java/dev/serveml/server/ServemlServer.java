@@ -17,8 +17,10 @@ import dev.serveml.store.PostgresAuditStore;
 import dev.serveml.store.PostgresIdentityStore;
 import dev.serveml.config.ServemlConfig;
 import dev.serveml.http.HttpApi;
+import dev.serveml.inference.Batcher;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.ModelHost;
+import dev.serveml.inference.Ticker;
 import dev.serveml.metrics.Meters;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.runtime.ModelRuntime;
@@ -45,6 +47,7 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -90,17 +93,34 @@ public final class ServemlServer implements AutoCloseable {
                     .<RateLimiter>map(url -> new RedisRateLimiter(url, InstantSource.system()))
                     .orElseGet(() -> new LocalRateLimiter(InstantSource.system())));
             RequestLimits limits = new RequestLimits(limiter, config.auth());
-            ModelRegistry[] registryRef = new ModelRegistry[1];
-            ModelHost host = push(closeables, new ModelHost(v -> registryRef[0].load(v), meters));
-            ModelRegistry registry = new ModelRegistry(models, artifacts, runtimes, host, audit);
-            registryRef[0] = registry;
             ExecutorService inferencePool = Executors.newFixedThreadPool(config.runtime().inferenceThreads(),
                     named("serveml-inference"));
             closeables.push(() -> {
                 inferencePool.shutdown();
                 inferencePool.awaitTermination(10, TimeUnit.SECONDS);
             });
-            InferenceService inference = new InferenceService(registry, host, inferencePool, meters, limits);
+            ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(named("serveml-scheduler"));
+            closeables.push(timers::shutdownNow);
+            Ticker ticker = Ticker.system(timers);
+            ModelRegistry[] registryRef = new ModelRegistry[1];
+            ModelHost host = push(closeables, new ModelHost(v -> registryRef[0].load(v), config.hosting(),
+                    (v, loaded) -> new Batcher(loaded, v.modelName(), v.version(), loaded.batchable(),
+                            config.batching(), config.runtime().inferenceThreads(), inferencePool, ticker, meters),
+                    ticker, meters));
+            if (!config.hosting().idleUnload().isZero()) {
+                long every = Math.max(1_000, config.hosting().idleUnload().toMillis() / 4);
+                timers.scheduleWithFixedDelay(() -> {
+                    try {
+                        host.sweepIdle();
+                    } catch (RuntimeException e) {
+                        log.warn("idle unload sweep failed: {}", e.toString()); // the next sweep tries again
+                    }
+                }, every, every, TimeUnit.MILLISECONDS);
+            }
+            ModelRegistry registry = new ModelRegistry(models, artifacts, runtimes, host, audit);
+            registryRef[0] = registry;
+            InferenceService inference = new InferenceService(registry, host, inferencePool, ticker,
+                    config.batching().requestTimeout(), limits);
 
             Vertx vertx = Vertx.vertx(new VertxOptions()
                     .setEventLoopPoolSize(config.http().eventLoops())

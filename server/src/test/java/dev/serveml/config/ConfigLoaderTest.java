@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 
@@ -25,6 +26,38 @@ class ConfigLoaderTest {
         assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.empty(), "serveml", "", 8));
         assertThat(config.database().embedded()).isTrue();
         assertThat(config.runtime()).isEqualTo(new RuntimeConfig(1, CORES + 1));
+        assertThat(config.batching()).isEqualTo(new BatchingConfig(1, Duration.ofMillis(2), 256, Duration.ofSeconds(30)));
+        assertThat(config.batching().enabled()).isFalse();
+        assertThat(config.hosting()).isEqualTo(new HostingConfig(4L << 30, Duration.ZERO));
+    }
+
+    @Test
+    void readsTheSchedulerSettings() {
+        ServemlConfig config = ConfigLoader.load(Map.of(
+                "SERVEML_MAX_BATCH_SIZE", "64",
+                "SERVEML_MAX_QUEUE_DELAY", "5ms",
+                "SERVEML_QUEUE_CAPACITY", "1000",
+                "SERVEML_REQUEST_TIMEOUT", "2s",
+                "SERVEML_MODEL_MEMORY", "512MB",
+                "SERVEML_MODEL_IDLE_UNLOAD", "15m"));
+
+        assertThat(config.batching()).isEqualTo(new BatchingConfig(64, Duration.ofMillis(5), 1000, Duration.ofSeconds(2)));
+        assertThat(config.hosting()).isEqualTo(new HostingConfig(512L << 20, Duration.ofMinutes(15)));
+    }
+
+    @Test
+    void aBatchSizeOfZeroAndOtherBadSchedulerSettingsAreConfigErrors() {
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(Map.of(
+                "SERVEML_MAX_BATCH_SIZE", "0",
+                "SERVEML_QUEUE_CAPACITY", "0",
+                "SERVEML_REQUEST_TIMEOUT", "0",
+                "SERVEML_MODEL_MEMORY", "lots")));
+
+        assertThat(e.problems()).containsExactly(
+                "SERVEML_MAX_BATCH_SIZE: must be between 1 and 4096, got 0",
+                "SERVEML_QUEUE_CAPACITY: must be between 1 and 1000000, got 0",
+                "SERVEML_REQUEST_TIMEOUT: must be a positive duration such as 500ms, 30s, 15m or 2h, got '0'",
+                "SERVEML_MODEL_MEMORY: must be a positive size such as 512KB, 100MB or 2GB, got 'lots'");
     }
 
     @Test

@@ -23,14 +23,15 @@ class ProblemTypeTest {
     }
 
     @Test
-    void exactlyTheUnavailableAndTimedOutTypesAreRetryable() {
+    void exactlyTheThrottledUnavailableAndTimedOutTypesAreRetryable() {
         List<ProblemType> retryable = Arrays.stream(ProblemType.values()).filter(ProblemType::retryable).toList();
         List<ProblemType> transient_ = Arrays.stream(ProblemType.values())
-                .filter(t -> t.status() == 503 || t.status() == 504).toList();
+                .filter(t -> t.status() == 429 || t.status() == 503 || t.status() == 504).toList();
 
         assertThat(retryable).isEqualTo(transient_)
                 .containsExactlyInAnyOrder(ProblemType.MODEL_UNAVAILABLE, ProblemType.SERVICE_UNAVAILABLE,
-                        ProblemType.INFERENCE_TIMEOUT);
+                        ProblemType.INFERENCE_TIMEOUT, ProblemType.QUEUE_FULL, ProblemType.LOGIN_THROTTLED,
+                        ProblemType.RATE_LIMITED, ProblemType.QUOTA_EXCEEDED);
     }
 
     @Test

@@ -94,6 +94,12 @@ final class WorkerPool implements LoadedModel {
         return metadata;
     }
 
+    /** Python handlers take a batch of rows and answer one per row; a misfit is caught when splitting. */
+    @Override
+    public boolean batchable() {
+        return true;
+    }
+
     @Override
     public long memoryBytes() {
         return 256L << 20;

@@ -1,0 +1,323 @@
+package dev.serveml.inference;
+
+import dev.serveml.config.BatchingConfig;
+import dev.serveml.metrics.Meters;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import dev.serveml.runtime.LoadedModel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The queue in front of one loaded version. Requests wait here in a bounded queue (a full queue
+ * refuses at once with {@code queue-full}); a request whose deadline passes while queued fails
+ * with {@code inference-timeout} and never runs. When the model allows it, concurrent requests'
+ * rows are stacked into one model call of at most {@code maxBatchSize} rows, which closes when it
+ * is full or when its oldest request has waited {@code maxQueueDelay}; the answer is cut back by
+ * each request's rows. At most {@code maxInFlight} calls run at once, on the executor given.
+ * Knows nothing of HTTP. Thread-safe.
+ */
+public final class Batcher {
+    private static final Logger log = LoggerFactory.getLogger(Batcher.class);
+
+    /**
+     * A request's answer with where its time went.
+     *
+     * @param outputs    outputs by name, in signature order
+     * @param queueNanos time spent queued
+     * @param runNanos   time of the model call that served it (shared by its whole batch)
+     */
+    public record Completed(Map<String, Output> outputs, long queueNanos, long runNanos) {
+    }
+
+    private static final class Pending {
+        final List<Tensor> inputs;
+        final Set<String> outputs;
+        final long deadline;
+        final long enqueued;
+        final String key;
+        final long rows;
+        final CompletableFuture<Completed> future = new CompletableFuture<>();
+        long started;
+
+        Pending(List<Tensor> inputs, Set<String> outputs, long deadline, long enqueued, String key, long rows) {
+            this.inputs = inputs;
+            this.outputs = outputs;
+            this.deadline = deadline;
+            this.enqueued = enqueued;
+            this.key = key;
+            this.rows = rows;
+        }
+    }
+
+    private final LoadedModel model;
+    private final String modelName;
+    private final int version;
+    private final BatchingConfig config;
+    private final long delayNanos;
+    private final int maxInFlight;
+    private final boolean batchable;
+    private final Executor executor;
+    private final Ticker ticker;
+    private final Meters meters;
+    private final AtomicInteger depth;
+
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    private int inFlight;
+    private long alarmAt = Long.MAX_VALUE;
+
+    /**
+     * @param batchable   whether this model takes rows of several requests in one call (every
+     *                    input's first dimension dynamic, or a runtime that stacks rows itself)
+     * @param maxInFlight model calls this version may run at once
+     */
+    public Batcher(LoadedModel model, String modelName, int version, boolean batchable, BatchingConfig config,
+                   int maxInFlight, Executor executor, Ticker ticker, Meters meters) {
+        if (maxInFlight < 1) {
+            throw new IllegalArgumentException("maxInFlight must be at least 1");
+        }
+        this.model = model;
+        this.modelName = modelName;
+        this.version = version;
+        this.config = config;
+        this.delayNanos = config.maxQueueDelay().toNanos();
+        this.maxInFlight = maxInFlight;
+        this.batchable = batchable && config.enabled();
+        this.executor = executor;
+        this.ticker = ticker;
+        this.meters = meters;
+        this.depth = meters.queueDepth(modelName, version);
+    }
+
+    /**
+     * Queues a request. Never blocks.
+     *
+     * @param inputs        validated inputs
+     * @param outputs       outputs wanted; empty for all
+     * @param deadlineNanos on {@link Ticker#nanoTime()}'s scale: past it, a still-queued request fails
+     * @return completes with the outputs, or exceptionally with a {@link ProblemException}
+     *         ({@code queue-full} at once when the queue is full, {@code inference-timeout} when the
+     *         deadline passes first, or whatever the model raised)
+     */
+    public CompletableFuture<Map<String, Output>> submit(List<Tensor> inputs, Set<String> outputs, long deadlineNanos) {
+        return submitTimed(inputs, outputs, deadlineNanos).thenApply(Completed::outputs);
+    }
+
+    /** {@link #submit} with the request's queue and run times. */
+    public CompletableFuture<Completed> submitTimed(List<Tensor> inputs, Set<String> outputs, long deadlineNanos) {
+        long now = ticker.nanoTime();
+        String key = batchable ? Rows.stackKey(inputs, outputs) : null;
+        Pending p = new Pending(inputs, outputs, deadlineNanos, now, key, key == null ? 0 : Rows.rowCount(inputs));
+        if (deadlineNanos <= now) {
+            expire(p);
+            return p.future;
+        }
+        synchronized (this) {
+            if (queue.size() >= config.queueCapacity()) {
+                meters.rejected(modelName, version, "queue_full");
+                p.future.completeExceptionally(new ProblemException(ProblemType.QUEUE_FULL, "the queue of " + modelName
+                        + " v" + version + " is full (" + config.queueCapacity() + " requests); retry shortly"));
+                return p.future;
+            }
+            queue.addLast(p);
+            depth.incrementAndGet();
+        }
+        dispatch();
+        return p.future;
+    }
+
+    /** Requests waiting, for tests and diagnostics. */
+    public synchronized int queued() {
+        return queue.size();
+    }
+
+    /**
+     * Fails expired requests, starts every batch that is ready while call slots are free, and sets
+     * an alarm for the next moment something will be due.
+     */
+    private void dispatch() {
+        List<Pending> expired = new ArrayList<>();
+        List<List<Pending>> ready = new ArrayList<>();
+        synchronized (this) {
+            long now = ticker.nanoTime();
+            for (Iterator<Pending> it = queue.iterator(); it.hasNext(); ) {
+                Pending p = it.next();
+                if (p.deadline <= now) {
+                    it.remove();
+                    expired.add(p);
+                }
+            }
+            boolean waiting = false;
+            while (inFlight < maxInFlight && !queue.isEmpty()) {
+                List<Pending> batch = nextBatch(now);
+                if (batch == null) {
+                    waiting = true;
+                    break;
+                }
+                inFlight++;
+                ready.add(batch);
+            }
+            depth.addAndGet(-expired.size() - ready.stream().mapToInt(List::size).sum());
+            long next = Long.MAX_VALUE;
+            for (Pending p : queue) {
+                next = Math.min(next, p.deadline);
+            }
+            if (waiting) {
+                next = Math.min(next, queue.peekFirst().enqueued + delayNanos);
+            }
+            if (next < alarmAt) {
+                alarmAt = next;
+                ticker.schedule(next - now, this::alarm);
+            }
+        }
+        expired.forEach(this::expire);
+        for (List<Pending> batch : ready) {
+            try {
+                executor.execute(() -> run(batch));
+            } catch (RejectedExecutionException e) {
+                synchronized (this) {
+                    inFlight--;
+                }
+                ProblemException stopping = new ProblemException(ProblemType.SERVICE_UNAVAILABLE,
+                        "the server is shutting down");
+                batch.forEach(p -> p.future.completeExceptionally(stopping));
+            }
+        }
+    }
+
+    private void alarm() {
+        synchronized (this) {
+            alarmAt = Long.MAX_VALUE;
+        }
+        dispatch();
+    }
+
+    /**
+     * Takes the next batch off the queue: the oldest request, plus (when stacking) the later ones
+     * that share its key while they fit. Returns null when the batch should wait for more rows.
+     */
+    private List<Pending> nextBatch(long now) {
+        Pending head = queue.peekFirst();
+        if (head.key == null || head.rows >= config.maxBatchSize()) {
+            queue.pollFirst();
+            return List.of(head);
+        }
+        List<Pending> batch = new ArrayList<>();
+        long rows = 0;
+        boolean full = false;
+        for (Pending p : queue) {
+            if (!head.key.equals(p.key)) {
+                continue;
+            }
+            if (rows + p.rows > config.maxBatchSize()) {
+                full = true;
+                break;
+            }
+            batch.add(p);
+            rows += p.rows;
+            if (rows == config.maxBatchSize()) {
+                full = true;
+                break;
+            }
+        }
+        if (!full && now - head.enqueued < delayNanos) {
+            return null;
+        }
+        queue.removeAll(batch);
+        return batch;
+    }
+
+    private void expire(Pending p) {
+        meters.rejected(modelName, version, "timeout");
+        p.future.completeExceptionally(new ProblemException(ProblemType.INFERENCE_TIMEOUT, "the request's deadline "
+                + "passed while it waited for " + modelName + " v" + version + "; it was not run"));
+    }
+
+    private void run(List<Pending> batch) {
+        try {
+            long started = ticker.nanoTime();
+            for (Pending p : batch) {
+                p.started = started;
+                meters.queueTime(modelName, version, started - p.enqueued);
+            }
+            if (batch.size() == 1) {
+                runAlone(batch.get(0));
+            } else {
+                runStacked(batch);
+            }
+        } catch (RuntimeException | Error e) {
+            batch.forEach(p -> p.future.completeExceptionally(e));
+        } finally {
+            synchronized (this) {
+                inFlight--;
+            }
+            dispatch();
+        }
+    }
+
+    private void runAlone(Pending p) {
+        long started = ticker.nanoTime();
+        try {
+            Map<String, Output> answer = model.infer(p.inputs, p.outputs);
+            long took = ticker.nanoTime() - started;
+            record(Rows.rowCount(p.inputs), took);
+            p.future.complete(new Completed(answer, p.started - p.enqueued, took));
+        } catch (RuntimeException e) {
+            p.future.completeExceptionally(e);
+        }
+    }
+
+    private void runStacked(List<Pending> batch) {
+        long[] rows = new long[batch.size()];
+        List<List<Tensor>> inputs = new ArrayList<>(batch.size());
+        long total = 0;
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = batch.get(i).rows;
+            total += rows[i];
+            inputs.add(batch.get(i).inputs);
+        }
+        long started = ticker.nanoTime();
+        Map<String, Output> answer;
+        try {
+            answer = model.infer(Rows.stack(inputs), batch.get(0).outputs);
+        } catch (ProblemException e) {
+            if (e.type() != ProblemType.INFERENCE_FAILED && e.type() != ProblemType.MODEL_ERROR) {
+                throw e;
+            }
+            // One request's rows may be what the model chokes on: let only that one fail.
+            log.debug("{} v{}: a stacked call of {} rows failed ({}); running its requests one by one", modelName,
+                    version, total, e.detail());
+            batch.forEach(this::runAlone);
+            return;
+        }
+        long took = ticker.nanoTime() - started;
+        List<Map<String, Output>> answers = Rows.split(answer, rows);
+        if (answers == null) {
+            log.debug("{} v{}: outputs are not one per row; running {} requests one by one", modelName, version,
+                    batch.size());
+            batch.forEach(this::runAlone);
+            return;
+        }
+        record(total, took);
+        for (int i = 0; i < rows.length; i++) {
+            Pending p = batch.get(i);
+            p.future.complete(new Completed(answers.get(i), p.started - p.enqueued, took));
+        }
+    }
+
+    private void record(long rows, long nanos) {
+        meters.batchSize(modelName, version, (int) Math.max(1, rows));
+        meters.inference(modelName, version, nanos);
+    }
+}

@@ -1,0 +1,267 @@
+package dev.serveml.inference;
+
+import dev.serveml.config.BatchingConfig;
+import dev.serveml.config.HostingConfig;
+import dev.serveml.metrics.Meters;
+import dev.serveml.registry.ModelVersion;
+import dev.serveml.registry.VersionState;
+import dev.serveml.registry.VersionStatus;
+import dev.serveml.runtime.LoadedModel;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Loading on first use, the memory budget's LRU eviction, pins, leases, idle unload and warm-up. */
+class ModelHostTest {
+    private final FakeTicker ticker = new FakeTicker();
+    private final Meters meters = new Meters();
+    private final Map<Long, Fake> models = new HashMap<>();
+    private final List<Fake> loads = new ArrayList<>();
+
+    @Test
+    void theLeastRecentlyUsedVersionsAreEvictedWhenTheBudgetWouldBeExceeded() {
+        ModelHost host = host(300, Duration.ZERO);
+        use(host, 1);
+        use(host, 2);
+        use(host, 3);
+        use(host, 1); // 2 is now the least recently used
+
+        use(host, 4);
+
+        assertThat(loadedOf(host)).containsExactly(1L, 3L, 4L);
+        assertThat(model(2).closed).isTrue();
+        use(host, 5);
+        assertThat(loadedOf(host)).containsExactly(1L, 4L, 5L);
+        assertThat(model(3).closed).isTrue();
+        assertThat(meters.scrape()).contains("serveml_model_evictions_total{model=\"m2\",version=\"1\"} 1.0");
+    }
+
+    @Test
+    void aPinnedVersionIsNeverEvicted() {
+        ModelHost host = host(200, Duration.ZERO);
+        host.pin(1);
+        use(host, 1);
+        use(host, 2);
+
+        use(host, 3);
+        use(host, 4);
+
+        assertThat(loadedOf(host)).containsExactly(1L, 4L);
+        assertThat(model(1).closed).isFalse();
+    }
+
+    @Test
+    void anUnpinnedVersionCanBeEvictedAgain() {
+        ModelHost host = host(100, Duration.ZERO);
+        host.pin(1);
+        use(host, 1);
+        host.unpin(1);
+
+        use(host, 2);
+
+        assertThat(loadedOf(host)).containsExactly(2L);
+    }
+
+    @Test
+    void aHeldVersionIsNeitherEvictedNorClosedUntilItIsReleased() {
+        ModelHost host = host(100, Duration.ZERO);
+        ModelHost.Lease lease = host.acquire(version(1));
+
+        use(host, 2); // nothing can go: loads past the budget rather than fail
+
+        assertThat(loadedOf(host)).containsExactly(1L, 2L);
+        assertThat(model(1).closed).isFalse();
+        lease.release();
+        use(host, 3);
+        assertThat(loadedOf(host)).containsExactly(3L);
+        assertThat(model(1).closed).isTrue();
+    }
+
+    @Test
+    void unloadingAHeldVersionClosesItOnlyWhenTheLastLeaseIsReturned() {
+        ModelHost host = host(1000, Duration.ZERO);
+        ModelHost.Lease first = host.acquire(version(1));
+        ModelHost.Lease second = host.acquire(version(1));
+
+        host.unload(1);
+
+        assertThat(host.isLoaded(1)).isFalse();
+        first.release();
+        assertThat(model(1).closed).isFalse();
+        second.release();
+        assertThat(model(1).closed).isTrue();
+        use(host, 1);
+        assertThat(loads).hasSize(2).as("the next call loads it again");
+    }
+
+    @Test
+    void idleVersionsUnloadAfterTheIdleTime() {
+        ModelHost host = host(1000, Duration.ofMinutes(10));
+        use(host, 1);
+        use(host, 2);
+        ticker.advanceMillis(Duration.ofMinutes(9).toMillis());
+        use(host, 2);
+        host.sweepIdle();
+        assertThat(loadedOf(host)).containsExactly(1L, 2L);
+
+        ticker.advanceMillis(Duration.ofMinutes(1).toMillis());
+        host.sweepIdle();
+
+        assertThat(loadedOf(host)).containsExactly(2L);
+        assertThat(model(1).closed).isTrue();
+        ticker.advanceMillis(Duration.ofMinutes(9).toMillis());
+        host.sweepIdle();
+        assertThat(loadedOf(host)).isEmpty();
+    }
+
+    @Test
+    void theIdleSweepSparesPinnedAndHeldVersions() {
+        ModelHost host = host(1000, Duration.ofMinutes(1));
+        host.pin(1);
+        use(host, 1);
+        ModelHost.Lease held = host.acquire(version(2));
+
+        ticker.advanceMillis(Duration.ofMinutes(5).toMillis());
+        host.sweepIdle();
+
+        assertThat(loadedOf(host)).containsExactly(1L, 2L);
+        held.release();
+        ticker.advanceMillis(Duration.ofMinutes(1).toMillis());
+        host.sweepIdle();
+        assertThat(loadedOf(host)).containsExactly(1L);
+    }
+
+    @Test
+    void aWarmUpCallFromTheSignatureRunsBeforeTheVersionCountsAsLoaded() {
+        ModelHost[] hostRef = new ModelHost[1];
+        ModelHost host = host(1000, Duration.ZERO);
+        hostRef[0] = host;
+        Fake fake = new Fake(100);
+        fake.onInfer = inputs -> {
+            assertThat(hostRef[0].isLoaded(7)).as("not loaded during warm-up").isFalse();
+            assertThat(inputs).hasSize(2);
+            assertThat(inputs.get(0).shape()).containsExactly(1, 3);
+            assertThat(inputs.get(0).byteSize()).isEqualTo(12);
+            assertThat(inputs.get(1).shape()).containsExactly(1);
+            assertThat(new String(inputs.get(1).bytes().get(0), StandardCharsets.UTF_8)).isEmpty();
+        };
+        models.put(7L, fake);
+
+        use(host, 7);
+
+        assertThat(fake.calls).as("warm-up, then the request").isEqualTo(2);
+        assertThat(host.isLoaded(7)).isTrue();
+    }
+
+    @Test
+    void aFailingWarmUpIsLoggedAndTheVersionStillLoads() {
+        ModelHost host = host(1000, Duration.ZERO);
+        Fake fake = new Fake(100);
+        fake.onInfer = inputs -> {
+            throw new IllegalArgumentException("zeros are not allowed");
+        };
+        models.put(8L, fake);
+
+        host.acquire(version(8)).release();
+
+        assertThat(host.isLoaded(8)).isTrue();
+        assertThat(fake.closed).isFalse();
+    }
+
+    private ModelHost host(long budget, Duration idle) {
+        BatchingConfig batching = new BatchingConfig(1, Duration.ofMillis(2), 16, Duration.ofSeconds(30));
+        return new ModelHost(v -> {
+            Fake fake = models.computeIfAbsent(v.id(), id -> new Fake(100));
+            if (fake.closed) { // loaded again after an unload: a fresh instance
+                fake = new Fake(100);
+                models.put(v.id(), fake);
+            }
+            loads.add(fake);
+            return fake;
+        }, new HostingConfig(budget, idle),
+                (v, m) -> new Batcher(m, v.modelName(), v.version(), false, batching, 1, Runnable::run, ticker, meters),
+                ticker, meters);
+    }
+
+    /** One request on the version: acquire, call, release, a millisecond later on the clock. */
+    private void use(ModelHost host, long id) {
+        ticker.advanceMillis(1);
+        host.withModel(version(id), m -> m.infer(List.of(), Set.of()));
+    }
+
+    private Fake model(long id) {
+        return models.get(id);
+    }
+
+    private static List<Long> loadedOf(ModelHost host) {
+        List<Long> ids = new ArrayList<>();
+        for (long id = 1; id <= 10; id++) {
+            if (host.isLoaded(id)) {
+                ids.add(id);
+            }
+        }
+        return ids;
+    }
+
+    private static ModelVersion version(long id) {
+        return new ModelVersion(id, id, "m" + id, 1, "onnx", "onnx", "0".repeat(64), 10, "key", "m.onnx",
+                Fake.SIGNATURE, VersionState.ACTIVE, VersionStatus.READY, "", Optional.empty(), Map.of(),
+                Instant.EPOCH, Instant.EPOCH, Optional.empty());
+    }
+
+    private static final class Fake implements LoadedModel {
+        static final Signature SIGNATURE = new Signature(List.of(
+                TensorSpec.tensor("x", DataType.FP32, List.of(-1L, 3L)),
+                TensorSpec.tensor("s", DataType.BYTES, List.of(-1L))),
+                List.of(TensorSpec.tensor("y", DataType.FP32, List.of(-1L))));
+
+        final long memory;
+        volatile boolean closed;
+        int calls;
+        java.util.function.Consumer<List<Tensor>> onInfer = inputs -> { };
+
+        Fake(long memory) {
+            this.memory = memory;
+        }
+
+        @Override
+        public Signature signature() {
+            return SIGNATURE;
+        }
+
+        @Override
+        public synchronized Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs) {
+            if (closed) {
+                throw new IllegalStateException("called after close");
+            }
+            calls++;
+            if (!inputs.isEmpty()) {
+                onInfer.accept(inputs);
+            }
+            return Map.of();
+        }
+
+        @Override
+        public long memoryBytes() {
+            return memory;
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                throw new IllegalStateException("closed twice");
+            }
+            closed = true;
+        }
+    }
+}
