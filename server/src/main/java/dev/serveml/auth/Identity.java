@@ -36,8 +36,9 @@ public final class Identity {
         TokenCodec tokens = new TokenCodec(secret(config, secretsDir), config.accessTokenTtl(), clock);
         Authenticator authenticator = new Authenticator(store, tokens, clock, blocking, config.enabled());
         AuthService service = new AuthService(store, config, tokens, clock, audit, authenticator);
+        // The admin exists even with authentication off: it owns what is uploaded meanwhile.
+        service.bootstrapAdmin();
         if (config.enabled()) {
-            service.bootstrapAdmin();
             log.info("authentication is ON: requests need an access token or API key (registration {})",
                     config.registrationOpen() ? "open" : "closed");
         } else {

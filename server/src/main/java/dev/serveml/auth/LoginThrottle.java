@@ -14,6 +14,8 @@ import java.time.InstantSource;
  */
 final class LoginThrottle {
     static final int FREE_FAILURES = 5;
+    /** An address may be shared (NAT, a proxy): it gets more room than one account. */
+    static final int FREE_FAILURES_PER_ADDRESS = 20;
     private static final Duration WINDOW = Duration.ofMinutes(15);
     private static final long MAX_DELAY_SECONDS = 300;
 
@@ -43,19 +45,19 @@ final class LoginThrottle {
     }
 
     void failed(String account, String ip) {
-        bump("u:" + account);
-        bump("ip:" + ip);
+        bump("u:" + account, FREE_FAILURES);
+        bump("ip:" + ip, FREE_FAILURES_PER_ADDRESS);
     }
 
     void succeeded(String account) {
         records.invalidate("u:" + account);
     }
 
-    private void bump(String key) {
+    private void bump(String key, int free) {
         records.asMap().compute(key, (k, r) -> {
             int failures = r == null ? 1 : r.failures() + 1;
-            long delay = failures <= FREE_FAILURES ? 0
-                    : Math.min(MAX_DELAY_SECONDS, 1L << Math.min(20, failures - FREE_FAILURES - 1));
+            long delay = failures <= free ? 0
+                    : Math.min(MAX_DELAY_SECONDS, 1L << Math.min(20, failures - free - 1));
             return new Record(failures, clock.millis() + delay * 1000);
         });
     }

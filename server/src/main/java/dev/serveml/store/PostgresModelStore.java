@@ -157,9 +157,10 @@ public final class PostgresModelStore implements ModelStore {
     public Optional<Model> updateModelSettings(String name, Boolean isPublic, Integer rateLimitPerMinute,
                                                String description) {
         try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
-                "update models set public = coalesce(?, public), rate_limit_per_minute = case when ? is null "
-                        + "then rate_limit_per_minute when ? = 0 then null else ? end, "
-                        + "description = coalesce(?, description), updated_at = now() where name = ?")) {
+                "update models set public = coalesce(cast(? as boolean), public), rate_limit_per_minute = case "
+                        + "when cast(? as integer) is null then rate_limit_per_minute when cast(? as integer) = 0 "
+                        + "then null else cast(? as integer) end, description = coalesce(cast(? as text), description), "
+                        + "updated_at = now() where name = ?")) {
             s.setObject(1, isPublic);
             s.setObject(2, rateLimitPerMinute);
             s.setObject(3, rateLimitPerMinute);

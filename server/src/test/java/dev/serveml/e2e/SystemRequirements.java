@@ -32,7 +32,7 @@ final class SystemRequirements {
         require(Files.isExecutable(Path.of("/usr/bin/bwrap")), "bubblewrap is not installed (apt-get install bubblewrap)");
     }
 
-    private static void require(boolean present, String reason) {
+    static void require(boolean present, String reason) {
         if (present) {
             return;
         }

@@ -1,0 +1,176 @@
+package dev.serveml.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import dev.serveml.http.Access;
+import dev.serveml.http.HttpApi;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static dev.serveml.e2e.TestServer.fixture;
+import static dev.serveml.e2e.TestServer.json;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Every route the server declares (the same set the OpenAPI description lists, see
+ * OperationsIT) called with no credential, another tenant's token, a key lacking the scope, an
+ * expired token, and the owner's token. A route added without the right rule fails here.
+ */
+class AccessMatrixIT {
+    static final String SECRET = "a-test-secret-that-is-at-least-32-characters-long";
+
+    @TempDir
+    static Path dataDir;
+    static TestServer server;
+    static String owner;
+    static String intruder;
+    static String unscopedKey;
+    static String expired;
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = TestServer.start(dataDir, Map.of("SERVEML_JWT_SECRET", SECRET));
+        owner = server.newUser("owner");
+        intruder = server.newUser("intruder");
+        unscopedKey = server.createKey(owner, "useless", "[\"deployments:write\"]");
+        long ownerId = json(server.sendRaw(HttpRequest.newBuilder(server.uri("/api/v1/auth/me"))
+                .header("Authorization", "Bearer " + owner).build())).get("id").asLong();
+        SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), new JWTClaimsSet.Builder().issuer("serveml")
+                .subject(Long.toString(ownerId)).claim("name", "owner").claim("role", "user")
+                .issueTime(Date.from(Instant.now().minusSeconds(3600)))
+                .expirationTime(Date.from(Instant.now().minusSeconds(600))).build());
+        jwt.sign(new MACSigner(SECRET.getBytes(StandardCharsets.UTF_8)));
+        expired = jwt.serialize();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    record Call(String credential, String label) {
+    }
+
+    @Test
+    void everyRouteAnswersEachKindOfCallerAsItsRuleSays() {
+        List<String> failures = new ArrayList<>();
+        int i = 0;
+        for (HttpApi.Endpoint e : server.server().api().endpoints()) {
+            if (e.path().endsWith("*")) {
+                continue;
+            }
+            i++;
+            // A fresh model (and key) per route, so that destructive calls do not disturb the others.
+            String model = "m" + i;
+            upload(model);
+            String keyId = json(server.sendRaw(HttpRequest.newBuilder(server.uri("/api/v1/api-keys"))
+                    .header("Authorization", "Bearer " + owner).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"name\": \"k" + i + "\", \"scopes\": [\"predict\"]}"))
+                    .build())).get("id").asText();
+            String path = e.path().replace(":name", model).replace(":version", "1").replace(":id", keyId);
+            boolean modelRoute = e.path().contains(":name");
+            Access a = e.access();
+            for (Call call : List.of(new Call(null, "none"), new Call(intruder, "other tenant"),
+                    new Call(unscopedKey, "key without scope"), new Call(expired, "expired token"),
+                    new Call(owner, "owner"))) {
+                int status = call(e, path, call.credential()).statusCode();
+                String where = e.method() + " " + e.path() + " as " + call.label() + ": " + status;
+                switch (a.kind()) {
+                    case PUBLIC -> expect(failures, where, status != 401 && status != 403);
+                    case AUTHENTICATED -> {
+                        switch (call.label()) {
+                            case "none", "expired token" -> expect(failures, where, status == 401);
+                            case "other tenant" -> expect(failures, where, status != 401 && status != 403
+                                    && (!e.path().contains(":id") || status == 404));
+                            default -> expect(failures, where, status != 401 && status != 403 && status != 404);
+                        }
+                    }
+                    case SCOPE, OPTIONAL -> {
+                        boolean adminOnly = a.scope() == dev.serveml.auth.Scope.ADMIN;
+                        switch (call.label()) {
+                            case "none" -> expect(failures, where, status == 401);
+                            case "expired token" -> expect(failures, where, status == 401);
+                            case "key without scope" -> expect(failures, where, status == 403);
+                            case "other tenant" -> expect(failures, where, adminOnly ? status == 403
+                                    : modelRoute ? (status == 404 || (e.path().endsWith("/versions")
+                                    && e.method().name().equals("POST") && status == 409))
+                                    : status != 401 && status != 403);
+                            default -> expect(failures, where, adminOnly ? status == 403
+                                    : status != 401 && status != 403 && status != 404);
+                        }
+                    }
+                }
+            }
+        }
+        assertThat(failures).isEmpty();
+    }
+
+    @Test
+    void theOtherTenantNeverSeesTheOwnersModelsInLists() {
+        upload("listed-privately");
+        JsonNode theirs = json(server.sendRaw(HttpRequest.newBuilder(server.uri("/api/v1/models"))
+                .header("Authorization", "Bearer " + intruder).build()));
+        assertThat(theirs.get("items").findValuesAsText("name")).doesNotContain("listed-privately");
+        JsonNode mine = json(server.sendRaw(HttpRequest.newBuilder(server.uri("/api/v1/models"))
+                .header("Authorization", "Bearer " + owner).build()));
+        assertThat(mine.get("items").findValuesAsText("name")).contains("listed-privately");
+    }
+
+    private static void expect(List<String> failures, String where, boolean ok) {
+        if (!ok) {
+            failures.add(where);
+        }
+    }
+
+    private static void upload(String model) {
+        String boundary = "b" + UUID.randomUUID();
+        HttpResponse<String> r = server.sendRaw(HttpRequest.newBuilder(server.uri("/api/v1/models/" + model + "/versions"))
+                .header("Authorization", "Bearer " + owner)
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(TestServer.multipart(boundary, "file", "m.onnx",
+                        fixture("iris_rf.onnx")))).build());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    }
+
+    private static HttpResponse<String> call(HttpApi.Endpoint e, String path, String credential) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(server.uri(path));
+        if (credential != null) {
+            b.header("Authorization", "Bearer " + credential);
+        }
+        String method = e.method().name();
+        if (method.equals("GET") || method.equals("DELETE")) {
+            return server.sendRaw(b.method(method, HttpRequest.BodyPublishers.noBody()).build());
+        }
+        if (e.path().endsWith("/versions")) {
+            String boundary = "b" + UUID.randomUUID();
+            return server.sendRaw(b.header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                    .method(method, HttpRequest.BodyPublishers.ofByteArray(TestServer.multipart(boundary, "file",
+                            "m.onnx", fixture("iris_rf.onnx")))).build());
+        }
+        String body = e.path().endsWith("/predict") ? "{\"features\": [5.1, 3.5, 1.4, 0.2]}"
+                : e.path().endsWith("/infer") ? "{\"inputs\":[{\"name\":\"X\",\"shape\":[1,4],\"datatype\":\"FP32\","
+                + "\"data\":[5.1,3.5,1.4,0.2]}]}"
+                : e.path().endsWith("/versions/:version") ? "{\"state\": \"deprecated\"}"
+                : e.path().equals("/api/v1/models/:name") ? "{\"description\": \"x\"}"
+                : e.path().equals("/api/v1/api-keys") ? "{\"name\": \"n\", \"scopes\": [\"deployments:write\"]}" : "{}";
+        return server.sendRaw(b.header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofString(body)).build());
+    }
+}

@@ -1,0 +1,105 @@
+package dev.serveml.e2e;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static dev.serveml.e2e.TestServer.fixture;
+import static dev.serveml.e2e.TestServer.json;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Two ServeML instances on one real Redis share their rate-limit buckets; when Redis goes away
+ * they keep serving on local buckets and say so.
+ */
+class RedisRateLimitIT {
+    static final int LIMIT = 6;
+
+    @TempDir
+    Path dir;
+    Process redis;
+    int redisPort;
+
+    @BeforeEach
+    void startRedis() throws Exception {
+        Path binary = Path.of("/usr/bin/redis-server");
+        if (!Files.isExecutable(binary)) {
+            SystemRequirements.require(false, "redis-server is not installed (apt-get install redis-server)");
+        }
+        try (ServerSocket s = new ServerSocket(0)) {
+            redisPort = s.getLocalPort();
+        }
+        redis = new ProcessBuilder(binary.toString(), "--port", Integer.toString(redisPort), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no").redirectErrorStream(true)
+                .redirectOutput(dir.resolve("redis.log").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try (Socket ignored = new Socket("127.0.0.1", redisPort)) {
+                break;
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("redis-server did not start", e);
+                }
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    @AfterEach
+    void stopRedis() {
+        if (redis != null) {
+            redis.destroyForcibly();
+        }
+    }
+
+    @Test
+    void twoInstancesOnOneRedisAdmitTheLimitInTotalAndSurviveRedisGoingAway() throws Exception {
+        Map<String, String> env = Map.of("SERVEML_REDIS_URL", "redis://127.0.0.1:" + redisPort,
+                "SERVEML_ANONYMOUS_RATE_LIMIT", Integer.toString(LIMIT));
+        try (TestServer a = TestServer.start(dir.resolve("a"), env); TestServer b = TestServer.start(dir.resolve("b"), env)) {
+            for (TestServer s : new TestServer[]{a, b}) {
+                assertThat(s.upload("shared", "i.onnx", fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
+                s.patchJson("/api/v1/models/shared", "{\"public\": true}");
+                assertThat(json(s.get("/health/ready")).get("checks").get("rate_limits").asText()).isEqualTo("redis");
+            }
+            // Anonymous calls from 127.0.0.1 draw from one bucket, whichever instance answers.
+            int admitted = 0;
+            int refused = 0;
+            for (int i = 0; i < 2 * LIMIT; i++) {
+                int status = anonymous(i % 2 == 0 ? a : b).statusCode();
+                if (status == 200) {
+                    admitted++;
+                } else if (status == 429) {
+                    refused++;
+                }
+            }
+            assertThat(admitted).isEqualTo(LIMIT);
+            assertThat(refused).isEqualTo(LIMIT);
+
+            redis.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            // Local buckets start full, so each instance serves again on its own.
+            HttpResponse<String> during = anonymous(a);
+            assertThat(during.statusCode()).as(during.body()).isEqualTo(200);
+            assertThat(json(a.get("/health/ready")).get("checks").get("rate_limits").asText())
+                    .startsWith("local (Redis unreachable");
+            assertThat(anonymous(b).statusCode()).isEqualTo(200);
+        }
+    }
+
+    private static HttpResponse<String> anonymous(TestServer s) {
+        return s.sendRaw(HttpRequest.newBuilder(s.uri("/api/v1/models/shared/predict"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"features\": [5.1, 3.5, 1.4, 0.2]}")).build());
+    }
+}
