@@ -44,7 +44,9 @@ start_peer() { # port, workers
 # wrk_run url connections seconds [lua script] -> prints "req_per_s p50_ms p99_ms errors"
 wrk_run() {
   local text
-  text=$(wrk -t1 -c"$2" -d"$3"s --latency -s "${4:-$shared/bench/iris.lua}" "$1")
+  local header=()
+  [ -n "${WRK_HEADER:-}" ] && header=(-H "$WRK_HEADER")
+  text=$(wrk -t1 -c"$2" -d"$3"s --latency "${header[@]}" -s "${4:-$shared/bench/iris.lua}" "$1")
   local rps p50 p99 errs
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$text")
   p50=$(awk '$1=="50%" {print $2}' <<<"$text")
