@@ -1,6 +1,7 @@
 package dev.serveml.auth;
 
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
@@ -27,6 +28,13 @@ public final class Authenticator {
     private final boolean enabled;
     private final AsyncLoadingCache<String, Optional<ApiKey>> keys;
     private final AsyncLoadingCache<Long, Optional<User>> users;
+    /** Credentials already checked, so the hot path skips hashing, parsing and lookups. */
+    private final Cache<String, Verified> verified = Caffeine.newBuilder().expireAfterWrite(CACHE_TTL)
+            .maximumSize(100_000).build();
+
+    /** A checked credential and until when it may be trusted without checking again (epoch millis). */
+    private record Verified(Principal principal, long validUntil) {
+    }
 
     Authenticator(IdentityStore store, TokenCodec tokens, InstantSource clock, Executor blocking, boolean enabled) {
         this.tokens = tokens;
@@ -64,7 +72,15 @@ public final class Authenticator {
             if (credential == null) {
                 return CompletableFuture.completedFuture(Principal.anonymous(ip));
             }
-            return credential.startsWith(AuthService.KEY_MARK) ? byKey(credential, ip) : byToken(credential, ip);
+            Verified known = verified.getIfPresent(credential);
+            if (known != null && clock.millis() < known.validUntil()) {
+                return CompletableFuture.completedFuture(known.principal().withIp(ip));
+            }
+            return (credential.startsWith(AuthService.KEY_MARK) ? byKey(credential, ip) : byToken(credential, ip))
+                    .thenApply(v -> {
+                        verified.put(credential, v);
+                        return v.principal();
+                    });
         } catch (ProblemException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -85,17 +101,18 @@ public final class Authenticator {
         return parts[1].trim();
     }
 
-    private CompletableFuture<Principal> byToken(String token, String ip) {
+    private CompletableFuture<Verified> byToken(String token, String ip) {
         TokenCodec.Claims claims = tokens.verify(token);
         return users.get(claims.userId()).thenApply(user -> {
             User u = user.filter(x -> !x.deleted()).orElseThrow(() -> new ProblemException(ProblemType.INVALID_TOKEN,
                     "the access token's account no longer exists"));
             Set<Scope> scopes = u.role() == Role.ADMIN ? EnumSet.allOf(Scope.class) : Scope.userScopes();
-            return new Principal(u.id(), u.username(), u.role(), scopes, 0, ip, 0, 0);
+            return new Verified(new Principal(u.id(), u.username(), u.role(), scopes, 0, ip, 0, 0),
+                    claims.expiresAt().toEpochMilli());
         });
     }
 
-    private CompletableFuture<Principal> byKey(String secret, String ip) {
+    private CompletableFuture<Verified> byKey(String secret, String ip) {
         String rest = secret.substring(AuthService.KEY_MARK.length());
         int split = rest.indexOf('_');
         if (split <= 0) {
@@ -118,15 +135,18 @@ public final class Authenticator {
                 if (u.role() != Role.ADMIN) {
                     scopes.remove(Scope.ADMIN);
                 }
-                return new Principal(u.id(), u.username(), u.role(), scopes, key.id(), ip,
+                return new Verified(new Principal(u.id(), u.username(), u.role(), scopes, key.id(), ip,
                         key.rateLimitPerMinute() == null ? 0 : key.rateLimitPerMinute(),
-                        key.dailyQuota() == null ? 0 : key.dailyQuota());
+                        key.dailyQuota() == null ? 0 : key.dailyQuota()),
+                        key.expiresAt() == null ? Long.MAX_VALUE : key.expiresAt().toEpochMilli());
             });
         });
     }
 
     void forgetKey(String prefix) {
         keys.synchronous().invalidate(prefix);
+        String start = AuthService.KEY_MARK + prefix + "_";
+        verified.asMap().keySet().removeIf(k -> k.startsWith(start));
     }
 
     private static ProblemException invalidKey(String detail) {

@@ -28,6 +28,12 @@ public record Principal(long userId, String username, Role role, Set<Scope> scop
         return new Principal(0, "anonymous", Role.USER, Set.of(), 0, ip, 0, 0);
     }
 
+    /** The same caller seen from another address. */
+    public Principal withIp(String address) {
+        return address.equals(ip) ? this : new Principal(userId, username, role, scopes, apiKeyId, address,
+                rateLimitPerMinute, dailyQuota);
+    }
+
     public boolean anonymous() {
         return userId == 0;
     }

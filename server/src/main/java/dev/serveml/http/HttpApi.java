@@ -7,6 +7,7 @@ import dev.serveml.auth.Principal;
 import dev.serveml.auth.Authenticator;
 import dev.serveml.config.AuthConfig;
 import dev.serveml.config.HttpConfig;
+import dev.serveml.ratelimit.Decision;
 import dev.serveml.ratelimit.RequestLimits;
 import dev.serveml.config.StorageConfig;
 import dev.serveml.inference.InferenceService;
@@ -154,47 +155,60 @@ public final class HttpApi {
         return router.route(method, path);
     }
 
-    /** Authenticates, enforces the access rule, takes a rate-limit token; continues or fails the request. */
+    /**
+     * Authenticates, enforces the access rule, takes a rate-limit token; continues or fails the
+     * request. Cached credentials and local buckets answer at once, and then the request goes on
+     * in this same call; only a lookup that must wait (a cache miss, Redis) pauses the request,
+     * since pausing and resuming costs the socket a round of read toggling.
+     */
     private void guard(RoutingContext ctx, Access access, Handler<RoutingContext> next, boolean readsBody) {
         io.vertx.core.http.HttpServerRequest request = ctx.request();
-        // Hold the body until the caller is admitted; the body's reader resumes it.
-        request.pause();
         String ip = request.remoteAddress() == null ? "unknown" : request.remoteAddress().hostAddress();
-        io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
-        authenticator.authenticate(request.getHeader("Authorization"), request.getHeader("X-API-Key"), ip)
+        java.util.concurrent.CompletableFuture<Decision> admitted = authenticator.authenticate(
+                        request.getHeader("Authorization"), request.getHeader("X-API-Key"), ip)
                 .thenCompose(principal -> {
                     access.enforce(principal);
                     ctx.put(PRINCIPAL, principal);
                     return limits.admit(principal);
-                })
-                .whenComplete((decision, error) -> {
-                    Runnable resume = () -> {
-                        if (error != null || !readsBody) {
-                            request.resume();
-                        }
-                        if (error != null) {
-                            ctx.fail(error instanceof java.util.concurrent.CompletionException c && c.getCause() != null
-                                    ? c.getCause() : error);
-                            return;
-                        }
-                        ctx.response().putHeader("RateLimit-Limit", Long.toString(decision.limit()))
-                                .putHeader("RateLimit-Remaining", Long.toString(decision.remaining()))
-                                .putHeader("RateLimit-Reset", Long.toString(decision.resetSeconds()));
-                        if (!decision.allowed()) {
-                            request.resume();
-                            ctx.fail(new ProblemException(ProblemType.RATE_LIMITED, "more than " + decision.limit()
-                                    + " requests per minute; retry in " + decision.retryAfterSeconds() + " s")
-                                    .retryAfter(decision.retryAfterSeconds()));
-                            return;
-                        }
-                        next.handle(ctx);
-                    };
-                    if (io.vertx.core.Context.isOnEventLoopThread() && io.vertx.core.Vertx.currentContext() == context) {
-                        resume.run();
-                    } else {
-                        context.runOnContext(v -> resume.run());
-                    }
                 });
+        if (admitted.isDone()) {
+            admitted.handle((decision, error) -> {
+                proceed(ctx, next, decision, error);
+                return null;
+            });
+            return;
+        }
+        // Hold the body until the caller is admitted; the body's reader resumes it.
+        request.pause();
+        io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
+        admitted.whenComplete((decision, error) -> context.runOnContext(v -> {
+            if (error != null || !readsBody || (decision != null && !decision.allowed())) {
+                request.resume();
+            }
+            proceed(ctx, next, decision, error);
+        }));
+    }
+
+    private static void proceed(RoutingContext ctx, Handler<RoutingContext> next, Decision decision, Throwable error) {
+        if (error != null) {
+            ctx.fail(error instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+                    ? c.getCause() : error);
+            return;
+        }
+        if (decision == null) {
+            next.handle(ctx);
+            return;
+        }
+        ctx.response().putHeader("RateLimit-Limit", Long.toString(decision.limit()))
+                .putHeader("RateLimit-Remaining", Long.toString(decision.remaining()))
+                .putHeader("RateLimit-Reset", Long.toString(decision.resetSeconds()));
+        if (!decision.allowed()) {
+            ctx.fail(new ProblemException(ProblemType.RATE_LIMITED, "more than " + decision.limit()
+                    + " requests per minute; retry in " + decision.retryAfterSeconds() + " s")
+                    .retryAfter(decision.retryAfterSeconds()));
+            return;
+        }
+        next.handle(ctx);
     }
 
     /** The caller of a guarded route (the anonymous principal on public routes). */

@@ -28,8 +28,14 @@ public final class RequestLimits implements Admission {
         return limiter;
     }
 
-    /** Takes a token for this request; the decision carries the RateLimit-* figures. */
+    /**
+     * Takes a token for this request; the decision carries the RateLimit-* figures. Null when
+     * nothing is limited (authentication off: one local user, nobody to share with).
+     */
     public CompletableFuture<Decision> admit(Principal caller) {
+        if (!config.enabled()) {
+            return CompletableFuture.completedFuture(null);
+        }
         String key = callerKey(caller);
         Limit limit = Limit.perMinute(caller.anonymous() ? config.anonymousPerMinute()
                 : caller.rateLimitPerMinute() > 0 ? caller.rateLimitPerMinute() : config.rateLimitPerMinute());
