@@ -181,6 +181,23 @@ public final class AuthService {
         return store.findUser(id);
     }
 
+    /** Every account (admins only: the route says so). */
+    public List<User> listUsers() {
+        return store.listUsers();
+    }
+
+    /** Deletes an account: its tokens and keys stop working at once. Admins cannot delete themselves. */
+    public void deleteUser(Principal admin, long id) {
+        if (id == admin.userId()) {
+            throw new ProblemException(ProblemType.INVALID_REQUEST, "you cannot delete your own account");
+        }
+        if (!store.deleteUser(id)) {
+            throw new ProblemException(ProblemType.ROUTE_NOT_FOUND, "there is no user with id " + id);
+        }
+        authenticator.forgetUser(id);
+        audit.record(admin.userId(), admin.username(), admin.ip(), "user.deleted", "user:" + id, true, Map.of());
+    }
+
     /** Creates a key for the caller with at most the caller's own scopes. */
     public CreatedKey createKey(Principal caller, String name, Set<Scope> scopes, Instant expiresAt,
                                 Integer rateLimitPerMinute, Integer dailyQuota) {

@@ -143,6 +143,12 @@ public final class Authenticator {
         });
     }
 
+    /** Drops everything cached about a user (deleted: their tokens and keys stop working now). */
+    void forgetUser(long userId) {
+        users.synchronous().invalidate(userId);
+        verified.asMap().values().removeIf(v -> v.principal().userId() == userId);
+    }
+
     void forgetKey(String prefix) {
         keys.synchronous().invalidate(prefix);
         String start = AuthService.KEY_MARK + prefix + "_";

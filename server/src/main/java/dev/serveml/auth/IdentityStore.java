@@ -18,6 +18,11 @@ public interface IdentityStore {
 
     long countUsers();
 
+    List<User> listUsers();
+
+    /** Marks a user deleted and revokes their refresh tokens and API keys; false if there is no such user. */
+    boolean deleteUser(long id);
+
     void insertRefreshToken(long userId, UUID family, String tokenHash, Instant expiresAt);
 
     Optional<RefreshToken> findRefreshToken(String tokenHash);

@@ -67,6 +67,10 @@ final class AuthHandler {
         api.route(HttpMethod.GET, "/api/v1/api-keys", Access.AUTHENTICATED, this::listKeys);
         api.route(HttpMethod.DELETE, "/api/v1/api-keys/:id", Access.AUTHENTICATED, this::revokeKey);
         api.route(HttpMethod.GET, "/api/v1/audit", Access.AUTHENTICATED, this::auditLog);
+        api.route(HttpMethod.GET, "/api/v1/users", Access.scope(Scope.ADMIN), ctx -> responses.blocking(ctx,
+                auth::listUsers, users -> responses.sendValue(ctx, 200,
+                        Views.ListView.of(users.stream().map(UserView::of).toList()))));
+        api.route(HttpMethod.DELETE, "/api/v1/users/:id", Access.scope(Scope.ADMIN), this::deleteUser);
     }
 
     private void registerUser(RoutingContext ctx) {
@@ -179,6 +183,21 @@ final class AuthHandler {
                     + "' is not one");
         }
         responses.blocking(ctx, () -> auth.revokeKey(caller, id), k -> responses.sendValue(ctx, 200, KeyView.of(k, null)));
+    }
+
+    private void deleteUser(RoutingContext ctx) {
+        Principal admin = HttpApi.principal(ctx);
+        long id;
+        try {
+            id = Long.parseLong(ctx.pathParam("id"));
+        } catch (NumberFormatException e) {
+            throw new ProblemException(ProblemType.ROUTE_NOT_FOUND, "user ids are numbers; '" + ctx.pathParam("id")
+                    + "' is not one");
+        }
+        responses.blocking(ctx, () -> {
+            auth.deleteUser(admin, id);
+            return Boolean.TRUE;
+        }, ok -> ctx.response().setStatusCode(204).end());
     }
 
     private void auditLog(RoutingContext ctx) {

@@ -104,6 +104,45 @@ public final class PostgresIdentityStore implements IdentityStore {
     }
 
     @Override
+    public List<User> listUsers() {
+        return with("list users", c -> {
+            try (PreparedStatement s = c.prepareStatement("select id from users where deleted_at is null order by id");
+                 ResultSet rs = s.executeQuery()) {
+                List<User> users = new ArrayList<>();
+                while (rs.next()) {
+                    findUser(c, "id = ?", rs.getLong(1)).ifPresent(users::add);
+                }
+                return users;
+            }
+        });
+    }
+
+    @Override
+    public boolean deleteUser(long id) {
+        return with("delete user", c -> {
+            c.setAutoCommit(false);
+            try (PreparedStatement user = c.prepareStatement(
+                    "update users set deleted_at = now() where id = ? and deleted_at is null");
+                 PreparedStatement tokens = c.prepareStatement(
+                         "update refresh_tokens set revoked_at = coalesce(revoked_at, now()) where user_id = ?");
+                 PreparedStatement keys = c.prepareStatement(
+                         "update api_keys set revoked_at = coalesce(revoked_at, now()) where user_id = ?")) {
+                user.setLong(1, id);
+                boolean deleted = user.executeUpdate() == 1;
+                tokens.setLong(1, id);
+                tokens.executeUpdate();
+                keys.setLong(1, id);
+                keys.executeUpdate();
+                c.commit();
+                return deleted;
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
+            }
+        });
+    }
+
+    @Override
     public void insertRefreshToken(long userId, UUID family, String tokenHash, Instant expiresAt) {
         with("insert refresh token", c -> {
             try (PreparedStatement s = c.prepareStatement("insert into refresh_tokens (user_id, family, token_hash, "

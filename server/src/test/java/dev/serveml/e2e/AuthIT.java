@@ -123,6 +123,22 @@ class AuthIT {
     }
 
     @Test
+    void aDeletedUsersTokensAndKeysStopWorkingAtOnce() {
+        String token = server.newUser("zed");
+        String key = json(as(token, "POST", "/api/v1/api-keys", "{\"name\":\"z\",\"scopes\":[\"models:read\"]}"))
+                .get("key").asText();
+        assertThat(as(key, "GET", "/api/v1/models", null).statusCode()).isEqualTo(200);
+        long id = json(as(token, "GET", "/api/v1/auth/me", null)).get("id").asLong();
+        assertProblem(as(token, "DELETE", "/api/v1/users/" + id, null), 403, "insufficient-scope", "admin");
+        JsonNode users = json(as(server.adminKey(), "GET", "/api/v1/users", null));
+        assertThat(users.get("items").findValuesAsText("username")).contains("zed");
+        assertThat(as(server.adminKey(), "DELETE", "/api/v1/users/" + id, null).statusCode()).isEqualTo(204);
+        assertProblem(as(token, "GET", "/api/v1/auth/me", null), 401, "invalid-token", "no longer exists");
+        assertProblem(as(key, "GET", "/api/v1/models", null), 401, "invalid-api-key", "no longer exists");
+        assertProblem(login("zed", "password-of-zed"), 401, "invalid-credentials", "wrong");
+    }
+
+    @Test
     void apiKeysAreShownOnceWorkByEitherHeaderAndRevocationIsImmediate() {
         String token = server.newUser("dave");
         HttpResponse<String> created = as(token, "POST", "/api/v1/api-keys",
