@@ -175,25 +175,13 @@ final class AuthHandler {
 
     private void revokeKey(RoutingContext ctx) {
         Principal caller = HttpApi.principal(ctx);
-        long id;
-        try {
-            id = Long.parseLong(ctx.pathParam("id"));
-        } catch (NumberFormatException e) {
-            throw new ProblemException(ProblemType.ROUTE_NOT_FOUND, "API key ids are numbers; '" + ctx.pathParam("id")
-                    + "' is not one");
-        }
+        long id = idParam(ctx, "API key");
         responses.blocking(ctx, () -> auth.revokeKey(caller, id), k -> responses.sendValue(ctx, 200, KeyView.of(k, null)));
     }
 
     private void deleteUser(RoutingContext ctx) {
         Principal admin = HttpApi.principal(ctx);
-        long id;
-        try {
-            id = Long.parseLong(ctx.pathParam("id"));
-        } catch (NumberFormatException e) {
-            throw new ProblemException(ProblemType.ROUTE_NOT_FOUND, "user ids are numbers; '" + ctx.pathParam("id")
-                    + "' is not one");
-        }
+        long id = idParam(ctx, "user");
         responses.blocking(ctx, () -> {
             auth.deleteUser(admin, id);
             return Boolean.TRUE;
@@ -225,6 +213,16 @@ final class AuthHandler {
             }
             g.writeEndObject();
         }));
+    }
+
+    /** The numeric {@code :id} path parameter, or the not-found problem. */
+    private static long idParam(RoutingContext ctx, String what) {
+        try {
+            return Long.parseLong(ctx.pathParam("id"));
+        } catch (NumberFormatException e) {
+            throw new ProblemException(ProblemType.ROUTE_NOT_FOUND, what + " ids are numbers; '" + ctx.pathParam("id")
+                    + "' is not one");
+        }
     }
 
     private static long parseLong(String text, String name, long fallback) {

@@ -175,32 +175,20 @@ final class TestServer implements AutoCloseable {
 
     /** Sends exactly this request, adding no credential. */
     HttpResponse<String> sendRaw(HttpRequest request) {
-        try {
-            return client.send(request, HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return exchange(request, HttpResponse.BodyHandlers.ofString());
     }
 
     HttpResponse<String> send(HttpRequest request) {
-        request = authorized(request);
-        try {
-            return client.send(request, HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return exchange(authorized(request), HttpResponse.BodyHandlers.ofString());
     }
 
     HttpResponse<byte[]> sendBytes(HttpRequest request) {
-        request = authorized(request);
+        return exchange(authorized(request), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> body) {
         try {
-            return client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            return client.send(request, body);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
