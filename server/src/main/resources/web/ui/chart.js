@@ -4,7 +4,7 @@
 const NS = 'http://www.w3.org/2000/svg';
 const W = 560;
 const H = 180;
-const PAD = { left: 48, right: 12, top: 12, bottom: 24 };
+const PAD = { left: 56, right: 12, top: 12, bottom: 28 };
 
 function svg(tag, attrs = {}, text) {
   const el = document.createElementNS(NS, tag);
@@ -33,7 +33,12 @@ function fmt(v) {
  */
 export function lineChart({ id, title, unit, series, points, windowMs = 3_600_000 }) {
   const now = points.length ? points[points.length - 1].at : Date.now();
-  const start = now - windowMs;
+  // The axis spans what has been sampled (at least a minute, at most the window), so the first
+  // minutes of a freshly opened page are a line and not a sliver at the right edge.
+  const first = points.length ? points[0].at : now;
+  const span = Math.min(windowMs, Math.max(60_000, now - first));
+  const start = now - span;
+  windowMs = span;
   const visible = points.filter(p => p.at >= start);
   const max = niceMax(Math.max(0, ...visible.flatMap(p => series.map(s => p[s.key] ?? 0))));
   const x = t => PAD.left + ((t - start) / windowMs) * (W - PAD.left - PAD.right);
@@ -41,14 +46,15 @@ export function lineChart({ id, title, unit, series, points, windowMs = 3_600_00
 
   const root = svg('svg', {
     viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'chart', 'data-testid': `chart-${id}`,
-    'aria-label': `${title} over the last hour`, preserveAspectRatio: 'none',
+    'aria-label': `${title} over the last ${Math.round(span / 60_000)} minutes`,
   });
   for (let i = 0; i <= 4; i++) {
     const v = (max * i) / 4;
     root.append(svg('line', { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v), class: 'grid' }));
     root.append(svg('text', { x: PAD.left - 6, y: y(v) + 4, class: 'tick', 'text-anchor': 'end' }, fmt(v)));
   }
-  for (const [label, t] of [['-60 min', start], ['-30 min', start + windowMs / 2], ['now', now]]) {
+  const ago = ms => (ms >= 120_000 ? `-${Math.round(ms / 60_000)} min` : `-${Math.round(ms / 1000)} s`);
+  for (const [label, t] of [[ago(span), start], [ago(span / 2), start + span / 2], ['now', now]]) {
     root.append(svg('text', { x: x(t), y: H - 6, class: 'tick',
       'text-anchor': t === start ? 'start' : t === now ? 'end' : 'middle' }, label));
   }

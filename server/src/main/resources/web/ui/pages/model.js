@@ -32,6 +32,11 @@ export function exampleBody(sig) {
   return { inputs: Object.fromEntries(inputs.map(t => [t.name, zeros(t.shape?.length ? t.shape : [1])])) };
 }
 
+/** JSON with one line per top-level key, values on one line: a row reads as a row. */
+function compact(body) {
+  return `{\n${Object.entries(body).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v).replace(/,/g, ', ')}`).join(',\n')}\n}`;
+}
+
 function snippets(url, body) {
   const json = JSON.stringify(body);
   return [
@@ -89,7 +94,7 @@ function consoleSection(model, versions) {
           'data-testid': `console-feature-${c}`, required: true }))))
       : field('Request body (JSON)', h('textarea', { rows: '6', class: 'mono', 'data-testid': 'console-json', spellcheck: 'false' }),
         'Prefilled with one row of zeros of the width the model takes. Also accepted: {"instances": [[...], ...]}, {"inputs": {name: tensor}}.');
-    if (!named) body.querySelector('textarea').value = JSON.stringify(exampleBody(sig), null, 2);
+    if (!named) body.querySelector('textarea').value = compact(exampleBody(sig));
     read = named
       ? () => ({ data: Object.fromEntries(inputs[0].columns.map(c => [c, Number(form.querySelector(`[name="${CSS.escape(c)}"]`).value)])) })
       : () => JSON.parse(form.querySelector('textarea').value);
