@@ -89,6 +89,7 @@ public final class HttpApi {
         new PredictHandler(inference, responses).register(this);
         new V2Handler(registry, host, inference, database, responses).register(this);
         new OpsHandler(meters, database, limits.limiter(), responses).register(this);
+        new WebHandler().register(this);
     }
 
     public Router router() {

@@ -1,0 +1,63 @@
+package dev.serveml.http;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.StaticHandler;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+
+/**
+ * The dashboard: one HTML page at {@code /} and its scripts and styles under {@code /ui/}, all
+ * from the JAR. The page holds no data; it signs in and calls the API like any client, so its
+ * routes are public.
+ */
+final class WebHandler {
+    /**
+     * Scripts and styles only from this server, nothing inline, no framing: a stolen access token
+     * is the worst a dashboard bug could leak, so nothing foreign may run beside it.
+     */
+    static final String CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; "
+            + "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            + "frame-ancestors 'none'";
+
+    private final Buffer page;
+
+    WebHandler() {
+        this.page = Buffer.buffer(resource("web/index.html"));
+    }
+
+    void register(HttpApi api) {
+        api.route(HttpMethod.GET, "/", Access.PUBLIC, this::page);
+        StaticHandler assets = StaticHandler.create("web/ui").setCachingEnabled(false).setDirectoryListing(false);
+        api.route(HttpMethod.GET, "/ui/*", Access.PUBLIC, ctx -> {
+            secure(ctx.response());
+            assets.handle(ctx);
+        });
+    }
+
+    private void page(RoutingContext ctx) {
+        secure(ctx.response()).putHeader("Content-Type", "text/html; charset=utf-8")
+                .putHeader("Cache-Control", "no-cache").end(page);
+    }
+
+    private static HttpServerResponse secure(HttpServerResponse response) {
+        return response.putHeader("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                .putHeader("X-Content-Type-Options", "nosniff")
+                .putHeader("Referrer-Policy", "no-referrer");
+    }
+
+    private static byte[] resource(String name) {
+        try (InputStream in = WebHandler.class.getClassLoader().getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("resource " + name + " is missing from the JAR");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,179 @@
+// The API client: the session (access token in memory and sessionStorage, refreshed before it
+// expires, never put in a URL), JSON calls that turn problem details into errors with words,
+// and uploads through XMLHttpRequest so that their progress can be shown.
+
+const STORE = 'serveml.session';
+const REFRESH_MARGIN_MS = 60_000;
+
+/** An API failure: the problem detail's words, its code and status. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    const p = problem || {};
+    super(p.detail || p.title || p.error || `the server answered ${status}`);
+    this.status = status;
+    this.code = p.code || '';
+    this.title = p.title || '';
+    this.problem = p;
+  }
+}
+
+let session = load();
+let refreshTimer = null;
+let refreshing = null;
+const listeners = new Set();
+
+function load() {
+  try {
+    return JSON.parse(sessionStorage.getItem(STORE) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+function save(next) {
+  session = next;
+  if (next) {
+    sessionStorage.setItem(STORE, JSON.stringify(next));
+  } else {
+    sessionStorage.removeItem(STORE);
+  }
+  schedule();
+  listeners.forEach(fn => fn(session));
+}
+
+function fromAnswer(a) {
+  return {
+    accessToken: a.access_token,
+    refreshToken: a.refresh_token,
+    expiresAt: Date.now() + a.expires_in * 1000,
+    user: a.user,
+  };
+}
+
+function schedule() {
+  clearTimeout(refreshTimer);
+  if (!session) return;
+  const wait = Math.max(5_000, session.expiresAt - Date.now() - REFRESH_MARGIN_MS);
+  refreshTimer = setTimeout(() => refresh().catch(() => save(null)), wait);
+}
+
+export function currentSession() {
+  return session;
+}
+
+export function onSessionChange(fn) {
+  listeners.add(fn);
+}
+
+export async function login(username, password) {
+  const a = await request('POST', '/api/v1/auth/login', { username, password }, { anonymous: true });
+  save(fromAnswer(a));
+  return session;
+}
+
+export async function register(username, password) {
+  await request('POST', '/api/v1/auth/register', { username, password }, { anonymous: true });
+  return login(username, password);
+}
+
+export async function logout() {
+  const s = session;
+  save(null);
+  if (s) {
+    await request('POST', '/api/v1/auth/logout', { refresh_token: s.refreshToken }, { anonymous: true })
+      .catch(() => {});
+  }
+}
+
+/** Rotates the refresh token; concurrent callers share one rotation (a reused token revokes the family). */
+export function refresh() {
+  if (!session) return Promise.reject(new ApiError(401, { detail: 'not signed in' }));
+  if (!refreshing) {
+    const token = session.refreshToken;
+    refreshing = request('POST', '/api/v1/auth/refresh', { refresh_token: token }, { anonymous: true })
+      .then(a => save({ ...fromAnswer(a), user: a.user || session?.user }))
+      .finally(() => { refreshing = null; });
+  }
+  return refreshing;
+}
+
+async function readProblem(response) {
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { detail: text.trim() || `the server answered ${response.status} ${response.statusText}` };
+  }
+}
+
+/**
+ * Calls the API and answers the parsed JSON (or text for non-JSON answers). A 401 with a
+ * session refreshes once and retries; a 401 after that ends the session.
+ */
+export async function request(method, path, body, options = {}) {
+  const headers = { Accept: 'application/json, text/plain' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (!options.anonymous && session) {
+    if (session.expiresAt - Date.now() < 5_000) await refresh().catch(() => {});
+    if (session) headers.Authorization = `Bearer ${session.accessToken}`;
+  }
+  let response;
+  try {
+    response = await fetch(path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'omit',
+    });
+  } catch (e) {
+    throw new ApiError(0, { detail: `the server could not be reached (${e.message})` });
+  }
+  if (response.status === 401 && !options.anonymous && session && !options.retried) {
+    try {
+      await refresh();
+    } catch {
+      save(null);
+      throw new ApiError(401, await readProblem(response));
+    }
+    return request(method, path, body, { ...options, retried: true });
+  }
+  if (!response.ok) throw new ApiError(response.status, await readProblem(response));
+  if (response.status === 204) return null;
+  const type = response.headers.get('Content-Type') || '';
+  return type.includes('json') ? response.json() : response.text();
+}
+
+/** The same call with the time it took in the browser, for the test console. */
+export async function timed(method, path, body) {
+  const started = performance.now();
+  const answer = await request(method, path, body);
+  return { answer, browserMs: performance.now() - started };
+}
+
+/**
+ * Uploads a model version as multipart (part `file`, optional part `requirements`) and reports
+ * the bytes sent through onProgress(sent, total); resolves with the version, rejects with an
+ * ApiError carrying the problem detail.
+ */
+export async function uploadVersion(model, file, requirements, onProgress) {
+  if (session && session.expiresAt - Date.now() < 5 * 60_000) await refresh().catch(() => {});
+  const form = new FormData();
+  form.append('file', file, file.name);
+  if (requirements) form.append('requirements', requirements, requirements.name || 'requirements.txt');
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/v1/models/${encodeURIComponent(model)}/versions`);
+    xhr.setRequestHeader('Accept', 'application/json');
+    if (session) xhr.setRequestHeader('Authorization', `Bearer ${session.accessToken}`);
+    xhr.upload.addEventListener('progress', e => onProgress(e.loaded, e.lengthComputable ? e.total : file.size));
+    xhr.upload.addEventListener('load', () => onProgress(file.size, file.size, true));
+    xhr.addEventListener('load', () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { body = { detail: xhr.responseText }; }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else reject(new ApiError(xhr.status, body));
+    });
+    xhr.addEventListener('error', () => reject(new ApiError(0, { detail: 'the upload was interrupted (network error)' })));
+    xhr.addEventListener('abort', () => reject(new ApiError(0, { detail: 'the upload was cancelled' })));
+    xhr.send(form);
+  });
+}
+
+schedule();
