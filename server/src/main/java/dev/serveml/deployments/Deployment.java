@@ -13,4 +13,9 @@ import java.util.Optional;
 public record Deployment(long id, String name, Long ownerId, long modelId, String modelName, TrafficPolicy policy,
                          Optional<TrafficPolicy> previousPolicy, DeploymentConfig config, DeploymentStatus status,
                          String statusMessage, Instant createdAt, Instant updatedAt) {
+    /** This deployment after a status change (updated now, as far as readers of memory can tell). */
+    public Deployment withStatus(DeploymentStatus newStatus, String message, java.time.Instant at) {
+        return new Deployment(id, name, ownerId, modelId, modelName, policy, previousPolicy, config, newStatus,
+                newStatus == DeploymentStatus.FAILED ? message : "", createdAt, at);
+    }
 }

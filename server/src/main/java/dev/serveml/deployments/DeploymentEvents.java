@@ -18,13 +18,17 @@ final class DeploymentEvents {
 
     private final DeploymentStore store;
     private final Map<Long, List<Consumer<DeploymentEvent>>> watchers = new ConcurrentHashMap<>();
+    private final Consumer<DeploymentEvent> recorded;
 
-    DeploymentEvents(DeploymentStore store) {
+    /** @param recorded told of every event first, before the watchers (keeps the in-memory status current) */
+    DeploymentEvents(DeploymentStore store, Consumer<DeploymentEvent> recorded) {
         this.store = store;
+        this.recorded = recorded;
     }
 
     DeploymentEvent record(long deploymentId, DeploymentStatus status, String step, int percent, String message) {
         DeploymentEvent event = store.record(deploymentId, status, step, percent, message);
+        recorded.accept(event);
         for (Consumer<DeploymentEvent> watcher : watchers.getOrDefault(deploymentId, List.of())) {
             try {
                 watcher.accept(event);

@@ -67,7 +67,8 @@ public final class Deployments {
         this.store = store;
         this.registry = registry;
         this.host = host;
-        this.events = new DeploymentEvents(store);
+        this.events = new DeploymentEvents(store, e -> live.replaceAll((name, d) -> d.id() == e.deploymentId()
+                ? d.withStatus(e.status(), e.message(), e.at()) : d));
         this.rollout = new Rollout(host, events, rollouts);
         this.traffic = new Traffic(inference, meters);
         store.list().forEach(d -> live.put(d.name(), d));
@@ -84,7 +85,6 @@ public final class Deployments {
                 events.record(d.id(), DeploymentStatus.FAILED, "failed", 0, e.detail());
             }
         }
-        live.replaceAll((name, d) -> store.find(name).orElse(d));
     }
 
     public Deployment create(Principal caller, JsonNode body) {
