@@ -60,6 +60,10 @@ class DeploymentsIT {
     }
 
     static JsonNode awaitStatus(String name, String status) {
+        return awaitStatusOn(server, name, status);
+    }
+
+    static JsonNode awaitStatusOn(TestServer server, String name, String status) {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (true) {
             JsonNode d = json(server.get("/api/v1/deployments/" + name));
