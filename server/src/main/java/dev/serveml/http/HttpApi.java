@@ -6,6 +6,7 @@ import dev.serveml.auth.Identity;
 import dev.serveml.auth.Principal;
 import dev.serveml.auth.Authenticator;
 import dev.serveml.config.AuthConfig;
+import dev.serveml.deployments.Deployments;
 import dev.serveml.config.HttpConfig;
 import dev.serveml.ratelimit.Decision;
 import dev.serveml.ratelimit.RequestLimits;
@@ -60,7 +61,8 @@ public final class HttpApi {
 
     public HttpApi(Vertx vertx, HttpConfig http, StorageConfig storage, AuthConfig auth, ObjectMapper json,
                    Meters meters, ModelRegistry registry, ModelHost host, InferenceService inference,
-                   Database database, Identity identity, RequestLimits limits, AuditLog audit) {
+                   Deployments deployments, Database database, Identity identity, RequestLimits limits,
+                   AuditLog audit) {
         this.router = Router.router(vertx);
         this.meters = meters;
         this.authenticator = identity.authenticator();
@@ -87,7 +89,9 @@ public final class HttpApi {
         new AuthHandler(identity.service(), audit, responses).register(this);
         new ModelsHandler(registry, host, uploads, responses).register(this);
         new PredictHandler(inference, responses).register(this);
-        new V2Handler(registry, host, inference, database, responses).register(this);
+        new DeploymentsHandler(deployments, responses).register(this);
+        new V2Handler(registry, host, inference, deployments, database, responses).register(this);
+        new RepositoryHandler(registry, host, deployments, responses).register(this);
         new OpsHandler(meters, database, limits.limiter(), responses).register(this);
         new WebHandler().register(this);
     }

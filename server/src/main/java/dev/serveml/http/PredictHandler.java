@@ -42,13 +42,17 @@ final class PredictHandler {
         Future.fromCompletionStage(inference.infer(HttpApi.principal(ctx), ctx.pathParam("name"), version,
                                 request::bind, Set.of(), timeout),
                         ctx.vertx().getOrCreateContext())
-                .onSuccess(result -> responses.send(ctx, 200, g -> write(g, ctx, request.style(), result)))
+                .onSuccess(result -> responses.send(ctx, 200, g -> write(g, ctx, request.style(), result, null)))
                 .onFailure(ctx::fail);
     }
 
-    private static void write(JsonGenerator g, RoutingContext ctx, NativeRequest.Style style, InferenceResult result)
-            throws IOException {
+    /** Writes a native answer; {@code deployment} is the deployment called, or null for a model route. */
+    static void write(JsonGenerator g, RoutingContext ctx, NativeRequest.Style style, InferenceResult result,
+                      String deployment) throws IOException {
         g.writeStartObject();
+        if (deployment != null) {
+            g.writeStringField("deployment", deployment);
+        }
         g.writeStringField("model", result.version().modelName());
         g.writeNumberField("version", result.version().version());
         int rows = style == NativeRequest.Style.ROWS ? rowCount(result.outputs()) : -1;

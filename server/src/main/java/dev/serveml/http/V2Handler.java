@@ -1,7 +1,13 @@
 package dev.serveml.http;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.serveml.auth.Principal;
 import dev.serveml.auth.Scope;
+import dev.serveml.deployments.Deployment;
+import dev.serveml.deployments.DeploymentStatus;
+import dev.serveml.deployments.Deployments;
+import dev.serveml.deployments.TrafficPolicy;
+import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.inference.TensorSpec;
@@ -35,9 +41,11 @@ final class V2Handler {
     private final Database database;
     private final V2Codec codec;
     private final Responses responses;
+    private final Deployments deployments;
 
-    V2Handler(ModelRegistry registry, ModelHost host, InferenceService inference, Database database,
-              Responses responses) {
+    V2Handler(ModelRegistry registry, ModelHost host, InferenceService inference, Deployments deployments,
+              Database database, Responses responses) {
+        this.deployments = deployments;
         this.registry = registry;
         this.host = host;
         this.inference = inference;
@@ -77,9 +85,20 @@ final class V2Handler {
 
     private void metadata(RoutingContext ctx, Optional<Integer> version) {
         String name = ctx.pathParam("name");
+        Principal caller = HttpApi.principal(ctx);
+        Optional<Deployment> deployment = version.isEmpty() ? deployments.find(caller, name) : Optional.empty();
         responses.blocking(ctx, () -> {
-            ModelVersion v = registry.resolveServable(HttpApi.principal(ctx), name, version);
-            List<ModelVersion> all = registry.servableVersions(HttpApi.principal(ctx), name);
+            if (deployment.isPresent()) {
+                Deployment d = deployment.get();
+                List<ModelVersion> primaries = d.policy().versions().stream()
+                        .map(s -> registry.resolveServable(caller, d.modelName(), Optional.of(s.version()))).toList();
+                int main = d.policy().versions().stream().max(java.util.Comparator.comparingInt(TrafficPolicy.Split::weight))
+                        .orElseThrow().version();
+                return new Object[]{primaries.stream().filter(v -> v.version() == main).findFirst().orElseThrow(),
+                        primaries};
+            }
+            ModelVersion v = registry.resolveServable(caller, name, version);
+            List<ModelVersion> all = registry.servableVersions(caller, name);
             return new Object[]{v, all};
         }, pair -> {
             ModelVersion v = (ModelVersion) pair[0];
@@ -87,7 +106,7 @@ final class V2Handler {
             List<ModelVersion> all = (List<ModelVersion>) pair[1];
             responses.send(ctx, 200, g -> {
                 g.writeStartObject();
-                g.writeStringField("name", v.modelName());
+                g.writeStringField("name", deployment.map(Deployment::name).orElse(v.modelName()));
                 g.writeArrayFieldStart("versions");
                 for (ModelVersion x : version.isPresent() ? List.of(v) : all) {
                     g.writeString(Integer.toString(x.version()));
@@ -132,6 +151,17 @@ final class V2Handler {
     /** Ready means loaded: the first call loads the version, so a client polling ready gets a warm model. */
     private void ready(RoutingContext ctx, Optional<Integer> version) {
         String name = ctx.pathParam("name");
+        Optional<Deployment> deployment = version.isEmpty() ? deployments.find(HttpApi.principal(ctx), name)
+                : Optional.empty();
+        if (deployment.isPresent()) {
+            // A deployment is ready once its rollout has loaded every version.
+            if (deployment.get().status() != DeploymentStatus.ACTIVE) {
+                throw new ProblemException(ProblemType.MODEL_UNAVAILABLE, "deployment '" + name + "' is "
+                        + deployment.get().status().value());
+            }
+            ctx.response().setStatusCode(200).end();
+            return;
+        }
         responses.blocking(ctx, () -> {
             ModelVersion v = registry.resolveServable(HttpApi.principal(ctx), name, version);
             return host.withModel(v, m -> Boolean.TRUE);
@@ -145,11 +175,19 @@ final class V2Handler {
         V2Codec.InferRequest request = codec.decode(bytes, ctx.request().getHeader(V2Codec.HEADER_LENGTH), responses);
         Set<String> outputs = new LinkedHashSet<>();
         request.outputs().forEach(o -> outputs.add(o.name()));
-        Future.fromCompletionStage(inference.infer(HttpApi.principal(ctx), ctx.pathParam("name"), version,
-                                sig -> request.inputs(), outputs, timeout),
-                        ctx.vertx().getOrCreateContext())
+        Principal caller = HttpApi.principal(ctx);
+        // The name is a deployment's first, then a model's.
+        Optional<Deployment> deployment = version.isEmpty() ? deployments.find(caller, ctx.pathParam("name"))
+                : Optional.empty();
+        java.util.concurrent.CompletableFuture<InferenceResult> call = deployment.isPresent()
+                ? deployments.infer(caller, deployment.get(), ctx.request()::getHeader, sig -> request.inputs(),
+                outputs, timeout)
+                : inference.infer(caller, ctx.pathParam("name"), version, sig -> request.inputs(), outputs, timeout);
+        Future.fromCompletionStage(call, ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> {
-                    V2Codec.Encoded encoded = codec.encode(result.version().modelName(),
+                    deployment.ifPresent(d -> ctx.addEndHandler(done -> deployments.shadow(caller, d, result,
+                            sig -> request.inputs(), outputs)));
+                    V2Codec.Encoded encoded = codec.encode(deployment.map(Deployment::name).orElse(result.version().modelName()),
                             Integer.toString(result.version().version()), request, result.outputs());
                     if (encoded.binary()) {
                         ctx.response().putHeader(V2Codec.HEADER_LENGTH, Integer.toString(encoded.headerLength()))

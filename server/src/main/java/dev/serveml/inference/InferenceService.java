@@ -66,6 +66,22 @@ public final class InferenceService {
     public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
                                                     Function<Signature, List<Tensor>> binder, Set<String> outputs,
                                                     Optional<Duration> timeout) {
+        return run(caller, model, version, binder, outputs, timeout, admission);
+    }
+
+    /**
+     * Like {@link #infer(Principal, String, Optional, Function, Set, Optional)} for a copy of a call
+     * already admitted (a deployment's shadow traffic): it takes no rate-limit token or quota.
+     */
+    public CompletableFuture<InferenceResult> inferCopy(Principal caller, String model, int version,
+                                                        Function<Signature, List<Tensor>> binder, Set<String> outputs,
+                                                        Duration timeout) {
+        return run(caller, model, Optional.of(version), binder, outputs, Optional.of(timeout), Admission.ALWAYS);
+    }
+
+    private CompletableFuture<InferenceResult> run(Principal caller, String model, Optional<Integer> version,
+                                                   Function<Signature, List<Tensor>> binder, Set<String> outputs,
+                                                   Optional<Duration> timeout, Admission admission) {
         long deadline = ticker.nanoTime() + timeout.orElse(defaultTimeout).toNanos();
         return CompletableFuture.supplyAsync(() -> {
             admission.admit(caller, registry.requireServableModel(caller, model));

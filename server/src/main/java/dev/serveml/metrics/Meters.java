@@ -34,6 +34,8 @@ public final class Meters {
     private final ConcurrentHashMap<String, DistributionSummary> summaries = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, AtomicInteger> depths = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, java.util.function.DoubleSupplier> agreementSources =
+            new ConcurrentHashMap<>();
 
     public Meters() {
         new JvmMemoryMetrics().bindTo(registry);
@@ -116,6 +118,54 @@ public final class Meters {
     /** A version unloaded to make room under the memory budget. */
     public void modelEviction(String model, int version) {
         count("serveml.model.evictions", "Model versions unloaded to stay within the memory budget", model, version);
+    }
+
+    /** A call to a deployment, by the version that the traffic policy chose. */
+    public void deploymentRequest(String deployment, int version) {
+        deploymentCount("serveml.deployment.requests", "Calls to a deployment by the version that served them",
+                deployment, version);
+    }
+
+    /** A deployment call refused by the scheduler: {@code reason} is {@code queue_full} or {@code timeout}. */
+    public void deploymentRejected(String deployment, int version, String reason) {
+        deploymentCount("serveml.deployment.requests.rejected",
+                "Deployment calls refused by the scheduler (503 queue full, 504 timeout)", deployment, version,
+                "reason", reason);
+    }
+
+    /**
+     * One copy of a call run on a deployment's shadow version.
+     *
+     * @param outcome {@code agree}, {@code disagree} or {@code failed}
+     */
+    public void shadow(String deployment, int version, long nanos, String outcome) {
+        timers.computeIfAbsent("s|" + deployment + '|' + version, k -> timer("serveml.shadow.latency",
+                        "Time of shadow calls", "deployment", deployment, "version", Integer.toString(version)))
+                .record(nanos, TimeUnit.NANOSECONDS);
+        deploymentCount("serveml.shadow.comparisons", "Shadow calls by whether they agreed with the primary",
+                deployment, version, "outcome", outcome);
+    }
+
+    /**
+     * Publishes a deployment's shadow agreement rate (agreements over comparisons; NaN before the
+     * first) as read from {@code rate}, which replaces any earlier source for the same version.
+     */
+    public void shadowAgreement(String deployment, int version, java.util.function.DoubleSupplier rate) {
+        String key = deployment + '|' + version;
+        if (agreementSources.put(key, rate) == null) {
+            Gauge.builder("serveml.shadow.agreement.ratio", () -> agreementSources.getOrDefault(key, () -> Double.NaN)
+                            .getAsDouble())
+                    .description("Share of shadow calls whose outputs agreed with the primary's")
+                    .tags("deployment", deployment, "version", Integer.toString(version)).register(registry);
+        }
+    }
+
+    private void deploymentCount(String name, String help, String deployment, int version, String... extraTags) {
+        String key = name + '|' + deployment + '|' + version + '|' + String.join("|", extraTags);
+        counters.computeIfAbsent(key, k -> Counter.builder(name).description(help)
+                        .tags("deployment", deployment, "version", Integer.toString(version)).tags(extraTags)
+                        .register(registry))
+                .increment();
     }
 
     private void count(String name, String help, String model, int version, String... extraTags) {

@@ -16,6 +16,8 @@ import dev.serveml.ratelimit.RequestLimits;
 import dev.serveml.store.PostgresAuditStore;
 import dev.serveml.store.PostgresIdentityStore;
 import dev.serveml.config.ServemlConfig;
+import dev.serveml.deployments.Deployments;
+import dev.serveml.store.PostgresDeploymentStore;
 import dev.serveml.http.HttpApi;
 import dev.serveml.inference.Batcher;
 import dev.serveml.inference.InferenceService;
@@ -122,12 +124,18 @@ public final class ServemlServer implements AutoCloseable {
             InferenceService inference = new InferenceService(registry, host, inferencePool, ticker,
                     config.batching().requestTimeout(), limits);
 
+            ExecutorService rollouts = Executors.newVirtualThreadPerTaskExecutor();
+            closeables.push(rollouts::shutdownNow);
+            Deployments deployments = new Deployments(new PostgresDeploymentStore(database.dataSource(), json),
+                    registry, host, inference, rollouts, meters);
+            deployments.resume();
+
             Vertx vertx = Vertx.vertx(new VertxOptions()
                     .setEventLoopPoolSize(config.http().eventLoops())
                     .setWorkerPoolSize(config.http().workerThreads()));
             closeables.push(() -> vertx.close().await(10, TimeUnit.SECONDS));
             HttpApi api = new HttpApi(vertx, config.http(), config.storage(), config.auth(), json, meters, registry,
-                    host, inference, database, identity, limits, audit);
+                    host, inference, deployments, database, identity, limits, audit);
             int port = listen(vertx, api.router(), config);
             log.info("ServeML listening on http://{}:{} ({} mode, data in {}), ready in {} ms",
                     config.http().host(), port, config.database().embedded() ? "embedded" : "external database",

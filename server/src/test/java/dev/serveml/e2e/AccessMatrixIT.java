@@ -42,6 +42,8 @@ class AccessMatrixIT {
     static String owner;
     static String intruder;
     static String unscopedKey;
+    /** For routes that need deployments:write, the key without their scope. */
+    static String predictOnlyKey;
     static String expired;
 
     @BeforeAll
@@ -50,6 +52,7 @@ class AccessMatrixIT {
         owner = server.newUser("owner");
         intruder = server.newUser("intruder");
         unscopedKey = server.createKey(owner, "useless", "[\"deployments:write\"]");
+        predictOnlyKey = server.createKey(owner, "predict-only", "[\"predict\"]");
         long ownerId = json(server.sendRaw(HttpRequest.newBuilder(server.uri("/api/v1/auth/me"))
                 .header("Authorization", "Bearer " + owner).build())).get("id").asLong();
         SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), new JWTClaimsSet.Builder().issuer("serveml")
@@ -84,11 +87,17 @@ class AccessMatrixIT {
                     .header("Authorization", "Bearer " + owner).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"name\": \"k" + i + "\", \"scopes\": [\"predict\"]}"))
                     .build())).get("id").asText();
-            String path = e.path().replace(":name", model).replace(":version", "1").replace(":id", keyId);
+            String target = model;
+            if (e.path().startsWith("/api/v1/deployments/:name")) {
+                target = "d" + i;
+                deploy(target, model);
+            }
+            String path = e.path().replace(":name", target).replace(":version", "1").replace(":id", keyId);
             boolean modelRoute = e.path().contains(":name");
             Access a = e.access();
+            String withoutScope = a.scope() == dev.serveml.auth.Scope.DEPLOYMENTS_WRITE ? predictOnlyKey : unscopedKey;
             for (Call call : List.of(new Call(null, "none"), new Call(intruder, "other tenant"),
-                    new Call(unscopedKey, "key without scope"), new Call(expired, "expired token"),
+                    new Call(withoutScope, "key without scope"), new Call(expired, "expired token"),
                     new Call(owner, "owner"))) {
                 int status = call(e, path, call.credential()).statusCode();
                 String where = e.method() + " " + e.path() + " as " + call.label() + ": " + status;
@@ -149,6 +158,14 @@ class AccessMatrixIT {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
     }
 
+    private static void deploy(String name, String model) {
+        HttpResponse<String> r = server.sendRaw(HttpRequest.newBuilder(server.uri("/api/v1/deployments"))
+                .header("Authorization", "Bearer " + owner).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"name\": \"" + name + "\", \"model\": \"" + model
+                        + "\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}}")).build());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    }
+
     private static HttpResponse<String> call(HttpApi.Endpoint e, String path, String credential) {
         HttpRequest.Builder b = HttpRequest.newBuilder(server.uri(path));
         if (credential != null) {
@@ -169,6 +186,7 @@ class AccessMatrixIT {
                 + "\"data\":[5.1,3.5,1.4,0.2]}]}"
                 : e.path().endsWith("/versions/:version") ? "{\"state\": \"deprecated\"}"
                 : e.path().equals("/api/v1/models/:name") ? "{\"description\": \"x\"}"
+                : e.path().equals("/api/v1/deployments/:name") ? "{\"config\": {\"timeout\": \"10s\"}}"
                 : e.path().equals("/api/v1/api-keys") ? "{\"name\": \"n\", \"scopes\": [\"deployments:write\"]}" : "{}";
         return server.sendRaw(b.header("Content-Type", "application/json")
                 .method(method, HttpRequest.BodyPublishers.ofString(body)).build());

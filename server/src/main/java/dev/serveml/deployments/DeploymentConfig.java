@@ -1,0 +1,147 @@
+package dev.serveml.deployments;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.serveml.config.ConfigLoader;
+import dev.serveml.problem.ProblemException;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * How a deployment's versions are served.
+ *
+ * @param instances     ONNX sessions or Python workers per version
+ * @param maxBatchSize  most rows per model call; 1 turns batching off
+ * @param maxQueueDelay longest a queued request waits for others to join its batch
+ * @param timeout       deadline of a call that sends no {@code X-Request-Timeout}
+ * @param memoryLimit   bytes a version may use (Python workers), empty for the server's default
+ * @param env           environment variables for Python workers
+ * @param idleUnload    unload after this long unused; zero keeps loaded
+ * @param minInstances  1 or more keeps the versions loaded (pinned) whatever the memory budget says
+ */
+public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueueDelay, Duration timeout,
+                               Optional<Long> memoryLimit, Map<String, String> env, Duration idleUnload,
+                               int minInstances) {
+    public static final DeploymentConfig DEFAULTS = new DeploymentConfig(1, 1, Duration.ofMillis(2),
+            Duration.ofSeconds(30), Optional.empty(), Map.of(), Duration.ZERO, 0);
+
+    public DeploymentConfig {
+        env = Map.copyOf(env);
+    }
+
+    /**
+     * This config with the fields present in {@code node} changed, or the {@code invalid-deployment}
+     * problem naming every wrong field.
+     */
+    public DeploymentConfig merge(JsonNode node, String pointer) {
+        List<ProblemException.FieldError> errors = new ArrayList<>();
+        if (node == null || node.isNull()) {
+            return this;
+        }
+        if (!node.isObject()) {
+            throw TrafficPolicy.invalid(List.of(new ProblemException.FieldError(pointer, "config must be an object")));
+        }
+        int inst = count(node, "instances", instances, 1, 64, pointer, errors);
+        int batch = count(node, "max_batch_size", maxBatchSize, 1, 4096, pointer, errors);
+        Duration delay = duration(node, "max_queue_delay", maxQueueDelay, true, pointer, errors);
+        Duration time = duration(node, "timeout", timeout, false, pointer, errors);
+        Duration idle = duration(node, "idle_unload", idleUnload, true, pointer, errors);
+        int min = count(node, "min_instances", minInstances, 0, 64, pointer, errors);
+        Optional<Long> memory = memoryLimit;
+        JsonNode m = node.get("memory_limit");
+        if (m != null) {
+            long bytes = m.isNull() ? 0 : m.isIntegralNumber() ? m.longValue() : m.isTextual() ? ConfigLoader.parseSize(m.textValue()) : -1;
+            if (bytes < 0) {
+                errors.add(new ProblemException.FieldError(pointer + "/memory_limit",
+                        "memory_limit must be a size such as 512MB or 2GB (null for the server's default)"));
+            }
+            memory = bytes > 0 ? Optional.of(bytes) : Optional.empty();
+        }
+        Map<String, String> vars = env;
+        JsonNode e = node.get("env");
+        if (e != null) {
+            vars = new LinkedHashMap<>();
+            if (!e.isObject()) {
+                errors.add(new ProblemException.FieldError(pointer + "/env", "env must be an object of text values"));
+            } else {
+                for (var it = e.fields(); it.hasNext(); ) {
+                    var f = it.next();
+                    if (!f.getValue().isTextual() || !f.getKey().matches("[A-Za-z_][A-Za-z0-9_]{0,127}")) {
+                        errors.add(new ProblemException.FieldError(pointer + "/env/" + f.getKey(),
+                                "environment variables are NAME: \"text\""));
+                    } else {
+                        vars.put(f.getKey(), f.getValue().textValue());
+                    }
+                }
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw TrafficPolicy.invalid(errors);
+        }
+        return new DeploymentConfig(inst, batch, delay, time, memory, vars, idle, min);
+    }
+
+    private static int count(JsonNode node, String field, int current, int min, int max, String pointer,
+                             List<ProblemException.FieldError> errors) {
+        JsonNode n = node.get(field);
+        if (n == null) {
+            return current;
+        }
+        if (!n.isIntegralNumber() || n.longValue() < min || n.longValue() > max) {
+            errors.add(new ProblemException.FieldError(pointer + "/" + field, field + " must be a whole number from "
+                    + min + " to " + max));
+            return current;
+        }
+        return n.intValue();
+    }
+
+    private static Duration duration(JsonNode node, String field, Duration current, boolean zeroAllowed,
+                                     String pointer, List<ProblemException.FieldError> errors) {
+        JsonNode n = node.get(field);
+        if (n == null) {
+            return current;
+        }
+        Duration d = n.isIntegralNumber() ? Duration.ofMillis(n.longValue())
+                : n.isTextual() ? ConfigLoader.parseDuration(n.textValue()) : null;
+        if (d == null || d.isNegative() || (!zeroAllowed && d.isZero()) || d.compareTo(Duration.ofHours(24)) > 0) {
+            errors.add(new ProblemException.FieldError(pointer + "/" + field, field
+                    + " must be a duration such as 250ms, 30s or 5m (or milliseconds)"
+                    + (zeroAllowed ? "" : ", more than zero")));
+            return current;
+        }
+        return d;
+    }
+
+    /** The config as stored and shown; durations in milliseconds. */
+    public ObjectNode toJson() {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("instances", instances).put("max_batch_size", maxBatchSize)
+                .put("max_queue_delay_ms", maxQueueDelay.toMillis()).put("timeout_ms", timeout.toMillis());
+        if (memoryLimit.isPresent()) {
+            o.put("memory_limit", memoryLimit.get());
+        } else {
+            o.putNull("memory_limit");
+        }
+        ObjectNode vars = o.putObject("env");
+        env.forEach(vars::put);
+        o.put("idle_unload_ms", idleUnload.toMillis()).put("min_instances", minInstances);
+        return o;
+    }
+
+    /** Reads what {@link #toJson()} wrote. */
+    public static DeploymentConfig fromJson(JsonNode o) {
+        Map<String, String> vars = new LinkedHashMap<>();
+        o.path("env").fields().forEachRemaining(f -> vars.put(f.getKey(), f.getValue().asText()));
+        JsonNode mem = o.get("memory_limit");
+        return new DeploymentConfig(o.path("instances").asInt(1), o.path("max_batch_size").asInt(1),
+                Duration.ofMillis(o.path("max_queue_delay_ms").asLong(2)), Duration.ofMillis(o.path("timeout_ms").asLong(30_000)),
+                mem == null || mem.isNull() ? Optional.empty() : Optional.of(mem.asLong()), vars,
+                Duration.ofMillis(o.path("idle_unload_ms").asLong(0)), o.path("min_instances").asInt(0));
+    }
+}

@@ -1,0 +1,166 @@
+package dev.serveml.deployments;
+
+import dev.serveml.auth.Principal;
+import dev.serveml.inference.InferenceResult;
+import dev.serveml.inference.InferenceService;
+import dev.serveml.inference.Signature;
+import dev.serveml.inference.Tensor;
+import dev.serveml.metrics.Meters;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
+
+/**
+ * Sends a deployment's calls to versions by its policy, copies them to its shadow, and counts
+ * what is in flight so that a deletion can wait for it. Never blocks the calling thread except
+ * in {@link #drain}. Thread-safe.
+ */
+final class Traffic {
+    private static final Logger log = LoggerFactory.getLogger(Traffic.class);
+    /** Shadow copies running at once, past which copies are skipped rather than queued behind clients. */
+    private static final int MAX_SHADOWS = 64;
+
+    private final InferenceService inference;
+    private final Meters meters;
+    private final Map<Long, AtomicInteger> inFlight = new ConcurrentHashMap<>();
+    private final Set<Long> draining = ConcurrentHashMap.newKeySet();
+    private final Map<Long, ShadowStats> shadows = new ConcurrentHashMap<>();
+    private final Semaphore shadowPermits = new Semaphore(MAX_SHADOWS);
+
+    Traffic(InferenceService inference, Meters meters) {
+        this.inference = inference;
+        this.meters = meters;
+    }
+
+    CompletableFuture<InferenceResult> call(Principal caller, Deployment d, UnaryOperator<String> headers,
+                                            Function<Signature, List<Tensor>> binder, Set<String> outputs,
+                                            Optional<Duration> timeout) {
+        AtomicInteger count = enter(d);
+        if (count == null) {
+            return CompletableFuture.failedFuture(Deployments.notFound(d.name()));
+        }
+        String sticky = d.policy().stickyHeader().map(headers).orElse(null);
+        int version = d.policy().choose(sticky, ThreadLocalRandom.current().nextInt(100));
+        meters.deploymentRequest(d.name(), version);
+        return inference.infer(caller, d.modelName(), Optional.of(version), binder, outputs,
+                        timeout.or(() -> Optional.of(d.config().timeout())))
+                .whenComplete((result, failure) -> {
+                    count.decrementAndGet();
+                    Throwable cause = failure instanceof CompletionException c && c.getCause() != null
+                            ? c.getCause() : failure;
+                    if (cause instanceof ProblemException p && p.type() == ProblemType.QUEUE_FULL) {
+                        meters.deploymentRejected(d.name(), version, "queue_full");
+                    } else if (cause instanceof ProblemException p && p.type() == ProblemType.INFERENCE_TIMEOUT) {
+                        meters.deploymentRejected(d.name(), version, "timeout");
+                    }
+                });
+    }
+
+    /**
+     * Runs a copy of an answered call on the deployment's shadow version, if it has one, and
+     * records its latency and whether it agreed. Its failures are counted and logged, never thrown.
+     */
+    void shadow(Principal caller, Deployment d, InferenceResult primary, Function<Signature, List<Tensor>> binder,
+                Set<String> outputs) {
+        if (d.policy().shadow().isEmpty()) {
+            return;
+        }
+        int version = d.policy().shadow().get();
+        ShadowStats stats = stats(d, version);
+        if (!shadowPermits.tryAcquire()) {
+            stats.skipped();
+            return;
+        }
+        AtomicInteger count = enter(d);
+        if (count == null) {
+            shadowPermits.release();
+            return;
+        }
+        long started = System.nanoTime();
+        CompletableFuture<InferenceResult> copy;
+        try {
+            copy = inference.inferCopy(caller, d.modelName(), version, binder, outputs, d.config().timeout());
+        } catch (RuntimeException e) {
+            copy = CompletableFuture.failedFuture(e);
+        }
+        copy.whenComplete((result, failure) -> {
+            shadowPermits.release();
+            count.decrementAndGet();
+            long took = System.nanoTime() - started;
+            if (failure != null) {
+                stats.failed(took);
+                meters.shadow(d.name(), version, took, "failed");
+                log.debug("shadow call of deployment {} to v{} failed: {}", d.name(), version, failure.toString());
+                return;
+            }
+            boolean agreed = Agreement.agree(primary.outputs(), result.outputs());
+            stats.completed(took, agreed);
+            meters.shadow(d.name(), version, took, agreed ? "agree" : "disagree");
+        });
+    }
+
+    /** The shadow's record for the deployment's current shadow version, if it has one. */
+    Optional<ShadowStats.Reading> shadowReading(Deployment d) {
+        return d.policy().shadow().map(v -> stats(d, v).read());
+    }
+
+    private ShadowStats stats(Deployment d, int version) {
+        return shadows.compute(d.id(), (id, s) -> {
+            if (s != null && s.version() == version) {
+                return s;
+            }
+            ShadowStats fresh = new ShadowStats(version);
+            meters.shadowAgreement(d.name(), version, fresh::agreementRate);
+            return fresh;
+        });
+    }
+
+    /** Counts a call in, or null when the deployment is being deleted. */
+    private AtomicInteger enter(Deployment d) {
+        AtomicInteger count = inFlight.computeIfAbsent(d.id(), id -> new AtomicInteger());
+        count.incrementAndGet();
+        if (draining.contains(d.id())) {
+            count.decrementAndGet();
+            return null;
+        }
+        return count;
+    }
+
+    /**
+     * Refuses new calls to the deployment and waits, blocking, until the calls in flight (shadow
+     * copies too) are answered or {@code limit} passes.
+     *
+     * @return the calls still in flight when it gave up (0 when drained)
+     */
+    int drain(long deploymentId, Duration limit) {
+        draining.add(deploymentId);
+        AtomicInteger count = inFlight.computeIfAbsent(deploymentId, id -> new AtomicInteger());
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (count.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        inFlight.remove(deploymentId);
+        shadows.remove(deploymentId);
+        return count.get();
+    }
+}

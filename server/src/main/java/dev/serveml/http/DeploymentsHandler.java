@@ -1,0 +1,259 @@
+package dev.serveml.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.serveml.auth.Principal;
+import dev.serveml.auth.Scope;
+import dev.serveml.deployments.Deployment;
+import dev.serveml.deployments.DeploymentEvent;
+import dev.serveml.deployments.Deployments;
+import dev.serveml.deployments.ShadowStats;
+import dev.serveml.inference.NativeRequest;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/** Deployments over REST: lifecycle, rollback and promotion, the event stream, and predict. */
+final class DeploymentsHandler {
+    /** A deployment as the API shows it. */
+    record DeploymentView(String name, String model, Long ownerId, String status, String statusMessage,
+                          JsonNode policy, JsonNode previousPolicy, JsonNode config, List<Deployments.Member> versions,
+                          ShadowStats.Reading shadowStats, Instant createdAt, Instant updatedAt, String predictUrl,
+                          String eventsUrl) {
+        static DeploymentView of(Deployment d, List<Deployments.Member> members, Optional<ShadowStats.Reading> shadow) {
+            String base = "/api/v1/deployments/" + d.name();
+            return new DeploymentView(d.name(), d.modelName(), d.ownerId(), d.status().value(), d.statusMessage(),
+                    d.policy().toJson(), d.previousPolicy().map(p -> (JsonNode) p.toJson()).orElse(null),
+                    d.config().toJson(), members, shadow.orElse(null), d.createdAt(), d.updatedAt(),
+                    base + "/predict", base + "/events");
+        }
+    }
+
+    private final Deployments deployments;
+    private final Responses responses;
+
+    DeploymentsHandler(Deployments deployments, Responses responses) {
+        this.deployments = deployments;
+        this.responses = responses;
+    }
+
+    void register(HttpApi api) {
+        Access read = Access.scope(Scope.MODELS_READ);
+        Access write = Access.scope(Scope.DEPLOYMENTS_WRITE);
+        api.jsonRoute(HttpMethod.POST, "/api/v1/deployments", write, this::create);
+        api.route(HttpMethod.GET, "/api/v1/deployments", read, this::list);
+        api.route(HttpMethod.GET, "/api/v1/deployments/:name", read, this::get);
+        api.jsonRoute(HttpMethod.PATCH, "/api/v1/deployments/:name", write, this::update);
+        api.route(HttpMethod.DELETE, "/api/v1/deployments/:name", write, this::delete);
+        api.route(HttpMethod.POST, "/api/v1/deployments/:name/rollback", write, ctx -> answer(ctx, 200,
+                caller -> deployments.rollback(caller, ctx.pathParam("name"))));
+        api.jsonRoute(HttpMethod.POST, "/api/v1/deployments/:name/promote", write, this::promote);
+        api.route(HttpMethod.GET, "/api/v1/deployments/:name/events", read, this::events);
+        api.jsonRoute(HttpMethod.POST, "/api/v1/deployments/:name/predict", Access.optional(Scope.PREDICT),
+                this::predict);
+    }
+
+    private void create(RoutingContext ctx) {
+        JsonNode body = responses.jsonBody(ctx);
+        answer(ctx, 201, caller -> {
+            Deployment d = deployments.create(caller, body);
+            ctx.response().putHeader("Location", "/api/v1/deployments/" + d.name());
+            return d;
+        });
+    }
+
+    private void list(RoutingContext ctx) {
+        Principal caller = HttpApi.principal(ctx);
+        responses.blocking(ctx, () -> deployments.list(caller).stream().map(d -> view(caller, d)).toList(),
+                items -> responses.sendValue(ctx, 200, Views.ListView.of(items)));
+    }
+
+    private void get(RoutingContext ctx) {
+        answer(ctx, 200, caller -> deployments.require(caller, ctx.pathParam("name")));
+    }
+
+    private void update(RoutingContext ctx) {
+        // The body is checked after the lookup, so that others' deployments answer 404 whatever they send.
+        Buffer raw = ctx.body().buffer();
+        answer(ctx, 200, caller -> {
+            Deployment d = deployments.require(caller, ctx.pathParam("name"));
+            byte[] bytes = raw == null ? new byte[0] : raw.getBytes();
+            return deployments.update(caller, d.name(), responses.readTree(bytes, 0, bytes.length));
+        });
+    }
+
+    private void delete(RoutingContext ctx) {
+        answer(ctx, 200, caller -> deployments.delete(caller, ctx.pathParam("name")));
+    }
+
+    private void promote(RoutingContext ctx) {
+        Buffer raw = ctx.body().buffer();
+        answer(ctx, 200, caller -> {
+            Deployment d = deployments.require(caller, ctx.pathParam("name"));
+            Optional<Integer> version = Optional.empty();
+            if (raw != null && raw.length() > 0) {
+                JsonNode body = responses.readTree(raw.getBytes(), 0, raw.length());
+                JsonNode v = body.get("version");
+                if (v != null && (!v.isIntegralNumber() || v.intValue() < 1)) {
+                    throw ProblemException.field(ProblemType.INVALID_DEPLOYMENT, "/version",
+                            "version must be a version number (1, 2, ...)");
+                }
+                version = v == null ? Optional.empty() : Optional.of(v.intValue());
+            }
+            return deployments.promote(caller, d.name(), version);
+        });
+    }
+
+    /** Runs a blocking deployment operation and answers with the deployment as it then is. */
+    private void answer(RoutingContext ctx, int status, java.util.function.Function<Principal, Deployment> work) {
+        Principal caller = HttpApi.principal(ctx);
+        responses.blocking(ctx, () -> view(caller, work.apply(caller)), v -> responses.sendValue(ctx, status, v));
+    }
+
+    private DeploymentView view(Principal caller, Deployment d) {
+        return DeploymentView.of(d, deployments.members(caller, d), deployments.shadowReading(d));
+    }
+
+    private void predict(RoutingContext ctx) {
+        Optional<Duration> timeout = HttpApi.requestTimeout(ctx);
+        Principal caller = HttpApi.principal(ctx);
+        Deployment d = deployments.require(caller, ctx.pathParam("name"));
+        NativeRequest request = NativeRequest.of(responses.jsonBody(ctx));
+        Future.fromCompletionStage(deployments.infer(caller, d, ctx.request()::getHeader, request::bind, Set.of(),
+                        timeout), ctx.vertx().getOrCreateContext())
+                .onSuccess(result -> {
+                    // The shadow copy starts once the answer is written: the client never waits for it.
+                    ctx.addEndHandler(done -> deployments.shadow(caller, d, result, request::bind, Set.of()));
+                    responses.send(ctx, 200, g -> PredictHandler.write(g, ctx, request.style(), result, d.name()));
+                })
+                .onFailure(ctx::fail);
+    }
+
+    /**
+     * Server-Sent Events: the deployment's past events, then live ones; the stream ends once the
+     * latest event says the deployment is active or failed. A {@code Last-Event-ID} skips what a
+     * reconnecting client has seen.
+     */
+    private void events(RoutingContext ctx) {
+        Deployment d = deployments.require(HttpApi.principal(ctx), ctx.pathParam("name"));
+        EventStream stream = new EventStream(ctx.response(), lastEventId(ctx));
+        io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
+        Runnable unwatch = deployments.watch(d, e -> context.runOnContext(v -> stream.live(e)));
+        stream.onClose(unwatch);
+        ctx.response().closeHandler(v -> stream.close());
+        responses.vertx().executeBlocking(() -> deployments.events(d), false)
+                .onSuccess(stream::replay)
+                .onFailure(e -> {
+                    unwatch.run();
+                    ctx.fail(e);
+                });
+    }
+
+    private static long lastEventId(RoutingContext ctx) {
+        try {
+            String h = ctx.request().getHeader("Last-Event-ID");
+            return h == null ? 0 : Long.parseLong(h.trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** One subscriber's stream; used on its request's event loop only. */
+    private final class EventStream {
+        private final HttpServerResponse response;
+        private final List<DeploymentEvent> early = new ArrayList<>();
+        private long lastSent;
+        private boolean replayed;
+        private boolean closed;
+        private Runnable onClose = () -> { };
+
+        EventStream(HttpServerResponse response, long lastSent) {
+            this.response = response;
+            this.lastSent = lastSent;
+        }
+
+        void onClose(Runnable action) {
+            this.onClose = action;
+        }
+
+        void replay(List<DeploymentEvent> past) {
+            if (closed) {
+                return;
+            }
+            response.setStatusCode(200).setChunked(true).putHeader("Content-Type", "text/event-stream")
+                    .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");
+            List<DeploymentEvent> all = new ArrayList<>(past);
+            all.addAll(early);
+            all.sort(Comparator.comparingLong(DeploymentEvent::id));
+            replayed = true;
+            DeploymentEvent last = null;
+            for (DeploymentEvent e : all) {
+                if (write(e)) {
+                    last = e;
+                }
+            }
+            if (last == null && !past.isEmpty()) {
+                last = past.get(past.size() - 1);
+            }
+            if (last != null && last.status().settled()) {
+                close();
+            } else {
+                response.write(": waiting for the deployment to settle\n\n");
+            }
+        }
+
+        void live(DeploymentEvent e) {
+            if (closed) {
+                return;
+            }
+            if (!replayed) {
+                early.add(e);
+                return;
+            }
+            if (write(e) && e.status().settled()) {
+                close();
+            }
+        }
+
+        private boolean write(DeploymentEvent e) {
+            if (e.id() <= lastSent) {
+                return false;
+            }
+            lastSent = e.id();
+            Buffer data = responses.write(g -> {
+                g.writeStartObject();
+                g.writeNumberField("id", e.id());
+                g.writeStringField("at", e.at().toString());
+                g.writeStringField("step", e.step());
+                g.writeNumberField("percent", e.percent());
+                g.writeStringField("message", e.message());
+                g.writeStringField("status", e.status().value());
+                g.writeEndObject();
+            });
+            response.write("id: " + e.id() + "\nevent: " + e.step() + "\ndata: " + data + "\n\n");
+            return true;
+        }
+
+        void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            onClose.run();
+            if (!response.ended() && !response.closed()) {
+                response.end();
+            }
+        }
+    }
+}
