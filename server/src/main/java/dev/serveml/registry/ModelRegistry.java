@@ -210,6 +210,22 @@ public final class ModelRegistry {
         return updated;
     }
 
+    /** Changes a model's response-cache settings (null leaves a value; a TTL of 0 returns to the default). */
+    public Model updateCacheSettings(Principal caller, String name, Boolean enabled, Integer ttlSeconds) {
+        requireModel(caller, name);
+        Model updated = store.updateCacheSettings(name, enabled, ttlSeconds).orElseThrow();
+        snapshots.remove(name);
+        Map<String, Object> changes = new java.util.LinkedHashMap<>();
+        if (enabled != null) {
+            changes.put("cache_enabled", enabled);
+        }
+        if (ttlSeconds != null) {
+            changes.put("cache_ttl_seconds", ttlSeconds);
+        }
+        audit(caller, "model.settings_changed", name, changes);
+        return updated;
+    }
+
     public ModelVersion setState(Principal caller, String modelName, int version, VersionState state) {
         Model model = requireModel(caller, modelName);
         store.findVersion(model.id(), version).filter(v -> !v.deleted())
