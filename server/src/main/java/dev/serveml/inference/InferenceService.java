@@ -3,6 +3,7 @@ package dev.serveml.inference;
 import dev.serveml.auth.Principal;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.registry.Model;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.registry.ModelVersion;
 
@@ -31,6 +32,7 @@ public final class InferenceService {
     private final Ticker ticker;
     private final Duration defaultTimeout;
     private final Admission admission;
+    private final AnswerCache cache;
 
     /**
      * @param executor       where versions are resolved and loaded and inputs bound (blocking work)
@@ -39,6 +41,13 @@ public final class InferenceService {
      */
     public InferenceService(ModelRegistry registry, ModelHost host, Executor executor, Ticker ticker,
                             Duration defaultTimeout, Admission admission) {
+        this(registry, host, executor, ticker, defaultTimeout, admission, AnswerCache.NONE);
+    }
+
+    /** @param cache answers identical requests to the same version without running the model */
+    public InferenceService(ModelRegistry registry, ModelHost host, Executor executor, Ticker ticker,
+                            Duration defaultTimeout, Admission admission, AnswerCache cache) {
+        this.cache = cache;
         this.admission = admission;
         this.registry = registry;
         this.host = host;
@@ -53,6 +62,13 @@ public final class InferenceService {
         return infer(caller, model, version, binder, outputs, Optional.empty());
     }
 
+    /** {@link #infer(Principal, String, Optional, Function, Set, Optional, boolean)} answering from the cache. */
+    public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
+                                                    Function<Signature, List<Tensor>> binder, Set<String> outputs,
+                                                    Optional<Duration> timeout) {
+        return infer(caller, model, version, binder, outputs, timeout, false);
+    }
+
     /**
      * Predicts with a model. Never blocks the calling thread.
      *
@@ -61,31 +77,59 @@ public final class InferenceService {
      *                {@link ProblemException}
      * @param outputs names of the outputs wanted; empty for all
      * @param timeout how long the request may wait for the model, from now; empty for the default
+     * @param fresh   run the model even if the answer is cached (the fresh answer is still stored)
      * @return completes with the result, or exceptionally with a {@link ProblemException}
      */
     public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
                                                     Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                                    Optional<Duration> timeout) {
+                                                    Optional<Duration> timeout, boolean fresh) {
         long deadline = ticker.nanoTime() + timeout.orElse(defaultTimeout).toNanos();
         return CompletableFuture.supplyAsync(() -> {
-            admission.admit(caller, registry.requireServableModel(caller, model));
+            Model m = registry.requireServableModel(caller, model);
+            admission.admit(caller, m);
             ModelVersion v = registry.resolveServable(caller, model, version);
             ModelHost.Lease lease = host.acquire(v);
             try {
                 Signature signature = lease.model().signature();
                 List<Tensor> inputs = binder.apply(signature);
                 validate(signature, inputs, outputs);
-                return new Bound(v, lease, inputs);
+                return new Bound(v, lease, inputs, cache.slot(m, v, inputs, outputs).orElse(null));
             } catch (RuntimeException | Error e) {
                 lease.release();
                 throw e;
             }
-        }, executor).thenCompose(bound -> bound.lease.batcher().submitTimed(bound.inputs, outputs, deadline)
-                .whenComplete((done, failure) -> bound.lease.release())
-                .thenApply(done -> new InferenceResult(bound.version, done.outputs(), done.runNanos())));
+        }, executor).thenCompose(bound -> {
+            if (bound.slot == null) {
+                return run(bound, outputs, deadline, CacheStatus.OFF);
+            }
+            if (fresh) {
+                cache.bypassed(bound.slot);
+                return run(bound, outputs, deadline, CacheStatus.BYPASS);
+            }
+            return cache.find(bound.slot).exceptionally(e -> Optional.empty()).thenCompose(found -> {
+                if (found.isPresent()) {
+                    bound.lease.release();
+                    return CompletableFuture.completedFuture(
+                            new InferenceResult(bound.version, found.get(), 0, CacheStatus.HIT));
+                }
+                return run(bound, outputs, deadline, CacheStatus.MISS);
+            });
+        });
     }
 
-    private record Bound(ModelVersion version, ModelHost.Lease lease, List<Tensor> inputs) {
+    private CompletableFuture<InferenceResult> run(Bound bound, Set<String> outputs, long deadline, CacheStatus status) {
+        return bound.lease.batcher().submitTimed(bound.inputs, outputs, deadline)
+                .whenComplete((done, failure) -> bound.lease.release())
+                .thenApply(done -> {
+                    if (bound.slot != null) {
+                        cache.store(bound.slot, done.outputs());
+                    }
+                    return new InferenceResult(bound.version, done.outputs(), done.runNanos(), status);
+                });
+    }
+
+    /** @param slot where the answer is cached; null when it is not */
+    private record Bound(ModelVersion version, ModelHost.Lease lease, List<Tensor> inputs, CacheSlot slot) {
     }
 
     /** Checks names, element types and shapes against the signature. */
