@@ -260,6 +260,15 @@ public final class HttpApi {
         return Optional.of(Duration.ofMillis(ms));
     }
 
+    /** The header that tells whether an answer came from the response cache. */
+    static final String X_CACHE = "X-Cache";
+
+    /** Whether the client asked for an answer not taken from a cache ({@code Cache-Control: no-cache}). */
+    static boolean wantsFresh(RoutingContext ctx) {
+        String control = ctx.request().getHeader("Cache-Control");
+        return control != null && control.toLowerCase(Locale.ROOT).contains("no-cache");
+    }
+
     /** Nanoseconds since the request reached the router. */
     static long elapsedNanos(RoutingContext ctx) {
         Long started = ctx.get(STARTED);

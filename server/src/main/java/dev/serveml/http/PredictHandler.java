@@ -40,9 +40,12 @@ final class PredictHandler {
         Optional<Duration> timeout = HttpApi.requestTimeout(ctx);
         NativeRequest request = NativeRequest.of(responses.jsonBody(ctx));
         Future.fromCompletionStage(inference.infer(HttpApi.principal(ctx), ctx.pathParam("name"), version,
-                                request::bind, Set.of(), timeout),
+                                request::bind, Set.of(), timeout, HttpApi.wantsFresh(ctx)),
                         ctx.vertx().getOrCreateContext())
-                .onSuccess(result -> responses.send(ctx, 200, g -> write(g, ctx, request.style(), result)))
+                .onSuccess(result -> {
+                    ctx.response().putHeader(HttpApi.X_CACHE, result.cache().label());
+                    responses.send(ctx, 200, g -> write(g, ctx, request.style(), result));
+                })
                 .onFailure(ctx::fail);
     }
 
@@ -83,6 +86,7 @@ final class PredictHandler {
             }
             g.writeEndObject();
         }
+        g.writeStringField("cache", result.cache().label());
         g.writeNumberField("inference_ms", result.inferenceNanos() / 1e6);
         g.writeNumberField("latency_ms", HttpApi.elapsedNanos(ctx) / 1e6);
         g.writeEndObject();

@@ -146,11 +146,13 @@ final class V2Handler {
         Set<String> outputs = new LinkedHashSet<>();
         request.outputs().forEach(o -> outputs.add(o.name()));
         Future.fromCompletionStage(inference.infer(HttpApi.principal(ctx), ctx.pathParam("name"), version,
-                                sig -> request.inputs(), outputs, timeout),
+                                sig -> request.inputs(), outputs, timeout, HttpApi.wantsFresh(ctx)),
                         ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> {
                     V2Codec.Encoded encoded = codec.encode(result.version().modelName(),
-                            Integer.toString(result.version().version()), request, result.outputs());
+                            Integer.toString(result.version().version()), request, result.outputs(),
+                            result.cache().label());
+                    ctx.response().putHeader(HttpApi.X_CACHE, result.cache().label());
                     if (encoded.binary()) {
                         ctx.response().putHeader(V2Codec.HEADER_LENGTH, Integer.toString(encoded.headerLength()))
                                 .putHeader("Content-Type", "application/octet-stream");
