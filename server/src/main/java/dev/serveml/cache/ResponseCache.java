@@ -101,6 +101,16 @@ public final class ResponseCache implements AnswerCache, AutoCloseable {
     }
 
     @Override
+    public Optional<Map<String, Output>> findLocal(CacheSlot slot) {
+        Entry entry = local.getIfPresent(slot.key());
+        if (entry == null) {
+            return Optional.empty();
+        }
+        meters.cacheRequest("hit", "l1");
+        return Optional.of(entry.outputs());
+    }
+
+    @Override
     public void store(CacheSlot slot, Map<String, Output> outputs) {
         Map<String, Output> compact = compact(outputs);
         String key = slot.key();

@@ -269,6 +269,14 @@ public final class HttpApi {
         return control != null && control.toLowerCase(Locale.ROOT).contains("no-cache");
     }
 
+    /** Bodies up to this size are bound on the event loop when their model is in memory (the fast path). */
+    private static final int SMALL_BODY = 64 * 1024;
+
+    /** Whether the request body is small enough to bind on the event loop. */
+    static boolean isSmall(RoutingContext ctx) {
+        return ctx.body().length() <= SMALL_BODY;
+    }
+
     /** Nanoseconds since the request reached the router. */
     static long elapsedNanos(RoutingContext ctx) {
         Long started = ctx.get(STARTED);

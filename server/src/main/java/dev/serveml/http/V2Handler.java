@@ -1,7 +1,9 @@
 package dev.serveml.http;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.serveml.auth.Principal;
 import dev.serveml.auth.Scope;
+import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.inference.TensorSpec;
@@ -21,6 +23,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The Open Inference Protocol (KServe V2, Triton) over HTTP/REST: server and model health and
@@ -145,9 +148,15 @@ final class V2Handler {
         V2Codec.InferRequest request = codec.decode(bytes, ctx.request().getHeader(V2Codec.HEADER_LENGTH), responses);
         Set<String> outputs = new LinkedHashSet<>();
         request.outputs().forEach(o -> outputs.add(o.name()));
-        Future.fromCompletionStage(inference.infer(HttpApi.principal(ctx), ctx.pathParam("name"), version,
-                                sig -> request.inputs(), outputs, timeout, HttpApi.wantsFresh(ctx)),
-                        ctx.vertx().getOrCreateContext())
+        Principal caller = HttpApi.principal(ctx);
+        String name = ctx.pathParam("name");
+        boolean fresh = HttpApi.wantsFresh(ctx);
+        CompletableFuture<InferenceResult> answer = (HttpApi.isSmall(ctx)
+                ? inference.inferInMemory(caller, name, version, sig -> request.inputs(), outputs, timeout, fresh)
+                : Optional.<CompletableFuture<InferenceResult>>empty())
+                .orElseGet(() -> inference.infer(caller, name, version, sig -> request.inputs(), outputs, timeout,
+                        fresh));
+        Future.fromCompletionStage(answer, ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> {
                     V2Codec.Encoded encoded = codec.encode(result.version().modelName(),
                             Integer.toString(result.version().version()), request, result.outputs(),

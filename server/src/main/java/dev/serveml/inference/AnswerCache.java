@@ -27,6 +27,11 @@ public interface AnswerCache {
         }
 
         @Override
+        public Optional<Map<String, Output>> findLocal(CacheSlot slot) {
+            return Optional.empty();
+        }
+
+        @Override
         public void store(CacheSlot slot, Map<String, Output> outputs) {
         }
 
@@ -40,6 +45,12 @@ public interface AnswerCache {
 
     /** The stored answer; completes (never exceptionally) with empty when there is none. */
     CompletableFuture<Optional<Map<String, Output>>> find(CacheSlot slot);
+
+    /**
+     * The answer if this process holds it, without waiting on any remote tier; counts only hits
+     * (a miss here is followed by {@link #find}, which counts it).
+     */
+    Optional<Map<String, Output>> findLocal(CacheSlot slot);
 
     /** Stores a successful answer (write-through to every tier; never blocks on a remote tier). */
     void store(CacheSlot slot, Map<String, Output> outputs);

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -98,22 +99,70 @@ public final class InferenceService {
                 lease.release();
                 throw e;
             }
-        }, executor).thenCompose(bound -> {
-            if (bound.slot == null) {
-                return run(bound, outputs, deadline, CacheStatus.OFF);
+        }, executor).thenCompose(bound -> answer(bound, outputs, deadline, fresh));
+    }
+
+    /**
+     * The same call as {@link #infer(Principal, String, Optional, Function, Set, Optional, boolean)}
+     * without leaving the calling thread until the model runs, when everything it needs is already
+     * in memory: the model's registry snapshot, no per-model admission check, the version loaded.
+     * A cache hit then completes at once, on the caller's thread; a miss goes straight to the
+     * version's queue. Empty when anything is not in memory or the request is not valid: call
+     * {@code infer}, which also gives the reasons. Never blocks; binding runs here, so callers keep
+     * it to small requests.
+     */
+    public Optional<CompletableFuture<InferenceResult>> inferInMemory(
+            Principal caller, String model, Optional<Integer> version, Function<Signature, List<Tensor>> binder,
+            Set<String> outputs, Optional<Duration> timeout, boolean fresh) {
+        ModelRegistry.Served served = registry.findServableInMemory(caller, model, version).orElse(null);
+        if (served == null || admission.checks(served.model())) {
+            return Optional.empty();
+        }
+        long deadline = ticker.nanoTime() + timeout.orElse(defaultTimeout).toNanos();
+        ModelVersion v = served.version();
+        List<Tensor> inputs;
+        CacheSlot slot;
+        try {
+            inputs = binder.apply(v.signature());
+            validate(v.signature(), inputs, outputs);
+            slot = cache.slot(served.model(), v, inputs, outputs).orElse(null);
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+        if (slot != null && !fresh) {
+            Optional<Map<String, Output>> hit = cache.findLocal(slot);
+            if (hit.isPresent()) {
+                return Optional.of(CompletableFuture.completedFuture(
+                        new InferenceResult(v, hit.get(), 0, CacheStatus.HIT)));
             }
-            if (fresh) {
-                cache.bypassed(bound.slot);
-                return run(bound, outputs, deadline, CacheStatus.BYPASS);
+        }
+        ModelHost.Lease lease = host.tryAcquireLoaded(v).orElse(null);
+        if (lease == null) {
+            return Optional.empty();
+        }
+        if (!lease.model().signature().equals(v.signature())) {
+            lease.release(); // bound against the registry's copy: only valid if the loaded model agrees
+            return Optional.empty();
+        }
+        return Optional.of(answer(new Bound(v, lease, inputs, slot), outputs, deadline, fresh));
+    }
+
+    /** After binding: the cache (unless off or bypassed), else the model; releases the lease either way. */
+    private CompletableFuture<InferenceResult> answer(Bound bound, Set<String> outputs, long deadline, boolean fresh) {
+        if (bound.slot == null) {
+            return run(bound, outputs, deadline, CacheStatus.OFF);
+        }
+        if (fresh) {
+            cache.bypassed(bound.slot);
+            return run(bound, outputs, deadline, CacheStatus.BYPASS);
+        }
+        return cache.find(bound.slot).exceptionally(e -> Optional.empty()).thenCompose(found -> {
+            if (found.isPresent()) {
+                bound.lease.release();
+                return CompletableFuture.completedFuture(
+                        new InferenceResult(bound.version, found.get(), 0, CacheStatus.HIT));
             }
-            return cache.find(bound.slot).exceptionally(e -> Optional.empty()).thenCompose(found -> {
-                if (found.isPresent()) {
-                    bound.lease.release();
-                    return CompletableFuture.completedFuture(
-                            new InferenceResult(bound.version, found.get(), 0, CacheStatus.HIT));
-                }
-                return run(bound, outputs, deadline, CacheStatus.MISS);
-            });
+            return run(bound, outputs, deadline, CacheStatus.MISS);
         });
     }
 
