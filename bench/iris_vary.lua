@@ -3,9 +3,12 @@
 math.randomseed(os.time() + math.floor(os.clock() * 1000000))
 local base = math.random(0, 999999)
 local n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+-- wrk.format with nil headers keeps wrk.headers, including the -H credential.
 request = function()
   n = n + 1
   local body = string.format('{"features":[%.6f,%.6f,4.8,1.8]}', 4 + ((base + n) % 1000000) / 1000000,
                              2 + math.random() * 2)
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+  return wrk.format(nil, nil, nil, body)
 end

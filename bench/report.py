@@ -88,8 +88,8 @@ if machine:
     lines.append(f"machine: {machine['cores']} cores ({machine['cpu']}), {machine['jdk']}, flags "
                  f"{machine['jvm_flags']}, kernel {machine['kernel']}; {machine['wrk']}; commit {machine['commit']}, "
                  f"{machine['date']}")
-lines.append("CPU % is of one core, summed over the server's process tree; RSS likewise (ServeML: JVM + embedded "
-             "PostgreSQL + Python workers).")
+lines.append("CPU % is of one core, summed over the server's process tree; RSS likewise (ServeML: the JVM and its "
+             "Python workers; the embedded PostgreSQL runs detached and is not counted there).")
 table = "\n".join(lines)
 print(table)
 (out / "table.txt").write_text(table + "\n")

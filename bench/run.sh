@@ -16,6 +16,11 @@ fixtures
 (cd "$repo_root" && [ -f server/target/serveml.jar ] || mvn -B -q -DskipTests package)
 : > "$out/rounds.tsv"
 
+stop_postgres() { # embedded PostgreSQL of our data dirs, should a server not have stopped it
+  local d p; for d in data-res data-main data-py; do
+    p=$(pgrep -f -- "-D $out/$d/postgres/data" | head -1 || true); [ -n "$p" ] && kill -INT "$p" 2>/dev/null
+  done; true; }
+trap 'cleanup; sleep 2; stop_postgres' EXIT
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 tree() { local p; echo "$1"; for p in $(pgrep -P "$1" 2>/dev/null); do tree "$p"; done; }
 cpu_ticks() { local t=0 p; for p in $(tree "$1"); do
@@ -37,7 +42,7 @@ serveml_up() { # port datadir extra-env... ; sets $serveml_pid, prints nothing
 rm -rf "$out/data-res"; : > "$out/serveml-18083.log"
 serveml_up 18083 "$out/data-res" SERVEML_AUTH=off
 t0=$(now_ms); wait_ready http://127.0.0.1:18083/health/ready; first_start=$(( $(now_ms) - t0 ))
-sleep 2; rss_start=$(rss_mb "$serveml_pid")
+sleep 2; rss_start=$(( $(rss_mb "$serveml_pid") + $(rss_mb "$(pgrep -f -- "-D $out/data-res/postgres" | head -1)") ))
 rss_jvm=$(( $(awk '/^VmRSS/ {print $2}' "/proc/$serveml_pid/status") / 1024 ))
 t0=$(now_ms)
 curl -sf -F file=@"$out/iris_rf.onnx" http://127.0.0.1:18083/api/v1/models/iris/versions >/dev/null
@@ -56,7 +61,7 @@ echo "resources: $(cat "$out/resources.json")"
 rm -rf "$out/data-main" "$out/data-py"; : > "$out/serveml-18080.log"; : > "$out/serveml-18081.log"
 serveml_up 18080 "$out/data-main" SERVEML_ADMIN_PASSWORD=bench-admin-password SERVEML_RATE_LIMIT=100000000
 main_pid=$serveml_pid
-serveml_up 18081 "$out/data-py" SERVEML_AUTH=off SERVEML_PYTHON_WORKERS=2 SERVEML_PYTHON_IDLE_TIMEOUT=0 \
+serveml_up 18081 "$out/data-py" SERVEML_AUTH=off SERVEML_RATE_LIMIT=100000000 SERVEML_PYTHON_WORKERS=2 SERVEML_PYTHON_IDLE_TIMEOUT=0 \
   SERVEML_MAX_BATCH_SIZE=32 SERVEML_MAX_QUEUE_DELAY=2ms SERVEML_CACHE=off
 py_pid=$serveml_pid
 java "${java_flags[@]}" -cp "$repo_root/server/target/serveml.jar" "$bench_root/bare/BareServer.java" \
@@ -127,3 +132,4 @@ cat > "$out/machine.json" <<JSON
  "wrk": "wrk -t1 -c$conns -d${seconds}s --latency, $rounds rounds, ${warm}s warm-up, loopback, wrk on the same cores"}
 JSON
 /usr/bin/python3 "$bench_root/report.py" "$out"
+cleanup; sleep 2; stop_postgres; trap - EXIT
