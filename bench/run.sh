@@ -20,7 +20,19 @@ stop_postgres() { # embedded PostgreSQL of our data dirs, should a server not ha
   local d p; for d in data-res data-main data-py; do
     p=$(pgrep -f -- "-D $out/$d/postgres/data" | head -1 || true); [ -n "$p" ] && kill -INT "$p" 2>/dev/null
   done; true; }
-trap 'cleanup; sleep 2; stop_postgres' EXIT
+stop_all() { # TERM every server started here, give them 15 s, then KILL the ones left; by pid only
+  local p all=(); for p in "${pids[@]}"; do all+=($(tree "$p")); done
+  for p in "${all[@]}"; do kill "$p" 2>/dev/null; done
+  for _ in $(seq 1 150); do
+    local alive=0; for p in "${all[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break; sleep 0.1
+  done
+  for p in "${all[@]}"; do kill -9 "$p" 2>/dev/null; done
+  stop_postgres; }
+trap stop_all EXIT
+for port in 18001 18002 18080 18081 18083 18090; do
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "port $port is taken: stop what runs there" >&2; exit 1; }
+done
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 tree() { local p; echo "$1"; for p in $(pgrep -P "$1" 2>/dev/null); do tree "$p"; done; }
 cpu_ticks() { local t=0 p; for p in $(tree "$1"); do
@@ -132,4 +144,3 @@ cat > "$out/machine.json" <<JSON
  "wrk": "wrk -t1 -c$conns -d${seconds}s --latency, $rounds rounds, ${warm}s warm-up, loopback, wrk on the same cores"}
 JSON
 /usr/bin/python3 "$bench_root/report.py" "$out"
-cleanup; sleep 2; stop_postgres; trap - EXIT
