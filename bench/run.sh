@@ -21,6 +21,7 @@ stop_postgres() { # embedded PostgreSQL of our data dirs, should a server not ha
     p=$(pgrep -f -- "-D $out/$d/postgres/data" | head -1 || true); [ -n "$p" ] && kill -INT "$p" 2>/dev/null
   done; true; }
 stop_all() { # TERM every server started here, give them 15 s, then KILL the ones left; by pid only
+  set +e  # under set -e the first already-gone pid would end the trap and leave the rest running
   local p all=(); for p in "${pids[@]}"; do all+=($(tree "$p")); done
   for p in "${all[@]}"; do kill "$p" 2>/dev/null; done
   for _ in $(seq 1 150); do
