@@ -146,10 +146,17 @@ public final class ConfigLoader {
         HostingConfig hosting = new HostingConfig(
                 size("SERVEML_MODEL_MEMORY", "4GB"),
                 duration("SERVEML_MODEL_IDLE_UNLOAD", "0", true));
+        String cacheMode = string("SERVEML_CACHE", "on");
+        if (!cacheMode.equals("on") && !cacheMode.equals("off")) {
+            problems.add("SERVEML_CACHE: must be 'on' or 'off', got '" + cacheMode + "'");
+        }
+        CacheConfig cache = new CacheConfig(cacheMode.equals("on"),
+                duration("SERVEML_CACHE_TTL", "5m", false),
+                integer("SERVEML_CACHE_MAX_ENTRIES", 10_000, 1, 100_000_000));
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new ServemlConfig(http, storage, database, runtime, python, batching, hosting, auth);
+        return new ServemlConfig(http, storage, database, runtime, python, batching, hosting, auth, cache);
     }
 
     private String string(String key, String fallback) {

@@ -5,7 +5,7 @@ import java.util.Objects;
 /** The whole configuration. Each component is handed only its own sub-record. */
 public record ServemlConfig(HttpConfig http, StorageConfig storage, DatabaseConfig database, RuntimeConfig runtime,
                             PythonConfig python, BatchingConfig batching, HostingConfig hosting,
-                            AuthConfig auth) {
+                            AuthConfig auth, CacheConfig cache) {
     public ServemlConfig {
         Objects.requireNonNull(http);
         Objects.requireNonNull(storage);
@@ -15,12 +15,13 @@ public record ServemlConfig(HttpConfig http, StorageConfig storage, DatabaseConf
         Objects.requireNonNull(batching);
         Objects.requireNonNull(hosting);
         Objects.requireNonNull(auth);
+        Objects.requireNonNull(cache);
     }
 
     /** A one-line summary for the start-up log; secrets print as {@code ***}. */
     @Override
     public String toString() {
         return "http=" + http + ", storage=" + storage + ", database=" + database + ", runtime=" + runtime
-                + ", python=" + python + ", batching=" + batching + ", hosting=" + hosting + ", auth=" + auth;
+                + ", python=" + python + ", batching=" + batching + ", hosting=" + hosting + ", auth=" + auth + ", cache=" + cache;
     }
 }

@@ -279,6 +279,23 @@ public final class HttpApi {
         return Optional.of(Duration.ofMillis(ms));
     }
 
+    /** The header that tells whether an answer came from the response cache. */
+    static final String X_CACHE = "X-Cache";
+
+    /** Whether the client asked for an answer not taken from a cache ({@code Cache-Control: no-cache}). */
+    static boolean wantsFresh(RoutingContext ctx) {
+        String control = ctx.request().getHeader("Cache-Control");
+        return control != null && control.toLowerCase(Locale.ROOT).contains("no-cache");
+    }
+
+    /** Bodies up to this size are bound on the event loop when their model is in memory (the fast path). */
+    private static final int SMALL_BODY = 64 * 1024;
+
+    /** Whether the request body is small enough to bind on the event loop. */
+    static boolean isSmall(RoutingContext ctx) {
+        return ctx.body().length() <= SMALL_BODY;
+    }
+
     /** Nanoseconds since the request reached the router. */
     static long elapsedNanos(RoutingContext ctx) {
         Long started = ctx.get(STARTED);

@@ -5,6 +5,7 @@ import dev.serveml.auth.Scope;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.registry.Model;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.registry.ModelVersion;
 import dev.serveml.registry.VersionState;
@@ -88,16 +89,18 @@ final class ModelsHandler {
 
     private void patchModel(RoutingContext ctx) {
         JsonNode body = responses.jsonBody(ctx);
-        if (!body.isObject() || (!body.has("public") && !body.has("rate_limit_per_minute") && !body.has("description"))) {
+        if (!body.isObject() || (!body.has("public") && !body.has("rate_limit_per_minute") && !body.has("description")
+                && !body.has("cache"))) {
             throw new ProblemException(ProblemType.INVALID_REQUEST, "send any of {\"public\": true|false, "
-                    + "\"rate_limit_per_minute\": n (0 clears it), \"description\": \"...\"}");
+                    + "\"rate_limit_per_minute\": n (0 clears it), \"description\": \"...\", "
+                    + "\"cache\": {\"enabled\": true|false, \"ttl_seconds\": n (0 clears it)}}");
         }
         JsonNode pub = body.get("public");
         if (pub != null && !pub.isBoolean()) {
             throw ProblemException.field(ProblemType.INVALID_REQUEST, "/public", "public must be true or false");
         }
         JsonNode limit = body.get("rate_limit_per_minute");
-        if (limit != null && (!limit.canConvertToInt() || !limit.isIntegralNumber() || limit.intValue() < 0)) {
+        if (limit != null && !isCount(limit)) {
             throw ProblemException.field(ProblemType.INVALID_REQUEST, "/rate_limit_per_minute",
                     "rate_limit_per_minute must be a whole number, 0 to clear it");
         }
@@ -106,10 +109,46 @@ final class ModelsHandler {
             throw ProblemException.field(ProblemType.INVALID_REQUEST, "/description",
                     "description must be text of at most 2000 characters");
         }
-        responses.blocking(ctx, () -> registry.updateSettings(HttpApi.principal(ctx), ctx.pathParam("name"),
+        CacheChange cache = body.has("cache") ? cacheChange(body.get("cache")) : null;
+        boolean other = pub != null || limit != null || description != null;
+        responses.blocking(ctx, () -> {
+            Model m = null;
+            if (other) {
+                m = registry.updateSettings(HttpApi.principal(ctx), ctx.pathParam("name"),
                         pub == null ? null : pub.booleanValue(), limit == null ? null : limit.intValue(),
-                        description == null ? null : description.textValue()),
-                m -> responses.sendValue(ctx, 200, Views.ModelView.of(m)));
+                        description == null ? null : description.textValue());
+            }
+            if (cache != null) {
+                m = registry.updateCacheSettings(HttpApi.principal(ctx), ctx.pathParam("name"), cache.enabled(),
+                        cache.ttlSeconds());
+            }
+            return m;
+        }, m -> responses.sendValue(ctx, 200, Views.ModelView.of(m)));
+    }
+
+    /** A change to a model's response-cache settings; null leaves a value as it is. */
+    private record CacheChange(Boolean enabled, Integer ttlSeconds) {
+    }
+
+    private static CacheChange cacheChange(JsonNode cache) {
+        if (!cache.isObject() || (!cache.has("enabled") && !cache.has("ttl_seconds"))) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/cache",
+                    "cache must be {\"enabled\": true|false, \"ttl_seconds\": n (0 returns to the server default)}");
+        }
+        JsonNode enabled = cache.get("enabled");
+        if (enabled != null && !enabled.isBoolean()) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/cache/enabled", "enabled must be true or false");
+        }
+        JsonNode ttl = cache.get("ttl_seconds");
+        if (ttl != null && !isCount(ttl)) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/cache/ttl_seconds",
+                    "ttl_seconds must be a whole number of seconds, 0 to return to the server default");
+        }
+        return new CacheChange(enabled == null ? null : enabled.booleanValue(), ttl == null ? null : ttl.intValue());
+    }
+
+    private static boolean isCount(JsonNode n) {
+        return n.isIntegralNumber() && n.canConvertToInt() && n.intValue() >= 0;
     }
 
     private void listVersions(RoutingContext ctx) {

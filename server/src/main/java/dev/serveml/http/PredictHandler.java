@@ -1,6 +1,7 @@
 package dev.serveml.http;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.serveml.auth.Principal;
 import dev.serveml.auth.Scope;
 import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.InferenceService;
@@ -18,6 +19,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /** The native predict routes: the request shapes users already send, answered row by row. */
 final class PredictHandler {
@@ -39,10 +41,18 @@ final class PredictHandler {
     private void predict(RoutingContext ctx, Optional<Integer> version) {
         Optional<Duration> timeout = HttpApi.requestTimeout(ctx);
         NativeRequest request = NativeRequest.of(responses.jsonBody(ctx));
-        Future.fromCompletionStage(inference.infer(HttpApi.principal(ctx), ctx.pathParam("name"), version,
-                                request::bind, Set.of(), timeout),
-                        ctx.vertx().getOrCreateContext())
-                .onSuccess(result -> responses.send(ctx, 200, g -> write(g, ctx, request.style(), result, null)))
+        Principal caller = HttpApi.principal(ctx);
+        String name = ctx.pathParam("name");
+        boolean fresh = HttpApi.wantsFresh(ctx);
+        CompletableFuture<InferenceResult> answer = (HttpApi.isSmall(ctx)
+                ? inference.inferInMemory(caller, name, version, request::bind, Set.of(), timeout, fresh)
+                : Optional.<CompletableFuture<InferenceResult>>empty())
+                .orElseGet(() -> inference.infer(caller, name, version, request::bind, Set.of(), timeout, fresh));
+        Future.fromCompletionStage(answer, ctx.vertx().getOrCreateContext())
+                .onSuccess(result -> {
+                    ctx.response().putHeader(HttpApi.X_CACHE, result.cache().label());
+                    responses.send(ctx, 200, g -> write(g, ctx, request.style(), result, null));
+                })
                 .onFailure(ctx::fail);
     }
 
@@ -87,6 +97,7 @@ final class PredictHandler {
             }
             g.writeEndObject();
         }
+        g.writeStringField("cache", result.cache().label());
         g.writeNumberField("inference_ms", result.inferenceNanos() / 1e6);
         g.writeNumberField("latency_ms", HttpApi.elapsedNanos(ctx) / 1e6);
         g.writeEndObject();

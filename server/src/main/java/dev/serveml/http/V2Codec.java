@@ -154,6 +154,12 @@ final class V2Codec {
 
     /** Encodes the answer; outputs with binary set go after the JSON header. */
     Encoded encode(String modelName, String modelVersion, InferRequest request, Map<String, Output> outputs) {
+        return encode(modelName, modelVersion, request, outputs, null);
+    }
+
+    /** @param cache the cache outcome for the answer's {@code parameters}, or null to leave them out */
+    Encoded encode(String modelName, String modelVersion, InferRequest request, Map<String, Output> outputs,
+                   String cache) {
         Map<String, Boolean> binaryByName = new LinkedHashMap<>();
         for (RequestedOutput r : request.outputs()) {
             binaryByName.put(r.name(), r.binary());
@@ -181,6 +187,11 @@ final class V2Codec {
             g.writeStringField("model_version", modelVersion);
             if (request.id() != null) {
                 g.writeStringField("id", request.id());
+            }
+            if (cache != null) {
+                g.writeObjectFieldStart("parameters");
+                g.writeStringField("cache", cache);
+                g.writeEndObject();
             }
             g.writeArrayFieldStart("outputs");
             for (int i = 0; i < tensors.size(); i++) {

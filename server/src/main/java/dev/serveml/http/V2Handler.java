@@ -27,6 +27,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The Open Inference Protocol (KServe V2, Triton) over HTTP/REST: server and model health and
@@ -176,19 +177,27 @@ final class V2Handler {
         Set<String> outputs = new LinkedHashSet<>();
         request.outputs().forEach(o -> outputs.add(o.name()));
         Principal caller = HttpApi.principal(ctx);
+        String name = ctx.pathParam("name");
+        boolean fresh = HttpApi.wantsFresh(ctx);
         // The name is a deployment's first, then a model's.
-        Optional<Deployment> deployment = version.isEmpty() ? deployments.find(caller, ctx.pathParam("name"))
-                : Optional.empty();
-        java.util.concurrent.CompletableFuture<InferenceResult> call = deployment.isPresent()
+        Optional<Deployment> deployment = version.isEmpty() ? deployments.find(caller, name) : Optional.empty();
+        CompletableFuture<InferenceResult> answer = deployment.isPresent()
                 ? deployments.infer(caller, deployment.get(), ctx.request()::getHeader, sig -> request.inputs(),
                 outputs, timeout)
-                : inference.infer(caller, ctx.pathParam("name"), version, sig -> request.inputs(), outputs, timeout);
-        Future.fromCompletionStage(call, ctx.vertx().getOrCreateContext())
+                : (HttpApi.isSmall(ctx)
+                ? inference.inferInMemory(caller, name, version, sig -> request.inputs(), outputs, timeout, fresh)
+                : Optional.<CompletableFuture<InferenceResult>>empty())
+                .orElseGet(() -> inference.infer(caller, name, version, sig -> request.inputs(), outputs, timeout,
+                        fresh));
+        Future.fromCompletionStage(answer, ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> {
                     deployment.ifPresent(d -> ctx.addEndHandler(done -> deployments.shadow(caller, d, result,
                             sig -> request.inputs(), outputs)));
-                    V2Codec.Encoded encoded = codec.encode(deployment.map(Deployment::name).orElse(result.version().modelName()),
-                            Integer.toString(result.version().version()), request, result.outputs());
+                    V2Codec.Encoded encoded = codec.encode(deployment.map(Deployment::name)
+                                    .orElse(result.version().modelName()),
+                            Integer.toString(result.version().version()), request, result.outputs(),
+                            result.cache().label());
+                    ctx.response().putHeader(HttpApi.X_CACHE, result.cache().label());
                     if (encoded.binary()) {
                         ctx.response().putHeader(V2Codec.HEADER_LENGTH, Integer.toString(encoded.headerLength()))
                                 .putHeader("Content-Type", "application/octet-stream");

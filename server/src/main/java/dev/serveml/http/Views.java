@@ -14,12 +14,16 @@ final class Views {
     record ModelView(String name, String description, Long ownerId,
                      @com.fasterxml.jackson.annotation.JsonProperty("public") boolean isPublic, Integer rateLimitPerMinute,
                      int latestVersion, int versionCount, Instant createdAt, Instant updatedAt, Instant deletedAt,
-                     String url) {
+                     String url, CacheView cache) {
         static ModelView of(Model m) {
             return new ModelView(m.name(), m.description(), m.ownerId(), m.isPublic(), m.rateLimitPerMinute(),
                     m.latestVersion(), m.versionCount(), m.createdAt(), m.updatedAt(), m.deletedAt().orElse(null),
-                    "/api/v1/models/" + m.name());
+                    "/api/v1/models/" + m.name(), new CacheView(m.cacheEnabled(), m.cacheTtlSeconds()));
         }
+    }
+
+    /** A model's own response-cache settings; null fields follow the server's defaults. */
+    record CacheView(Boolean enabled, Integer ttlSeconds) {
     }
 
     record VersionView(String model, int version, String state, String status, String statusMessage, String format,

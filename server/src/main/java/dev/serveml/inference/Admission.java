@@ -12,4 +12,9 @@ public interface Admission {
     Admission ALWAYS = (caller, model) -> { };
 
     void admit(Principal caller, Model model);
+
+    /** Whether {@link #admit} has anything to check for this model (if not, the fast path may skip it). */
+    default boolean checks(Model model) {
+        return this != ALWAYS;
+    }
 }

@@ -9,7 +9,9 @@ import java.util.Map;
  *
  * @param version      the version that served it
  * @param outputs      outputs by name, in signature order
- * @param inferenceNanos time spent in the runtime
+ * @param inferenceNanos time spent in the runtime (0 for an answer from the cache)
+ * @param cache          how the response cache took part
  */
-public record InferenceResult(ModelVersion version, Map<String, Output> outputs, long inferenceNanos) {
+public record InferenceResult(ModelVersion version, Map<String, Output> outputs, long inferenceNanos,
+                              CacheStatus cache) {
 }

@@ -3,6 +3,7 @@ package dev.serveml.inference;
 import dev.serveml.auth.Principal;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.registry.Model;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.registry.ModelVersion;
 
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -31,6 +33,7 @@ public final class InferenceService {
     private final Ticker ticker;
     private final Duration defaultTimeout;
     private final Admission admission;
+    private final AnswerCache cache;
 
     /**
      * @param executor       where versions are resolved and loaded and inputs bound (blocking work)
@@ -39,6 +42,13 @@ public final class InferenceService {
      */
     public InferenceService(ModelRegistry registry, ModelHost host, Executor executor, Ticker ticker,
                             Duration defaultTimeout, Admission admission) {
+        this(registry, host, executor, ticker, defaultTimeout, admission, AnswerCache.NONE);
+    }
+
+    /** @param cache answers identical requests to the same version without running the model */
+    public InferenceService(ModelRegistry registry, ModelHost host, Executor executor, Ticker ticker,
+                            Duration defaultTimeout, Admission admission, AnswerCache cache) {
+        this.cache = cache;
         this.admission = admission;
         this.registry = registry;
         this.host = host;
@@ -53,6 +63,13 @@ public final class InferenceService {
         return infer(caller, model, version, binder, outputs, Optional.empty());
     }
 
+    /** {@link #infer(Principal, String, Optional, Function, Set, Optional, boolean)} answering from the cache. */
+    public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
+                                                    Function<Signature, List<Tensor>> binder, Set<String> outputs,
+                                                    Optional<Duration> timeout) {
+        return infer(caller, model, version, binder, outputs, timeout, false);
+    }
+
     /**
      * Predicts with a model. Never blocks the calling thread.
      *
@@ -61,47 +78,124 @@ public final class InferenceService {
      *                {@link ProblemException}
      * @param outputs names of the outputs wanted; empty for all
      * @param timeout how long the request may wait for the model, from now; empty for the default
+     * @param fresh   run the model even if the answer is cached (the fresh answer is still stored)
      * @return completes with the result, or exceptionally with a {@link ProblemException}
      */
     public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
                                                     Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                                    Optional<Duration> timeout) {
-        return run(caller, model, version, binder, outputs, timeout, admission);
+                                                    Optional<Duration> timeout, boolean fresh) {
+        return start(caller, model, version, binder, outputs, timeout, fresh, admission);
     }
 
     /**
-     * Like {@link #infer(Principal, String, Optional, Function, Set, Optional)} for a copy of a call
-     * already admitted (a deployment's shadow traffic): it takes no rate-limit token or quota.
+     * Like {@link #infer(Principal, String, Optional, Function, Set, Optional, boolean)} for a copy of a
+     * call already admitted (a deployment's shadow traffic): it takes no rate-limit token or quota.
      */
     public CompletableFuture<InferenceResult> inferCopy(Principal caller, String model, int version,
                                                         Function<Signature, List<Tensor>> binder, Set<String> outputs,
                                                         Duration timeout) {
-        return run(caller, model, Optional.of(version), binder, outputs, Optional.of(timeout), Admission.ALWAYS);
+        return start(caller, model, Optional.of(version), binder, outputs, Optional.of(timeout), false,
+                Admission.ALWAYS);
     }
 
-    private CompletableFuture<InferenceResult> run(Principal caller, String model, Optional<Integer> version,
-                                                   Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                                   Optional<Duration> timeout, Admission admission) {
+    private CompletableFuture<InferenceResult> start(Principal caller, String model, Optional<Integer> version,
+                                                     Function<Signature, List<Tensor>> binder, Set<String> outputs,
+                                                     Optional<Duration> timeout, boolean fresh, Admission admission) {
         long deadline = ticker.nanoTime() + timeout.orElse(defaultTimeout).toNanos();
         return CompletableFuture.supplyAsync(() -> {
-            admission.admit(caller, registry.requireServableModel(caller, model));
+            Model m = registry.requireServableModel(caller, model);
+            admission.admit(caller, m);
             ModelVersion v = registry.resolveServable(caller, model, version);
             ModelHost.Lease lease = host.acquire(v);
             try {
                 Signature signature = lease.model().signature();
                 List<Tensor> inputs = binder.apply(signature);
                 validate(signature, inputs, outputs);
-                return new Bound(v, lease, inputs);
+                return new Bound(v, lease, inputs, cache.slot(m, v, inputs, outputs).orElse(null));
             } catch (RuntimeException | Error e) {
                 lease.release();
                 throw e;
             }
-        }, executor).thenCompose(bound -> bound.lease.batcher().submitTimed(bound.inputs, outputs, deadline)
-                .whenComplete((done, failure) -> bound.lease.release())
-                .thenApply(done -> new InferenceResult(bound.version, done.outputs(), done.runNanos())));
+        }, executor).thenCompose(bound -> answer(bound, outputs, deadline, fresh));
     }
 
-    private record Bound(ModelVersion version, ModelHost.Lease lease, List<Tensor> inputs) {
+    /**
+     * The same call as {@link #infer(Principal, String, Optional, Function, Set, Optional, boolean)}
+     * without leaving the calling thread until the model runs, when everything it needs is already
+     * in memory: the model's registry snapshot, no per-model admission check, the version loaded.
+     * A cache hit then completes at once, on the caller's thread; a miss goes straight to the
+     * version's queue. Empty when anything is not in memory or the request is not valid: call
+     * {@code infer}, which also gives the reasons. Never blocks; binding runs here, so callers keep
+     * it to small requests.
+     */
+    public Optional<CompletableFuture<InferenceResult>> inferInMemory(
+            Principal caller, String model, Optional<Integer> version, Function<Signature, List<Tensor>> binder,
+            Set<String> outputs, Optional<Duration> timeout, boolean fresh) {
+        ModelRegistry.Served served = registry.findServableInMemory(caller, model, version).orElse(null);
+        if (served == null || admission.checks(served.model())) {
+            return Optional.empty();
+        }
+        long deadline = ticker.nanoTime() + timeout.orElse(defaultTimeout).toNanos();
+        ModelVersion v = served.version();
+        List<Tensor> inputs;
+        CacheSlot slot;
+        try {
+            inputs = binder.apply(v.signature());
+            validate(v.signature(), inputs, outputs);
+            slot = cache.slot(served.model(), v, inputs, outputs).orElse(null);
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+        if (slot != null && !fresh) {
+            Optional<Map<String, Output>> hit = cache.findLocal(slot);
+            if (hit.isPresent()) {
+                return Optional.of(CompletableFuture.completedFuture(
+                        new InferenceResult(v, hit.get(), 0, CacheStatus.HIT)));
+            }
+        }
+        ModelHost.Lease lease = host.tryAcquireLoaded(v).orElse(null);
+        if (lease == null) {
+            return Optional.empty();
+        }
+        if (!lease.model().signature().equals(v.signature())) {
+            lease.release(); // bound against the registry's copy: only valid if the loaded model agrees
+            return Optional.empty();
+        }
+        return Optional.of(answer(new Bound(v, lease, inputs, slot), outputs, deadline, fresh));
+    }
+
+    /** After binding: the cache (unless off or bypassed), else the model; releases the lease either way. */
+    private CompletableFuture<InferenceResult> answer(Bound bound, Set<String> outputs, long deadline, boolean fresh) {
+        if (bound.slot == null) {
+            return run(bound, outputs, deadline, CacheStatus.OFF);
+        }
+        if (fresh) {
+            cache.bypassed(bound.slot);
+            return run(bound, outputs, deadline, CacheStatus.BYPASS);
+        }
+        return cache.find(bound.slot).exceptionally(e -> Optional.empty()).thenCompose(found -> {
+            if (found.isPresent()) {
+                bound.lease.release();
+                return CompletableFuture.completedFuture(
+                        new InferenceResult(bound.version, found.get(), 0, CacheStatus.HIT));
+            }
+            return run(bound, outputs, deadline, CacheStatus.MISS);
+        });
+    }
+
+    private CompletableFuture<InferenceResult> run(Bound bound, Set<String> outputs, long deadline, CacheStatus status) {
+        return bound.lease.batcher().submitTimed(bound.inputs, outputs, deadline)
+                .whenComplete((done, failure) -> bound.lease.release())
+                .thenApply(done -> {
+                    if (bound.slot != null) {
+                        cache.store(bound.slot, done.outputs());
+                    }
+                    return new InferenceResult(bound.version, done.outputs(), done.runNanos(), status);
+                });
+    }
+
+    /** @param slot where the answer is cached; null when it is not */
+    private record Bound(ModelVersion version, ModelHost.Lease lease, List<Tensor> inputs, CacheSlot slot) {
     }
 
     /** Checks names, element types and shapes against the signature. */

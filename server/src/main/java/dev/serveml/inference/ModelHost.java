@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -133,6 +134,23 @@ public final class ModelHost implements AutoCloseable {
             }
             // Unloaded between lookup and lease: it is already out of the map; look again.
         }
+    }
+
+    /**
+     * A lease on this version if it is loaded and ready now; empty (without loading anything)
+     * otherwise. Never blocks beyond the host's short lock, so it may be called on an event loop.
+     */
+    public Optional<Lease> tryAcquireLoaded(ModelVersion version) {
+        Slot slot;
+        synchronized (this) {
+            slot = slots.get(version.id());
+        }
+        HeldModel held = slot == null ? null : slot.loaded();
+        if (held == null || !held.tryLease()) {
+            return Optional.empty();
+        }
+        touch(slot);
+        return Optional.of(new Lease(this, slot, held));
     }
 
     /** Runs {@code work} on this version's loaded model, holding it meanwhile. Blocking. */

@@ -105,6 +105,17 @@ public final class Meters {
                 model, version, "reason", reason);
     }
 
+    /**
+     * One response-cache lookup: {@code result} is hit, miss or bypass; {@code level} the tier
+     * (l1 in process, l2 Redis). Cheap: the counters are looked up, not built, after the first.
+     */
+    public void cacheRequest(String result, String level) {
+        counters.computeIfAbsent("c|" + result + '|' + level, k -> Counter.builder("serveml.cache.requests")
+                        .description("Response cache lookups by result and tier").tags("result", result, "level", level)
+                        .register(registry))
+                .increment();
+    }
+
     /** A version loaded by the host. */
     public void modelLoad(String model, int version) {
         count("serveml.model.loads", "Model versions loaded into memory", model, version);

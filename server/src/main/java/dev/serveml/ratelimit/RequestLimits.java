@@ -54,6 +54,11 @@ public final class RequestLimits implements Admission {
                 }));
     }
 
+    @Override
+    public boolean checks(Model model) {
+        return model.rateLimitPerMinute() != null;
+    }
+
     /** A model's own per-caller limit (blocking briefly: runs on the inference executor). */
     @Override
     public void admit(Principal caller, Model model) {

@@ -210,6 +210,22 @@ public final class ModelRegistry {
         return updated;
     }
 
+    /** Changes a model's response-cache settings (null leaves a value; a TTL of 0 returns to the default). */
+    public Model updateCacheSettings(Principal caller, String name, Boolean enabled, Integer ttlSeconds) {
+        requireModel(caller, name);
+        Model updated = store.updateCacheSettings(name, enabled, ttlSeconds).orElseThrow();
+        snapshots.remove(name);
+        Map<String, Object> changes = new java.util.LinkedHashMap<>();
+        if (enabled != null) {
+            changes.put("cache_enabled", enabled);
+        }
+        if (ttlSeconds != null) {
+            changes.put("cache_ttl_seconds", ttlSeconds);
+        }
+        audit(caller, "model.settings_changed", name, changes);
+        return updated;
+    }
+
     public ModelVersion setState(Principal caller, String modelName, int version, VersionState state) {
         Model model = requireModel(caller, modelName);
         store.findVersion(model.id(), version).filter(v -> !v.deleted())
@@ -278,7 +294,32 @@ public final class ModelRegistry {
      * highest active version. Answered from the snapshot after the first call.
      */
     public ModelVersion resolveServable(Principal caller, String modelName, Optional<Integer> version) {
-        Snapshot snapshot = servableSnapshot(caller, modelName);
+        return resolveIn(servableSnapshot(caller, modelName), modelName, version);
+    }
+
+    /** A model and the version that serves a call to it. */
+    public record Served(Model model, ModelVersion version) {
+    }
+
+    /**
+     * What {@link #requireServableModel} and {@link #resolveServable} would answer, if this model
+     * is already in memory; empty when it is not, or when the call would fail (the blocking
+     * methods then give the reason). Never blocks: the predict fast path calls it on an event loop.
+     */
+    public Optional<Served> findServableInMemory(Principal caller, String modelName, Optional<Integer> version) {
+        Optional<Snapshot> snapshot = snapshots.get(modelName);
+        if (snapshot == null || snapshot.isEmpty()
+                || !(snapshot.get().model().isPublic() || caller.canSee(snapshot.get().model().ownerId()))) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new Served(snapshot.get().model(), resolveIn(snapshot.get(), modelName, version)));
+        } catch (ProblemException e) {
+            return Optional.empty();
+        }
+    }
+
+    private ModelVersion resolveIn(Snapshot snapshot, String modelName, Optional<Integer> version) {
         if (version.isPresent()) {
             int wanted = version.get();
             ModelVersion v = snapshot.versions().stream().filter(x -> x.version() == wanted).findFirst()

@@ -26,6 +26,9 @@ public interface ModelStore {
     /** Changes a model's settings; null leaves a value as it is (a rate limit of 0 clears it). */
     Optional<Model> updateModelSettings(String name, Boolean isPublic, Integer rateLimitPerMinute, String description);
 
+    /** Changes a model's response-cache settings; null leaves a value as it is (a TTL of 0 clears it). */
+    Optional<Model> updateCacheSettings(String name, Boolean enabled, Integer ttlSeconds);
+
     List<ModelVersion> listVersions(long modelId, boolean includeDeleted);
 
     Optional<ModelVersion> findVersion(long modelId, int version);

@@ -8,6 +8,9 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.serveml.artifacts.FilesystemArtifactStore;
 import dev.serveml.audit.AuditLog;
+import dev.serveml.cache.RedisSharedCache;
+import dev.serveml.cache.ResponseCache;
+import dev.serveml.cache.SharedCache;
 import dev.serveml.auth.Identity;
 import dev.serveml.ratelimit.LocalRateLimiter;
 import dev.serveml.ratelimit.RateLimiter;
@@ -49,6 +52,7 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -121,8 +125,11 @@ public final class ServemlServer implements AutoCloseable {
             }
             ModelRegistry registry = new ModelRegistry(models, artifacts, runtimes, host, audit);
             registryRef[0] = registry;
+            ResponseCache cache = push(closeables, new ResponseCache(config.cache(), config.auth().redisUrl()
+                    .<SharedCache>map(url -> new RedisSharedCache(url, InstantSource.system())), meters,
+                    com.github.benmanes.caffeine.cache.Ticker.systemTicker(), ForkJoinPool.commonPool()));
             InferenceService inference = new InferenceService(registry, host, inferencePool, ticker,
-                    config.batching().requestTimeout(), limits);
+                    config.batching().requestTimeout(), limits, cache);
 
             ExecutorService rollouts = Executors.newVirtualThreadPerTaskExecutor();
             closeables.push(rollouts::shutdownNow);

@@ -29,7 +29,7 @@ import java.util.function.Consumer;
 /** {@link ModelStore} on PostgreSQL with plain JDBC. */
 public final class PostgresModelStore implements ModelStore {
     private static final String MODEL_COLUMNS = """
-            m.id, m.name, m.description, m.owner_id, m.public, m.rate_limit_per_minute, m.created_at, m.updated_at,
+            m.id, m.name, m.description, m.owner_id, m.public, m.rate_limit_per_minute, m.cache_enabled, m.cache_ttl_seconds, m.created_at, m.updated_at,
             m.deleted_at,
             coalesce((select max(v.version) from model_versions v where v.model_id = m.id), 0) as latest_version,
             (select count(*) from model_versions v where v.model_id = m.id and v.deleted_at is null) as version_count
@@ -174,6 +174,23 @@ public final class PostgresModelStore implements ModelStore {
     }
 
     @Override
+    public Optional<Model> updateCacheSettings(String name, Boolean enabled, Integer ttlSeconds) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
+                "update models set cache_enabled = coalesce(cast(? as boolean), cache_enabled), cache_ttl_seconds = "
+                        + "case when cast(? as integer) is null then cache_ttl_seconds when cast(? as integer) = 0 "
+                        + "then null else cast(? as integer) end, updated_at = now() where name = ?")) {
+            s.setObject(1, enabled);
+            s.setObject(2, ttlSeconds);
+            s.setObject(3, ttlSeconds);
+            s.setObject(4, ttlSeconds);
+            s.setString(5, name);
+            return s.executeUpdate() == 0 ? Optional.empty() : findModel(c, name);
+        } catch (SQLException e) {
+            throw new StoreException("update model cache settings", e);
+        }
+    }
+
+    @Override
     public List<ModelVersion> listVersions(long modelId, boolean includeDeleted) {
         String sql = "select " + VERSION_COLUMNS + " from model_versions v join models m on m.id = v.model_id"
                 + " where v.model_id = ?" + (includeDeleted ? "" : " and v.deleted_at is null") + " order by v.version";
@@ -269,6 +286,7 @@ public final class PostgresModelStore implements ModelStore {
     private static Model model(ResultSet rs) throws SQLException {
         return new Model(rs.getLong("id"), rs.getString("name"), rs.getString("description"),
                 (Long) rs.getObject("owner_id"), rs.getBoolean("public"), (Integer) rs.getObject("rate_limit_per_minute"),
+                (Boolean) rs.getObject("cache_enabled"), (Integer) rs.getObject("cache_ttl_seconds"),
                 instant(rs, "created_at"), instant(rs, "updated_at"), Optional.ofNullable(instant(rs, "deleted_at")),
                 rs.getInt("latest_version"), rs.getInt("version_count"));
     }

@@ -1,0 +1,60 @@
+package dev.serveml.inference;
+
+import dev.serveml.registry.Model;
+import dev.serveml.registry.ModelVersion;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The response cache as {@link InferenceService} sees it. Implementations are thread-safe and
+ * never fail a request: a broken tier answers "not found" and drops writes.
+ */
+public interface AnswerCache {
+    /** No caching at all. */
+    AnswerCache NONE = new AnswerCache() {
+        @Override
+        public Optional<CacheSlot> slot(Model model, ModelVersion version, List<Tensor> inputs, Set<String> outputs) {
+            return Optional.empty();
+        }
+
+        @Override
+        public CompletableFuture<Optional<Map<String, Output>>> find(CacheSlot slot) {
+            return CompletableFuture.completedFuture(Optional.empty());
+        }
+
+        @Override
+        public Optional<Map<String, Output>> findLocal(CacheSlot slot) {
+            return Optional.empty();
+        }
+
+        @Override
+        public void store(CacheSlot slot, Map<String, Output> outputs) {
+        }
+
+        @Override
+        public void bypassed(CacheSlot slot) {
+        }
+    };
+
+    /** Where this request's answer is cached, or empty when the model's answers are not cached. */
+    Optional<CacheSlot> slot(Model model, ModelVersion version, List<Tensor> inputs, Set<String> outputs);
+
+    /** The stored answer; completes (never exceptionally) with empty when there is none. */
+    CompletableFuture<Optional<Map<String, Output>>> find(CacheSlot slot);
+
+    /**
+     * The answer if this process holds it, without waiting on any remote tier; counts only hits
+     * (a miss here is followed by {@link #find}, which counts it).
+     */
+    Optional<Map<String, Output>> findLocal(CacheSlot slot);
+
+    /** Stores a successful answer (write-through to every tier; never blocks on a remote tier). */
+    void store(CacheSlot slot, Map<String, Output> outputs);
+
+    /** Counts a request whose client asked not to be answered from the cache. */
+    void bypassed(CacheSlot slot);
+}

@@ -1,0 +1,24 @@
+package dev.serveml.inference;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Where one request's answer lives in the response cache.
+ *
+ * @param versionId the version that answers (a new active version or a rollback changes it, so
+ *                  old answers are never served for the new version)
+ * @param digest    hex SHA-256 of the canonical inputs and the requested outputs
+ * @param ttl       how long a stored answer lives
+ */
+public record CacheSlot(long versionId, String digest, Duration ttl) {
+    public CacheSlot {
+        Objects.requireNonNull(digest);
+        Objects.requireNonNull(ttl);
+    }
+
+    /** The key under which every tier stores it. */
+    public String key() {
+        return "serveml:cache:" + versionId + ":" + digest;
+    }
+}

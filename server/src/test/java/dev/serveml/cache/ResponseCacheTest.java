@@ -1,0 +1,197 @@
+package dev.serveml.cache;
+
+import dev.serveml.config.CacheConfig;
+import dev.serveml.inference.CacheSlot;
+import dev.serveml.inference.MapSequence;
+import dev.serveml.inference.Output;
+import dev.serveml.inference.Signature;
+import dev.serveml.inference.Tensor;
+import dev.serveml.metrics.Meters;
+import dev.serveml.registry.Model;
+import dev.serveml.registry.ModelVersion;
+import dev.serveml.registry.VersionState;
+import dev.serveml.registry.VersionStatus;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ResponseCacheTest {
+    private static final CacheConfig ON = new CacheConfig(true, Duration.ofMinutes(5), 100);
+    private final AtomicLong now = new AtomicLong(1_000_000_000L);
+    private final Meters meters = new Meters();
+
+    @Test
+    void answersAHitAfterAMissForTheSameInputsAndVersion() {
+        ResponseCache cache = cache(ON, Optional.empty());
+        CacheSlot slot = slot(cache, model(null, null), 7, row(5.1f));
+
+        assertThat(cache.find(slot).join()).isEmpty();
+        cache.store(slot, answer());
+
+        Map<String, Output> hit = cache.find(slot).join().orElseThrow();
+        assertThat(hit.keySet()).containsExactly("label", "probabilities");
+        assertThat(hit.get("label")).isEqualTo(answer().get("label"));
+        assertThat(meters.scrape()).contains("serveml_cache_requests_total{level=\"l1\",result=\"hit\"} 1.0")
+                .contains("serveml_cache_requests_total{level=\"l1\",result=\"miss\"} 1.0");
+    }
+
+    @Test
+    void keysAreCanonicalOverInputOrderAndDifferInEveryPartThatMatters() {
+        ResponseCache cache = cache(ON, Optional.empty());
+        Model m = model(null, null);
+        Tensor a = Tensor.ofFloats("a", new long[]{1, 2}, 1f, 2f);
+        Tensor b = Tensor.ofFloats("b", new long[]{1}, 3f);
+        String base = slot(cache, m, 1, List.of(a, b), Set.of()).key();
+
+        assertThat(slot(cache, m, 1, List.of(b, a), Set.of()).key()).isEqualTo(base);
+        assertThat(slot(cache, m, 2, List.of(a, b), Set.of()).key()).as("other version").isNotEqualTo(base);
+        assertThat(slot(cache, m, 1, List.of(Tensor.ofFloats("a", new long[]{2, 1}, 1f, 2f), b), Set.of()).key())
+                .as("other shape").isNotEqualTo(base);
+        assertThat(slot(cache, m, 1, List.of(Tensor.ofFloats("a", new long[]{1, 2}, 1f, 2.5f), b), Set.of()).key())
+                .as("other bytes").isNotEqualTo(base);
+        assertThat(slot(cache, m, 1, List.of(a.renamed("c"), b), Set.of()).key()).as("other name").isNotEqualTo(base);
+        assertThat(slot(cache, m, 1, List.of(a, b), Set.of("label")).key()).as("other outputs").isNotEqualTo(base);
+        assertThat(slot(cache, m, 1, List.of(a, b), Set.of("x", "y")).key())
+                .isEqualTo(slot(cache, m, 1, List.of(a, b), new java.util.TreeSet<>(List.of("y", "x"))).key());
+    }
+
+    @Test
+    void forgetsAnAnswerOnceItsTimeToLiveHasPassedOnTheInjectedClock() {
+        ResponseCache cache = cache(ON, Optional.empty());
+        CacheSlot slot = slot(cache, model(null, 60), 1, row(1f));
+        assertThat(slot.ttl()).isEqualTo(Duration.ofSeconds(60));
+        cache.store(slot, answer());
+
+        now.addAndGet(TimeUnit.SECONDS.toNanos(59));
+        assertThat(cache.find(slot).join()).isPresent();
+        now.addAndGet(TimeUnit.SECONDS.toNanos(2));
+        assertThat(cache.find(slot).join()).isEmpty();
+    }
+
+    @Test
+    void keepsNoMoreAnswersThanItsSizeBound() {
+        ResponseCache cache = cache(new CacheConfig(true, Duration.ofMinutes(5), 3), Optional.empty());
+        for (int i = 0; i < 10; i++) {
+            cache.store(slot(cache, model(null, null), 1, row(i)), answer());
+        }
+        assertThat(cache.size()).isEqualTo(3);
+    }
+
+    @Test
+    void aModelCanTurnTheCacheOffOrOnWhateverTheServerDefault() {
+        ResponseCache on = cache(ON, Optional.empty());
+        assertThat(on.slot(model(false, null), version(1), row(1f), Set.of())).isEmpty();
+        assertThat(on.slot(model(null, null), version(1), row(1f), Set.of())).isPresent();
+
+        ResponseCache off = cache(new CacheConfig(false, Duration.ofMinutes(5), 100), Optional.empty());
+        assertThat(off.slot(model(null, null), version(1), row(1f), Set.of())).isEmpty();
+        assertThat(off.slot(model(true, null), version(1), row(1f), Set.of())).isPresent();
+    }
+
+    @Test
+    void aSecondInstanceReadsThroughTheSharedTierAndThenAnswersFromItsOwn() {
+        MapSharedCache shared = new MapSharedCache();
+        ResponseCache first = cache(ON, Optional.of(shared));
+        ResponseCache second = cache(ON, Optional.of(shared));
+        CacheSlot slot = slot(first, model(null, null), 3, row(2f));
+
+        first.store(slot, answer());
+        assertThat(second.find(slot).join().orElseThrow().get("probabilities"))
+                .isEqualTo(answer().get("probabilities"));
+        assertThat(meters.scrape()).contains("serveml_cache_requests_total{level=\"l2\",result=\"hit\"} 1.0");
+
+        shared.values.clear();
+        assertThat(second.find(slot).join()).as("kept in the second instance's L1").isPresent();
+        assertThat(meters.scrape()).contains("serveml_cache_requests_total{level=\"l1\",result=\"hit\"} 1.0");
+    }
+
+    @Test
+    void aBrokenSharedTierReadsAsAMiss() {
+        SharedCache broken = new MapSharedCache() {
+            @Override
+            public CompletableFuture<Optional<byte[]>> get(String key) {
+                return CompletableFuture.completedFuture(Optional.of(new byte[]{9, 9}));
+            }
+        };
+        ResponseCache cache = cache(ON, Optional.of(broken));
+        assertThat(cache.find(slot(cache, model(null, null), 1, row(1f))).join()).isEmpty();
+    }
+
+    @Test
+    void theBinaryFormRoundTripsTensorsAndMapSequences() {
+        Map<String, Output> outputs = new LinkedHashMap<>(answer());
+        outputs.put("text", Tensor.ofBytes("text", new long[]{2}, List.of("ab".getBytes(), new byte[0])));
+        Map<String, Output> back = AnswerCodec.decode(AnswerCodec.encode(outputs));
+        assertThat(back).isEqualTo(outputs);
+    }
+
+    private ResponseCache cache(CacheConfig config, Optional<SharedCache> shared) {
+        return new ResponseCache(config, shared, meters, now::get, Runnable::run);
+    }
+
+    private static CacheSlot slot(ResponseCache cache, Model m, long versionId, List<Tensor> inputs) {
+        return slot(cache, m, versionId, inputs, Set.of());
+    }
+
+    private static CacheSlot slot(ResponseCache cache, Model m, long versionId, List<Tensor> inputs, Set<String> outputs) {
+        return cache.slot(m, version(versionId), inputs, outputs).orElseThrow();
+    }
+
+    private static List<Tensor> row(float first) {
+        return List.of(Tensor.ofFloats("input", new long[]{1, 4}, first, 3.5f, 1.4f, 0.2f));
+    }
+
+    private static Map<String, Output> answer() {
+        Map<String, Output> outputs = new LinkedHashMap<>();
+        java.nio.ByteBuffer label = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(0, 2);
+        outputs.put("label", Tensor.of("label", dev.serveml.inference.DataType.INT64, new long[]{1}, label));
+        Map<String, Double> scores = new LinkedHashMap<>();
+        scores.put("0", 0.1);
+        scores.put("1", 0.2);
+        scores.put("2", 0.7);
+        outputs.put("probabilities", new MapSequence("probabilities", List.of(scores)));
+        return outputs;
+    }
+
+    private static Model model(Boolean cacheEnabled, Integer ttlSeconds) {
+        return new Model(1, "iris", "", 1L, false, null, cacheEnabled, ttlSeconds, Instant.EPOCH, Instant.EPOCH,
+                Optional.empty(), 1, 1);
+    }
+
+    private static ModelVersion version(long id) {
+        return new ModelVersion(id, 1, "iris", (int) id, "onnx", "onnx", "00", 1, "k", "iris.onnx",
+                new Signature(List.of(), List.of()), VersionState.ACTIVE, VersionStatus.READY, "", Optional.empty(),
+                Map.of(), Instant.EPOCH, Instant.EPOCH, Optional.empty());
+    }
+
+    /** An in-memory second tier (a Redis stand-in for unit tests; the IT uses a real redis-server). */
+    private static class MapSharedCache implements SharedCache {
+        final Map<String, byte[]> values = new ConcurrentHashMap<>();
+
+        @Override
+        public CompletableFuture<Optional<byte[]>> get(String key) {
+            return CompletableFuture.completedFuture(Optional.ofNullable(values.get(key)));
+        }
+
+        @Override
+        public void put(String key, byte[] value, Duration ttl) {
+            values.put(key, value);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package dev.serveml.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static dev.serveml.e2e.TestServer.fixture;
+import static dev.serveml.e2e.TestServer.json;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The response cache over HTTP: hits, bypass, invalidation by version, per-model off, and Redis shared by two instances. */
+class ResponseCacheIT {
+    static final String ROW = "{\"features\": [5.1, 3.5, 1.4, 0.2]}";
+
+    @TempDir
+    static Path dataDir;
+    static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start(dataDir.resolve("main"));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    @Test
+    void anIdenticalRequestIsAHitWithTheHeaderTheFieldAndTheSameAnswer() {
+        upload(server, "cached");
+        HttpResponse<String> first = predict(server, "cached", ROW, false);
+        HttpResponse<String> second = predict(server, "cached", ROW, false);
+
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+        assertThat(first.headers().firstValue("X-Cache")).hasValue("miss");
+        assertThat(json(first).get("cache").asText()).isEqualTo("miss");
+        assertThat(second.headers().firstValue("X-Cache")).hasValue("hit");
+        JsonNode hit = json(second);
+        assertThat(hit.get("cache").asText()).isEqualTo("hit");
+        assertThat(hit.get("predictions")).isEqualTo(json(first).get("predictions"));
+        assertThat(hit.get("model").asText()).isEqualTo("cached");
+        assertThat(hit.get("version").asInt()).isEqualTo(1);
+        assertThat(hit.get("inference_ms").asDouble()).isZero();
+        assertThat(predict(server, "cached", "{\"features\": [5.1, 3.5, 1.4, 0.3]}", false)
+                .headers().firstValue("X-Cache")).as("other inputs").hasValue("miss");
+
+        String body = "{\"inputs\":[{\"name\":\"X\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[6.1,2.8,4.7,1.2]}]}";
+        HttpResponse<String> v2miss = server.postJson("/v2/models/cached/infer", body);
+        HttpResponse<String> v2hit = server.postJson("/v2/models/cached/infer", body);
+        assertThat(json(v2miss).get("parameters").get("cache").asText()).isEqualTo("miss");
+        assertThat(json(v2hit).get("parameters").get("cache").asText()).isEqualTo("hit");
+        assertThat(v2hit.headers().firstValue("X-Cache")).hasValue("hit");
+        assertThat(json(v2hit).get("outputs")).isEqualTo(json(v2miss).get("outputs"));
+
+        assertThat(server.get("/metrics").body())
+                .containsPattern("serveml_cache_requests_total\\{level=\"l1\",result=\"hit\"} [2-9]")
+                .containsPattern("serveml_cache_requests_total\\{level=\"l1\",result=\"miss\"} [3-9]");
+    }
+
+    @Test
+    void noCacheRunsTheModelAndStoresTheFreshAnswer() {
+        upload(server, "bypassed");
+        assertThat(predict(server, "bypassed", ROW, false).headers().firstValue("X-Cache")).hasValue("miss");
+        HttpResponse<String> fresh = predict(server, "bypassed", ROW, true);
+        assertThat(fresh.statusCode()).isEqualTo(200);
+        assertThat(fresh.headers().firstValue("X-Cache")).hasValue("miss");
+        assertThat(json(fresh).get("inference_ms").asDouble()).isPositive();
+        assertThat(predict(server, "bypassed", ROW, false).headers().firstValue("X-Cache")).hasValue("hit");
+        assertThat(server.get("/metrics").body()).containsPattern(
+                "serveml_cache_requests_total\\{level=\"l1\",result=\"bypass\"} [1-9]");
+    }
+
+    @Test
+    void aNewActiveVersionIsNotAnsweredFromTheOldOnesCacheAndARollbackFindsItsOwn() {
+        upload(server, "versioned");
+        predict(server, "versioned", ROW, false);
+        assertThat(predict(server, "versioned", ROW, false).headers().firstValue("X-Cache")).hasValue("hit");
+
+        upload(server, "versioned");
+        HttpResponse<String> v2 = predict(server, "versioned", ROW, false);
+        assertThat(json(v2).get("version").asInt()).isEqualTo(2);
+        assertThat(json(v2).get("cache").asText()).isEqualTo("miss");
+
+        HttpResponse<String> rollback = server.patchJson("/api/v1/models/versioned/versions/2", "{\"state\": \"archived\"}");
+        assertThat(rollback.statusCode()).as(rollback.body()).isEqualTo(200);
+        HttpResponse<String> back = predict(server, "versioned", ROW, false);
+        assertThat(json(back).get("version").asInt()).isEqualTo(1);
+        assertThat(json(back).get("cache").asText()).isEqualTo("hit");
+    }
+
+    @Test
+    void aModelWithTheCacheTurnedOffAlwaysRunsAndSaysMiss() {
+        upload(server, "uncached");
+        HttpResponse<String> patch = server.patchJson("/api/v1/models/uncached", "{\"cache\": {\"enabled\": false}}");
+        assertThat(patch.statusCode()).as(patch.body()).isEqualTo(200);
+        assertThat(json(patch).get("cache")).isEqualTo(json("{\"enabled\": false, \"ttl_seconds\": null}"));
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> r = predict(server, "uncached", ROW, false);
+            assertThat(r.headers().firstValue("X-Cache")).hasValue("miss");
+            assertThat(json(r).get("inference_ms").asDouble()).isPositive();
+        }
+        HttpResponse<String> on = server.patchJson("/api/v1/models/uncached",
+                "{\"cache\": {\"enabled\": true, \"ttl_seconds\": 60}}");
+        assertThat(json(on).get("cache")).isEqualTo(json("{\"enabled\": true, \"ttl_seconds\": 60}"));
+        predict(server, "uncached", ROW, false);
+        assertThat(predict(server, "uncached", ROW, false).headers().firstValue("X-Cache")).hasValue("hit");
+
+        HttpResponse<String> bad = server.patchJson("/api/v1/models/uncached", "{\"cache\": {\"ttl_seconds\": -1}}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(json(bad).get("errors").get(0).get("pointer").asText()).isEqualTo("/cache/ttl_seconds");
+    }
+
+    @Test
+    void twoInstancesOnOneRedisShareAnswers() throws Exception {
+        Path binary = Path.of("/usr/bin/redis-server");
+        SystemRequirements.require(Files.isExecutable(binary), "redis-server is not installed (apt-get install redis-server)");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Process redis = new ProcessBuilder(binary.toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no").redirectErrorStream(true)
+                .redirectOutput(dataDir.resolve("redis.log").toFile()).start();
+        try {
+            awaitPort(port);
+            Map<String, String> env = Map.of("SERVEML_REDIS_URL", "redis://127.0.0.1:" + port);
+            try (TestServer a = TestServer.start(dataDir.resolve("a"), env);
+                 TestServer b = TestServer.start(dataDir.resolve("b"), env)) {
+                // Each instance has its own database: the same upload gets the same version id in both.
+                upload(a, "shared");
+                upload(b, "shared");
+                HttpResponse<String> miss = predict(a, "shared", ROW, false);
+                assertThat(miss.headers().firstValue("X-Cache")).hasValue("miss");
+                HttpResponse<String> hit = predict(b, "shared", ROW, false);
+                assertThat(hit.headers().firstValue("X-Cache")).as(hit.body()).hasValue("hit");
+                assertThat(json(hit).get("predictions")).isEqualTo(json(miss).get("predictions"));
+                assertThat(b.get("/metrics").body())
+                        .contains("serveml_cache_requests_total{level=\"l2\",result=\"hit\"} 1.0");
+
+                redis.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                // Without Redis each instance still answers, from its own L1 or from the model.
+                assertThat(predict(b, "shared", ROW, false).headers().firstValue("X-Cache")).hasValue("hit");
+                HttpResponse<String> other = predict(a, "shared", "{\"features\": [6.0, 3.0, 4.8, 1.8]}", false);
+                assertThat(other.statusCode()).as(other.body()).isEqualTo(200);
+                assertThat(other.headers().firstValue("X-Cache")).hasValue("miss");
+            }
+        } finally {
+            redis.destroyForcibly();
+        }
+    }
+
+    private static void upload(TestServer s, String name) {
+        HttpResponse<String> r = s.upload(name, "iris.onnx", fixture("iris_rf.onnx"));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    }
+
+    private static HttpResponse<String> predict(TestServer s, String model, String body, boolean fresh) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(s.uri("/api/v1/models/" + model + "/predict"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        if (fresh) {
+            b.header("Cache-Control", "no-cache");
+        }
+        return s.send(b.build());
+    }
+
+    private static void awaitPort(int port) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try (Socket ignored = new Socket("127.0.0.1", port)) {
+                return;
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("redis-server did not start", e);
+                }
+                Thread.sleep(50);
+            }
+        }
+    }
+}
