@@ -27,9 +27,12 @@ export function parse(text) {
 
 /** The figures one scrape holds for a model: inference count and buckets, predict requests and errors. */
 export function snapshot(samples, model) {
-  const s = { at: 0, count: 0, buckets: new Map(), requests: 0, errors: 0 };
+  const s = { at: 0, count: 0, answered: 0, hits: 0, buckets: new Map(), requests: 0, errors: 0 };
   for (const { name, labels, value } of samples) {
-    if (labels.model === model && name === 'serveml_inference_seconds_count') s.count += value;
+    if (labels.model === model && name === 'serveml_predictions_total') {
+      s.answered += value;
+      if (labels.cache === 'hit') s.hits += value;
+    } else if (labels.model === model && name === 'serveml_inference_seconds_count') s.count += value;
     else if (labels.model === model && name === 'serveml_inference_seconds_bucket') {
       const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
       s.buckets.set(le, (s.buckets.get(le) || 0) + value);
@@ -67,7 +70,8 @@ export function quantile(before, after, q) {
 /** One point of each series from two snapshots. */
 export function point(before, after) {
   const seconds = (after.at - before.at) / 1000;
-  const calls = Math.max(0, after.count - before.count);
+  // Answers include cache hits, which never reach the model (and so its latency histogram).
+  const calls = Math.max(0, after.answered - before.answered);
   const requests = Math.max(0, after.requests - before.requests);
   const errors = Math.max(0, after.errors - before.errors);
   return {

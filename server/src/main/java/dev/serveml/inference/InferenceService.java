@@ -1,6 +1,7 @@
 package dev.serveml.inference;
 
 import dev.serveml.auth.Principal;
+import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.registry.Model;
@@ -34,20 +35,20 @@ public final class InferenceService {
     private final Duration defaultTimeout;
     private final Admission admission;
     private final AnswerCache cache;
+    private final Meters meters;
 
     /**
      * @param executor       where versions are resolved and loaded and inputs bound (blocking work)
      * @param defaultTimeout deadline of requests that name none
      * @param admission      the last check before a model runs for a caller (per-model rate limits)
      */
+    /**
+     * @param cache  answers identical requests to the same version without running the model
+     * @param meters counts every answer (cached or computed) per model and version
+     */
     public InferenceService(ModelRegistry registry, ModelHost host, Executor executor, Ticker ticker,
-                            Duration defaultTimeout, Admission admission) {
-        this(registry, host, executor, ticker, defaultTimeout, admission, AnswerCache.NONE);
-    }
-
-    /** @param cache answers identical requests to the same version without running the model */
-    public InferenceService(ModelRegistry registry, ModelHost host, Executor executor, Ticker ticker,
-                            Duration defaultTimeout, Admission admission, AnswerCache cache) {
+                            Duration defaultTimeout, Admission admission, AnswerCache cache, Meters meters) {
+        this.meters = meters;
         this.cache = cache;
         this.admission = admission;
         this.registry = registry;
@@ -150,7 +151,7 @@ public final class InferenceService {
             Optional<Map<String, Output>> hit = cache.findLocal(slot);
             if (hit.isPresent()) {
                 return Optional.of(CompletableFuture.completedFuture(
-                        new InferenceResult(v, hit.get(), 0, CacheStatus.HIT)));
+                        counted(new InferenceResult(v, hit.get(), 0, CacheStatus.HIT))));
             }
         }
         ModelHost.Lease lease = host.tryAcquireLoaded(v).orElse(null);
@@ -177,7 +178,7 @@ public final class InferenceService {
             if (found.isPresent()) {
                 bound.lease.release();
                 return CompletableFuture.completedFuture(
-                        new InferenceResult(bound.version, found.get(), 0, CacheStatus.HIT));
+                        counted(new InferenceResult(bound.version, found.get(), 0, CacheStatus.HIT)));
             }
             return run(bound, outputs, deadline, CacheStatus.MISS);
         });
@@ -190,8 +191,13 @@ public final class InferenceService {
                     if (bound.slot != null) {
                         cache.store(bound.slot, done.outputs());
                     }
-                    return new InferenceResult(bound.version, done.outputs(), done.runNanos(), status);
+                    return counted(new InferenceResult(bound.version, done.outputs(), done.runNanos(), status));
                 });
+    }
+
+    private InferenceResult counted(InferenceResult result) {
+        meters.prediction(result.version().modelName(), result.version().version(), result.cache().label());
+        return result;
     }
 
     /** @param slot where the answer is cached; null when it is not */

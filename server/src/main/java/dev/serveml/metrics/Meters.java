@@ -51,6 +51,14 @@ public final class Meters {
     }
 
     /** One model call (the runtime's own time, without queueing or JSON). */
+    /** One answered prediction, whether computed or from the cache ({@code cache}: hit, miss, bypass, off). */
+    public void prediction(String model, int version, String cache) {
+        counters.computeIfAbsent("p|" + model + '|' + version + '|' + cache, k -> Counter.builder("serveml.predictions")
+                .description("Predictions answered, by model, version and cache outcome")
+                .tags("model", model, "version", Integer.toString(version), "cache", cache).register(registry))
+                .increment();
+    }
+
     public void inference(String model, int version, long nanos) {
         String key = "i|" + model + '|' + version;
         timers.computeIfAbsent(key, k -> timer("serveml.inference", "Model inference time",

@@ -129,7 +129,7 @@ public final class ServemlServer implements AutoCloseable {
                     .<SharedCache>map(url -> new RedisSharedCache(url, InstantSource.system())), meters,
                     com.github.benmanes.caffeine.cache.Ticker.systemTicker(), ForkJoinPool.commonPool()));
             InferenceService inference = new InferenceService(registry, host, inferencePool, ticker,
-                    config.batching().requestTimeout(), limits, cache);
+                    config.batching().requestTimeout(), limits, cache, meters);
 
             ExecutorService rollouts = Executors.newVirtualThreadPerTaskExecutor();
             closeables.push(rollouts::shutdownNow);

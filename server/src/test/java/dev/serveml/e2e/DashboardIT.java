@@ -212,22 +212,27 @@ class DashboardIT {
         visible("charts");
         AtomicBoolean running = new AtomicBoolean(true);
         Thread traffic = Thread.ofVirtual().start(() -> {
+            // Varied rows, so that the model runs (cache hits never reach its latency histogram).
+            java.util.Random random = new java.util.Random(7);
             while (running.get()) {
-                server.postJson("/api/v1/models/charted/predict", "{\"features\": [5.1, 3.5, 1.4, 0.2]}");
+                server.postJson("/api/v1/models/charted/predict", "{\"features\": [" + (4 + random.nextDouble() * 3)
+                        + ", 3.5, 1.4, 0.2]}");
             }
         });
         try {
+            // The charts are redrawn every few seconds: read attributes in one script call, never
+            // through an element handle that the next redraw makes stale.
             new WebDriverWait(driver, WAIT).until(d -> {
-                var paths = d.findElements(testId("chart-rps-rps"));
-                return !paths.isEmpty() && Integer.parseInt(paths.getFirst().getDomAttribute("data-points")) >= 2
-                        && Double.parseDouble(paths.getFirst().getDomAttribute("data-last")) > 0;
+                String points = chartAttribute("chart-rps-rps", "data-points");
+                String last = chartAttribute("chart-rps-rps", "data-last");
+                return points != null && last != null && Integer.parseInt(points) >= 2 && Double.parseDouble(last) > 0;
             });
         } finally {
             running.set(false);
             traffic.join();
         }
-        assertThat(find("chart-rps-rps").getDomAttribute("d")).matches("M[\\d.]+,[\\d.]+( L[\\d.]+,[\\d.]+)+");
-        assertThat(find("chart-latency-p95").getDomAttribute("d")).contains("L");
+        assertThat(chartAttribute("chart-rps-rps", "d")).matches("M[\\d.]+,[\\d.]+( L[\\d.]+,[\\d.]+)+");
+        assertThat(chartAttribute("chart-latency-p95", "d")).contains("L");
         screenshot("model-charts");
     }
 
@@ -285,5 +290,13 @@ class DashboardIT {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** An attribute of the element with this test id, read atomically in the page (null when absent). */
+    private static String chartAttribute(String testId, String attribute) {
+        Object value = ((org.openqa.selenium.JavascriptExecutor) driver).executeScript(
+                "const e = document.querySelector('[data-testid=\"' + arguments[0] + '\"]');"
+                        + " return e ? e.getAttribute(arguments[1]) : null;", testId, attribute);
+        return value == null ? null : value.toString();
     }
 }

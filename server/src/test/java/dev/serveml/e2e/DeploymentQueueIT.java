@@ -48,7 +48,9 @@ class DeploymentQueueIT {
     static void start() {
         SystemRequirements.requireBubblewrap();
         SystemRequirements.requirePython("numpy");
-        server = TestServer.start(dataDir, Map.of("SERVEML_QUEUE_CAPACITY", "1", "SERVEML_INFERENCE_THREADS", "1",
+        // The response cache would answer repeated identical calls without queueing them: off here.
+        server = TestServer.start(dataDir, Map.of("SERVEML_CACHE", "off", "SERVEML_QUEUE_CAPACITY", "1",
+                "SERVEML_INFERENCE_THREADS", "1",
                 "SERVEML_PYTHON_TIMEOUT", "10s"));
         HttpResponse<String> r = server.upload("slowpy", "slow.zip", PythonModelsIT.zip(Map.of("handler.py", SLOW)));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
