@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Issue 4's speed check: the iris forest (ONNX) through the native predict route with
 # authentication (an API key) and rate limiting on, against the same route with SERVEML_AUTH=off,
-# same wrk load, A/B rounds alternated, medians and the ratio printed. Loopback only; ~2 minutes.
+# same wrk load, A/B rounds alternated, medians and the ratio printed. The response cache is off
+# on both, so every request runs the model. Loopback only; ~2 minutes.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need wrk wrk
 rounds=${ROUNDS:-3}; seconds=${SECONDS_PER_ROUND:-10}; conns=${CONNECTIONS:-16}
 fixtures
-start_serveml 18081 SERVEML_ADMIN_PASSWORD=bench-admin-password SERVEML_RATE_LIMIT=100000000
-start_serveml 18082 SERVEML_AUTH=off
+start_serveml 18081 SERVEML_CACHE=off SERVEML_ADMIN_PASSWORD=bench-admin-password SERVEML_RATE_LIMIT=100000000
+start_serveml 18082 SERVEML_CACHE=off SERVEML_AUTH=off
 token=$(curl -sf -H 'Content-Type: application/json' -d '{"username":"admin","password":"bench-admin-password"}' \
   http://127.0.0.1:18081/api/v1/auth/login | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 key=$(curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \

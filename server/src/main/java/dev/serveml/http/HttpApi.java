@@ -50,6 +50,11 @@ public final class HttpApi {
     private static final String ROUTE = "serveml.route";
     private static final String STARTED = "serveml.started";
     private static final String PRINCIPAL = "serveml.principal";
+    // Pre-encoded header names: these go on every limited response.
+    private static final CharSequence RATE_LIMIT = io.vertx.core.http.HttpHeaders.createOptimized("RateLimit-Limit");
+    private static final CharSequence RATE_REMAINING =
+            io.vertx.core.http.HttpHeaders.createOptimized("RateLimit-Remaining");
+    private static final CharSequence RATE_RESET = io.vertx.core.http.HttpHeaders.createOptimized("RateLimit-Reset");
 
     private final Router router;
     private final Meters meters;
@@ -204,9 +209,9 @@ public final class HttpApi {
             next.handle(ctx);
             return;
         }
-        ctx.response().putHeader("RateLimit-Limit", Long.toString(decision.limit()))
-                .putHeader("RateLimit-Remaining", Long.toString(decision.remaining()))
-                .putHeader("RateLimit-Reset", Long.toString(decision.resetSeconds()));
+        ctx.response().putHeader(RATE_LIMIT, Long.toString(decision.limit()))
+                .putHeader(RATE_REMAINING, Long.toString(decision.remaining()))
+                .putHeader(RATE_RESET, Long.toString(decision.resetSeconds()));
         if (!decision.allowed()) {
             ctx.fail(new ProblemException(ProblemType.RATE_LIMITED, "more than " + decision.limit()
                     + " requests per minute; retry in " + decision.retryAfterSeconds() + " s")
