@@ -20,8 +20,8 @@ jar="$repo_root/server/target/serveml.jar"
 if [ ! -f "$jar" ] || [ -n "$(find "$repo_root/server/src/main" -newer "$jar" -print -quit)" ]; then
   (cd "$repo_root" && mvn -B -q -o -DskipTests package)
 fi
-start_serveml 18081 SERVEML_AUTH=off SERVEML_MAX_BATCH_SIZE=1 "${tuning[@]}"
-start_serveml 18082 SERVEML_AUTH=off SERVEML_MAX_BATCH_SIZE="$batch" SERVEML_MAX_QUEUE_DELAY="$delay" "${tuning[@]}"
+start_serveml 18081 SERVEML_AUTH=off SERVEML_CACHE=off SERVEML_MAX_BATCH_SIZE=1 "${tuning[@]}"
+start_serveml 18082 SERVEML_AUTH=off SERVEML_CACHE=off SERVEML_MAX_BATCH_SIZE="$batch" SERVEML_MAX_QUEUE_DELAY="$delay" "${tuning[@]}"
 for port in 18081 18082; do
   curl -sf -F file=@"$out/mlp_wide.onnx" "http://127.0.0.1:$port/api/v1/models/mlp/versions" >/dev/null
 done

@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need wrk wrk
 rounds=${ROUNDS:-3}; seconds=${SECONDS_PER_ROUND:-10}; conns=${CONNECTIONS:-16}
 fixtures
-start_serveml 18080 SERVEML_AUTH=off SERVEML_PYTHON_WORKERS="${WORKERS:-2}" SERVEML_PYTHON_IDLE_TIMEOUT=0
+start_serveml 18080 SERVEML_AUTH=off SERVEML_CACHE=off SERVEML_PYTHON_WORKERS="${WORKERS:-2}" SERVEML_PYTHON_IDLE_TIMEOUT=0
 curl -sf -F file=@"$out/iris_rf.pkl" http://127.0.0.1:18080/api/v1/models/iris/versions >/dev/null
 start_peer 18000 1
 a=http://127.0.0.1:18080/api/v1/models/iris/predict; b=http://127.0.0.1:18000/predict
