@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Issue 3's speed check: the iris forest pickle served by ServeML's Python runtime against the
 # FastAPI + uvicorn peer (../shared/bench/peer_fastapi.py), same wrk load, same run, A/B rounds
-# alternated, medians printed with the ratio. Loopback only; about 2 minutes.
+# alternated, medians printed with the ratio. Loopback only; about 2 minutes. BATCH=16 turns on
+# dynamic batching (issue 5 and 7 targets); the default 1 is issue 3's unbatched comparison.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need wrk wrk
 rounds=${ROUNDS:-3}; seconds=${SECONDS_PER_ROUND:-10}; conns=${CONNECTIONS:-16}
 fixtures
-start_serveml 18080 SERVEML_AUTH=off SERVEML_CACHE=off SERVEML_PYTHON_WORKERS="${WORKERS:-2}" SERVEML_PYTHON_IDLE_TIMEOUT=0
+start_serveml 18080 SERVEML_AUTH=off SERVEML_CACHE=off SERVEML_PYTHON_WORKERS="${WORKERS:-2}" SERVEML_PYTHON_IDLE_TIMEOUT=0 \
+  SERVEML_MAX_BATCH_SIZE="${BATCH:-1}" SERVEML_MAX_QUEUE_DELAY="${DELAY:-2ms}"
 curl -sf -F file=@"$out/iris_rf.pkl" http://127.0.0.1:18080/api/v1/models/iris/versions >/dev/null
 start_peer 18000 1
 a=http://127.0.0.1:18080/api/v1/models/iris/predict; b=http://127.0.0.1:18000/predict
