@@ -86,6 +86,27 @@ public final class Authenticator {
         }
     }
 
+    /**
+     * The caller when it can be told without waiting (authentication off, no credential, or one
+     * already verified and not expired); null when {@link #authenticate} must do the work.
+     */
+    public Principal known(String authorization, String apiKey, String ip) {
+        if (!enabled) {
+            return localAdmin(ip);
+        }
+        String credential;
+        try {
+            credential = credential(authorization, apiKey);
+        } catch (ProblemException e) {
+            return null;
+        }
+        if (credential == null) {
+            return Principal.anonymous(ip);
+        }
+        Verified v = verified.getIfPresent(credential);
+        return v != null && clock.millis() < v.validUntil() ? v.principal().withIp(ip) : null;
+    }
+
     private static String credential(String authorization, String apiKey) {
         if (apiKey != null && !apiKey.isBlank()) {
             return apiKey.trim();

@@ -39,7 +39,8 @@ public final class LocalRateLimiter implements RateLimiter {
         return CompletableFuture.completedFuture(consumeNow(key, limit));
     }
 
-    Decision consumeNow(String key, Limit limit) {
+    @Override
+    public Decision consumeNow(String key, Limit limit) {
         Entry current = buckets.getIfPresent(key);
         Entry entry = current != null && current.limit().equals(limit) ? current
                 : buckets.asMap().compute(key, (k, e) -> e != null && e.limit().equals(limit) ? e

@@ -11,6 +11,11 @@ public interface RateLimiter extends AutoCloseable {
      */
     CompletableFuture<Decision> consume(String key, Limit limit);
 
+    /** Takes one token at once when the bucket is in this process; null when only {@link #consume} can. */
+    default Decision consumeNow(String key, Limit limit) {
+        return null;
+    }
+
     /** For readiness details: "local", "redis", or why Redis is not in use right now. */
     String status();
 

@@ -37,9 +37,7 @@ public final class RequestLimits implements Admission {
             return CompletableFuture.completedFuture(null);
         }
         String key = callerKey(caller);
-        Limit limit = Limit.perMinute(caller.anonymous() ? config.anonymousPerMinute()
-                : caller.rateLimitPerMinute() > 0 ? caller.rateLimitPerMinute() : config.rateLimitPerMinute());
-        CompletableFuture<Decision> perMinute = limiter.consume(key, limit);
+        CompletableFuture<Decision> perMinute = limiter.consume(key, limitFor(caller));
         if (caller.dailyQuota() <= 0) {
             return perMinute;
         }
@@ -57,6 +55,29 @@ public final class RequestLimits implements Admission {
     @Override
     public boolean checks(Model model) {
         return model.rateLimitPerMinute() != null;
+    }
+
+    /** What {@link #admitNow} answers when nothing is limited. */
+    public static final Decision UNLIMITED = new Decision(true, 0, 0, 0, 0);
+
+    /**
+     * {@link #admit} without waiting: the decision, {@link #UNLIMITED}, or null when the bucket is
+     * remote or a quota applies (then call {@link #admit}).
+     */
+    public Decision admitNow(Principal caller) {
+        if (!config.enabled()) {
+            return UNLIMITED;
+        }
+        if (caller.dailyQuota() > 0) {
+            return null;
+        }
+        return limiter.consumeNow(callerKey(caller), limitFor(caller));
+    }
+
+    /** The per-minute limit of this caller: the key's own, else the default, or the anonymous one. */
+    private Limit limitFor(Principal caller) {
+        return Limit.perMinute(caller.anonymous() ? config.anonymousPerMinute()
+                : caller.rateLimitPerMinute() > 0 ? caller.rateLimitPerMinute() : config.rateLimitPerMinute());
     }
 
     /** A model's own per-caller limit (blocking briefly: runs on the inference executor). */
