@@ -7,6 +7,7 @@ import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.registry.Model;
 import dev.serveml.registry.ModelRegistry;
+import dev.serveml.registry.ModelSettings;
 import dev.serveml.registry.ModelVersion;
 import dev.serveml.registry.VersionState;
 import io.vertx.core.http.HttpMethod;
@@ -110,20 +111,11 @@ final class ModelsHandler {
                     "description must be text of at most 2000 characters");
         }
         CacheChange cache = body.has("cache") ? cacheChange(body.get("cache")) : null;
-        boolean other = pub != null || limit != null || description != null;
-        responses.blocking(ctx, () -> {
-            Model m = null;
-            if (other) {
-                m = registry.updateSettings(HttpApi.principal(ctx), ctx.pathParam("name"),
-                        pub == null ? null : pub.booleanValue(), limit == null ? null : limit.intValue(),
-                        description == null ? null : description.textValue());
-            }
-            if (cache != null) {
-                m = registry.updateCacheSettings(HttpApi.principal(ctx), ctx.pathParam("name"), cache.enabled(),
-                        cache.ttlSeconds());
-            }
-            return m;
-        }, m -> responses.sendValue(ctx, 200, Views.ModelView.of(m)));
+        ModelSettings settings = new ModelSettings(pub == null ? null : pub.booleanValue(),
+                limit == null ? null : limit.intValue(), description == null ? null : description.textValue(),
+                cache == null ? null : cache.enabled(), cache == null ? null : cache.ttlSeconds());
+        responses.blocking(ctx, () -> registry.updateSettings(HttpApi.principal(ctx), ctx.pathParam("name"), settings),
+                m -> responses.sendValue(ctx, 200, Views.ModelView.of(m)));
     }
 
     /** A change to a model's response-cache settings; null leaves a value as it is. */

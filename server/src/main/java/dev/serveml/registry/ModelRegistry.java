@@ -191,38 +191,11 @@ public final class ModelRegistry {
     }
 
     /** Changes a model's settings (public flag, per-caller rate limit, description). */
-    public Model updateSettings(Principal caller, String name, Boolean isPublic, Integer rateLimitPerMinute,
-                                String description) {
+    public Model updateSettings(Principal caller, String name, ModelSettings settings) {
         requireModel(caller, name);
-        Model updated = store.updateModelSettings(name, isPublic, rateLimitPerMinute, description).orElseThrow();
+        Model updated = store.updateModelSettings(name, settings).orElseThrow();
         snapshots.remove(name);
-        Map<String, Object> changes = new java.util.LinkedHashMap<>();
-        if (isPublic != null) {
-            changes.put("public", isPublic);
-        }
-        if (rateLimitPerMinute != null) {
-            changes.put("rate_limit_per_minute", rateLimitPerMinute);
-        }
-        if (description != null) {
-            changes.put("description", description);
-        }
-        audit(caller, "model.settings_changed", name, changes);
-        return updated;
-    }
-
-    /** Changes a model's response-cache settings (null leaves a value; a TTL of 0 returns to the default). */
-    public Model updateCacheSettings(Principal caller, String name, Boolean enabled, Integer ttlSeconds) {
-        requireModel(caller, name);
-        Model updated = store.updateCacheSettings(name, enabled, ttlSeconds).orElseThrow();
-        snapshots.remove(name);
-        Map<String, Object> changes = new java.util.LinkedHashMap<>();
-        if (enabled != null) {
-            changes.put("cache_enabled", enabled);
-        }
-        if (ttlSeconds != null) {
-            changes.put("cache_ttl_seconds", ttlSeconds);
-        }
-        audit(caller, "model.settings_changed", name, changes);
+        audit(caller, "model.settings_changed", name, settings.changes());
         return updated;
     }
 

@@ -23,11 +23,8 @@ public interface ModelStore {
      */
     ModelVersion insertVersion(String modelName, long ownerId, NewVersion version, Consumer<ModelVersion> beforeCommit);
 
-    /** Changes a model's settings; null leaves a value as it is (a rate limit of 0 clears it). */
-    Optional<Model> updateModelSettings(String name, Boolean isPublic, Integer rateLimitPerMinute, String description);
-
-    /** Changes a model's response-cache settings; null leaves a value as it is (a TTL of 0 clears it). */
-    Optional<Model> updateCacheSettings(String name, Boolean enabled, Integer ttlSeconds);
+    /** Changes a model's settings in one statement, as {@link ModelSettings} describes. */
+    Optional<Model> updateModelSettings(String name, ModelSettings settings);
 
     List<ModelVersion> listVersions(long modelId, boolean includeDeleted);
 

@@ -7,6 +7,7 @@ import dev.serveml.inference.Signature;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.registry.Model;
+import dev.serveml.registry.ModelSettings;
 import dev.serveml.registry.ModelStore;
 import dev.serveml.registry.ModelVersion;
 import dev.serveml.registry.NewVersion;
@@ -154,40 +155,35 @@ public final class PostgresModelStore implements ModelStore {
     }
 
     @Override
-    public Optional<Model> updateModelSettings(String name, Boolean isPublic, Integer rateLimitPerMinute,
-                                               String description) {
+    public Optional<Model> updateModelSettings(String name, ModelSettings settings) {
+        // For each nullable setting: null keeps the column; for the limit and TTL, 0 clears it.
         try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
-                "update models set public = coalesce(cast(? as boolean), public), rate_limit_per_minute = case "
-                        + "when cast(? as integer) is null then rate_limit_per_minute when cast(? as integer) = 0 "
-                        + "then null else cast(? as integer) end, description = coalesce(cast(? as text), description), "
+                "update models set public = coalesce(cast(? as boolean), public), "
+                        + "rate_limit_per_minute = " + clearable("rate_limit_per_minute") + ", "
+                        + "description = coalesce(cast(? as text), description), "
+                        + "cache_enabled = coalesce(cast(? as boolean), cache_enabled), "
+                        + "cache_ttl_seconds = " + clearable("cache_ttl_seconds") + ", "
                         + "updated_at = now() where name = ?")) {
-            s.setObject(1, isPublic);
-            s.setObject(2, rateLimitPerMinute);
-            s.setObject(3, rateLimitPerMinute);
-            s.setObject(4, rateLimitPerMinute);
-            s.setString(5, description);
-            s.setString(6, name);
+            s.setObject(1, settings.isPublic());
+            for (int i = 2; i <= 4; i++) {
+                s.setObject(i, settings.rateLimitPerMinute());
+            }
+            s.setString(5, settings.description());
+            s.setObject(6, settings.cacheEnabled());
+            for (int i = 7; i <= 9; i++) {
+                s.setObject(i, settings.cacheTtlSeconds());
+            }
+            s.setString(10, name);
             return s.executeUpdate() == 0 ? Optional.empty() : findModel(c, name);
         } catch (SQLException e) {
             throw new StoreException("update model settings", e);
         }
     }
 
-    @Override
-    public Optional<Model> updateCacheSettings(String name, Boolean enabled, Integer ttlSeconds) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
-                "update models set cache_enabled = coalesce(cast(? as boolean), cache_enabled), cache_ttl_seconds = "
-                        + "case when cast(? as integer) is null then cache_ttl_seconds when cast(? as integer) = 0 "
-                        + "then null else cast(? as integer) end, updated_at = now() where name = ?")) {
-            s.setObject(1, enabled);
-            s.setObject(2, ttlSeconds);
-            s.setObject(3, ttlSeconds);
-            s.setObject(4, ttlSeconds);
-            s.setString(5, name);
-            return s.executeUpdate() == 0 ? Optional.empty() : findModel(c, name);
-        } catch (SQLException e) {
-            throw new StoreException("update model cache settings", e);
-        }
+    /** An integer column set from three copies of one parameter: null keeps it, 0 clears it. */
+    private static String clearable(String column) {
+        return "case when cast(? as integer) is null then " + column + " when cast(? as integer) = 0 then null "
+                + "else cast(? as integer) end";
     }
 
     @Override
