@@ -67,13 +67,14 @@ public final class ResponseCache implements AnswerCache, AutoCloseable {
     }
 
     @Override
-    public Optional<CacheSlot> slot(Model model, ModelVersion version, List<Tensor> inputs, Set<String> outputs) {
+    public Optional<CacheSlot> slot(Model model, ModelVersion version, String variant, List<Tensor> inputs,
+                                    Set<String> outputs) {
         boolean enabled = model.cacheEnabled() == null ? config.enabled() : model.cacheEnabled();
         if (!enabled) {
             return Optional.empty();
         }
         Duration ttl = model.cacheTtlSeconds() == null ? config.ttl() : Duration.ofSeconds(model.cacheTtlSeconds());
-        return Optional.of(new CacheSlot(version.id(), InputDigest.of(inputs, outputs), ttl));
+        return Optional.of(new CacheSlot(version.id(), variant, InputDigest.of(inputs, outputs), ttl));
     }
 
     @Override

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.serveml.config.ConfigLoader;
+import dev.serveml.inference.Serving;
 import dev.serveml.problem.ProblemException;
+import dev.serveml.runtime.Resources;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -12,11 +14,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * How a deployment's versions are served.
  *
- * @param instances     ONNX sessions or Python workers per version
+ * @param instances     model calls a version runs at once (Python workers, or concurrent runs of the ONNX
+ *                      session); 0 for the runtime's default
  * @param maxBatchSize  most rows per model call; 1 turns batching off
  * @param maxQueueDelay longest a queued request waits for others to join its batch
  * @param timeout       deadline of a call that sends no {@code X-Request-Timeout}
@@ -28,11 +32,24 @@ import java.util.Optional;
 public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueueDelay, Duration timeout,
                                Optional<Long> memoryLimit, Map<String, String> env, Duration idleUnload,
                                int minInstances) {
-    public static final DeploymentConfig DEFAULTS = new DeploymentConfig(1, 1, Duration.ofMillis(2),
-            Duration.ofSeconds(30), Optional.empty(), Map.of(), Duration.ZERO, 0);
+    /** Names a deployment may not set: the sandbox and the worker rely on them. */
+    static final Set<String> RESERVED_ENV = Set.of("PATH", "HOME", "LANG", "PYTHONPATH", "PYTHONHOME",
+            "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONSTARTUP", "LD_PRELOAD", "LD_LIBRARY_PATH");
+    private static final long MIN_MEMORY = 64L << 20;
 
     public DeploymentConfig {
         env = Map.copyOf(env);
+    }
+
+    /** A deployment's config when it names nothing: the server's serving defaults. */
+    public static DeploymentConfig defaults(Serving server, Duration timeout) {
+        return new DeploymentConfig(0, server.maxBatchSize(), server.maxQueueDelay(), timeout, Optional.empty(),
+                Map.of(), server.idleUnload(), 0);
+    }
+
+    /** How the host serves this deployment's versions. */
+    public Serving serving() {
+        return new Serving(new Resources(instances, memoryLimit, env), maxBatchSize, maxQueueDelay, idleUnload);
     }
 
     /**
@@ -47,7 +64,8 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
         if (!node.isObject()) {
             throw TrafficPolicy.invalid(List.of(new ProblemException.FieldError(pointer, "config must be an object")));
         }
-        int inst = count(node, "instances", instances, 1, 64, pointer, errors);
+        int inst = node.path("instances").isNull() && node.has("instances") ? 0
+                : count(node, "instances", instances, 1, 64, pointer, errors);
         int batch = count(node, "max_batch_size", maxBatchSize, 1, 4096, pointer, errors);
         Duration delay = duration(node, "max_queue_delay", maxQueueDelay, true, pointer, errors);
         Duration time = duration(node, "timeout", timeout, false, pointer, errors);
@@ -57,9 +75,10 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
         JsonNode m = node.get("memory_limit");
         if (m != null) {
             long bytes = m.isNull() ? 0 : m.isIntegralNumber() ? m.longValue() : m.isTextual() ? ConfigLoader.parseSize(m.textValue()) : -1;
-            if (bytes < 0) {
+            if (bytes < 0 || (bytes > 0 && bytes < MIN_MEMORY)) {
                 errors.add(new ProblemException.FieldError(pointer + "/memory_limit",
-                        "memory_limit must be a size such as 512MB or 2GB (null for the server's default)"));
+                        "memory_limit must be a size of at least 64MB, such as 512MB or 2GB (null for the server's "
+                                + "default)"));
             }
             memory = bytes > 0 ? Optional.of(bytes) : Optional.empty();
         }
@@ -75,6 +94,9 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
                     if (!f.getValue().isTextual() || !f.getKey().matches("[A-Za-z_][A-Za-z0-9_]{0,127}")) {
                         errors.add(new ProblemException.FieldError(pointer + "/env/" + f.getKey(),
                                 "environment variables are NAME: \"text\""));
+                    } else if (RESERVED_ENV.contains(f.getKey()) || f.getKey().startsWith("SERVEML_")) {
+                        errors.add(new ProblemException.FieldError(pointer + "/env/" + f.getKey(), f.getKey()
+                                + " is set by ServeML for its workers and cannot be changed (nor any SERVEML_ name)"));
                     } else {
                         vars.put(f.getKey(), f.getValue().textValue());
                     }
@@ -121,7 +143,12 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
     /** The config as stored and shown; durations in milliseconds. */
     public ObjectNode toJson() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("instances", instances).put("max_batch_size", maxBatchSize)
+        if (instances > 0) {
+            o.put("instances", instances);
+        } else {
+            o.putNull("instances");
+        }
+        o.put("max_batch_size", maxBatchSize)
                 .put("max_queue_delay_ms", maxQueueDelay.toMillis()).put("timeout_ms", timeout.toMillis());
         if (memoryLimit.isPresent()) {
             o.put("memory_limit", memoryLimit.get());
@@ -139,7 +166,7 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
         Map<String, String> vars = new LinkedHashMap<>();
         o.path("env").fields().forEachRemaining(f -> vars.put(f.getKey(), f.getValue().asText()));
         JsonNode mem = o.get("memory_limit");
-        return new DeploymentConfig(o.path("instances").asInt(1), o.path("max_batch_size").asInt(1),
+        return new DeploymentConfig(o.path("instances").asInt(0), o.path("max_batch_size").asInt(1),
                 Duration.ofMillis(o.path("max_queue_delay_ms").asLong(2)), Duration.ofMillis(o.path("timeout_ms").asLong(30_000)),
                 mem == null || mem.isNull() ? Optional.empty() : Optional.of(mem.asLong()), vars,
                 Duration.ofMillis(o.path("idle_unload_ms").asLong(0)), o.path("min_instances").asInt(0));

@@ -1,12 +1,14 @@
 package dev.serveml.deployments;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.serveml.audit.AuditLog;
 import dev.serveml.auth.Principal;
 import dev.serveml.auth.Role;
 import dev.serveml.auth.Scope;
 import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.ModelHost;
+import dev.serveml.inference.Serving;
 import dev.serveml.inference.Signature;
 import dev.serveml.inference.Tensor;
 import dev.serveml.metrics.Meters;
@@ -24,7 +26,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -49,8 +53,11 @@ public final class Deployments {
     private static final Principal SYSTEM = new Principal(-1, "serveml", Role.ADMIN, Set.of(Scope.ADMIN), 0,
             "local", 0, 0);
 
-    /** One version of a deployment: its role (primary or shadow), weight and whether it is loaded. */
-    public record Member(int version, String role, int weight, boolean loaded) {
+    /**
+     * One version of a deployment: its role (primary or shadow), weight, whether it is loaded, and
+     * if so how many calls it runs at once (null when not loaded).
+     */
+    public record Member(int version, String role, int weight, boolean loaded, Integer instances) {
     }
 
     private final DeploymentStore store;
@@ -59,17 +66,25 @@ public final class Deployments {
     private final DeploymentEvents events;
     private final Rollout rollout;
     private final Traffic traffic;
+    private final AuditLog audit;
+    private final DeploymentConfig defaults;
     private final ConcurrentHashMap<String, Deployment> live = new ConcurrentHashMap<>();
 
-    /** Reads the live deployments (blocking). */
+    /**
+     * Reads the live deployments (blocking).
+     *
+     * @param timeout deadline of calls to deployments whose config names none
+     */
     public Deployments(DeploymentStore store, ModelRegistry registry, ModelHost host, InferenceService inference,
-                       Executor rollouts, Meters meters) {
+                       Executor rollouts, Meters meters, AuditLog audit, Duration timeout) {
         this.store = store;
         this.registry = registry;
         this.host = host;
+        this.audit = audit;
+        this.defaults = DeploymentConfig.defaults(host.defaults(), timeout);
         this.events = new DeploymentEvents(store, e -> live.replaceAll((name, d) -> d.id() == e.deploymentId()
                 ? d.withStatus(e.status(), e.message(), e.at()) : d));
-        this.rollout = new Rollout(host, events, rollouts);
+        this.rollout = new Rollout(host, registry::prepare, events, rollouts);
         this.traffic = new Traffic(inference, meters);
         store.list().forEach(d -> live.put(d.name(), d));
     }
@@ -105,7 +120,7 @@ public final class Deployments {
         }
         Model model = registry.requireModel(caller, modelNode.textValue());
         TrafficPolicy policy = TrafficPolicy.parse(body.get("policy"), "/policy");
-        DeploymentConfig config = DeploymentConfig.DEFAULTS.merge(body.get("config"), "/config");
+        DeploymentConfig config = defaults.merge(body.get("config"), "/config");
         List<ModelVersion> versions = deployable(caller, model.name(), policy);
         if (live.containsKey(name)) {
             throw nameTaken(name);
@@ -113,8 +128,9 @@ public final class Deployments {
         Deployment d = store.insert(name, caller.anonymous() ? null : caller.userId(), model.id(), policy, config);
         live.put(name, d);
         events.record(d.id(), DeploymentStatus.PENDING, "created", 0, "created: model '" + model.name() + "', "
-                + Rollout.describe(policy));
+                + Rollout.describe(policy) + shared(d, versions));
         rollout.start(d, versions);
+        audit(caller, "deployment.created", d, Rollout.describe(policy));
         log.info("deployment {} created by {}: {} {}", name, caller.username(), model.name(), Rollout.describe(policy));
         return d;
     }
@@ -148,7 +164,7 @@ public final class Deployments {
         TrafficPolicy policy = body.has("policy") ? TrafficPolicy.parse(body.get("policy"), "/policy") : d.policy();
         DeploymentConfig config = d.config().merge(body.get("config"), "/config");
         Optional<TrafficPolicy> previous = policy.equals(d.policy()) ? d.previousPolicy() : Optional.of(d.policy());
-        return change(caller, d, policy, previous, config, "updated", "updated");
+        return change(caller, d, policy, previous, config, "updated", "updated", "deployment.updated");
     }
 
     /** Goes back to the previous policy (and makes the current one the previous, so rollback undoes itself). */
@@ -156,7 +172,8 @@ public final class Deployments {
         Deployment d = require(caller, name);
         TrafficPolicy previous = d.previousPolicy().orElseThrow(() -> new ProblemException(
                 ProblemType.NOTHING_TO_ROLL_BACK, "deployment '" + name + "' has had only one traffic policy"));
-        return change(caller, d, previous, Optional.of(d.policy()), d.config(), "rollback", "rolled back");
+        return change(caller, d, previous, Optional.of(d.policy()), d.config(), "rollback", "rolled back",
+                "deployment.rolled_back");
     }
 
     /**
@@ -186,19 +203,70 @@ public final class Deployments {
         if (promoted.equals(p)) {
             throw new ProblemException(ProblemType.NOTHING_TO_PROMOTE, "v" + target + " already takes all traffic");
         }
-        return change(caller, d, promoted, Optional.of(p), d.config(), "promoted", "promoted v" + target);
+        return change(caller, d, promoted, Optional.of(p), d.config(), "promoted", "promoted v" + target,
+                "deployment.promoted");
     }
 
     private Deployment change(Principal caller, Deployment d, TrafficPolicy policy, Optional<TrafficPolicy> previous,
-                              DeploymentConfig config, String step, String what) {
+                              DeploymentConfig config, String step, String what, String action) {
         List<ModelVersion> versions = deployable(caller, d.modelName(), policy);
         Deployment updated = store.update(d.id(), policy, previous, config);
         live.put(updated.name(), updated);
         events.record(d.id(), DeploymentStatus.PENDING, step, 0,
-                what + ": " + Rollout.describe(policy));
+                what + ": " + Rollout.describe(policy) + shared(updated, versions));
         rollout.start(updated, versions);
+        List<Integer> kept = policy.allVersions();
+        release(d, d.policy().allVersions().stream().filter(v -> !kept.contains(v)).toList());
         log.info("deployment {} {} by {}: {}", d.name(), what, caller.username(), Rollout.describe(policy));
+        audit(caller, action, updated, Rollout.describe(policy) + (config.equals(d.config()) ? ""
+                : "; config " + config.toJson()));
         return updated;
+    }
+
+    /**
+     * Versions a deployment no longer serves go back to the settings of another deployment that
+     * serves them, or to the server's defaults; one loaded with other resources is unloaded, to
+     * load again with the right ones when next called.
+     */
+    private void release(Deployment from, List<Integer> versions) {
+        for (int number : versions) {
+            Optional<ModelVersion> v = findVersion(from.modelName(), number);
+            if (v.isEmpty()) {
+                continue;
+            }
+            Optional<Serving> other = live.values().stream()
+                    .filter(d -> d.id() != from.id() && d.modelName().equals(from.modelName())
+                            && d.policy().allVersions().contains(number))
+                    .max(Comparator.comparing(Deployment::updatedAt)).map(d -> d.config().serving());
+            if (host.configure(v.get().id(), other) == ModelHost.Change.RELOAD_NEEDED) {
+                host.unload(v.get().id());
+            }
+        }
+    }
+
+    /** Says which versions other deployments serve too: the settings deployed last apply to a shared version. */
+    private String shared(Deployment d, List<ModelVersion> versions) {
+        List<String> notes = new ArrayList<>();
+        for (ModelVersion v : versions) {
+            live.values().stream().filter(o -> o.id() != d.id() && o.modelName().equals(d.modelName())
+                            && o.policy().allVersions().contains(v.version()) && !o.config().equals(d.config()))
+                    .forEach(o -> notes.add("v" + v.version() + " is also served by deployment '" + o.name() + "'"));
+        }
+        return notes.isEmpty() ? "" : "; " + String.join(", ", notes) + " with another config: the config "
+                + "deployed last applies to a shared version";
+    }
+
+    private Optional<ModelVersion> findVersion(String model, int number) {
+        try {
+            return Optional.of(registry.requireVersion(SYSTEM, model, number));
+        } catch (ProblemException e) {
+            return Optional.empty();
+        }
+    }
+
+    private void audit(Principal caller, String action, Deployment d, String detail) {
+        audit.record(caller.userId(), caller.username(), caller.ip(), action, "deployment:" + d.name(), true,
+                Map.of("model", d.modelName(), "detail", detail));
     }
 
     /** Refuses new calls, waits for the ones in flight (up to 30 s), then deletes. Blocking. */
@@ -211,7 +279,9 @@ public final class Deployments {
         }
         rollout.stop(d.id());
         store.markDeleted(d.id());
+        release(d, List.copyOf(d.policy().allVersions()));
         log.info("deployment {} deleted by {}", name, caller.username());
+        audit(caller, "deployment.deleted", d, Rollout.describe(d.policy()));
         return d;
     }
 
@@ -242,18 +312,21 @@ public final class Deployments {
     public List<Member> members(Principal caller, Deployment d) {
         List<Member> out = new ArrayList<>();
         for (TrafficPolicy.Split s : d.policy().versions()) {
-            out.add(new Member(s.version(), "primary", s.weight(), loaded(caller, d, s.version())));
+            out.add(member(caller, d, s.version(), "primary", s.weight()));
         }
-        d.policy().shadow().ifPresent(v -> out.add(new Member(v, "shadow", 0, loaded(caller, d, v))));
+        d.policy().shadow().ifPresent(v -> out.add(member(caller, d, v, "shadow", 0)));
         return out;
     }
 
-    private boolean loaded(Principal caller, Deployment d, int version) {
+    private Member member(Principal caller, Deployment d, int version, String role, int weight) {
+        OptionalInt instances;
         try {
-            return host.isLoaded(registry.requireVersion(caller, d.modelName(), version).id());
+            instances = host.instances(registry.requireVersion(caller, d.modelName(), version).id());
         } catch (ProblemException e) {
-            return false;
+            instances = OptionalInt.empty();
         }
+        return new Member(version, role, weight, instances.isPresent(),
+                instances.isPresent() ? instances.getAsInt() : null);
     }
 
     public Optional<ShadowStats.Reading> shadowReading(Deployment d) {

@@ -1,8 +1,10 @@
 package dev.serveml.deployments;
 
 import dev.serveml.inference.ModelHost;
+import dev.serveml.inference.Serving;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.registry.ModelVersion;
+import dev.serveml.runtime.Resources;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -10,29 +12,41 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Brings a deployment's versions into memory after a create or a change, off the caller's thread:
- * building, then loading each version through the host (with its warm-up call), then active, or
- * failed with the reason. Each step is an event. A newer rollout of the same deployment
- * supersedes an older one, which stops without further events. Also keeps the host's pins in
- * line with the deployments that ask for loaded instances. Thread-safe.
+ * building (each version's runtime readies what loading needs: a Python environment), then
+ * loading each version through the host with the deployment's serving settings (with its warm-up
+ * call; a loaded version whose resources changed is loaded again beside the old copy and swapped
+ * in, one whose batching changed takes it at once), then active, or failed with the reason. Each
+ * step is an event. A newer rollout of the same deployment supersedes an older one, which stops
+ * without further events. Also keeps the host's pins in line with the deployments that ask for
+ * loaded instances. Thread-safe.
  */
 final class Rollout {
     private static final Logger log = LoggerFactory.getLogger(Rollout.class);
 
     private final ModelHost host;
+    private final Preparer preparer;
     private final DeploymentEvents events;
     private final Executor executor;
     private final AtomicLong generations = new AtomicLong();
     private final Map<Long, Long> current = new HashMap<>();
     private final Map<Long, Set<Long>> pins = new HashMap<>();
 
-    Rollout(ModelHost host, DeploymentEvents events, Executor executor) {
+    /** Readies what loading a version will need (the registry's {@code prepare}); says what it did. */
+    @FunctionalInterface
+    interface Preparer {
+        Optional<String> prepare(ModelVersion version, Resources resources);
+    }
+
+    Rollout(ModelHost host, Preparer preparer, DeploymentEvents events, Executor executor) {
         this.host = host;
+        this.preparer = preparer;
         this.events = events;
         this.executor = executor;
     }
@@ -62,23 +76,23 @@ final class Rollout {
 
     private void run(Deployment d, List<ModelVersion> versions, long generation) {
         int percent = 5;
+        Serving serving = d.config().serving();
         try {
             if (!step(d, generation, DeploymentStatus.BUILDING, "building", percent, "preparing " + versions.size()
                     + " version(s) of model '" + d.modelName() + "' (" + runtimes(versions) + ")")) {
                 return;
             }
+            for (ModelVersion v : versions) {
+                Optional<String> done = preparer.prepare(v, serving.resources());
+                if (done.isPresent() && !step(d, generation, DeploymentStatus.BUILDING, "built", percent,
+                        v.label() + ": " + done.get())) {
+                    return;
+                }
+            }
             for (int i = 0; i < versions.size(); i++) {
                 ModelVersion v = versions.get(i);
                 percent = 10 + 85 * i / versions.size();
-                if (!step(d, generation, DeploymentStatus.LOADING, "loading", percent, "loading " + v.label()
-                        + " and running its warm-up call")) {
-                    return;
-                }
-                long started = System.nanoTime();
-                host.withModel(v, m -> Boolean.TRUE);
-                percent = 10 + 85 * (i + 1) / versions.size();
-                if (!step(d, generation, DeploymentStatus.LOADING, "loaded", percent, "loaded " + v.label() + " in "
-                        + (System.nanoTime() - started) / 1_000_000 + " ms")) {
+                if (!load(d, generation, v, serving, percent, 10 + 85 * (i + 1) / versions.size())) {
                     return;
                 }
             }
@@ -90,6 +104,35 @@ final class Rollout {
             step(d, generation, DeploymentStatus.FAILED, "failed", percent,
                     "loading failed unexpectedly; the server log has the details");
         }
+    }
+
+    /** Gives the version this deployment's settings and makes sure it is loaded with them; false if superseded. */
+    private boolean load(Deployment d, long generation, ModelVersion v, Serving serving, int percent, int after) {
+        if (superseded(d.id(), generation)) {
+            return false;
+        }
+        ModelHost.Change change = host.configure(v.id(), Optional.of(serving));
+        long started = System.nanoTime();
+        String done;
+        if (change == ModelHost.Change.RELOAD_NEEDED) {
+            if (!step(d, generation, DeploymentStatus.LOADING, "loading", percent, "loading " + v.label()
+                    + " again with " + serving.resources().describe() + "; the loaded copy serves meanwhile")) {
+                return false;
+            }
+            host.reload(v);
+            done = "reloaded " + v.label();
+        } else {
+            if (!step(d, generation, DeploymentStatus.LOADING, "loading", percent, "loading " + v.label()
+                    + " (" + serving.resources().describe() + ") and running its warm-up call")) {
+                return false;
+            }
+            host.withModel(v, m -> Boolean.TRUE);
+            done = change == ModelHost.Change.BATCHING ? v.label() + " is loaded; its queue now batches up to "
+                    + serving.maxBatchSize() + " row(s), waiting at most " + serving.maxQueueDelay().toMillis() + " ms"
+                    : "loaded " + v.label();
+        }
+        return step(d, generation, DeploymentStatus.LOADING, "loaded", after, done + " in "
+                + (System.nanoTime() - started) / 1_000_000 + " ms");
     }
 
     private boolean step(Deployment d, long generation, DeploymentStatus status, String step, int percent,

@@ -17,7 +17,8 @@ public interface AnswerCache {
     /** No caching at all. */
     AnswerCache NONE = new AnswerCache() {
         @Override
-        public Optional<CacheSlot> slot(Model model, ModelVersion version, List<Tensor> inputs, Set<String> outputs) {
+        public Optional<CacheSlot> slot(Model model, ModelVersion version, String variant, List<Tensor> inputs,
+                                        Set<String> outputs) {
             return Optional.empty();
         }
 
@@ -41,7 +42,8 @@ public interface AnswerCache {
     };
 
     /** Where this request's answer is cached, or empty when the model's answers are not cached. */
-    Optional<CacheSlot> slot(Model model, ModelVersion version, List<Tensor> inputs, Set<String> outputs);
+    Optional<CacheSlot> slot(Model model, ModelVersion version, String variant, List<Tensor> inputs,
+                             Set<String> outputs);
 
     /** The stored answer; completes (never exceptionally) with empty when there is none. */
     CompletableFuture<Optional<Map<String, Output>>> find(CacheSlot slot);

@@ -8,6 +8,7 @@ import dev.serveml.runtime.LoadedModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -65,9 +66,11 @@ public final class Batcher {
     private final String modelName;
     private final int version;
     private final BatchingConfig config;
-    private final long delayNanos;
+    private final boolean modelBatchable;
     private final int maxInFlight;
-    private final boolean batchable;
+    private volatile boolean batchable;
+    private int maxBatchSize; // these two change with reconfigure(), under this object's lock
+    private long delayNanos;
     private final Executor executor;
     private final Ticker ticker;
     private final Meters meters;
@@ -91,8 +94,10 @@ public final class Batcher {
         this.modelName = modelName;
         this.version = version;
         this.config = config;
-        this.delayNanos = config.maxQueueDelay().toNanos();
+        this.modelBatchable = batchable;
         this.maxInFlight = maxInFlight;
+        this.maxBatchSize = config.maxBatchSize();
+        this.delayNanos = config.maxQueueDelay().toNanos();
         this.batchable = batchable && config.enabled();
         this.executor = executor;
         this.ticker = ticker;
@@ -135,6 +140,30 @@ public final class Batcher {
         }
         dispatch();
         return p.future;
+    }
+
+    /**
+     * Changes how calls are batched from now on (a deployment's config changed); requests already
+     * queued are batched under the new limits. Never blocks beyond this queue's lock.
+     *
+     * @param maxBatchSize  most rows per model call; 1 turns batching off
+     * @param maxQueueDelay longest the oldest queued request waits for others
+     */
+    public void reconfigure(int maxBatchSize, Duration maxQueueDelay) {
+        if (maxBatchSize < 1 || maxQueueDelay.isNegative()) {
+            throw new IllegalArgumentException("invalid batching settings");
+        }
+        synchronized (this) {
+            this.maxBatchSize = maxBatchSize;
+            this.delayNanos = maxQueueDelay.toNanos();
+            this.batchable = modelBatchable && maxBatchSize > 1;
+        }
+        dispatch();
+    }
+
+    /** Model calls this version runs at once. */
+    public int maxInFlight() {
+        return maxInFlight;
     }
 
     /** Requests waiting, for tests and diagnostics. */
@@ -209,7 +238,7 @@ public final class Batcher {
      */
     private List<Pending> nextBatch(long now) {
         Pending head = queue.peekFirst();
-        if (head.key == null || head.rows >= config.maxBatchSize()) {
+        if (head.key == null || head.rows >= maxBatchSize) {
             queue.pollFirst();
             return List.of(head);
         }
@@ -220,13 +249,13 @@ public final class Batcher {
             if (!head.key.equals(p.key)) {
                 continue;
             }
-            if (rows + p.rows > config.maxBatchSize()) {
+            if (rows + p.rows > maxBatchSize) {
                 full = true;
                 break;
             }
             batch.add(p);
             rows += p.rows;
-            if (rows == config.maxBatchSize()) {
+            if (rows == maxBatchSize) {
                 full = true;
                 break;
             }

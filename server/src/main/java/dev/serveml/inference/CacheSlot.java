@@ -8,17 +8,21 @@ import java.util.Objects;
  *
  * @param versionId the version that answers (a new active version or a rollback changes it, so
  *                  old answers are never served for the new version)
+ * @param variant   what, besides the version, can change its answers: the fingerprint of the
+ *                  environment it was loaded with ({@link dev.serveml.runtime.Resources#answerVariant()}),
+ *                  empty for none
  * @param digest    hex SHA-256 of the canonical inputs and the requested outputs
  * @param ttl       how long a stored answer lives
  */
-public record CacheSlot(long versionId, String digest, Duration ttl) {
+public record CacheSlot(long versionId, String variant, String digest, Duration ttl) {
     public CacheSlot {
+        Objects.requireNonNull(variant);
         Objects.requireNonNull(digest);
         Objects.requireNonNull(ttl);
     }
 
     /** The key under which every tier stores it. */
     public String key() {
-        return "serveml:cache:" + versionId + ":" + digest;
+        return "serveml:cache:" + versionId + (variant.isEmpty() ? "" : "~" + variant) + ":" + digest;
     }
 }

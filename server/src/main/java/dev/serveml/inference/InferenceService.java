@@ -112,7 +112,7 @@ public final class InferenceService {
                 Signature signature = lease.model().signature();
                 List<Tensor> inputs = binder.apply(signature);
                 validate(signature, inputs, outputs);
-                return new Bound(v, lease, inputs, cache.slot(m, v, inputs, outputs).orElse(null));
+                return new Bound(v, lease, inputs, cache.slot(m, v, lease.answerVariant(), inputs, outputs).orElse(null));
             } catch (RuntimeException | Error e) {
                 lease.release();
                 throw e;
@@ -143,7 +143,8 @@ public final class InferenceService {
         try {
             inputs = binder.apply(v.signature());
             validate(v.signature(), inputs, outputs);
-            slot = cache.slot(served.model(), v, inputs, outputs).orElse(null);
+            slot = cache.slot(served.model(), v, host.servingOf(v.id()).resources().answerVariant(), inputs, outputs)
+                    .orElse(null);
         } catch (RuntimeException e) {
             return Optional.empty();
         }
@@ -158,8 +159,11 @@ public final class InferenceService {
         if (lease == null) {
             return Optional.empty();
         }
-        if (!lease.model().signature().equals(v.signature())) {
-            lease.release(); // bound against the registry's copy: only valid if the loaded model agrees
+        if (!lease.model().signature().equals(v.signature())
+                || (slot != null && !slot.variant().equals(lease.answerVariant()))) {
+            // Bound against the registry's copy, or keyed for settings this copy was not loaded with
+            // (a reload is under way): the slower path binds and keys against the copy it holds.
+            lease.release();
             return Optional.empty();
         }
         return Optional.of(answer(new Bound(v, lease, inputs, slot), outputs, deadline, fresh));

@@ -4,6 +4,7 @@ import dev.serveml.config.HostingConfig;
 import dev.serveml.metrics.Meters;
 import dev.serveml.registry.ModelVersion;
 import dev.serveml.runtime.LoadedModel;
+import dev.serveml.runtime.Resources;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,10 +17,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.function.BiFunction;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -56,20 +58,45 @@ public final class ModelHost implements AutoCloseable {
             return held.batcher();
         }
 
+        /** What in this copy's resources can change its answers ({@link Resources#answerVariant()}). */
+        public String answerVariant() {
+            return slot.serving.resources().answerVariant();
+        }
+
         public void release() {
             held.release();
             host.touch(slot);
         }
     }
 
+    /** Makes the queue for a freshly loaded version. */
+    @FunctionalInterface
+    public interface Queues {
+        Batcher create(ModelVersion version, LoadedModel model, Serving serving);
+    }
+
+    /** What {@link #configure} did to a version. */
+    public enum Change {
+        /** Not in memory: the settings apply when it loads. */
+        NOT_LOADED,
+        /** Loaded with these settings already. */
+        UNCHANGED,
+        /** Loaded; its queue took the new batching at once. */
+        BATCHING,
+        /** Loaded with other resources: {@link #reload} it for them to apply. */
+        RELOAD_NEEDED
+    }
+
     /** One version's place in memory; {@code ready} completes when it is loaded and warmed up. */
     private static final class Slot {
         final ModelVersion version;
         final CompletableFuture<HeldModel> ready = new CompletableFuture<>();
+        volatile Serving serving; // what it was loaded with; batching may change later
         volatile long lastUsed; // written without the host's lock: on every request, and races are harmless
 
-        Slot(ModelVersion version, long now) {
+        Slot(ModelVersion version, Serving serving, long now) {
             this.version = version;
+            this.serving = serving;
             this.lastUsed = now;
         }
 
@@ -80,19 +107,23 @@ public final class ModelHost implements AutoCloseable {
 
     private final ModelLoader loader;
     private final HostingConfig config;
-    private final BiFunction<ModelVersion, LoadedModel, Batcher> batchers;
+    private final Serving defaults;
+    private final Queues batchers;
     private final Ticker ticker;
     private final Meters meters;
     private final Map<Long, Slot> slots = new HashMap<>();
     private final Set<Long> pinned = new HashSet<>();
+    private final Map<Long, Serving> serving = new ConcurrentHashMap<>(); // read on every request, without the lock
 
     /**
+     * @param defaults how versions no deployment configures are served
      * @param batchers makes the queue for a freshly loaded version
      */
-    public ModelHost(ModelLoader loader, HostingConfig config, BiFunction<ModelVersion, LoadedModel, Batcher> batchers,
-                     Ticker ticker, Meters meters) {
+    public ModelHost(ModelLoader loader, HostingConfig config, Serving defaults, Queues batchers, Ticker ticker,
+                     Meters meters) {
         this.loader = loader;
         this.config = config;
+        this.defaults = defaults;
         this.batchers = batchers;
         this.ticker = ticker;
         this.meters = meters;
@@ -114,13 +145,14 @@ public final class ModelHost implements AutoCloseable {
             synchronized (this) {
                 slot = slots.get(version.id());
                 if (slot == null) {
-                    slot = new Slot(version, ticker.nanoTime());
+                    slot = new Slot(version, servingOf(version.id()), ticker.nanoTime());
                     slots.put(version.id(), slot);
                     mine = true;
                 }
             }
             if (mine) {
-                load(slot, () -> loader.load(version));
+                Serving settings = slot.serving;
+                load(slot, () -> loader.load(version, settings.resources()));
             }
             HeldModel held;
             try {
@@ -165,13 +197,76 @@ public final class ModelHost implements AutoCloseable {
 
     /** Keeps a model that was loaded elsewhere (validation at upload) so the first call is warm. */
     public void install(ModelVersion version, LoadedModel model) {
-        Slot slot = new Slot(version, ticker.nanoTime());
+        Slot slot;
         Slot previous;
         synchronized (this) {
+            slot = new Slot(version, servingOf(version.id()), ticker.nanoTime());
             previous = slots.put(version.id(), slot);
         }
         retire(previous);
         load(slot, () -> model);
+    }
+
+    /** How this version is served: as configured, else the defaults. */
+    public Serving servingOf(long versionId) {
+        return serving.getOrDefault(versionId, defaults);
+    }
+
+    /** How versions no deployment configures are served. */
+    public Serving defaults() {
+        return defaults;
+    }
+
+    /**
+     * Sets how a version is served from now on (empty: the defaults again). A loaded version's
+     * queue takes new batching at once and its idle time counts at the next sweep; new resources
+     * need {@link #reload}, which this leaves to the caller (a load can take long).
+     */
+    public Change configure(long versionId, Optional<Serving> settings) {
+        Serving wanted = settings.orElse(defaults);
+        HeldModel held;
+        Slot slot;
+        synchronized (this) {
+            if (settings.isPresent()) {
+                serving.put(versionId, wanted);
+            } else {
+                serving.remove(versionId);
+            }
+            slot = slots.get(versionId);
+            held = slot == null ? null : slot.loaded();
+            if (slot == null) {
+                return Change.NOT_LOADED;
+            }
+            if (slot.serving.equals(wanted)) {
+                return Change.UNCHANGED;
+            }
+            if (held == null || !slot.serving.resources().equals(wanted.resources())) {
+                return Change.RELOAD_NEEDED; // a load under way uses the old resources, too
+            }
+            slot.serving = wanted;
+        }
+        held.batcher().reconfigure(wanted.maxBatchSize(), wanted.maxQueueDelay());
+        return Change.BATCHING;
+    }
+
+    /**
+     * Loads a version again with its current settings, beside the copy in memory, then swaps:
+     * requests keep the old copy until the new one is warm, and those holding it finish on it.
+     * Blocking.
+     */
+    public void reload(ModelVersion version) {
+        Slot fresh;
+        synchronized (this) {
+            fresh = new Slot(version, servingOf(version.id()), ticker.nanoTime());
+        }
+        Serving settings = fresh.serving;
+        load(fresh, () -> loader.load(version, settings.resources()));
+        Slot previous;
+        synchronized (this) {
+            previous = slots.put(version.id(), fresh);
+        }
+        retire(previous);
+        log.info("reloaded {} with {}", version.label(), settings.resources().describe());
     }
 
     private void load(Slot slot, Supplier<LoadedModel> source) {
@@ -183,7 +278,7 @@ public final class ModelHost implements AutoCloseable {
             try {
                 evictToFit(slot, model.memoryBytes());
                 warmUp(version, model);
-                held = new HeldModel(model, batchers.apply(version, model));
+                held = new HeldModel(model, batchers.create(version, model, slot.serving));
             } catch (RuntimeException | Error e) {
                 model.close();
                 throw e;
@@ -216,7 +311,7 @@ public final class ModelHost implements AutoCloseable {
             used = memoryInUse();
             List<Slot> candidates = new ArrayList<>();
             for (Slot s : slots.values()) {
-                if (s != loading && s.loaded() != null && !pinned.contains(s.version.id())) {
+                if (s.version.id() != loading.version.id() && s.loaded() != null && !pinned.contains(s.version.id())) {
                     candidates.add(s);
                 }
             }
@@ -277,21 +372,19 @@ public final class ModelHost implements AutoCloseable {
     }
 
     /**
-     * Unloads the versions that are not pinned, not held, and unused for the configured idle time.
-     * The composition root calls this periodically; it does nothing when idle unloading is off.
+     * Unloads the versions that are not pinned, not held, and unused for their idle time (none
+     * when it is zero). The composition root calls this periodically.
      */
     public void sweepIdle() {
-        long idle = config.idleUnload().toNanos();
-        if (idle == 0) {
-            return;
-        }
         List<Slot> unloaded = new ArrayList<>();
         synchronized (this) {
             long now = ticker.nanoTime();
             for (var it = slots.values().iterator(); it.hasNext(); ) {
                 Slot s = it.next();
                 HeldModel h = s.loaded();
-                if (h != null && !pinned.contains(s.version.id()) && now - s.lastUsed >= idle && h.retireIfIdle()) {
+                long idle = s.serving.idleUnload().toNanos();
+                if (h != null && idle > 0 && !pinned.contains(s.version.id()) && now - s.lastUsed >= idle
+                        && h.retireIfIdle()) {
                     it.remove();
                     unloaded.add(s);
                 }
@@ -300,7 +393,7 @@ public final class ModelHost implements AutoCloseable {
         for (Slot s : unloaded) {
             s.loaded().closeModel();
             meters.modelUnload(s.version.modelName(), s.version.version());
-            log.info("unloaded {} v{}: idle for {}", s.version.modelName(), s.version.version(), config.idleUnload());
+            log.info("unloaded {} v{}: idle for {}", s.version.modelName(), s.version.version(), s.serving.idleUnload());
         }
     }
 
@@ -319,6 +412,13 @@ public final class ModelHost implements AutoCloseable {
     public synchronized boolean isLoaded(long versionId) {
         Slot slot = slots.get(versionId);
         return slot != null && slot.loaded() != null;
+    }
+
+    /** Model calls a loaded version runs at once (its workers, or concurrent session runs); empty if not loaded. */
+    public synchronized OptionalInt instances(long versionId) {
+        Slot slot = slots.get(versionId);
+        HeldModel held = slot == null ? null : slot.loaded();
+        return held == null ? OptionalInt.empty() : OptionalInt.of(held.batcher().maxInFlight());
     }
 
     private void touch(Slot slot) {

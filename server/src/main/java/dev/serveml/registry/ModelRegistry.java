@@ -9,6 +9,7 @@ import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.inference.Signature;
 import dev.serveml.runtime.LoadRequest;
+import dev.serveml.runtime.Resources;
 import dev.serveml.runtime.LoadedModel;
 import dev.serveml.runtime.ModelRuntime;
 import org.slf4j.Logger;
@@ -102,7 +103,7 @@ public final class ModelRegistry {
             try {
                 loaded = runtime.load(new LoadRequest(upload.file(), format, upload.fileName(), modelName,
                         modelName + " (new version)",
-                        upload.requirements(), message -> {
+                        upload.requirements(), Resources.DEFAULT, message -> {
                             ModelVersion v = registered.get();
                             if (v != null) {
                                 markFailed(v, message);
@@ -350,13 +351,31 @@ public final class ModelRegistry {
                 + "state to active to retry it)");
     }
 
-    /** Loads a registered version from its artifact (the {@code ModelLoader} of the host). */
-    public LoadedModel load(ModelVersion version) {
-        ModelRuntime runtime = runtimes.stream().filter(r -> r.name().equals(version.runtime())).findFirst()
+    /** Loads a registered version from its artifact with these resources (the {@code ModelLoader} of the host). */
+    public LoadedModel load(ModelVersion version, Resources resources) {
+        return runtimeOf(version).load(loadRequest(version, resources));
+    }
+
+    /**
+     * Readies what loading this version will need (for Python, its requirements' environment,
+     * built now if it is not cached). Blocking, possibly for minutes.
+     *
+     * @return what was done, in words
+     */
+    public Optional<String> prepare(ModelVersion version, Resources resources) {
+        return runtimeOf(version).prepare(loadRequest(version, resources));
+    }
+
+    private ModelRuntime runtimeOf(ModelVersion version) {
+        return runtimes.stream().filter(r -> r.name().equals(version.runtime())).findFirst()
                 .orElseThrow(() -> new ProblemException(ProblemType.MODEL_UNAVAILABLE, "the runtime '"
                         + version.runtime() + "' of this version is not enabled on this server"));
-        return runtime.load(new LoadRequest(artifacts.localPath(version.artifactKey()), version.format(),
-                version.fileName(), version.modelName(), version.label(), version.requirements(), message -> markFailed(version, message)));
+    }
+
+    private LoadRequest loadRequest(ModelVersion version, Resources resources) {
+        return new LoadRequest(artifacts.localPath(version.artifactKey()), version.format(), version.fileName(),
+                version.modelName(), version.label(), version.requirements(), resources,
+                message -> markFailed(version, message));
     }
 
     private static void requireValidName(String name) {

@@ -14,11 +14,12 @@ import java.util.function.Consumer;
  * @param model        the model's name (metrics are tagged with it)
  * @param label        how logs name the model ("iris v3")
  * @param requirements a requirements.txt sent beside the model, if any
+ * @param resources    what the loaded model may use (instances, memory, environment)
  * @param onFailure    called (at most once per failure episode, from any thread) when a loaded
  *                     model stops being able to serve, with a message for the user
  */
 public record LoadRequest(Path artifact, String format, String fileName, String model, String label, Optional<String> requirements,
-                          Consumer<String> onFailure) {
+                          Resources resources, Consumer<String> onFailure) {
     public LoadRequest {
         Objects.requireNonNull(artifact);
         Objects.requireNonNull(format);
@@ -26,6 +27,7 @@ public record LoadRequest(Path artifact, String format, String fileName, String 
         Objects.requireNonNull(model);
         Objects.requireNonNull(label);
         Objects.requireNonNull(requirements);
+        Objects.requireNonNull(resources);
         Objects.requireNonNull(onFailure);
     }
 }

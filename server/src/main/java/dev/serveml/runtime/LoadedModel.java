@@ -38,6 +38,14 @@ public interface LoadedModel extends AutoCloseable {
         return !signature().inputs().isEmpty() && signature().inputs().stream().allMatch(TensorSpec::batchable);
     }
 
+    /**
+     * Calls this model can usefully run at once (its Python workers, or the instances its
+     * deployment asked for); 0 when the runtime has no opinion and the server's default applies.
+     */
+    default int concurrency() {
+        return 0;
+    }
+
     /** A rough estimate of the memory the model holds, in bytes (for budgets and metrics). */
     long memoryBytes();
 

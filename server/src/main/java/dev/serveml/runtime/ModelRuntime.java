@@ -3,6 +3,7 @@ package dev.serveml.runtime;
 import dev.serveml.problem.ProblemException;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One engine that can load model artifacts. Implementations are thread-safe.
@@ -32,6 +33,17 @@ public interface ModelRuntime extends AutoCloseable {
      *                          when its dependencies cannot be installed
      */
     LoadedModel load(LoadRequest request);
+
+    /**
+     * Readies what {@link #load} will need, so a deployment can show it as its own step: for
+     * Python, the virtualenv of the model's requirements (built now unless cached). Blocking.
+     *
+     * @return what was done, in words; empty when this runtime needs nothing beforehand
+     * @throws ProblemException as {@link #load} does when the preparation fails
+     */
+    default Optional<String> prepare(LoadRequest request) {
+        return Optional.empty();
+    }
 
     @Override
     void close();

@@ -23,6 +23,7 @@ import dev.serveml.deployments.Deployments;
 import dev.serveml.store.PostgresDeploymentStore;
 import dev.serveml.http.HttpApi;
 import dev.serveml.inference.Batcher;
+import dev.serveml.inference.Serving;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.inference.Ticker;
@@ -109,20 +110,21 @@ public final class ServemlServer implements AutoCloseable {
             closeables.push(timers::shutdownNow);
             Ticker ticker = Ticker.system(timers);
             ModelRegistry[] registryRef = new ModelRegistry[1];
-            ModelHost host = push(closeables, new ModelHost(v -> registryRef[0].load(v), config.hosting(),
-                    (v, loaded) -> new Batcher(loaded, v.modelName(), v.version(), loaded.batchable(),
-                            config.batching(), config.runtime().inferenceThreads(), inferencePool, ticker, meters),
+            ModelHost host = push(closeables, new ModelHost((v, resources) -> registryRef[0].load(v, resources),
+                    config.hosting(), Serving.defaults(config.batching(), config.hosting()),
+                    (v, loaded, serving) -> new Batcher(loaded, v.modelName(), v.version(), loaded.batchable(),
+                            serving.batching(config.batching()),
+                            loaded.concurrency() > 0 ? loaded.concurrency() : config.runtime().inferenceThreads(),
+                            inferencePool, ticker, meters),
                     ticker, meters));
-            if (!config.hosting().idleUnload().isZero()) {
-                long every = Math.max(1_000, config.hosting().idleUnload().toMillis() / 4);
-                timers.scheduleWithFixedDelay(() -> {
-                    try {
-                        host.sweepIdle();
-                    } catch (RuntimeException e) {
-                        log.warn("idle unload sweep failed: {}", e.toString()); // the next sweep tries again
-                    }
-                }, every, every, TimeUnit.MILLISECONDS);
-            }
+            // Deployments set their own idle times, so the sweep always runs; it is cheap.
+            timers.scheduleWithFixedDelay(() -> {
+                try {
+                    host.sweepIdle();
+                } catch (RuntimeException e) {
+                    log.warn("idle unload sweep failed: {}", e.toString()); // the next sweep tries again
+                }
+            }, 1, 1, TimeUnit.SECONDS);
             ModelRegistry registry = new ModelRegistry(models, artifacts, runtimes, host, audit);
             registryRef[0] = registry;
             ResponseCache cache = push(closeables, new ResponseCache(config.cache(), config.auth().redisUrl()
@@ -134,7 +136,7 @@ public final class ServemlServer implements AutoCloseable {
             ExecutorService rollouts = Executors.newVirtualThreadPerTaskExecutor();
             closeables.push(rollouts::shutdownNow);
             Deployments deployments = new Deployments(new PostgresDeploymentStore(database.dataSource(), json),
-                    registry, host, inference, rollouts, meters);
+                    registry, host, inference, rollouts, meters, audit, config.batching().requestTimeout());
             deployments.resume();
 
             Vertx vertx = Vertx.vertx(new VertxOptions()

@@ -92,12 +92,12 @@ class ResponseCacheTest {
     @Test
     void aModelCanTurnTheCacheOffOrOnWhateverTheServerDefault() {
         ResponseCache on = cache(ON, Optional.empty());
-        assertThat(on.slot(model(false, null), version(1), row(1f), Set.of())).isEmpty();
-        assertThat(on.slot(model(null, null), version(1), row(1f), Set.of())).isPresent();
+        assertThat(on.slot(model(false, null), version(1), "", row(1f), Set.of())).isEmpty();
+        assertThat(on.slot(model(null, null), version(1), "", row(1f), Set.of())).isPresent();
 
         ResponseCache off = cache(new CacheConfig(false, Duration.ofMinutes(5), 100), Optional.empty());
-        assertThat(off.slot(model(null, null), version(1), row(1f), Set.of())).isEmpty();
-        assertThat(off.slot(model(true, null), version(1), row(1f), Set.of())).isPresent();
+        assertThat(off.slot(model(null, null), version(1), "", row(1f), Set.of())).isEmpty();
+        assertThat(off.slot(model(true, null), version(1), "", row(1f), Set.of())).isPresent();
     }
 
     @Test
@@ -146,7 +146,7 @@ class ResponseCacheTest {
     }
 
     private static CacheSlot slot(ResponseCache cache, Model m, long versionId, List<Tensor> inputs, Set<String> outputs) {
-        return cache.slot(m, version(versionId), inputs, outputs).orElseThrow();
+        return cache.slot(m, version(versionId), "", inputs, outputs).orElseThrow();
     }
 
     private static List<Tensor> row(float first) {

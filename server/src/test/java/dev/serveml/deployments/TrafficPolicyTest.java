@@ -2,10 +2,13 @@ package dev.serveml.deployments;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.serveml.inference.Serving;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.runtime.Resources;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -14,6 +17,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class TrafficPolicyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final DeploymentConfig DEFAULTS = DeploymentConfig.defaults(new Serving(Resources.DEFAULT, 1,
+            Duration.ofMillis(2), Duration.ZERO), Duration.ofSeconds(30));
 
     private static TrafficPolicy parse(String json) throws Exception {
         JsonNode node = JSON.readTree(json);
@@ -67,7 +72,7 @@ class TrafficPolicyTest {
 
     @Test
     void aBatchSizeOfZeroIsRefusedNamingTheField() throws Exception {
-        assertThatThrownBy(() -> DeploymentConfig.DEFAULTS.merge(JSON.readTree("{\"max_batch_size\": 0}"), "/config"))
+        assertThatThrownBy(() -> DEFAULTS.merge(JSON.readTree("{\"max_batch_size\": 0}"), "/config"))
                 .isInstanceOfSatisfying(ProblemException.class, e ->
                         assertThat(e.errors()).extracting(ProblemException.FieldError::pointer)
                                 .containsExactly("/config/max_batch_size"));
@@ -75,7 +80,7 @@ class TrafficPolicyTest {
 
     @Test
     void configSurvivesItsStoredForm() throws Exception {
-        DeploymentConfig c = DeploymentConfig.DEFAULTS.merge(JSON.readTree(
+        DeploymentConfig c = DEFAULTS.merge(JSON.readTree(
                 "{\"timeout\": \"5s\", \"min_instances\": 1, \"env\": {\"A\": \"b\"}, \"memory_limit\": \"512MB\"}"), "/config");
         assertThat(DeploymentConfig.fromJson(c.toJson())).isEqualTo(c);
     }

@@ -86,6 +86,10 @@ class DeploymentsIT {
 
     /** Reads a whole SSE stream (it ends when the deployment settles) into its data objects. */
     static List<JsonNode> events(String name) throws Exception {
+        return eventsOn(server, name);
+    }
+
+    static List<JsonNode> eventsOn(TestServer server, String name) throws Exception {
         HttpClient client = HttpClient.newHttpClient();
         HttpResponse<Stream<String>> r = client.send(HttpRequest.newBuilder(server.uri("/api/v1/deployments/" + name
                         + "/events")).header("Authorization", "Bearer " + server.adminKey()).timeout(Duration.ofSeconds(30))
@@ -131,8 +135,10 @@ class DeploymentsIT {
         assertThat(events("life")).isEqualTo(early);
 
         JsonNode active = awaitStatus("life", "active");
+        int instances = Runtime.getRuntime().availableProcessors() + 1; // the server's default for ONNX (config)
         assertThat(active.get("versions")).isEqualTo(json("[{\"version\":1,\"role\":\"primary\",\"weight\":100,"
-                + "\"loaded\":true},{\"version\":2,\"role\":\"shadow\",\"weight\":0,\"loaded\":true}]"));
+                + "\"loaded\":true,\"instances\":" + instances + "},{\"version\":2,\"role\":\"shadow\","
+                + "\"weight\":0,\"loaded\":true,\"instances\":" + instances + "}]"));
         assertThat(json(server.get("/api/v1/deployments")).get("items").findValuesAsText("name")).contains("life");
 
         HttpResponse<String> p = server.postJson("/api/v1/deployments/life/predict", ROW);
@@ -276,8 +282,12 @@ class DeploymentsIT {
     }
 
     static List<JsonNode> eventsUnchecked(String name) {
+        return eventsUnchecked(server, name);
+    }
+
+    static List<JsonNode> eventsUnchecked(TestServer server, String name) {
         try {
-            return events(name);
+            return eventsOn(server, name);
         } catch (Exception e) {
             throw new AssertionError(e);
         }

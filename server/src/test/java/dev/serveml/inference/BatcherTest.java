@@ -70,6 +70,38 @@ class BatcherTest {
     }
 
     @Test
+    void aQueueReconfiguredWhileRequestsWaitBatchesThemUnderTheNewLimits() {
+        RowSums model = new RowSums(true);
+        Batcher batcher = batcher(model, 1, 2, 16, 1);
+        batcher.submit(List.of(rows(new float[]{0, 0})), Set.of(), FAR); // takes the one call slot
+        for (int i = 1; i <= 3; i++) {
+            batcher.submit(List.of(rows(new float[]{i, i})), Set.of(), FAR);
+        }
+        assertThat(executor.pending()).isEqualTo(1);
+
+        batcher.reconfigure(8, Duration.ofMillis(5));
+        batcher.submit(List.of(rows(new float[]{4, 4})), Set.of(), FAR);
+        executor.runAll();
+        ticker.advanceMillis(5);
+        executor.runAll();
+
+        assertThat(model.callRows).as("the waiting unbatched requests run alone, the new one is batched")
+                .containsExactly(1L, 1L, 1L, 1L, 1L);
+        for (int i = 0; i < 3; i++) {
+            batcher.submit(List.of(rows(new float[]{i, i})), Set.of(), FAR);
+        }
+        ticker.advanceMillis(5);
+        executor.runAll();
+        assertThat(model.callRows.subList(5, model.callRows.size())).containsExactly(3L);
+
+        batcher.reconfigure(1, Duration.ZERO);
+        batcher.submit(List.of(rows(new float[]{1, 1})), Set.of(), FAR);
+        batcher.submit(List.of(rows(new float[]{2, 2})), Set.of(), FAR);
+        executor.runAll();
+        assertThat(model.callRows.subList(6, model.callRows.size())).as("batching off again").containsExactly(1L, 1L);
+    }
+
+    @Test
     void fp32AnswersAreSplitBackByEachRequestsRowCount() {
         RowSums model = new RowSums(true);
         Batcher batcher = batcher(model, 16, 2, 16, 4);

@@ -7,6 +7,7 @@ import dev.serveml.registry.ModelVersion;
 import dev.serveml.registry.VersionState;
 import dev.serveml.registry.VersionStatus;
 import dev.serveml.runtime.LoadedModel;
+import dev.serveml.runtime.Resources;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -178,18 +179,90 @@ class ModelHostTest {
         assertThat(fake.closed).isFalse();
     }
 
+    @Test
+    void settingsGivenBeforeTheFirstLoadReachTheRuntime() {
+        ModelHost host = host(1000, Duration.ZERO);
+        Resources four = new Resources(4, Optional.of(512L << 20), Map.of("A", "b"));
+
+        assertThat(host.configure(1, Optional.of(serving(four, 8, Duration.ZERO)))).isEqualTo(ModelHost.Change.NOT_LOADED);
+        use(host, 1);
+
+        assertThat(model(1).resources).isEqualTo(four);
+        assertThat(host.servingOf(1).maxBatchSize()).isEqualTo(8);
+        assertThat(host.servingOf(2)).isEqualTo(host.defaults());
+    }
+
+    @Test
+    void newBatchingReachesALoadedVersionWithoutLoadingItAgain() {
+        ModelHost host = host(1000, Duration.ZERO);
+        use(host, 1);
+
+        assertThat(host.configure(1, Optional.of(serving(Resources.DEFAULT, 16, Duration.ZERO))))
+                .isEqualTo(ModelHost.Change.BATCHING);
+        assertThat(host.configure(1, Optional.of(serving(Resources.DEFAULT, 16, Duration.ZERO))))
+                .isEqualTo(ModelHost.Change.UNCHANGED);
+
+        assertThat(loads).hasSize(1);
+    }
+
+    @Test
+    void newResourcesLoadASecondCopyThatReplacesTheFirstWhileHoldersFinishOnTheOld() {
+        ModelHost host = host(1000, Duration.ZERO);
+        use(host, 1);
+        Fake old = model(1);
+        ModelHost.Lease held = host.acquire(version(1));
+        Resources two = new Resources(2, Optional.empty(), Map.of());
+
+        assertThat(host.configure(1, Optional.of(serving(two, 1, Duration.ZERO))))
+                .isEqualTo(ModelHost.Change.RELOAD_NEEDED);
+        assertThat(loads).as("configure leaves the load to the caller").hasSize(1);
+        host.reload(version(1));
+
+        assertThat(loads).hasSize(2);
+        assertThat(model(1)).isNotSameAs(old);
+        assertThat(model(1).resources).isEqualTo(two);
+        assertThat(old.closed).as("still held").isFalse();
+        ModelHost.Lease fresh = host.acquire(version(1));
+        assertThat(fresh.model()).isSameAs(model(1));
+        fresh.release();
+        held.release();
+        assertThat(old.closed).isTrue();
+        assertThat(model(1).closed).isFalse();
+        assertThat(host.configure(1, Optional.empty())).as("back to the defaults: other resources again")
+                .isEqualTo(ModelHost.Change.RELOAD_NEEDED);
+    }
+
+    @Test
+    void aVersionsOwnIdleTimeDecidesWhenItUnloads() {
+        ModelHost host = host(1000, Duration.ZERO);
+        host.configure(1, Optional.of(serving(Resources.DEFAULT, 1, Duration.ofMinutes(1))));
+        use(host, 1);
+        use(host, 2);
+
+        ticker.advanceMillis(61_000);
+        host.sweepIdle();
+
+        assertThat(loadedOf(host)).as("2 has the server's default: never").containsExactly(2L);
+    }
+
+    private static Serving serving(Resources resources, int maxBatch, Duration idle) {
+        return new Serving(resources, maxBatch, Duration.ofMillis(2), idle);
+    }
+
     private ModelHost host(long budget, Duration idle) {
         BatchingConfig batching = new BatchingConfig(1, Duration.ofMillis(2), 16, Duration.ofSeconds(30));
-        return new ModelHost(v -> {
+        return new ModelHost((v, resources) -> {
             Fake fake = models.computeIfAbsent(v.id(), id -> new Fake(100));
-            if (fake.closed) { // loaded again after an unload: a fresh instance
-                fake = new Fake(100);
+            if (fake.closed || (fake.resources != null && !fake.resources.equals(resources))) {
+                fake = new Fake(100); // loaded again after an unload, or with other resources: a fresh instance
                 models.put(v.id(), fake);
             }
+            fake.resources = resources;
             loads.add(fake);
             return fake;
-        }, new HostingConfig(budget, idle),
-                (v, m) -> new Batcher(m, v.modelName(), v.version(), false, batching, 1, Runnable::run, ticker, meters),
+        }, new HostingConfig(budget, idle), Serving.defaults(batching, new HostingConfig(budget, idle)),
+                (v, m, serving) -> new Batcher(m, v.modelName(), v.version(), false, serving.batching(batching), 1,
+                        Runnable::run, ticker, meters),
                 ticker, meters);
     }
 
@@ -227,6 +300,7 @@ class ModelHostTest {
 
         final long memory;
         volatile boolean closed;
+        Resources resources;
         int calls;
         java.util.function.Consumer<List<Tensor>> onInfer = inputs -> { };
 

@@ -36,8 +36,12 @@ final class OnnxLoadedModel implements LoadedModel {
     private final OrtSession session;
     private final Signature signature;
     private final long memoryBytes;
+    private final int instances;
 
-    OnnxLoadedModel(OrtEnvironment environment, OrtSession session, Signature signature, long fileBytes) {
+    /** @param instances concurrent runs of the session its deployment asked for; 0 for the server's default */
+    OnnxLoadedModel(OrtEnvironment environment, OrtSession session, Signature signature, long fileBytes,
+                    int instances) {
+        this.instances = instances;
         this.environment = environment;
         this.session = session;
         this.signature = signature;
@@ -53,6 +57,11 @@ final class OnnxLoadedModel implements LoadedModel {
     @Override
     public long memoryBytes() {
         return memoryBytes;
+    }
+
+    @Override
+    public int concurrency() {
+        return instances;
     }
 
     @Override

@@ -57,7 +57,8 @@ public final class OnnxModelRuntime implements ModelRuntime {
             options.setInterOpNumThreads(1);
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             session = environment.createSession(artifact.toString(), options);
-            return new OnnxLoadedModel(environment, session, OnnxSignatures.extract(session), size);
+            return new OnnxLoadedModel(environment, session, OnnxSignatures.extract(session), size,
+                    request.resources().instances());
         } catch (OrtException e) {
             closeQuietly(session);
             throw new ProblemException(ProblemType.INVALID_MODEL,

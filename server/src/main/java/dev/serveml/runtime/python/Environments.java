@@ -46,13 +46,32 @@ final class Environments {
             return config.interpreter();
         }
         String hash = sha256(normalized);
-        Path dir = config.envDir().resolve(hash.substring(0, 16));
+        Path dir = dirFor(hash);
         synchronized (locks.computeIfAbsent(hash, h -> new Object())) {
             if (!Files.exists(dir.resolve(READY))) {
                 build(dir, normalized, label);
             }
         }
         return dir.resolve("bin").resolve("python3");
+    }
+
+    /** Makes sure the requirements' environment exists, building it now if needed; says what it did. */
+    String ensure(Optional<String> requirements, String label) {
+        String normalized = requirements.map(Environments::normalize).orElse("");
+        if (normalized.isEmpty()) {
+            return "no requirements: the server's Python packages";
+        }
+        long count = normalized.lines().count();
+        boolean cached = Files.exists(dirFor(sha256(normalized)).resolve(READY));
+        long started = System.nanoTime();
+        interpreterFor(requirements, label);
+        return cached ? "environment for " + count + " requirement(s) ready (cached)"
+                : "environment for " + count + " requirement(s) built in " + (System.nanoTime() - started) / 1_000_000
+                + " ms";
+    }
+
+    private Path dirFor(String hash) {
+        return config.envDir().resolve(hash.substring(0, 16));
     }
 
     private void build(Path dir, String requirements, String label) {

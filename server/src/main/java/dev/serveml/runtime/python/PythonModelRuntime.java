@@ -114,21 +114,37 @@ public final class PythonModelRuntime implements ModelRuntime {
     }
 
     @Override
-    public LoadedModel load(LoadRequest request) {
+    public Optional<String> prepare(LoadRequest request) {
+        requireAvailable();
+        Path modelDir = runDir.resolve("prepare").resolve(UUID.randomUUID().toString());
+        try {
+            return Optional.of(environments.ensure(materialize(request, modelDir).requirements(), request.label()));
+        } finally {
+            Environments.deleteTree(modelDir);
+        }
+    }
+
+    private void requireAvailable() {
         if (unavailable != null) {
             throw new ProblemException(ProblemType.MODEL_UNAVAILABLE, "Python models cannot run on this server: "
                     + unavailable);
         }
+    }
+
+    @Override
+    public LoadedModel load(LoadRequest request) {
+        requireAvailable();
         Path modelDir = runDir.resolve("models").resolve(UUID.randomUUID().toString());
         try {
             ModelFiles files = materialize(request, modelDir);
             Path interpreter = environments.interpreterFor(files.requirements(), request.label());
             Path socketDir = runDir.resolve("sockets").resolve(UUID.randomUUID().toString().substring(0, 8));
-            Worker.Spec spec = spec(request.label(), interpreter, socketDir, modelDir, files);
+            Worker.Spec spec = spec(request, interpreter, socketDir, modelDir, files);
             Worker first = Worker.start(spec, json, timers);
             Signature signature = signature(first.loaded().loaded());
             Map<String, Object> metadata = metadata(first.loaded());
-            WorkerPool.Settings settings = new WorkerPool.Settings(request.model(), request.label(), config.workers(),
+            WorkerPool.Settings settings = new WorkerPool.Settings(request.model(), request.label(),
+                    request.resources().instancesOr(config.workers()),
                     config.requestTimeout(), config.idleTimeout());
             return new WorkerPool(settings, first, () -> Worker.start(spec, json, timers), signature, metadata,
                     timers, request.onFailure(), meters, () -> {
@@ -215,25 +231,28 @@ public final class PythonModelRuntime implements ModelRuntime {
         return dir;
     }
 
-    private Worker.Spec spec(String label, Path interpreter, Path socketDir, Path modelDir, ModelFiles files) {
+    private Worker.Spec spec(LoadRequest request, Path interpreter, Path socketDir, Path modelDir, ModelFiles files) {
+        String label = request.label();
         List<String> command = List.of(interpreter.toString(), "-m", "serveml_worker",
                 "--socket", socketDir.resolve("worker.sock").toString(),
                 "--max-frame", Integer.toString(config.maxFrame()),
-                "--memory-limit", Long.toString(config.memoryLimit()));
+                "--memory-limit", Long.toString(request.resources().memoryLimit().orElse(config.memoryLimit())));
         List<Path> readable = new ArrayList<>(List.of(config.workerDir(), modelDir));
         if (!interpreter.equals(config.interpreter())) {
             readable.add(interpreter.getParent().getParent());
         }
         Map<String, String> env = new HashMap<>();
+        for (String threads : List.of("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")) {
+            env.put(threads, "1");
+        }
+        // The deployment's variables may change those; the ones the sandbox and the worker rely on win.
+        env.putAll(request.resources().env());
         env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
         env.put("HOME", "/tmp");
         env.put("LANG", "C.UTF-8");
         env.put("PYTHONPATH", config.workerDir().toString());
         env.put("PYTHONDONTWRITEBYTECODE", "1");
         env.put("PYTHONUNBUFFERED", "1");
-        for (String threads : List.of("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")) {
-            env.put(threads, "1");
-        }
         // Some processors need these for OpenBLAS to compute correctly; never drop them.
         for (String keep : List.of("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")) {
             Optional.ofNullable(System.getenv(keep)).ifPresent(v -> env.put(keep, v));

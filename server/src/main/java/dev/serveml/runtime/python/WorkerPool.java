@@ -106,6 +106,11 @@ final class WorkerPool implements LoadedModel {
     }
 
     @Override
+    public int concurrency() {
+        return settings.size();
+    }
+
+    @Override
     public Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs) {
         Worker worker = borrow();
         boolean healthy = true;
