@@ -104,6 +104,8 @@ class SklearnModel:
         self._classifier = (estimator_type == "classifier" and self._classes is not None
                             and self._classes.ndim == 1)
         self._proba = self._classifier and callable(getattr(estimator, "predict_proba", None))
+        # One call instead of two where the label is by definition the most probable class.
+        self._label_from_proba = self._proba and _predicts_argmax_of_proba(estimator)
         self._label_type = _label_datatype(self._classes) if self._classifier else None
 
         outputs = self._output_specs()
@@ -137,11 +139,31 @@ class SklearnModel:
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
             if not self._classifier:
                 return {"prediction": np.asarray(self._estimator.predict(x), dtype=np.float64)}
+            if self._label_from_proba:
+                proba = np.asarray(self._estimator.predict_proba(x), dtype=np.float64)
+                labels = self._classes.take(np.argmax(proba, axis=1), axis=0)
+                return {"label": _labels(labels, self._label_type), "probabilities": proba}
             outputs = {"label": _labels(np.asarray(self._estimator.predict(x)), self._label_type)}
             if self._proba:
                 outputs["probabilities"] = np.asarray(self._estimator.predict_proba(x),
                                                       dtype=np.float64)
             return outputs
+
+
+def _predicts_argmax_of_proba(estimator):
+    """Whether scikit-learn defines this estimator's predict as classes_[argmax(predict_proba)]
+    (forests and decision trees with one output, alone or ending a Pipeline). Others (SVC's
+    Platt scaling, thresholds of boosted models) may disagree with their probabilities, so they
+    keep their own predict."""
+    try:
+        from sklearn.ensemble._forest import ForestClassifier
+        from sklearn.pipeline import Pipeline
+        from sklearn.tree import DecisionTreeClassifier
+    except ImportError:
+        return False
+    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    return (isinstance(final, (ForestClassifier, DecisionTreeClassifier))
+            and getattr(final, "n_outputs_", 1) == 1)
 
 
 def _data_frame_maker():
