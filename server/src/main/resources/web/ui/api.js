@@ -177,3 +177,59 @@ export async function uploadVersion(model, file, requirements, onProgress) {
 }
 
 schedule();
+
+/**
+ * Reads a Server-Sent Events stream with fetch, so that the token goes in the Authorization
+ * header (EventSource cannot send one, and a token must never be in a URL). Calls onEvent({id,
+ * event, data}) per event, data parsed as JSON when it is; resolves when the server ends the
+ * stream, rejects with an ApiError when it refuses it. Abort with the AbortSignal.
+ */
+export async function streamEvents(path, onEvent, signal) {
+  if (session && session.expiresAt - Date.now() < 5_000) await refresh().catch(() => {});
+  const headers = { Accept: 'text/event-stream' };
+  if (session) headers.Authorization = `Bearer ${session.accessToken}`;
+  let response;
+  try {
+    response = await fetch(path, { headers, signal, credentials: 'omit', cache: 'no-store' });
+  } catch (e) {
+    if (signal?.aborted) return;
+    throw new ApiError(0, { detail: `the server could not be reached (${e.message})` });
+  }
+  if (!response.ok) throw new ApiError(response.status, await readProblem(response));
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  let event = { id: '', event: 'message', data: [] };
+  const dispatch = () => {
+    if (event.data.length) {
+      const text = event.data.join('\n');
+      let data = text;
+      try { data = JSON.parse(text); } catch { /* plain text data */ }
+      onEvent({ id: event.id, event: event.event, data });
+    }
+    event = { id: event.id, event: 'message', data: [] };
+  };
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      if (signal?.aborted) return;
+      throw new ApiError(0, { detail: `the event stream broke off (${e.message})` });
+    }
+    if (chunk.done) break;
+    buffer += chunk.value;
+    const lines = buffer.split(/\r\n|\r|\n/);
+    buffer = lines.pop();
+    for (const line of lines) {
+      if (line === '') { dispatch(); continue; }
+      if (line.startsWith(':')) continue; // a comment: the server is still waiting
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'data') event.data.push(value);
+      else if (field === 'event') event.event = value;
+      else if (field === 'id') event.id = value;
+    }
+  }
+  dispatch();
+}

@@ -1,20 +1,25 @@
 // The shell: a hash router over a table of pages, the navigation, and the session guard. A page
 // is a module exporting render(root, params, ctx) that may answer a cleanup function (timers).
-// New features (deployments) add a row to ROUTES and, if they need one, a NAV entry.
+// A new page adds a row to ROUTES and, if it needs one, a NAV entry.
 
 import { currentSession, onSessionChange, logout, request } from './api.js';
 import { h, replace, problem } from './dom.js';
-import { sampler } from './metrics.js';
 import * as loginPage from './pages/login.js';
 import * as modelsPage from './pages/models.js';
 import * as uploadPage from './pages/upload.js';
 import * as modelPage from './pages/model.js';
 import * as keysPage from './pages/keys.js';
 import * as auditPage from './pages/audit.js';
+import * as deploymentsPage from './pages/deployments.js';
+import * as deploymentPage from './pages/deployment.js';
+import * as deployPage from './pages/deploy.js';
 
 const ROUTES = [
   { pattern: /^\/login$/, page: loginPage, title: 'Sign in', open: true },
   { pattern: /^\/register$/, page: loginPage, title: 'Create an account', open: true, params: () => ({ register: true }) },
+  { pattern: /^\/deployments$/, page: deploymentsPage, title: 'Deployments', nav: 'deployments' },
+  { pattern: /^\/deployments\/([^/]+)$/, page: deploymentPage, title: 'Deployment', nav: 'deployments', params: m => ({ name: decodeURIComponent(m[1]) }) },
+  { pattern: /^\/deploy$/, page: deployPage, title: 'Deploy a model', nav: 'deploy' },
   { pattern: /^\/models$/, page: modelsPage, title: 'Models', nav: 'models' },
   { pattern: /^\/upload$/, page: uploadPage, title: 'Upload a model', nav: 'upload' },
   { pattern: /^\/models\/([^/]+)$/, page: modelPage, title: 'Model', nav: 'models', params: m => ({ name: decodeURIComponent(m[1]) }) },
@@ -23,6 +28,8 @@ const ROUTES = [
 ];
 
 const NAV = [
+  { id: 'deployments', href: '#/deployments', label: 'Deployments' },
+  { id: 'deploy', href: '#/deploy', label: 'Deploy' },
   { id: 'models', href: '#/models', label: 'Models' },
   { id: 'upload', href: '#/upload', label: 'Upload' },
   { id: 'keys', href: '#/keys', label: 'API keys' },
@@ -59,13 +66,12 @@ function drawChrome(active) {
 
 async function signOut() {
   me = null;
-  sampler.reset();
   await logout();
   location.hash = '#/login';
 }
 
 function parseHash() {
-  const raw = location.hash.replace(/^#/, '') || '/models';
+  const raw = location.hash.replace(/^#/, '') || '/deployments';
   const [path, query = ''] = raw.split('?');
   return { path, query: new URLSearchParams(query) };
 }
@@ -74,7 +80,7 @@ async function route() {
   if (cleanup) { try { cleanup(); } catch { /* a page's timers only */ } cleanup = null; }
   const { path, query } = parseHash();
   const r = ROUTES.find(x => x.pattern.test(path));
-  if (!r) { location.hash = '#/models'; return; }
+  if (!r) { location.hash = '#/deployments'; return; }
   if (!r.open && !currentSession()) {
     location.hash = `#/login?next=${encodeURIComponent(path)}`;
     return;
@@ -109,8 +115,7 @@ async function route() {
 onSessionChange(s => {
   if (!s) {
     me = null;
-    sampler.reset();
-    drawChrome(null);
+      drawChrome(null);
     if (!parseHash().path.match(/^\/(login|register)$/)) location.hash = '#/login';
   }
 });

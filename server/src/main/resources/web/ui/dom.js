@@ -94,3 +94,44 @@ export function field(label, input, hint, testid) {
   if (hintEl) input.setAttribute('aria-describedby', hintEl.id);
   return h('div', { class: 'field', 'data-testid': testid }, h('label', { for: id }, label), input, hintEl);
 }
+
+/**
+ * A destructive action in two steps, in place: `label` asks, then `confirm` (with `warning`
+ * beside it) runs onConfirm(); a failure shows its problem under a fresh ask button.
+ */
+export function confirmButton({ label, testid, confirm, warning, onConfirm, errorLead }) {
+  const box = h('div', { class: 'actions' });
+  const ask = h('button', { type: 'button', class: 'danger', 'data-testid': testid }, label);
+  ask.addEventListener('click', () => {
+    const yes = h('button', { type: 'button', class: 'danger', 'data-testid': `${testid}-confirm` }, confirm);
+    const no = h('button', { type: 'button', class: 'secondary' }, 'Keep it');
+    no.addEventListener('click', () => { replace(box, ask); ask.focus(); });
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      try {
+        await onConfirm();
+      } catch (e) {
+        replace(box, problem(e, `${testid}-error`, errorLead), ask);
+      }
+    });
+    replace(box, h('span', { class: 'muted' }, warning), yes, no);
+    yes.focus();
+  });
+  return replace(box, ask);
+}
+
+/**
+ * Runs a page's API actions: "label…" in `status` while call() runs, then reload("label: done."),
+ * or the problem (test id `testid`) in `status` when it fails.
+ */
+export function actions(status, testid, reload) {
+  return async (label, call) => {
+    replace(status, h('p', { class: 'state loading', role: 'status' }, `${label}…`));
+    try {
+      await call();
+      await reload(`${label}: done.`);
+    } catch (e) {
+      replace(status, problem(e, testid, `${label} failed`));
+    }
+  };
+}

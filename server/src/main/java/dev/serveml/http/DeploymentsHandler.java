@@ -7,9 +7,11 @@ import dev.serveml.deployments.Deployment;
 import dev.serveml.deployments.DeploymentEvent;
 import dev.serveml.deployments.Deployments;
 import dev.serveml.deployments.ShadowStats;
+import dev.serveml.inference.CacheStatus;
 import dev.serveml.inference.NativeRequest;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.stats.ServingStats;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -41,10 +43,12 @@ final class DeploymentsHandler {
     }
 
     private final Deployments deployments;
+    private final ServingStats stats;
     private final Responses responses;
 
-    DeploymentsHandler(Deployments deployments, Responses responses) {
+    DeploymentsHandler(Deployments deployments, ServingStats stats, Responses responses) {
         this.deployments = deployments;
+        this.stats = stats;
         this.responses = responses;
     }
 
@@ -94,7 +98,11 @@ final class DeploymentsHandler {
     }
 
     private void delete(RoutingContext ctx) {
-        answer(ctx, 200, caller -> deployments.delete(caller, ctx.pathParam("name")));
+        answer(ctx, 200, caller -> {
+            Deployment d = deployments.delete(caller, ctx.pathParam("name"));
+            stats.forget(ServingStats.Kind.DEPLOYMENT, d.name());
+            return d;
+        });
     }
 
     private void promote(RoutingContext ctx) {
@@ -129,10 +137,12 @@ final class DeploymentsHandler {
         Optional<Duration> timeout = HttpApi.requestTimeout(ctx);
         Principal caller = HttpApi.principal(ctx);
         Deployment d = deployments.require(caller, ctx.pathParam("name"));
+        Served served = HttpApi.serving(ctx, Served.deployment(d.name(), d.modelName()));
         NativeRequest request = NativeRequest.of(responses.jsonBody(ctx));
         Future.fromCompletionStage(deployments.infer(caller, d, ctx.request()::getHeader, request::bind, Set.of(),
                         timeout), ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> {
+                    served.cacheHit(result.cache() == CacheStatus.HIT);
                     // The shadow copy starts once the answer is written: the client never waits for it.
                     ctx.addEndHandler(done -> deployments.shadow(caller, d, result, request::bind, Set.of()));
                     responses.send(ctx, 200, g -> PredictHandler.write(g, ctx, request.style(), result, d.name()));

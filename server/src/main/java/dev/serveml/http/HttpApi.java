@@ -17,6 +17,7 @@ import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.registry.ModelRegistry;
+import dev.serveml.stats.ServingStats;
 import dev.serveml.store.Database;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -50,6 +51,8 @@ public final class HttpApi {
     private static final String ROUTE = "serveml.route";
     private static final String STARTED = "serveml.started";
     private static final String PRINCIPAL = "serveml.principal";
+    private static final String SERVED = "serveml.served";
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HttpApi.class);
     // Pre-encoded header names: these go on every limited response.
     private static final CharSequence RATE_LIMIT = io.vertx.core.http.HttpHeaders.createOptimized("RateLimit-Limit");
     private static final CharSequence RATE_REMAINING =
@@ -63,12 +66,14 @@ public final class HttpApi {
     private final List<Endpoint> endpoints = new ArrayList<>();
     private final Authenticator authenticator;
     private final RequestLimits limits;
+    private final ServingStats stats;
 
     public HttpApi(Vertx vertx, HttpConfig http, StorageConfig storage, AuthConfig auth, ObjectMapper json,
                    Meters meters, ModelRegistry registry, ModelHost host, InferenceService inference,
                    Deployments deployments, Database database, Identity identity, RequestLimits limits,
-                   AuditLog audit) {
+                   AuditLog audit, ServingStats stats) {
         this.router = Router.router(vertx);
+        this.stats = stats;
         this.meters = meters;
         this.authenticator = identity.authenticator();
         this.limits = limits;
@@ -92,9 +97,10 @@ public final class HttpApi {
 
         UploadReceiver uploads = new UploadReceiver(vertx, storage.uploadsDir(), storage.maxUploadBytes());
         new AuthHandler(identity.service(), audit, responses).register(this);
-        new ModelsHandler(registry, host, uploads, responses).register(this);
+        new ModelsHandler(registry, host, uploads, stats, responses).register(this);
         new PredictHandler(inference, responses).register(this);
-        new DeploymentsHandler(deployments, responses).register(this);
+        new DeploymentsHandler(deployments, stats, responses).register(this);
+        new StatsHandler(stats, deployments, registry, responses).register(this);
         new V2Handler(registry, host, inference, deployments, database, responses).register(this);
         new RepositoryHandler(registry, host, deployments, responses).register(this);
         new OpsHandler(meters, database, limits.limiter(), responses).register(this);
@@ -114,10 +120,25 @@ public final class HttpApi {
         ctx.put(STARTED, System.nanoTime());
         ctx.addEndHandler(ar -> {
             String route = ctx.get(ROUTE);
-            meters.httpRequest(ctx.request().method().name(), route == null ? "unmatched" : route,
-                    ctx.response().getStatusCode(), elapsedNanos(ctx));
+            long elapsed = elapsedNanos(ctx);
+            int status = ctx.response().getStatusCode();
+            meters.httpRequest(ctx.request().method().name(), route == null ? "unmatched" : route, status, elapsed);
+            Served served = ctx.get(SERVED);
+            if (served != null) {
+                try {
+                    served.record(stats, status, elapsed);
+                } catch (RuntimeException e) {
+                    log.warn("serving statistics not recorded: {}", e.toString()); // the answer is already sent
+                }
+            }
         });
         ctx.next();
+    }
+
+    /** Counts this predict or infer call in the serving statistics once it is answered. */
+    static Served serving(RoutingContext ctx, Served served) {
+        ctx.put(SERVED, served);
+        return served;
     }
 
     /** An endpoint without a request body (or one it does not read). */

@@ -10,6 +10,7 @@ import dev.serveml.registry.ModelRegistry;
 import dev.serveml.registry.ModelSettings;
 import dev.serveml.registry.ModelVersion;
 import dev.serveml.registry.VersionState;
+import dev.serveml.stats.ServingStats;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
 
@@ -21,12 +22,15 @@ final class ModelsHandler {
     private final ModelRegistry registry;
     private final ModelHost host;
     private final UploadReceiver uploads;
+    private final ServingStats stats;
     private final Responses responses;
 
-    ModelsHandler(ModelRegistry registry, ModelHost host, UploadReceiver uploads, Responses responses) {
+    ModelsHandler(ModelRegistry registry, ModelHost host, UploadReceiver uploads, ServingStats stats,
+                  Responses responses) {
         this.registry = registry;
         this.host = host;
         this.uploads = uploads;
+        this.stats = stats;
         this.responses = responses;
     }
 
@@ -58,8 +62,10 @@ final class ModelsHandler {
     }
 
     private void deleteModel(RoutingContext ctx) {
-        responses.blocking(ctx, () -> registry.deleteModel(HttpApi.principal(ctx), ctx.pathParam("name")),
-                m -> responses.sendValue(ctx, 200, Views.ModelView.of(m)));
+        responses.blocking(ctx, () -> registry.deleteModel(HttpApi.principal(ctx), ctx.pathParam("name")), m -> {
+            stats.forget(ServingStats.Kind.MODEL, m.name());
+            responses.sendValue(ctx, 200, Views.ModelView.of(m));
+        });
     }
 
     private void restoreModel(RoutingContext ctx) {

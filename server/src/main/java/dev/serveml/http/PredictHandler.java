@@ -3,6 +3,7 @@ package dev.serveml.http;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.serveml.auth.Principal;
 import dev.serveml.auth.Scope;
+import dev.serveml.inference.CacheStatus;
 import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.MapSequence;
@@ -43,6 +44,7 @@ final class PredictHandler {
         NativeRequest request = NativeRequest.of(responses.jsonBody(ctx));
         Principal caller = HttpApi.principal(ctx);
         String name = ctx.pathParam("name");
+        Served served = HttpApi.serving(ctx, Served.model(name));
         boolean fresh = HttpApi.wantsFresh(ctx);
         CompletableFuture<InferenceResult> answer = (HttpApi.isSmall(ctx)
                 ? inference.inferInMemory(caller, name, version, request::bind, Set.of(), timeout, fresh)
@@ -50,6 +52,7 @@ final class PredictHandler {
                 .orElseGet(() -> inference.infer(caller, name, version, request::bind, Set.of(), timeout, fresh));
         Future.fromCompletionStage(answer, ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> {
+                    served.cacheHit(result.cache() == CacheStatus.HIT);
                     ctx.response().putHeader(HttpApi.X_CACHE, result.cache().label());
                     responses.send(ctx, 200, g -> write(g, ctx, request.style(), result, null));
                 })

@@ -7,6 +7,7 @@ import dev.serveml.deployments.Deployment;
 import dev.serveml.deployments.DeploymentStatus;
 import dev.serveml.deployments.Deployments;
 import dev.serveml.deployments.TrafficPolicy;
+import dev.serveml.inference.CacheStatus;
 import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.ModelHost;
@@ -181,6 +182,8 @@ final class V2Handler {
         boolean fresh = HttpApi.wantsFresh(ctx);
         // The name is a deployment's first, then a model's.
         Optional<Deployment> deployment = version.isEmpty() ? deployments.find(caller, name) : Optional.empty();
+        Served served = HttpApi.serving(ctx, deployment.map(d -> Served.deployment(d.name(), d.modelName()))
+                .orElseGet(() -> Served.model(name)));
         CompletableFuture<InferenceResult> answer = deployment.isPresent()
                 ? deployments.infer(caller, deployment.get(), ctx.request()::getHeader, sig -> request.inputs(),
                 outputs, timeout)
@@ -191,6 +194,7 @@ final class V2Handler {
                         fresh));
         Future.fromCompletionStage(answer, ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> {
+                    served.cacheHit(result.cache() == CacheStatus.HIT);
                     deployment.ifPresent(d -> ctx.addEndHandler(done -> deployments.shadow(caller, d, result,
                             sig -> request.inputs(), outputs)));
                     V2Codec.Encoded encoded = codec.encode(deployment.map(Deployment::name)

@@ -32,6 +32,7 @@ import dev.serveml.registry.ModelRegistry;
 import dev.serveml.runtime.ModelRuntime;
 import dev.serveml.runtime.onnx.OnnxModelRuntime;
 import dev.serveml.runtime.python.PythonModelRuntime;
+import dev.serveml.stats.ServingStats;
 import dev.serveml.store.Database;
 import dev.serveml.store.PostgresModelStore;
 import io.vertx.core.AbstractVerticle;
@@ -143,8 +144,10 @@ public final class ServemlServer implements AutoCloseable {
                     .setEventLoopPoolSize(config.http().eventLoops())
                     .setWorkerPoolSize(config.http().workerThreads()));
             closeables.push(() -> vertx.close().await(10, TimeUnit.SECONDS));
+            ServingStats stats = new ServingStats(InstantSource.system());
+            timers.scheduleWithFixedDelay(stats::sweep, 1, 1, TimeUnit.MINUTES);
             HttpApi api = new HttpApi(vertx, config.http(), config.storage(), config.auth(), json, meters, registry,
-                    host, inference, deployments, database, identity, limits, audit);
+                    host, inference, deployments, database, identity, limits, audit, stats);
             int port = listen(vertx, api.router(), config);
             log.info("ServeML listening on http://{}:{} ({} mode, data in {}), ready in {} ms",
                     config.http().host(), port, config.database().embedded() ? "embedded" : "external database",

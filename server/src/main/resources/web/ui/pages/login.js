@@ -29,7 +29,7 @@ export function render(root, params) {
     try {
       await (registering ? register : login)(username.value.trim(), password.value);
       const next = params.query.get('next');
-      location.hash = next && next.startsWith('/') ? `#${next}` : '#/models';
+      location.hash = next && next.startsWith('/') ? `#${next}` : '#/deployments';
     } catch (err) {
       replace(status, problem(err, registering ? 'register-error' : 'login-error',
         registering ? 'Could not create the account' : 'Could not sign in'));

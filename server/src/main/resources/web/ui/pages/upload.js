@@ -8,11 +8,11 @@ import { signatureTable } from './model.js';
 
 export const id = 'upload';
 
-const ACCEPT = '.onnx,.pkl,.pickle,.joblib,.json,.ubj,.pt,.zip,.tar.gz,.tgz';
-const PYTHON = /\.(pkl|pickle|joblib|json|ubj|pt|zip|tar\.gz|tgz)$/i;
+export const ACCEPT = '.onnx,.pkl,.pickle,.joblib,.json,.ubj,.pt,.zip,.tar.gz,.tgz';
+export const PYTHON = /\.(pkl|pickle|joblib|json|ubj|pt|zip|tar\.gz|tgz)$/i;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-function size(bytes) {
+export function size(bytes) {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KB`;
   if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
@@ -108,13 +108,8 @@ export function render(root, params) {
       progressBox.classList.remove('hidden');
       replace(result);
       try {
-        const version = await uploadVersion(state.model, state.file, state.requirements, (sent, total, done) => {
-          const pct = total ? Math.round((100 * sent) / total) : 0;
-          progress.value = pct;
-          progressText.textContent = done || pct >= 100
-            ? ` 100% sent — the server is checking the model${PYTHON.test(state.file.name) ? ' and building its environment' : ''}…`
-            : ` ${pct}% (${size(sent)} of ${size(total)})`;
-        });
+        const version = await uploadVersion(state.model, state.file, state.requirements,
+          showUpload(progress, progressText, state.file));
         progressText.textContent = ' Done.';
         replace(result, versionResult(version));
       } catch (err) {
@@ -130,8 +125,19 @@ export function render(root, params) {
   show(0);
 }
 
+/** An upload progress callback that fills a <progress> and says what the server does once all is sent. */
+export function showUpload(bar, text, file) {
+  return (sent, total, done) => {
+    const pct = total ? Math.round((100 * sent) / total) : 0;
+    bar.value = pct;
+    text.textContent = done || pct >= 100
+      ? ` 100% sent — the server is checking the model${PYTHON.test(file.name) ? ' and building its environment' : ''}…`
+      : ` ${pct}% (${size(sent)} of ${size(total)})`;
+  };
+}
+
 /** A failed upload: the problem in words, and for a version registered as failed its status in full. */
-async function failure(model, err) {
+export async function failure(model, err) {
   const parts = [problem(err, 'upload-error', 'The upload was not accepted')];
   if (err instanceof ApiError && err.code === 'environment-failed') {
     try {

@@ -89,10 +89,14 @@ class DashboardIT {
         open("/login");
         ((JavascriptExecutor) driver).executeScript("sessionStorage.clear()");
         driver.navigate().refresh();
-        type("login-username", "admin");
-        type("login-password", TestServer.ADMIN_PASSWORD);
+        signInAs("admin", TestServer.ADMIN_PASSWORD);
+    }
+
+    private static void signInAs(String username, String password) {
+        type("login-username", username);
+        type("login-password", password);
         click("login-submit");
-        visible("page-models");
+        visible("page-deployments");
     }
 
     @AfterEach
@@ -111,7 +115,7 @@ class DashboardIT {
         assertThat(visible("login-error-detail").getText()).isNotBlank();
         type("login-password", TestServer.ADMIN_PASSWORD);
         click("login-submit");
-        visible("page-models");
+        visible("page-deployments");
         assertThat(visible("signed-in-as").getText()).isEqualTo("admin (admin)");
         assertThat((String) ((JavascriptExecutor) driver).executeScript("return location.href")).doesNotContain("token");
     }
@@ -149,13 +153,7 @@ class DashboardIT {
         assertThat(find("snippet").getText()).contains("/api/v1/models/iris-ui/predict", "curl");
         click("snippet-tab-java");
         assertThat(find("snippet").getText()).contains("HttpRequest.newBuilder");
-        body.clear();
-        body.sendKeys("{\"features\": [5.1, 3.5, 1.4, 0.2]}");
-        click("console-send");
-        JsonNode predictions = json(visible("console-output").getText());
-        assertThat(predictions.get(0).get("label").asLong()).isEqualTo(0);
-        assertThat(find("console-served-version").getText()).isEqualTo("v1");
-        assertThat(find("console-latency").getText()).contains("ms");
+        theConsoleAnswersTheFirstIrisRowWithLabelZeroFromV1(body);
         screenshot("model");
 
         open("/models");
@@ -176,11 +174,7 @@ class DashboardIT {
         click("wizard-next-1");
         click("wizard-next-2");
         click("upload-start");
-        WebElement message = new WebDriverWait(driver, Duration.ofSeconds(30)).until(
-                ExpectedConditions.visibilityOfElementLocated(testId("result-status-message")));
-        assertThat(find("upload-error-detail").getText()).contains("serveml-no-such-package");
-        assertThat(find("result-status").getText()).isEqualTo("failed");
-        assertThat(message.getText()).contains("No matching distribution found");
+        pipsMessageIsShown();
         screenshot("upload-failed");
     }
 
@@ -206,20 +200,27 @@ class DashboardIT {
     }
 
     @Test
-    void theServingChartDrawsAfterSomeTraffic() throws Exception {
-        assertThat(server.upload("charted", "iris.onnx", TestServer.fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
-        open("/models/charted");
-        visible("charts");
+    void theServingChartDrawsAfterSomeTrafficForAnOwnerWhoIsNotAnAdmin() throws Exception {
+        String token = server.newUser("charter");
+        server.useCredential(token);
         AtomicBoolean running = new AtomicBoolean(true);
-        Thread traffic = Thread.ofVirtual().start(() -> {
-            // Varied rows, so that the model runs (cache hits never reach its latency histogram).
-            java.util.Random random = new java.util.Random(7);
-            while (running.get()) {
-                server.postJson("/api/v1/models/charted/predict", "{\"features\": [" + (4 + random.nextDouble() * 3)
-                        + ", 3.5, 1.4, 0.2]}");
-            }
-        });
+        Thread traffic = null;
         try {
+            assertThat(server.upload("charted", "iris.onnx", TestServer.fixture("iris_rf.onnx")).statusCode())
+                    .isEqualTo(201);
+            click("sign-out");
+            signInAs("charter", "password-of-charter");
+            assertThat(visible("signed-in-as").getText()).isEqualTo("charter");
+            open("/models/charted");
+            visible("charts-empty");
+            traffic = Thread.ofVirtual().start(() -> {
+                // Varied rows, so that the model runs rather than the response cache.
+                java.util.Random random = new java.util.Random(7);
+                while (running.get()) {
+                    server.postJson("/api/v1/models/charted/predict", "{\"features\": [" + (4 + random.nextDouble() * 3)
+                            + ", 3.5, 1.4, 0.2]}");
+                }
+            });
             // The charts are redrawn every few seconds: read attributes in one script call, never
             // through an element handle that the next redraw makes stale.
             new WebDriverWait(driver, WAIT).until(d -> {
@@ -229,11 +230,122 @@ class DashboardIT {
             });
         } finally {
             running.set(false);
-            traffic.join();
+            if (traffic != null) {
+                traffic.join();
+            }
+            server.useCredential(server.adminKey());
         }
         assertThat(chartAttribute("chart-rps-rps", "d")).matches("M[\\d.]+,[\\d.]+( L[\\d.]+,[\\d.]+)+");
         assertThat(chartAttribute("chart-latency-p95", "d")).contains("L");
-        screenshot("model-charts");
+        assertThat(driver.findElements(testId("charts-error"))).isEmpty();
+        screenshotWholePage("model-charts");
+    }
+
+    @Test
+    void theIrisModelDeploysThroughTheWizardTurnsActiveAndItsConsoleAnswersLabelZero() throws Exception {
+        open("/deploy");
+        visible("wizard-step-1");
+        type("wizard-model-name", "iris-wiz");
+        find("wizard-file").sendKeys(fixturePath("iris_rf.onnx"));
+        screenshot("deploy-1-model");
+        click("wizard-next-1");
+        type("wizard-max-batch-size", "8");
+        screenshot("deploy-2-resources");
+        click("wizard-next-2");
+        type("wizard-env", "LOG_LEVEL=info");
+        screenshot("deploy-3-dependencies");
+        click("wizard-next-3");
+        type("wizard-deployment-name", "iris-web");
+        assertThat(visible("review-model").getText()).contains("iris-wiz", "iris_rf.onnx");
+        screenshot("deploy-4-review");
+        click("wizard-next-4");
+
+        assertThat(visible("rollout-active").getText()).contains("Active");
+        assertThat(find("upload-progress").getDomProperty("value")).isEqualTo("100");
+        assertThat(find("rollout-progress").getDomProperty("value")).isEqualTo("100");
+        assertThat(find("rollout-status-badge").getText()).isEqualTo("active");
+        assertThat(find("rollout-steps").getText()).contains("created");
+        screenshot("deploy-progress");
+
+        click("open-deployment");
+        assertThat(visible("deployment-status").getText()).isEqualTo("active");
+        assertThat(find("endpoint-url").getText()).endsWith("/api/v1/deployments/iris-web/predict");
+        click("snippet-tab-python");
+        assertThat(find("snippet").getText()).contains("requests.post", "/api/v1/deployments/iris-web/predict");
+        assertThat(find("deployment-config").getText()).contains("up to 8 rows", "LOG_LEVEL");
+        WebElement body = visible("console-json");
+        assertThat(body.getDomProperty("value").replaceAll("\\s", "")).isEqualTo("{\"features\":[0,0,0,0]}");
+        theConsoleAnswersTheFirstIrisRowWithLabelZeroFromV1(body);
+        screenshotWholePage("deployment");
+
+        open("/deployments");
+        assertThat(visible("deployment-status-iris-web").getText()).isEqualTo("active");
+        assertThat(find("deployment-policy-iris-web").getText()).isEqualTo("v1 100%");
+        new WebDriverWait(driver, WAIT).until(d -> d.findElement(testId("deployment-figures-iris-web")).getText()
+                .contains("/min"));
+        screenshot("deployments");
+        driver.manage().window().setSize(new Dimension(390, 844));
+        visible("deployment-row-iris-web");
+        screenshot("deployments-phone");
+        open("/deployments/iris-web");
+        visible("console-json");
+        screenshotWholePage("deployment-phone");
+    }
+
+    @Test
+    void aPythonModelWhoseRequirementsCannotBeInstalledShowsPipsMessageInTheWizard() throws Exception {
+        SystemRequirements.requireBubblewrap();
+        SystemRequirements.requirePython("numpy", "sklearn");
+        open("/deploy");
+        type("wizard-model-name", "needs-missing-wiz");
+        find("wizard-file").sendKeys(fixturePath("python/needs_missing_pkg.zip"));
+        click("wizard-next-1");
+        click("wizard-next-2");
+        assertThat(visible("wizard-requirements").isDisplayed()).isTrue();
+        click("wizard-next-3");
+        click("wizard-next-4");
+        pipsMessageIsShown();
+        visible("wizard-retry");
+        screenshot("deploy-failed");
+    }
+
+    @Test
+    void aCanarySplitSetOnTheDeploymentPageIsShownAndRollsBack() {
+        for (int i = 0; i < 2; i++) {
+            assertThat(server.upload("canary", "iris.onnx", TestServer.fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
+        }
+        HttpResponse<String> created = server.postJson("/api/v1/deployments", "{\"name\": \"canary-web\", \"model\": "
+                + "\"canary\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        DeploymentsIT.awaitStatusOn(server, "canary-web", "active");
+        open("/deployments/canary-web");
+        assertThat(visible("deployment-policy").getText()).isEqualTo("v1 100%");
+        type("weight-1", "90");
+        type("weight-2", "10");
+        click("policy-save");
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(testId("deployment-policy"), "v1 90% · v2 10%"));
+        assertThat(visible("deployment-flash").getText()).contains("done");
+        assertThat(json(server.get("/api/v1/deployments/canary-web")).get("policy")).isEqualTo(
+                json("{\"versions\": [{\"version\": 1, \"weight\": 90}, {\"version\": 2, \"weight\": 10}]}"));
+        visible("member-row-2");
+        screenshotWholePage("deployment-canary");
+
+        click("deployment-rollback");
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(testId("deployment-policy"), "v1 100%"));
+    }
+
+    @Test
+    void aModelDeletedOnItsPageCanBeRestoredThere() {
+        assertThat(server.upload("doomed", "iris.onnx", TestServer.fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
+        open("/models/doomed");
+        click("model-delete");
+        click("model-delete-confirm");
+        visible("model-deleted");
+        assertThat(server.get("/api/v1/models/doomed").statusCode()).isEqualTo(404);
+        screenshot("model-deleted");
+        click("model-restore");
+        assertThat(visible("model-flash").getText()).contains("restored");
+        assertThat(server.get("/api/v1/models/doomed").statusCode()).isEqualTo(200);
     }
 
     @Test
@@ -246,6 +358,26 @@ class DashboardIT {
         click("audit-apply");
         new WebDriverWait(driver, WAIT).until(d -> !d.findElements(testId("audit-row-action")).isEmpty()
                 && d.findElements(testId("audit-row-action")).stream().allMatch(e -> e.getText().equals("api_key.created")));
+    }
+
+    /** The upload's problem names the package and the failed version's message is pip's own. */
+    private static void pipsMessageIsShown() {
+        WebElement message = new WebDriverWait(driver, Duration.ofSeconds(60)).until(
+                ExpectedConditions.visibilityOfElementLocated(testId("result-status-message")));
+        assertThat(find("upload-error-detail").getText()).contains("serveml-no-such-package");
+        assertThat(find("result-status").getText()).isEqualTo("failed");
+        assertThat(message.getText()).contains("No matching distribution found");
+    }
+
+    /** Sends iris row 5.1, 3.5, 1.4, 0.2 from the test console's JSON editor. */
+    private static void theConsoleAnswersTheFirstIrisRowWithLabelZeroFromV1(WebElement body) {
+        body.clear();
+        body.sendKeys("{\"features\": [5.1, 3.5, 1.4, 0.2]}");
+        click("console-send");
+        JsonNode predictions = json(visible("console-output").getText());
+        assertThat(predictions.get(0).get("label").asLong()).isEqualTo(0);
+        assertThat(find("console-served-version").getText()).isEqualTo("v1");
+        assertThat(find("console-latency").getText()).contains("ms");
     }
 
     private HttpResponse<String> callModelsWith(String key) {
@@ -281,6 +413,19 @@ class DashboardIT {
         WebElement e = visible(id);
         e.clear();
         e.sendKeys(text);
+    }
+
+    /** The whole page at the window's width: the window grows to the page's height for the shot. */
+    private static void screenshotWholePage(String name) {
+        Dimension before = driver.manage().window().getSize();
+        long height = (Long) ((JavascriptExecutor) driver).executeScript(
+                "return Math.ceil(document.documentElement.scrollHeight)");
+        driver.manage().window().setSize(new Dimension(before.getWidth(), (int) Math.min(6000, height + 140)));
+        try {
+            screenshot(name);
+        } finally {
+            driver.manage().window().setSize(before);
+        }
     }
 
     private static void screenshot(String name) {

@@ -1,0 +1,118 @@
+// The parts of an endpoint's page that models and deployments share: the URL with client
+// snippets filled in for the model's signature, and a test console built from that signature.
+
+import { timed } from './api.js';
+import { h, replace, problem, copyButton, field } from './dom.js';
+
+/** A request body with zeros of the right shape for the signature; named features when known. */
+export function exampleBody(sig) {
+  const inputs = sig?.inputs || [];
+  if (inputs.length === 1) {
+    const shape = inputs[0].shape || [];
+    const width = shape.length === 2 && shape[1] > 0 ? shape[1] : shape.length === 1 ? 1 : null;
+    if (inputs[0].columns?.length) return { data: Object.fromEntries(inputs[0].columns.map(c => [c, 0])) };
+    if (width) return { features: Array(width).fill(0) };
+  }
+  const zeros = shape => (shape.length === 0 ? 0 : Array(shape[0] > 0 ? shape[0] : 1).fill(null).map(() => zeros(shape.slice(1))));
+  return { inputs: Object.fromEntries(inputs.map(t => [t.name, zeros(t.shape?.length ? t.shape : [1])])) };
+}
+
+/** JSON with one line per top-level key, values on one line: a row reads as a row. */
+function compact(body) {
+  return `{\n${Object.entries(body).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v).replace(/,/g, ', ')}`).join(',\n')}\n}`;
+}
+
+function snippets(url, body) {
+  const json = JSON.stringify(body);
+  return [
+    ['curl', 'curl', `curl -X POST '${url}' \\\n  -H "Authorization: Bearer $SERVEML_API_KEY" \\\n  -H 'Content-Type: application/json' \\\n  -d '${json}'`],
+    ['python', 'Python (requests)', `import os\nimport requests\n\nresponse = requests.post(\n    "${url}",\n    headers={"Authorization": "Bearer " + os.environ["SERVEML_API_KEY"]},\n    json=${JSON.stringify(body, null, 0).replace(/\btrue\b/g, 'True').replace(/\bfalse\b/g, 'False')},\n    timeout=30,\n)\nresponse.raise_for_status()\nprint(response.json())`],
+    ['java', 'Java (java.net.http)', `import java.net.URI;\nimport java.net.http.HttpClient;\nimport java.net.http.HttpRequest;\nimport java.net.http.HttpResponse;\n\nvar client = HttpClient.newHttpClient();\nvar request = HttpRequest.newBuilder(URI.create("${url}"))\n        .header("Authorization", "Bearer " + System.getenv("SERVEML_API_KEY"))\n        .header("Content-Type", "application/json")\n        .POST(HttpRequest.BodyPublishers.ofString("""\n                ${json}"""))\n        .build();\nvar response = client.send(request, HttpResponse.BodyHandlers.ofString());\nSystem.out.println(response.statusCode() + " " + response.body());`],
+  ];
+}
+
+/** The endpoint card: the URL to POST to (a path), snippets for a body fitting the signature. */
+export function endpointSection(path, signature, isPublic) {
+  const url = `${location.origin}${path}`;
+  const body = exampleBody(signature);
+  const tabs = snippets(url, body);
+  const pre = h('pre', { class: 'code', 'data-testid': 'snippet', tabindex: '0' });
+  const list = h('div', { role: 'tablist', class: 'tabs', 'aria-label': 'Client snippets' });
+  const select = i => {
+    [...list.children].forEach((b, j) => { b.setAttribute('aria-selected', String(i === j)); b.tabIndex = i === j ? 0 : -1; });
+    pre.textContent = tabs[i][2];
+    pre.dataset.lang = tabs[i][0];
+  };
+  tabs.forEach(([key, label], i) => list.append(h('button', { type: 'button', role: 'tab', 'data-testid': `snippet-tab-${key}`,
+    onclick: () => select(i),
+    onkeydown: e => {
+      if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+        const n = (i + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length;
+        select(n); list.children[n].focus();
+      }
+    } }, label)));
+  select(0);
+  return h('section', { class: 'card', 'aria-labelledby': 'endpoint-h' },
+    h('h2', { id: 'endpoint-h' }, 'Endpoint'),
+    h('p', { class: 'endpoint' }, h('code', { 'data-testid': 'endpoint-url' }, `POST ${url}`), ' ', copyButton(url, 'copy-endpoint', 'Copy URL')),
+    h('p', { class: 'muted small' }, 'Send an API key with the predict scope (create one under API keys)',
+      isPublic ? ', or nothing at all: this model is public.' : '.'),
+    list, pre, h('div', { class: 'actions' }, copyButton(() => pre.textContent, 'copy-snippet', 'Copy snippet')));
+}
+
+/**
+ * A test console: a form built from the signature of the chosen entry of `choices` ([{value,
+ * label, signature}], the first the default), sent to pathOf(value); shows the answer, the
+ * version that served it and the latency. `note` says how the default is routed.
+ */
+export function consoleSection(choices, pathOf, note) {
+  const chooser = h('select', { 'data-testid': 'console-version' },
+    choices.map(c => h('option', { value: c.value }, c.label)));
+  const form = h('form', { 'data-testid': 'console-form' });
+  const out = h('div', { 'aria-live': 'polite', 'data-testid': 'console-result-box' });
+  let read = () => ({});
+  const build = () => {
+    const sig = (choices.find(c => c.value === chooser.value) || choices[0])?.signature;
+    const inputs = sig?.inputs || [];
+    const named = inputs.length === 1 && inputs[0].columns?.length;
+    const body = named
+      ? h('fieldset', { class: 'features', 'data-testid': 'console-features' }, h('legend', {}, `Features of ${inputs[0].name}`),
+        inputs[0].columns.map(c => field(c, h('input', { type: 'number', step: 'any', value: '0', name: c,
+          'data-testid': `console-feature-${c}`, required: true }))))
+      : field('Request body (JSON)', h('textarea', { rows: '6', class: 'mono', 'data-testid': 'console-json', spellcheck: 'false' }),
+        'Prefilled with one row of zeros of the width the model takes. Also accepted: {"instances": [[...], ...]}, {"inputs": {name: tensor}}.');
+    if (!named) body.querySelector('textarea').value = compact(exampleBody(sig));
+    read = named
+      ? () => ({ data: Object.fromEntries(inputs[0].columns.map(c => [c, Number(form.querySelector(`[name="${CSS.escape(c)}"]`).value)])) })
+      : () => JSON.parse(form.querySelector('textarea').value);
+    replace(form, choices.length > 1 ? field('Version', chooser) : null, note ? h('p', { class: 'muted small' }, note) : null, body,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'console-send' }, 'Send')));
+  };
+  chooser.addEventListener('change', build);
+  build();
+  form.addEventListener('submit', async e => {
+    e.preventDefault();
+    let payload;
+    try {
+      payload = read();
+    } catch (err) {
+      replace(out, problem({ message: `The body is not valid JSON: ${err.message}`, title: 'Check the request' }, 'console-error'));
+      return;
+    }
+    replace(out, h('p', { class: 'state loading', role: 'status' }, 'Calling the model…'));
+    const path = pathOf(chooser.value);
+    try {
+      const { answer, browserMs } = await timed('POST', path, payload);
+      replace(out, h('div', { class: 'state success', 'data-testid': 'console-result' },
+        h('dl', { class: 'facts inline' },
+          h('dt', {}, 'Served by'), h('dd', { 'data-testid': 'console-served-version' }, `v${answer.version}`),
+          h('dt', {}, 'Latency'), h('dd', { 'data-testid': 'console-latency' },
+            `${answer.latency_ms.toFixed(2)} ms on the server (model ${answer.inference_ms.toFixed(2)} ms), ${browserMs.toFixed(0)} ms round trip`)),
+        h('pre', { class: 'code', 'data-testid': 'console-output', tabindex: '0' },
+          JSON.stringify(answer.predictions ?? answer.outputs, null, 2))));
+    } catch (err) {
+      replace(out, problem(err, 'console-error', 'The model did not answer'));
+    }
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'console-h' }, h('h2', { id: 'console-h' }, 'Test console'), form, out);
+}
