@@ -34,8 +34,7 @@ public final class TensorJson {
      */
     public static Tensor decode(String name, DataType type, long[] shape, JsonNode data, String pointer) {
         List<JsonNode> elements = new ArrayList<>();
-        List<String> pointers = new ArrayList<>();
-        long[] nestedShape = flatten(data, pointer, elements, pointers);
+        long[] nestedShape = flatten(data, pointer, elements);
         long[] finalShape = shape == null ? nestedShape : shape;
         long expected;
         try {
@@ -53,7 +52,7 @@ public final class TensorJson {
             for (int i = 0; i < elements.size(); i++) {
                 JsonNode element = elements.get(i);
                 if (!element.isTextual()) {
-                    throw elementError(name, type, pointers.get(i), i, element);
+                    throw elementError(name, type, elementPointer(pointer, nestedShape, i), i, element);
                 }
                 values.add(element.textValue().getBytes(StandardCharsets.UTF_8));
             }
@@ -61,21 +60,21 @@ public final class TensorJson {
         }
         ByteBuffer buffer = ByteBuffer.allocate(elements.size() * type.size()).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < elements.size(); i++) {
-            put(buffer, type, elements.get(i), name, pointers.get(i), i);
+            try {
+                put(buffer, type, elements.get(i));
+            } catch (BadElement bad) {
+                throw elementError(name, type, elementPointer(pointer, nestedShape, i), i, elements.get(i));
+            }
         }
         buffer.flip();
         return Tensor.of(name, type, finalShape, buffer);
     }
 
-    /**
-     * Flattens nested arrays, checking they are rectangular; returns the nesting's shape.
-     * {@code pointers} receives each element's own JSON pointer, so type errors name the element.
-     */
-    private static long[] flatten(JsonNode data, String pointer, List<JsonNode> out, List<String> pointers) {
+    /** Flattens nested arrays, checking they are rectangular; returns the nesting's shape. */
+    private static long[] flatten(JsonNode data, String pointer, List<JsonNode> out) {
         if (data == null || !data.isArray()) {
             if (data != null && (data.isNumber() || data.isBoolean() || data.isTextual())) {
                 out.add(data);
-                pointers.add(pointer);
                 return new long[0];
             }
             throw ProblemException.field(ProblemType.INVALID_INPUT, pointer,
@@ -90,55 +89,76 @@ public final class TensorJson {
             }
             probe = probe.get(0);
         }
-        collect(data, 0, dims, pointer, out, pointers);
+        collect(data, 0, dims, pointer, out);
         return dims.stream().mapToLong(Long::longValue).toArray();
     }
 
-    private static void collect(JsonNode node, int depth, List<Long> dims, String pointer, List<JsonNode> out,
-                                List<String> pointers) {
-        if (depth == dims.size()) {
-            if (node.isArray() || node.isObject() || node.isNull()) {
-                throw ProblemException.field(ProblemType.SHAPE_MISMATCH, pointer,
-                        "ragged or malformed nested array at " + pointer + ": every row must have the same length");
-            }
-            out.add(node);
-            pointers.add(pointer);
-            return;
-        }
+    /** Pointers are only built for errors: this runs for every element of every request. */
+    private static void collect(JsonNode node, int depth, List<Long> dims, String pointer, List<JsonNode> out) {
         if (!node.isArray() || node.size() != dims.get(depth)) {
             throw ProblemException.field(ProblemType.SHAPE_MISMATCH, pointer,
                     "ragged nested array at " + pointer + ": expected " + dims.get(depth) + " elements at depth "
                             + depth);
         }
+        boolean leaves = depth + 1 == dims.size();
         for (int i = 0; i < node.size(); i++) {
-            collect(node.get(i), depth + 1, dims, pointer + "/" + i, out, pointers);
+            JsonNode child = node.get(i);
+            if (!leaves) {
+                collect(child, depth + 1, dims, pointer + "/" + i, out);
+            } else if (child.isArray() || child.isObject() || child.isNull()) {
+                String at = pointer + "/" + i;
+                throw ProblemException.field(ProblemType.SHAPE_MISMATCH, at,
+                        "ragged or malformed nested array at " + at + ": every row must have the same length");
+            } else {
+                out.add(child);
+            }
         }
     }
 
-    private static void put(ByteBuffer buffer, DataType type, JsonNode e, String name, String pointer, int index) {
+    /** The JSON pointer of flat element {@code index} of an array nested as {@code shape} under {@code base}. */
+    private static String elementPointer(String base, long[] shape, int index) {
+        StringBuilder b = new StringBuilder();
+        long rest = index;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            b.insert(0, "/" + rest % shape[d]);
+            rest /= shape[d];
+        }
+        return base + b;
+    }
+
+    /** An element that does not fit its type; the caller, who knows where it is, says so. Never escapes this class. */
+    private static final class BadElement extends RuntimeException {
+        static final BadElement INSTANCE = new BadElement();
+
+        private BadElement() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static void put(ByteBuffer buffer, DataType type, JsonNode e) {
         switch (type) {
             case BOOL -> {
                 if (!e.isBoolean()) {
-                    throw elementError(name, type, pointer, index, e);
+                    throw BadElement.INSTANCE;
                 }
                 buffer.put((byte) (e.booleanValue() ? 1 : 0));
             }
-            case FP16 -> buffer.putShort(Float.floatToFloat16((float) floating(e, name, type, pointer, index)));
-            case FP32 -> buffer.putFloat((float) floating(e, name, type, pointer, index));
-            case FP64 -> buffer.putDouble(floating(e, name, type, pointer, index));
-            case INT8 -> buffer.put((byte) integral(e, name, type, pointer, index, Byte.MIN_VALUE, Byte.MAX_VALUE));
-            case INT16 -> buffer.putShort((short) integral(e, name, type, pointer, index, Short.MIN_VALUE, Short.MAX_VALUE));
-            case INT32 -> buffer.putInt((int) integral(e, name, type, pointer, index, Integer.MIN_VALUE, Integer.MAX_VALUE));
-            case INT64 -> buffer.putLong(integral(e, name, type, pointer, index, Long.MIN_VALUE, Long.MAX_VALUE));
-            case UINT8 -> buffer.put((byte) integral(e, name, type, pointer, index, 0, 0xFF));
-            case UINT16 -> buffer.putShort((short) integral(e, name, type, pointer, index, 0, 0xFFFF));
-            case UINT32 -> buffer.putInt((int) integral(e, name, type, pointer, index, 0, 0xFFFF_FFFFL));
-            case UINT64 -> buffer.putLong(unsigned64(e, name, type, pointer, index));
+            case FP16 -> buffer.putShort(Float.floatToFloat16((float) floating(e)));
+            case FP32 -> buffer.putFloat((float) floating(e));
+            case FP64 -> buffer.putDouble(floating(e));
+            case INT8 -> buffer.put((byte) integral(e, Byte.MIN_VALUE, Byte.MAX_VALUE));
+            case INT16 -> buffer.putShort((short) integral(e, Short.MIN_VALUE, Short.MAX_VALUE));
+            case INT32 -> buffer.putInt((int) integral(e, Integer.MIN_VALUE, Integer.MAX_VALUE));
+            case INT64 -> buffer.putLong(integral(e, Long.MIN_VALUE, Long.MAX_VALUE));
+            case UINT8 -> buffer.put((byte) integral(e, 0, 0xFF));
+            case UINT16 -> buffer.putShort((short) integral(e, 0, 0xFFFF));
+            case UINT32 -> buffer.putInt((int) integral(e, 0, 0xFFFF_FFFFL));
+            case UINT64 -> buffer.putLong(unsigned64(e));
             case BYTES -> throw new IllegalStateException("BYTES is not fixed-width");
         }
     }
 
-    private static double floating(JsonNode e, String name, DataType type, String pointer, int index) {
+    private static double floating(JsonNode e) {
         if (e.isNumber()) {
             return e.doubleValue();
         }
@@ -150,10 +170,10 @@ public final class TensorJson {
                 default: break;
             }
         }
-        throw elementError(name, type, pointer, index, e);
+        throw BadElement.INSTANCE;
     }
 
-    private static long integral(JsonNode e, String name, DataType type, String pointer, int index, long min, long max) {
+    private static long integral(JsonNode e, long min, long max) {
         if (e.isIntegralNumber() && e.canConvertToLong()) {
             long v = e.longValue();
             if (v >= min && v <= max) {
@@ -166,10 +186,10 @@ public final class TensorJson {
                 return (long) d;
             }
         }
-        throw elementError(name, type, pointer, index, e);
+        throw BadElement.INSTANCE;
     }
 
-    private static long unsigned64(JsonNode e, String name, DataType type, String pointer, int index) {
+    private static long unsigned64(JsonNode e) {
         if (e.isIntegralNumber()) {
             BigInteger v = e.bigIntegerValue();
             if (v.signum() >= 0 && v.compareTo(UINT64_MAX) <= 0) {
@@ -181,7 +201,7 @@ public final class TensorJson {
                 return new BigDecimal(d).toBigInteger().longValue();
             }
         }
-        throw elementError(name, type, pointer, index, e);
+        throw BadElement.INSTANCE;
     }
 
     private static ProblemException elementError(String name, DataType type, String pointer, int index, JsonNode e) {
