@@ -34,10 +34,10 @@ start_serveml() { # port, extra env assignments...
 }
 
 start_peer() { # port, workers
-  (cd "$shared/bench" && MODEL="$out/iris_rf.pkl" /usr/bin/python3 -m uvicorn peer_fastapi:app \
-     --host 127.0.0.1 --port "$1" --workers "$2" --log-level warning > "$out/peer-$1.log" 2>&1 &
-   echo $! > "$out/peer-$1.pid")
-  pids+=($(cat "$out/peer-$1.pid"))
+  # exec: the recorded pid is uvicorn's own, so the cleanup stops it (not just a subshell around it)
+  (cd "$shared/bench" && MODEL="$out/iris_rf.pkl" exec /usr/bin/python3 -m uvicorn peer_fastapi:app \
+     --host 127.0.0.1 --port "$1" --workers "$2" --log-level warning) > "$out/peer-$1.log" 2>&1 &
+  pids+=($!)
   wait_http "http://127.0.0.1:$1/health" 60
 }
 

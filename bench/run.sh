@@ -80,8 +80,8 @@ py_pid=$serveml_pid
 java "${java_flags[@]}" -cp "$repo_root/server/target/serveml.jar" "$bench_root/bare/BareServer.java" \
   "$out/iris_rf.onnx" 18090 > "$out/bare.log" 2>&1 &
 bare_pid=$!; pids+=("$bare_pid")
-start_peer 18001 1; peer1_pid=$(cat "$out/peer-18001.pid")
-start_peer 18002 2; peer2_pid=$(cat "$out/peer-18002.pid")
+start_peer 18001 1; peer1_pid=${pids[-1]}
+start_peer 18002 2; peer2_pid=${pids[-1]}
 wait_ready http://127.0.0.1:18080/health/ready; wait_ready http://127.0.0.1:18081/health/ready
 for _ in $(seq 1 600); do curl -sf -o /dev/null -d '{"features":[5.9,3.2,4.8,1.8]}' http://127.0.0.1:18090/ && break; sleep 0.1; done
 

@@ -25,8 +25,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * refuses at once with {@code queue-full}); a request whose deadline passes while queued fails
  * with {@code inference-timeout} and never runs. When the model allows it, concurrent requests'
  * rows are stacked into one model call of at most {@code maxBatchSize} rows, which closes when it
- * is full or when its oldest request has waited {@code maxQueueDelay}; the answer is cut back by
- * each request's rows. At most {@code maxInFlight} calls run at once, on the executor given.
+ * is full, when its oldest request has waited {@code maxQueueDelay}, or at once when no call of
+ * this version is running: an idle model never waits, and the requests that arrive while a call
+ * runs form the next batch (so under load batches grow by themselves, and a light load pays no
+ * delay). The answer is cut back by each request's rows. At most {@code maxInFlight} calls run at
+ * once, on the executor given.
  * Knows nothing of HTTP. Thread-safe.
  */
 public final class Batcher {
@@ -234,7 +237,8 @@ public final class Batcher {
 
     /**
      * Takes the next batch off the queue: the oldest request, plus (when stacking) the later ones
-     * that share its key while they fit. Returns null when the batch should wait for more rows.
+     * that share its key while they fit. Returns null when the batch should wait for more rows:
+     * it is not full, its oldest request is younger than the delay, and another call is running.
      */
     private List<Pending> nextBatch(long now) {
         Pending head = queue.peekFirst();
@@ -260,7 +264,7 @@ public final class Batcher {
                 break;
             }
         }
-        if (!full && now - head.enqueued < delayNanos) {
+        if (!full && inFlight > 0 && now - head.enqueued < delayNanos) {
             return null;
         }
         queue.removeAll(batch);

@@ -36,15 +36,16 @@ class BatcherTest {
     void aBatchClosesAsSoonAsItHoldsMaxBatchSizeRows() {
         RowSums model = new RowSums(true);
         Batcher batcher = batcher(model, 4, 2, 16, 4);
+        occupy(batcher);
 
         List<CompletableFuture<Map<String, Output>>> answers = new ArrayList<>();
         for (int i = 1; i <= 4; i++) {
             answers.add(batcher.submit(List.of(rows(new float[]{i, i})), Set.of(), FAR));
         }
 
-        assertThat(executor.pending()).as("closed at 4 rows without waiting for the delay").isEqualTo(1);
+        assertThat(executor.pending()).as("closed at 4 rows without waiting for the delay").isEqualTo(2);
         executor.runAll();
-        assertThat(model.callRows).containsExactly(4L);
+        assertThat(model.callRows).containsExactly(1L, 4L);
         for (int i = 1; i <= 4; i++) {
             assertThat(floats(answers.get(i - 1).join().get("sum"))).containsExactly(2f * i);
         }
@@ -54,18 +55,19 @@ class BatcherTest {
     void aBatchClosesWhenItsOldestRequestHasWaitedTheMaximumQueueDelay() {
         RowSums model = new RowSums(true);
         Batcher batcher = batcher(model, 8, 2, 16, 4);
+        occupy(batcher);
 
         batcher.submit(List.of(rows(new float[]{1, 1})), Set.of(), FAR);
         ticker.advanceMillis(1);
         batcher.submit(List.of(rows(new float[]{2, 2})), Set.of(), FAR);
         batcher.submit(List.of(rows(new float[]{3, 3})), Set.of(), FAR);
-        assertThat(executor.pending()).isZero();
+        assertThat(executor.pending()).as("only the call that keeps the version busy").isEqualTo(1);
 
         ticker.advanceMillis(1);
 
-        assertThat(executor.pending()).as("the oldest waited 2 ms").isEqualTo(1);
+        assertThat(executor.pending()).as("the oldest waited 2 ms").isEqualTo(2);
         executor.runAll();
-        assertThat(model.callRows).containsExactly(3L);
+        assertThat(model.callRows).containsExactly(1L, 3L);
         assertThat(batcher.queued()).isZero();
     }
 
@@ -87,24 +89,26 @@ class BatcherTest {
 
         assertThat(model.callRows).as("the waiting unbatched requests run alone, the new one is batched")
                 .containsExactly(1L, 1L, 1L, 1L, 1L);
+        occupy(batcher);
         for (int i = 0; i < 3; i++) {
             batcher.submit(List.of(rows(new float[]{i, i})), Set.of(), FAR);
         }
         ticker.advanceMillis(5);
         executor.runAll();
-        assertThat(model.callRows.subList(5, model.callRows.size())).containsExactly(3L);
+        assertThat(model.callRows.subList(5, model.callRows.size())).containsExactly(1L, 3L);
 
         batcher.reconfigure(1, Duration.ZERO);
         batcher.submit(List.of(rows(new float[]{1, 1})), Set.of(), FAR);
         batcher.submit(List.of(rows(new float[]{2, 2})), Set.of(), FAR);
         executor.runAll();
-        assertThat(model.callRows.subList(6, model.callRows.size())).as("batching off again").containsExactly(1L, 1L);
+        assertThat(model.callRows.subList(7, model.callRows.size())).as("batching off again").containsExactly(1L, 1L);
     }
 
     @Test
     void fp32AnswersAreSplitBackByEachRequestsRowCount() {
         RowSums model = new RowSums(true);
         Batcher batcher = batcher(model, 16, 2, 16, 4);
+        occupy(batcher);
 
         var one = batcher.submit(List.of(rows(new float[]{1, 2})), Set.of(), FAR);
         var three = batcher.submit(List.of(rows(new float[]{1, 1}, new float[]{2, 2}, new float[]{3, 3})), Set.of(), FAR);
@@ -112,7 +116,7 @@ class BatcherTest {
         ticker.advanceMillis(2);
         executor.runAll();
 
-        assertThat(model.callRows).containsExactly(6L);
+        assertThat(model.callRows).containsExactly(1L, 6L);
         assertThat(floats(one.join().get("sum"))).containsExactly(3f);
         assertThat(floats(three.join().get("sum"))).containsExactly(2f, 4f, 6f);
         assertThat(((Tensor) three.join().get("sum")).shape()).containsExactly(3);
@@ -124,13 +128,14 @@ class BatcherTest {
         Shouter model = new Shouter();
         Batcher batcher = new Batcher(model, "shout", 1, model.batchable(), config(8, 2, 16), 4, executor,
                 ticker, meters);
+        batcher.submit(List.of(words("busy")), Set.of("loud"), FAR); // another key: keeps the version busy
 
         var a = batcher.submit(List.of(words("hello")), Set.of(), FAR);
         var b = batcher.submit(List.of(words("two", "words")), Set.of(), FAR);
         ticker.advanceMillis(2);
         executor.runAll();
 
-        assertThat(model.calls).isEqualTo(1);
+        assertThat(model.calls).as("the busy call, then one for both").isEqualTo(2);
         assertThat(strings(a.join().get("loud"))).containsExactly("HELLO");
         assertThat(strings(b.join().get("loud"))).containsExactly("TWO", "WORDS");
     }
@@ -140,13 +145,14 @@ class BatcherTest {
         RowSums model = new RowSums(true);
         model.totalOnly = true;
         Batcher batcher = batcher(model, 8, 2, 16, 4);
+        occupy(batcher);
 
         var a = batcher.submit(List.of(rows(new float[]{1, 1})), Set.of(), FAR);
         var b = batcher.submit(List.of(rows(new float[]{2, 2}, new float[]{3, 3})), Set.of(), FAR);
         ticker.advanceMillis(2);
         executor.runAll();
 
-        assertThat(model.callRows).as("one stacked try, then each alone").containsExactly(3L, 1L, 2L);
+        assertThat(model.callRows).as("one stacked try, then each alone").containsExactly(1L, 3L, 1L, 2L);
         assertThat(floats(a.join().get("sum"))).containsExactly(2f);
         assertThat(floats(b.join().get("sum"))).containsExactly(10f);
     }
@@ -231,6 +237,7 @@ class BatcherTest {
     void requestsOfDifferentRowWidthsAreNotStackedTogether() {
         RowSums model = new RowSums(true);
         Batcher batcher = batcher(model, 8, 2, 16, 4);
+        occupy(batcher);
 
         batcher.submit(List.of(rows(new float[]{1, 1})), Set.of(), FAR);
         batcher.submit(List.of(rows(new float[]{1, 1, 1})), Set.of(), FAR);
@@ -238,7 +245,7 @@ class BatcherTest {
         ticker.advanceMillis(2);
         executor.runAll();
 
-        assertThat(model.callRows).containsExactlyInAnyOrder(2L, 1L);
+        assertThat(model.callRows).containsExactlyInAnyOrder(1L, 2L, 1L);
     }
 
     @Test
@@ -246,6 +253,7 @@ class BatcherTest {
         RowSums model = new RowSums(true);
         model.failure = new ProblemException(ProblemType.MODEL_UNAVAILABLE, "worker died");
         Batcher batcher = batcher(model, 2, 2, 16, 4);
+        occupy(batcher);
 
         var a = batcher.submit(List.of(rows(new float[]{1, 1})), Set.of(), FAR);
         var b = batcher.submit(List.of(rows(new float[]{2, 2})), Set.of(), FAR);
@@ -253,7 +261,33 @@ class BatcherTest {
 
         assertThat(problem(a).type()).isEqualTo(ProblemType.MODEL_UNAVAILABLE);
         assertThat(problem(b).type()).isEqualTo(ProblemType.MODEL_UNAVAILABLE);
-        assertThat(model.callRows).as("a dead worker is not retried row by row").containsExactly(2L);
+        assertThat(model.callRows).as("a dead worker is not retried row by row").containsExactly(1L, 2L);
+    }
+
+    @Test
+    void anIdleVersionRunsARequestAtOnceAndTheRequestsArrivingMeanwhileFormTheNextBatch() {
+        RowSums model = new RowSums(true);
+        Batcher batcher = batcher(model, 8, 2, 16, 1);
+
+        batcher.submit(List.of(rows(new float[]{1, 1})), Set.of(), FAR);
+        assertThat(executor.pending()).as("nothing to wait for: the model is idle").isEqualTo(1);
+        for (int i = 2; i <= 4; i++) {
+            batcher.submit(List.of(rows(new float[]{i, i})), Set.of(), FAR);
+        }
+        assertThat(executor.pending()).as("the model is busy: these wait").isEqualTo(1);
+
+        executor.runAll();
+
+        assertThat(model.callRows).as("the first alone, then the three that came while it ran, without waiting "
+                + "for the delay").containsExactly(1L, 3L);
+    }
+
+    /**
+     * Starts a one-column call that stays running (in the manual executor) until {@code runAll}: the
+     * version is busy, so the requests that follow wait to form a batch. Its call shows as one row.
+     */
+    private void occupy(Batcher batcher) {
+        batcher.submit(List.of(rows(new float[]{0})), Set.of(), FAR);
     }
 
     private Batcher batcher(RowSums model, int maxBatch, int delayMs, int capacity, int inFlight) {
