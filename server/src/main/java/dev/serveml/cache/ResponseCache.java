@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.serveml.config.CacheConfig;
 import dev.serveml.inference.AnswerCache;
+import dev.serveml.inference.CacheRule;
 import dev.serveml.inference.CacheSlot;
 import dev.serveml.inference.DataType;
 import dev.serveml.inference.Output;
@@ -68,12 +69,14 @@ public final class ResponseCache implements AnswerCache, AutoCloseable {
 
     @Override
     public Optional<CacheSlot> slot(Model model, ModelVersion version, String variant, List<Tensor> inputs,
-                                    Set<String> outputs) {
-        boolean enabled = model.cacheEnabled() == null ? config.enabled() : model.cacheEnabled();
+                                    Set<String> outputs, CacheRule rule) {
+        boolean enabled = rule.enabled().orElseGet(() -> model.cacheEnabled() == null ? config.enabled()
+                : model.cacheEnabled());
         if (!enabled) {
             return Optional.empty();
         }
-        Duration ttl = model.cacheTtlSeconds() == null ? config.ttl() : Duration.ofSeconds(model.cacheTtlSeconds());
+        Duration ttl = rule.ttl().orElseGet(() -> model.cacheTtlSeconds() == null ? config.ttl()
+                : Duration.ofSeconds(model.cacheTtlSeconds()));
         return Optional.of(new CacheSlot(version.id(), variant, InputDigest.of(inputs, outputs), ttl));
     }
 

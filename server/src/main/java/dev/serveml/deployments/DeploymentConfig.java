@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.serveml.config.ConfigLoader;
+import dev.serveml.inference.CacheRule;
 import dev.serveml.inference.Serving;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.runtime.Resources;
@@ -28,10 +29,11 @@ import java.util.Set;
  * @param env           environment variables for Python workers
  * @param idleUnload    unload after this long unused; zero keeps loaded
  * @param minInstances  1 or more keeps the versions loaded (pinned) whatever the memory budget says
+ * @param cache         whether and how long answers are cached; what it leaves empty, the model decides
  */
 public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueueDelay, Duration timeout,
                                Optional<Long> memoryLimit, Map<String, String> env, Duration idleUnload,
-                               int minInstances) {
+                               int minInstances, CacheRule cache) {
     /** Names a deployment may not set: the sandbox and the worker rely on them. */
     static final Set<String> RESERVED_ENV = Set.of("PATH", "HOME", "LANG", "PYTHONPATH", "PYTHONHOME",
             "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONSTARTUP", "LD_PRELOAD", "LD_LIBRARY_PATH");
@@ -44,7 +46,7 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
     /** A deployment's config when it names nothing: the server's serving defaults. */
     public static DeploymentConfig defaults(Serving server, Duration timeout) {
         return new DeploymentConfig(0, server.maxBatchSize(), server.maxQueueDelay(), timeout, Optional.empty(),
-                Map.of(), server.idleUnload(), 0);
+                Map.of(), server.idleUnload(), 0, CacheRule.MODEL);
     }
 
     /** How the host serves this deployment's versions. */
@@ -103,10 +105,48 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
                 }
             }
         }
+        CacheRule rule = cacheRule(node.get("cache"), cache, pointer + "/cache", errors);
         if (!errors.isEmpty()) {
             throw TrafficPolicy.invalid(errors);
         }
-        return new DeploymentConfig(inst, batch, delay, time, memory, vars, idle, min);
+        return new DeploymentConfig(inst, batch, delay, time, memory, vars, idle, min, rule);
+    }
+
+    /** {@code {"enabled": true|false|null, "ttl": "60s"|null}}: null gives the choice back to the model. */
+    private static CacheRule cacheRule(JsonNode node, CacheRule current, String pointer,
+                                       List<ProblemException.FieldError> errors) {
+        if (node == null) {
+            return current;
+        }
+        if (node.isNull()) {
+            return CacheRule.MODEL;
+        }
+        if (!node.isObject()) {
+            errors.add(new ProblemException.FieldError(pointer, "cache must be an object such as "
+                    + "{\"enabled\": true, \"ttl\": \"60s\"}"));
+            return current;
+        }
+        Optional<Boolean> enabled = current.enabled();
+        JsonNode e = node.get("enabled");
+        if (e != null) {
+            if (e.isNull()) {
+                enabled = Optional.empty();
+            } else if (e.isBoolean()) {
+                enabled = Optional.of(e.booleanValue());
+            } else {
+                errors.add(new ProblemException.FieldError(pointer + "/enabled",
+                        "enabled must be true, false or null (the model's setting)"));
+            }
+        }
+        Optional<Duration> ttl = current.ttl();
+        JsonNode t = node.get("ttl");
+        if (t != null && t.isNull()) {
+            ttl = Optional.empty();
+        } else if (t != null) {
+            Duration d = duration(node, "ttl", null, false, pointer, errors);
+            ttl = Optional.ofNullable(d);
+        }
+        return new CacheRule(enabled, ttl);
     }
 
     private static int count(JsonNode node, String field, int current, int min, int max, String pointer,
@@ -158,6 +198,17 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
         ObjectNode vars = o.putObject("env");
         env.forEach(vars::put);
         o.put("idle_unload_ms", idleUnload.toMillis()).put("min_instances", minInstances);
+        ObjectNode c = o.putObject("cache");
+        if (cache.enabled().isPresent()) {
+            c.put("enabled", cache.enabled().get());
+        } else {
+            c.putNull("enabled");
+        }
+        if (cache.ttl().isPresent()) {
+            c.put("ttl_ms", cache.ttl().get().toMillis());
+        } else {
+            c.putNull("ttl_ms");
+        }
         return o;
     }
 
@@ -169,6 +220,11 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
         return new DeploymentConfig(o.path("instances").asInt(0), o.path("max_batch_size").asInt(1),
                 Duration.ofMillis(o.path("max_queue_delay_ms").asLong(2)), Duration.ofMillis(o.path("timeout_ms").asLong(30_000)),
                 mem == null || mem.isNull() ? Optional.empty() : Optional.of(mem.asLong()), vars,
-                Duration.ofMillis(o.path("idle_unload_ms").asLong(0)), o.path("min_instances").asInt(0));
+                Duration.ofMillis(o.path("idle_unload_ms").asLong(0)), o.path("min_instances").asInt(0),
+                new CacheRule(o.path("cache").path("enabled").isBoolean()
+                        ? Optional.of(o.path("cache").path("enabled").booleanValue()) : Optional.empty(),
+                        o.path("cache").path("ttl_ms").isIntegralNumber()
+                                ? Optional.of(Duration.ofMillis(o.path("cache").path("ttl_ms").longValue()))
+                                : Optional.empty()));
     }
 }

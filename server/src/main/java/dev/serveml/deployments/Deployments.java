@@ -345,14 +345,17 @@ public final class Deployments {
 
     /**
      * Calls a deployment: the policy picks the version (by the sticky header's value when it has
-     * one). Never blocks. Run {@link #shadow} once the client has the answer.
+     * one), the deployment's cache rule applies. Never blocks. Run {@link #shadow} once the client
+     * has the answer.
      *
      * @param headers the request's headers by name
+     * @param fresh   run the model even if the answer is cached
+     * @param small   the request may be bound on the calling thread (see {@code InferenceService.inferInMemory})
      */
     public CompletableFuture<InferenceResult> infer(Principal caller, Deployment d, UnaryOperator<String> headers,
                                                     Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                                    Optional<Duration> timeout) {
-        return traffic.call(caller, d, headers, binder, outputs, timeout);
+                                                    Optional<Duration> timeout, boolean fresh, boolean small) {
+        return traffic.call(caller, d, headers, binder, outputs, timeout, fresh, small);
     }
 
     /** Sends a copy of an answered call to the deployment's shadow version, if any; never fails. */

@@ -1,6 +1,7 @@
 package dev.serveml.deployments;
 
 import dev.serveml.auth.Principal;
+import dev.serveml.inference.CacheRule;
 import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.Signature;
@@ -49,7 +50,7 @@ final class Traffic {
 
     CompletableFuture<InferenceResult> call(Principal caller, Deployment d, UnaryOperator<String> headers,
                                             Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                            Optional<Duration> timeout) {
+                                            Optional<Duration> timeout, boolean fresh, boolean small) {
         AtomicInteger count = enter(d);
         if (count == null) {
             return CompletableFuture.failedFuture(Deployments.notFound(d.name()));
@@ -57,9 +58,14 @@ final class Traffic {
         String sticky = d.policy().stickyHeader().map(headers).orElse(null);
         int version = d.policy().choose(sticky, ThreadLocalRandom.current().nextInt(100));
         meters.deploymentRequest(d.name(), version);
-        return inference.infer(caller, d.modelName(), Optional.of(version), binder, outputs,
-                        timeout.or(() -> Optional.of(d.config().timeout())))
-                .whenComplete((result, failure) -> {
+        Optional<Duration> deadline = timeout.or(() -> Optional.of(d.config().timeout()));
+        CacheRule rule = d.config().cache();
+        CompletableFuture<InferenceResult> answer = (small
+                ? inference.inferInMemory(caller, d.modelName(), Optional.of(version), binder, outputs, deadline, fresh,
+                rule) : Optional.<CompletableFuture<InferenceResult>>empty())
+                .orElseGet(() -> inference.infer(caller, d.modelName(), Optional.of(version), binder, outputs, deadline,
+                        fresh, rule));
+        return answer.whenComplete((result, failure) -> {
                     count.decrementAndGet();
                     Throwable cause = failure instanceof CompletionException c && c.getCause() != null
                             ? c.getCause() : failure;

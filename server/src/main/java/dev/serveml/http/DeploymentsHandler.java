@@ -140,7 +140,7 @@ final class DeploymentsHandler {
         Served served = HttpApi.serving(ctx, Served.deployment(d.name(), d.modelName()));
         NativeRequest request = NativeRequest.of(responses.jsonBody(ctx));
         Future.fromCompletionStage(deployments.infer(caller, d, ctx.request()::getHeader, request::bind, Set.of(),
-                        timeout), ctx.vertx().getOrCreateContext())
+                        timeout, HttpApi.wantsFresh(ctx), HttpApi.isSmall(ctx)), ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> {
                     served.cacheHit(result.cache() == CacheStatus.HIT);
                     // The shadow copy starts once the answer is written: the client never waits for it.

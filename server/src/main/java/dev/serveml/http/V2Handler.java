@@ -186,7 +186,7 @@ final class V2Handler {
                 .orElseGet(() -> Served.model(name)));
         CompletableFuture<InferenceResult> answer = deployment.isPresent()
                 ? deployments.infer(caller, deployment.get(), ctx.request()::getHeader, sig -> request.inputs(),
-                outputs, timeout)
+                outputs, timeout, fresh, HttpApi.isSmall(ctx))
                 : (HttpApi.isSmall(ctx)
                 ? inference.inferInMemory(caller, name, version, sig -> request.inputs(), outputs, timeout, fresh)
                 : Optional.<CompletableFuture<InferenceResult>>empty())

@@ -18,7 +18,7 @@ public interface AnswerCache {
     AnswerCache NONE = new AnswerCache() {
         @Override
         public Optional<CacheSlot> slot(Model model, ModelVersion version, String variant, List<Tensor> inputs,
-                                        Set<String> outputs) {
+                                        Set<String> outputs, CacheRule rule) {
             return Optional.empty();
         }
 
@@ -41,9 +41,12 @@ public interface AnswerCache {
         }
     };
 
-    /** Where this request's answer is cached, or empty when the model's answers are not cached. */
+    /**
+     * Where this request's answer is cached, or empty when it is not cached (by the deployment's
+     * rule, else the model's settings, else the server's).
+     */
     Optional<CacheSlot> slot(Model model, ModelVersion version, String variant, List<Tensor> inputs,
-                             Set<String> outputs);
+                             Set<String> outputs, CacheRule rule);
 
     /** The stored answer; completes (never exceptionally) with empty when there is none. */
     CompletableFuture<Optional<Map<String, Output>>> find(CacheSlot slot);

@@ -85,7 +85,14 @@ public final class InferenceService {
     public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
                                                     Function<Signature, List<Tensor>> binder, Set<String> outputs,
                                                     Optional<Duration> timeout, boolean fresh) {
-        return start(caller, model, version, binder, outputs, timeout, fresh, admission);
+        return infer(caller, model, version, binder, outputs, timeout, fresh, CacheRule.MODEL);
+    }
+
+    /** {@link #infer(Principal, String, Optional, Function, Set, Optional, boolean)} under a deployment's cache rule. */
+    public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
+                                                    Function<Signature, List<Tensor>> binder, Set<String> outputs,
+                                                    Optional<Duration> timeout, boolean fresh, CacheRule rule) {
+        return start(caller, model, version, binder, outputs, timeout, fresh, admission, rule);
     }
 
     /**
@@ -96,12 +103,13 @@ public final class InferenceService {
                                                         Function<Signature, List<Tensor>> binder, Set<String> outputs,
                                                         Duration timeout) {
         return start(caller, model, Optional.of(version), binder, outputs, Optional.of(timeout), false,
-                Admission.ALWAYS);
+                Admission.ALWAYS, CacheRule.MODEL);
     }
 
     private CompletableFuture<InferenceResult> start(Principal caller, String model, Optional<Integer> version,
                                                      Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                                     Optional<Duration> timeout, boolean fresh, Admission admission) {
+                                                     Optional<Duration> timeout, boolean fresh, Admission admission,
+                                                     CacheRule rule) {
         long deadline = ticker.nanoTime() + timeout.orElse(defaultTimeout).toNanos();
         return CompletableFuture.supplyAsync(() -> {
             Model m = registry.requireServableModel(caller, model);
@@ -112,7 +120,7 @@ public final class InferenceService {
                 Signature signature = lease.model().signature();
                 List<Tensor> inputs = binder.apply(signature);
                 validate(signature, inputs, outputs);
-                return new Bound(v, lease, inputs, cache.slot(m, v, lease.answerVariant(), inputs, outputs).orElse(null));
+                return new Bound(v, lease, inputs, cache.slot(m, v, lease.answerVariant(), inputs, outputs, rule).orElse(null));
             } catch (RuntimeException | Error e) {
                 lease.release();
                 throw e;
@@ -132,6 +140,13 @@ public final class InferenceService {
     public Optional<CompletableFuture<InferenceResult>> inferInMemory(
             Principal caller, String model, Optional<Integer> version, Function<Signature, List<Tensor>> binder,
             Set<String> outputs, Optional<Duration> timeout, boolean fresh) {
+        return inferInMemory(caller, model, version, binder, outputs, timeout, fresh, CacheRule.MODEL);
+    }
+
+    /** {@link #inferInMemory(Principal, String, Optional, Function, Set, Optional, boolean)} under a cache rule. */
+    public Optional<CompletableFuture<InferenceResult>> inferInMemory(
+            Principal caller, String model, Optional<Integer> version, Function<Signature, List<Tensor>> binder,
+            Set<String> outputs, Optional<Duration> timeout, boolean fresh, CacheRule rule) {
         ModelRegistry.Served served = registry.findServableInMemory(caller, model, version).orElse(null);
         if (served == null || admission.checks(served.model())) {
             return Optional.empty();
@@ -143,8 +158,8 @@ public final class InferenceService {
         try {
             inputs = binder.apply(v.signature());
             validate(v.signature(), inputs, outputs);
-            slot = cache.slot(served.model(), v, host.servingOf(v.id()).resources().answerVariant(), inputs, outputs)
-                    .orElse(null);
+            slot = cache.slot(served.model(), v, host.servingOf(v.id()).resources().answerVariant(), inputs, outputs,
+                    rule).orElse(null);
         } catch (RuntimeException e) {
             return Optional.empty();
         }

@@ -1,6 +1,7 @@
 package dev.serveml.cache;
 
 import dev.serveml.config.CacheConfig;
+import dev.serveml.inference.CacheRule;
 import dev.serveml.inference.CacheSlot;
 import dev.serveml.inference.MapSequence;
 import dev.serveml.inference.Output;
@@ -92,12 +93,39 @@ class ResponseCacheTest {
     @Test
     void aModelCanTurnTheCacheOffOrOnWhateverTheServerDefault() {
         ResponseCache on = cache(ON, Optional.empty());
-        assertThat(on.slot(model(false, null), version(1), "", row(1f), Set.of())).isEmpty();
-        assertThat(on.slot(model(null, null), version(1), "", row(1f), Set.of())).isPresent();
+        assertThat(on.slot(model(false, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL)).isEmpty();
+        assertThat(on.slot(model(null, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL)).isPresent();
 
         ResponseCache off = cache(new CacheConfig(false, Duration.ofMinutes(5), 100), Optional.empty());
-        assertThat(off.slot(model(null, null), version(1), "", row(1f), Set.of())).isEmpty();
-        assertThat(off.slot(model(true, null), version(1), "", row(1f), Set.of())).isPresent();
+        assertThat(off.slot(model(null, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL)).isEmpty();
+        assertThat(off.slot(model(true, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL)).isPresent();
+    }
+
+    @Test
+    void aDeploymentsRuleComesBeforeTheModelsSettings() {
+        ResponseCache on = cache(ON, Optional.empty());
+        CacheRule off = new CacheRule(Optional.of(false), Optional.empty());
+        CacheRule shortLived = new CacheRule(Optional.of(true), Optional.of(Duration.ofSeconds(5)));
+
+        assertThat(on.slot(model(true, 60), version(1), "", row(1f), Set.of(), off)).isEmpty();
+        assertThat(on.slot(model(false, 60), version(1), "", row(1f), Set.of(), shortLived).orElseThrow().ttl())
+                .isEqualTo(Duration.ofSeconds(5));
+        assertThat(on.slot(model(null, 60), version(1), "", row(1f), Set.of(),
+                new CacheRule(Optional.empty(), Optional.empty())).orElseThrow().ttl())
+                .as("nothing said: the model's ttl").isEqualTo(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void answersOfACopyLoadedWithAnotherEnvironmentAreKeptApart() {
+        ResponseCache cache = cache(ON, Optional.empty());
+        CacheSlot plain = cache.slot(model(null, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL).orElseThrow();
+        CacheSlot tuned = cache.slot(model(null, null), version(1), "ab12", row(1f), Set.of(), CacheRule.MODEL)
+                .orElseThrow();
+
+        cache.store(plain, answer());
+
+        assertThat(tuned.key()).isNotEqualTo(plain.key());
+        assertThat(cache.find(tuned).join()).isEmpty();
     }
 
     @Test
@@ -146,7 +174,7 @@ class ResponseCacheTest {
     }
 
     private static CacheSlot slot(ResponseCache cache, Model m, long versionId, List<Tensor> inputs, Set<String> outputs) {
-        return cache.slot(m, version(versionId), "", inputs, outputs).orElseThrow();
+        return cache.slot(m, version(versionId), "", inputs, outputs, CacheRule.MODEL).orElseThrow();
     }
 
     private static List<Tensor> row(float first) {

@@ -71,6 +71,49 @@ class ResponseCacheIT {
     }
 
     @Test
+    void aDeploymentDecidesForItsOwnCallsWhetherAnswersAreCachedAndTheNoCacheHeaderReachesIt() {
+        upload(server, "deployed-cache");
+        for (String[] d : new String[][]{{"uncached", "{\"enabled\": false}"}, {"cached", "{\"enabled\": true, "
+                + "\"ttl\": \"90s\"}"}}) {
+            HttpResponse<String> r = server.postJson("/api/v1/deployments", "{\"name\": \"dc-" + d[0] + "\", \"model\": "
+                    + "\"deployed-cache\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}, "
+                    + "\"config\": {\"cache\": " + d[1] + "}}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+            DeploymentsIT.awaitStatusOn(server, "dc-" + d[0], "active");
+        }
+        assertThat(json(server.get("/api/v1/deployments/dc-cached")).get("config").get("cache"))
+                .isEqualTo(json("{\"enabled\": true, \"ttl_ms\": 90000}"));
+
+        for (int i = 0; i < 2; i++) {
+            assertThat(json(callDeployment("dc-uncached", false)).get("cache").asText()).as("off: never a hit")
+                    .isEqualTo("miss");
+        }
+        assertThat(json(callDeployment("dc-cached", false)).get("cache").asText()).isEqualTo("miss");
+        assertThat(json(callDeployment("dc-cached", false)).get("cache").asText()).isEqualTo("hit");
+        JsonNode fresh = json(callDeployment("dc-cached", true));
+        assertThat(fresh.get("cache").asText()).as("Cache-Control: no-cache").isEqualTo("miss");
+        assertThat(fresh.get("inference_ms").asDouble()).isPositive();
+        assertThat(server.get("/metrics").body()).containsPattern(
+                "serveml_cache_requests_total\\{level=\"l1\",result=\"bypass\"} [1-9]");
+        JsonNode p = Problems.assertProblem(server.patchJson("/api/v1/deployments/dc-cached",
+                "{\"config\": {\"cache\": {\"enabled\": \"yes\", \"ttl\": \"-1s\"}}}"), 422, "invalid-deployment",
+                "enabled must be true, false or null");
+        assertThat(p.get("errors").findValuesAsText("pointer")).containsExactly("/config/cache/enabled",
+                "/config/cache/ttl");
+    }
+
+    private static HttpResponse<String> callDeployment(String name, boolean fresh) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(server.uri("/api/v1/deployments/" + name + "/predict"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(ROW));
+        if (fresh) {
+            b.header("Cache-Control", "no-cache");
+        }
+        HttpResponse<String> r = server.send(b.build());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return r;
+    }
+
+    @Test
     void noCacheRunsTheModelAndStoresTheFreshAnswer() {
         upload(server, "bypassed");
         assertThat(predict(server, "bypassed", ROW, false).headers().firstValue("X-Cache")).hasValue("miss");
