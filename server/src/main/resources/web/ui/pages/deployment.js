@@ -22,9 +22,10 @@ function ms(v) {
   return v % 60_000 === 0 ? `${v / 60_000} min` : v % 1000 === 0 ? `${v / 1000} s` : `${v} ms`;
 }
 
-function configSection(d) {
+function configSection(d, reload) {
   const c = d.config;
   const env = Object.keys(c.env || {});
+  const cache = c.cache || {};
   return h('section', { class: 'card', 'aria-labelledby': 'config-h' }, h('h2', { id: 'config-h' }, 'Resources'),
     h('dl', { class: 'facts', 'data-testid': 'deployment-config' },
       h('dt', {}, 'Instances'), h('dd', {}, c.instances == null ? 'server default' : String(c.instances)),
@@ -32,7 +33,69 @@ function configSection(d) {
       h('dt', {}, 'Timeout'), h('dd', {}, ms(c.timeout_ms)),
       h('dt', {}, 'Memory limit'), h('dd', {}, c.memory_limit ? `${(c.memory_limit / 1024 ** 2).toFixed(0)} MB` : 'server default'),
       h('dt', {}, 'Idle unload'), h('dd', {}, c.idle_unload_ms ? `after ${ms(c.idle_unload_ms)}` : 'never', c.min_instances ? ' (pinned)' : ''),
-      h('dt', {}, 'Environment'), h('dd', { class: 'mono' }, env.length ? env.join(', ') : 'none')));
+      h('dt', {}, 'Environment'), h('dd', { class: 'mono' }, env.length ? env.join(', ') : 'none'),
+      h('dt', {}, 'Response cache'), h('dd', { 'data-testid': 'deployment-cache' }, cache.enabled == null ? "the model's setting"
+        : cache.enabled ? `on${cache.ttl_ms ? `, answers kept ${ms(cache.ttl_ms)}` : ''}` : 'off')),
+    h('details', {}, h('summary', { 'data-testid': 'config-edit' }, 'Change the resources'), configForm(d, reload)));
+}
+
+/** PATCHes the config; the rollout that follows applies it (new workers or environment load the version again). */
+function configForm(d, reload) {
+  const c = d.config;
+  const status = h('div', { 'aria-live': 'polite' });
+  const run = actions(status, 'config-error', reload);
+  const num = (key, value, min, max, optional = false) => h('input', { type: 'number', min, max, step: '1',
+    value: value == null ? '' : String(value), required: !optional, placeholder: optional ? 'server default' : null,
+    'data-testid': `config-${key}` });
+  const inputs = {
+    instances: num('instances', c.instances, '1', '64', true),
+    max_batch_size: num('max-batch-size', c.max_batch_size, '1', '4096'),
+    max_queue_delay: num('max-queue-delay', c.max_queue_delay_ms, '0', '60000'),
+    timeout: num('timeout', c.timeout_ms, '1', '86400000'),
+    idle_unload: num('idle-unload', c.idle_unload_ms, '0', '86400000'),
+  };
+  const memory = h('input', { value: c.memory_limit ? `${Math.round(c.memory_limit / 1024 ** 2)}MB` : '',
+    placeholder: 'server default', 'data-testid': 'config-memory-limit', autocomplete: 'off' });
+  const env = h('textarea', { rows: '3', class: 'mono', spellcheck: 'false', 'data-testid': 'config-env' });
+  env.value = Object.entries(c.env || {}).map(([k, v]) => `${k}=${v}`).join('\n');
+  const cache = h('select', { 'data-testid': 'config-cache' },
+    [['', "The model's setting"], ['on', 'On'], ['off', 'Off']].map(([value, label]) =>
+      h('option', { value, selected: (c.cache?.enabled == null ? '' : c.cache.enabled ? 'on' : 'off') === value }, label)));
+  const ttl = num('cache-ttl', c.cache?.ttl_ms != null ? c.cache.ttl_ms / 1000 : null, '1', '86400', true);
+  const form = h('form', { 'data-testid': 'config-form' },
+    h('div', { class: 'form-grid' },
+      field('Instances', inputs.instances, 'Calls run at once (Python workers, or concurrent ONNX runs); empty for the server default.'),
+      field('Largest batch (rows)', inputs.max_batch_size, '1 turns dynamic batching off.'),
+      field('Batch wait (ms)', inputs.max_queue_delay, 'Only while another call runs: an idle model never waits.'),
+      field('Timeout (ms)', inputs.timeout),
+      field('Unload when idle (ms)', inputs.idle_unload, '0 keeps the model loaded.'),
+      field('Memory limit', memory, 'Per Python worker, e.g. 512MB; empty for the server default.'),
+      field('Response cache', cache),
+      field('Cache lifetime (s)', ttl, "Empty for the model's setting.")),
+    field('Environment variables (Python models)', env, 'One NAME=value a line; a change loads the version again.'),
+    status,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'config-save' }, 'Save and roll out')));
+  form.addEventListener('submit', e => {
+    e.preventDefault();
+    const vars = {};
+    for (const line of env.value.split('\n').map(l => l.trim()).filter(Boolean)) {
+      const at = line.indexOf('=');
+      if (at < 1) {
+        replace(status, problem({ title: 'Check the environment', message: `Write NAME=value, not "${line}".` }, 'config-error'));
+        return;
+      }
+      vars[line.slice(0, at).trim()] = line.slice(at + 1);
+    }
+    const value = input => (input.value === '' ? null : Number(input.value));
+    const config = {
+      instances: value(inputs.instances), max_batch_size: value(inputs.max_batch_size),
+      max_queue_delay: value(inputs.max_queue_delay), timeout: value(inputs.timeout), idle_unload: value(inputs.idle_unload),
+      memory_limit: memory.value.trim() || null, env: vars,
+      cache: { enabled: cache.value === '' ? null : cache.value === 'on', ttl: ttl.value === '' ? null : `${ttl.value}s` },
+    };
+    run('Save the resources', () => request('PATCH', `/api/v1/deployments/${encodeURIComponent(d.name)}`, { config }));
+  });
+  return form;
 }
 
 /** Versions with their roles, rollback and promote, and the form that sets weights and a shadow. */
@@ -94,7 +157,7 @@ function trafficSection(d, versions, reload) {
         onclick: () => act('Roll back', 'POST', `${base}/rollback`) }, d.previous_policy ? `Roll back to ${policyText(d.previous_policy)}` : 'Roll back')),
     h('p', {}, 'Now: ', h('strong', { 'data-testid': 'deployment-policy' }, policyText(d.policy)),
       d.policy.sticky_header ? h('span', { class: 'muted' }, ` (sticky by ${d.policy.sticky_header})`) : null),
-    d.shadow_stats ? h('p', { class: 'muted small', 'data-testid': 'shadow-stats' }, `Shadow: ${JSON.stringify(d.shadow_stats)}`) : null,
+    d.shadow_stats ? h('p', { class: 'muted small', 'data-testid': 'shadow-stats' }, shadowText(d.shadow_stats)) : null,
     status,
     h('div', { class: 'table-wrap' }, h('table', { class: 'stack', 'data-testid': 'members-table' },
       h('thead', {}, h('tr', {}, ['Version', 'Role', 'Version state', 'In memory', 'Actions'].map(t => h('th', { scope: 'col' }, t)))),
@@ -152,10 +215,19 @@ export async function render(root, params, ctx) {
         `Calls go where the policy sends them (now ${policyText(d.policy)}); the answer says which version served it.`),
       trafficSection(d, versions, draw),
       charts.section,
-      configSection(d),
+      configSection(d, draw),
       busy || d.status === 'failed' ? null : h('details', { class: 'card' }, h('summary', {}, 'Rollout history'), rollout),
       deleteSection(d, ctx.navigate));
   };
   await draw();
   return () => { charts.stop(); progress?.stop(); };
+}
+
+/** "Shadow v2: 120 copies, agreed with the primary on 98.3%, 3 failed, 0 skipped, mean 1.2 ms" */
+function shadowText(st) {
+  const parts = [`Shadow v${st.version}: ${st.requests} cop${st.requests === 1 ? 'y' : 'ies'}`];
+  if (st.agreement_rate != null) parts.push(`agreed with the primary on ${(100 * st.agreement_rate).toFixed(1)}%`);
+  parts.push(`${st.failures} failed`, `${st.skipped} skipped (too many in flight)`);
+  if (st.mean_latency_ms != null) parts.push(`mean ${st.mean_latency_ms.toFixed(2)} ms`);
+  return parts.join(', ');
 }

@@ -1,5 +1,6 @@
 import { request } from '../api.js';
 import { h, replace, loading, empty, problem, badge, when } from '../dom.js';
+import { summaryText } from '../stats.js';
 
 export const id = 'models';
 
@@ -38,6 +39,10 @@ export async function render(root) {
     request('GET', `/api/v1/models/${encodeURIComponent(m.name)}/versions`)
       .then(v => replace(state, statusBadges(servingVersion(v.items), `model-status-${m.name}`)))
       .catch(e => replace(state, h('span', { class: 'muted', title: e.message }, 'unknown')));
+    const figures = h('td', { 'data-label': 'Last 5 min', 'data-testid': `model-figures-${m.name}` }, h('span', { class: 'muted' }, '…'));
+    request('GET', `/api/v1/models/${encodeURIComponent(m.name)}/stats`)
+      .then(r => replace(figures, summaryText(r.summary)))
+      .catch(e => replace(figures, h('span', { class: 'muted', title: e.message }, 'unknown')));
     return h('tr', { 'data-testid': `model-row-${m.name}` },
       h('th', { scope: 'row', 'data-label': 'Name' },
         h('a', { href: `#/models/${encodeURIComponent(m.name)}`, 'data-testid': `model-link-${m.name}` }, m.name),
@@ -46,10 +51,11 @@ export async function render(root) {
         h('span', { class: 'muted small' }, ` (${m.version_count} live)`)),
       state,
       h('td', { 'data-label': 'Public' }, m.public ? badge('public', 'public') : h('span', { class: 'muted' }, 'private')),
+      figures,
       h('td', { 'data-label': 'Last change' }, when(m.updated_at)));
   });
   replace(body, h('div', { class: 'table-wrap' }, h('table', { class: 'stack', 'data-testid': 'models-table' },
     h('caption', { class: 'visually-hidden' }, 'Your models'),
-    h('thead', {}, h('tr', {}, ['Name', 'Latest version', 'Status', 'Public', 'Last change'].map(t => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ['Name', 'Latest version', 'Status', 'Public', 'Last 5 min', 'Last change'].map(t => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, rows))));
 }

@@ -18,6 +18,7 @@ import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 import java.io.File;
@@ -332,6 +333,30 @@ class DashboardIT {
 
         click("deployment-rollback");
         new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(testId("deployment-policy"), "v1 100%"));
+    }
+
+    @Test
+    void theResourcesChangedOnTheDeploymentPageRollOutAndAreShown() {
+        assertThat(server.upload("tuned", "iris.onnx", TestServer.fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
+        HttpResponse<String> created = server.postJson("/api/v1/deployments", "{\"name\": \"tuned-web\", \"model\": "
+                + "\"tuned\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        DeploymentsIT.awaitStatusOn(server, "tuned-web", "active");
+        open("/deployments/tuned-web");
+        click("config-edit");
+        type("config-instances", "2");
+        type("config-max-batch-size", "8");
+        new Select(visible("config-cache")).selectByVisibleText("Off");
+        screenshot("deployment-config-form");
+        click("config-save");
+
+        assertThat(visible("deployment-flash").getText()).contains("done");
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(testId("deployment-cache"), "off"));
+        JsonNode config = json(server.get("/api/v1/deployments/tuned-web")).get("config");
+        assertThat(config.get("instances").asInt()).isEqualTo(2);
+        assertThat(config.get("max_batch_size").asInt()).isEqualTo(8);
+        assertThat(config.get("cache").get("enabled").asBoolean()).isFalse();
+        assertThat(visible("deployment-config").getText()).contains("up to 8 rows");
     }
 
     @Test
