@@ -19,7 +19,10 @@ LABELS = {
     "python_batched": "ServeML Python runtime, pickle, batching",
     "cache_hit": "ServeML native, cache hits",
     "cache_miss": "ServeML native, cache misses",
+    "mlp_off": "mlp_wide.onnx, batching off (64 conns)",
+    "mlp_on": "mlp_wide.onnx, batching on (64 conns)",
 }
+NOT_IRIS = {"mlp_off", "mlp_on"}  # another model: no ratio to the iris peer
 
 rounds = {}
 for line in (out / "rounds.tsv").read_text().splitlines():
@@ -53,6 +56,11 @@ target("V2 JSON / peer", rps("v2_json") / peer, ">= 35", rps("v2_json") / peer >
 target("V2 binary / peer", rps("v2_binary") / peer, ">= 35", rps("v2_binary") / peer >= 35)
 target("native / bare limit", rps("native") / rps("bare"), ">= 0.80", rps("native") / rps("bare") >= 0.8)
 target("Python pickle batched / peer", rps("python_batched") / peer, ">= 15", rps("python_batched") / peer >= 15)
+if "mlp_on" in scenarios and "mlp_off" in scenarios:
+    target("mlp_wide batching on / off (64 conns)", rps("mlp_on") / rps("mlp_off"), ">= 3",
+           rps("mlp_on") / rps("mlp_off") >= 3)
+    target("mlp_wide p99 on / off", scenarios["mlp_on"]["p99_ms"] / scenarios["mlp_off"]["p99_ms"], "< 1",
+           scenarios["mlp_on"]["p99_ms"] < scenarios["mlp_off"]["p99_ms"])
 target("cache hits / misses", rps("cache_hit") / rps("cache_miss"), ">= 1.5", rps("cache_hit") / rps("cache_miss") >= 1.5)
 
 resources = json.loads((out / "resources.json").read_text()) if (out / "resources.json").exists() else {}
@@ -63,6 +71,9 @@ if resources:
            resources["restart_ready_ms"] <= 5000, "ms")
     target("upload to first prediction, iris ONNX (ms)", resources["upload_to_first_prediction_ms"], "<= 500",
            resources["upload_to_first_prediction_ms"] <= 500, "ms")
+    if "rss_50_models_added_mb" in resources:
+        target("RSS added by 50 small ONNX models (MB)", resources["rss_50_models_added_mb"], "<= 150",
+               resources["rss_50_models_added_mb"] <= 150, "MB")
 machine = json.loads((out / "machine.json").read_text()) if (out / "machine.json").exists() else {}
 
 lines = []
@@ -73,7 +84,8 @@ for name in LABELS:
         continue
     s = scenarios[name]
     lines.append(f"{s['label']:44} {s['rps']:9.0f} {s['p50_ms']:8.2f} {s['p90_ms']:8.2f} {s['p99_ms']:8.2f} "
-                 f"{s['errors']:7.0f} {s['cpu_pct']:6.0f} {s['rss_mb']:7.0f} {s['rps'] / peer:7.1f}")
+                 f"{s['errors']:7.0f} {s['cpu_pct']:6.0f} {s['rss_mb']:7.0f} "
+                 f"{'' if name in NOT_IRIS else format(s['rps'] / peer, '7.1f'):>7}")
 lines.append("")
 lines.append(f"{'target':44} {'value':>10} {'goal':>10}  met")
 for t in targets:
@@ -83,7 +95,9 @@ if resources:
     lines.append(f"resources: RSS after start-up {resources['rss_after_start_jvm_mb']} MB JVM, "
                  f"{resources['rss_after_start_mb']} MB with embedded PostgreSQL; first start "
                  f"{resources['first_start_ms']} ms, restart to ready {resources['restart_ready_ms']} ms, "
-                 f"upload to first prediction {resources['upload_to_first_prediction_ms']} ms")
+                 f"upload to first prediction {resources['upload_to_first_prediction_ms']} ms; 50 small ONNX "
+                 f"models ({resources.get('models_loaded', '?')} versions loaded) added "
+                 f"{resources.get('rss_50_models_added_mb', '?')} MB of RSS")
 if machine:
     lines.append(f"machine: {machine['cores']} cores ({machine['cpu']}), {machine['jdk']}, flags "
                  f"{machine['jvm_flags']}, kernel {machine['kernel']}; {machine['wrk']}; commit {machine['commit']}, "

@@ -5,6 +5,8 @@
 # Vert.x + ONNX Runtime server; warms each up; runs ROUNDS rounds in which every scenario gets
 # the same wrk command once (so A and B rounds alternate); then bench/report.py prints medians,
 # ratios and targets, and writes out/results.json and out/chart.svg.
+# mlp_wide.onnx is deployed twice on the Python server (dynamic batching off and on) and driven
+# at 64 connections; the resources phase also loads 50 small ONNX models and reads the RSS added.
 # Knobs: ROUNDS (3), SECONDS_PER_ROUND (8), CONNECTIONS (16), WARMUP_SECONDS (3).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -62,12 +64,23 @@ curl -sf -F file=@"$out/iris_rf.onnx" http://127.0.0.1:18083/api/v1/models/iris/
 curl -sf -H 'Content-Type: application/json' -d '{"features":[5.9,3.2,4.8,1.8]}' \
   http://127.0.0.1:18083/api/v1/models/iris/predict >/dev/null
 upload_first=$(( $(now_ms) - t0 ))
+# 50 small ONNX models (the iris forest under 50 names: each load is its own session) loaded, then
+# each called once; the JVM's RSS before and after (heap growth from the uploads counts too).
+sleep 1; rss_before_50=$(( $(awk '/^VmRSS/ {print $2}' "/proc/$serveml_pid/status") / 1024 ))
+for i in $(seq -w 1 50); do
+  curl -sf -F file=@"$out/iris_rf.onnx" "http://127.0.0.1:18083/api/v1/models/small-$i/versions" >/dev/null
+  curl -sf -H 'Content-Type: application/json' -d '{"features":[5.9,3.2,4.8,1.8]}' \
+    "http://127.0.0.1:18083/api/v1/models/small-$i/predict" >/dev/null
+done
+loaded=$(curl -sf http://127.0.0.1:18083/metrics | awk '/^serveml_models_loaded / {print $2}')
+sleep 2; rss_after_50=$(( $(awk '/^VmRSS/ {print $2}' "/proc/$serveml_pid/status") / 1024 ))
 kill "$serveml_pid"; wait "$serveml_pid" 2>/dev/null || true
 serveml_up 18083 "$out/data-res" SERVEML_AUTH=off
 t0=$(now_ms); wait_ready http://127.0.0.1:18083/health/ready; restart=$(( $(now_ms) - t0 ))
 kill "$serveml_pid"; wait "$serveml_pid" 2>/dev/null || true
-printf '{"rss_after_start_mb": %s, "rss_after_start_jvm_mb": %s, "first_start_ms": %s, "restart_ready_ms": %s, "upload_to_first_prediction_ms": %s}\n' \
-  "$rss_start" "$rss_jvm" "$first_start" "$restart" "$upload_first" > "$out/resources.json"
+printf '{"rss_after_start_mb": %s, "rss_after_start_jvm_mb": %s, "first_start_ms": %s, "restart_ready_ms": %s, "upload_to_first_prediction_ms": %s, "rss_50_models_added_mb": %s, "models_loaded": %s}\n' \
+  "$rss_start" "$rss_jvm" "$first_start" "$restart" "$upload_first" "$(( rss_after_50 - rss_before_50 ))" \
+  "${loaded%.*}" > "$out/resources.json"
 echo "resources: $(cat "$out/resources.json")"
 
 # --- the servers under load
@@ -98,8 +111,19 @@ done
 curl -sf -X PATCH -H "$auth" -H 'Content-Type: application/json' -d '{"cache": {"enabled": false}}' \
   http://127.0.0.1:18080/api/v1/models/iris >/dev/null
 curl -sf -F file=@"$out/iris_rf.pkl" http://127.0.0.1:18081/api/v1/models/iris/versions >/dev/null
+# mlp_wide.onnx twice, deployed with dynamic batching off and on (per-deployment config)
+for side in off:1 on:64; do
+  curl -sf -F file=@"$out/mlp_wide.onnx" "http://127.0.0.1:18081/api/v1/models/mlp_${side%%:*}/versions" >/dev/null
+  curl -sf -H 'Content-Type: application/json' -d "{\"name\": \"mlp-${side%%:*}\", \"model\": \"mlp_${side%%:*}\",
+    \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]},
+    \"config\": {\"max_batch_size\": ${side##*:}, \"max_queue_delay\": \"2ms\"}}" \
+    http://127.0.0.1:18081/api/v1/deployments >/dev/null
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:18081/api/v1/deployments/mlp-${side%%:*}" | grep -q '"status":"active"' && break; sleep 0.1
+  done
+done
 
-# name | url | wrk script | header | pid of the server (its process tree is measured)
+# name | url | wrk script | header | pid of the server (its process tree is measured) | connections (default $conns)
 scenarios=(
   "peer_1w|http://127.0.0.1:18001/predict|$shared/bench/iris.lua||$peer1_pid"
   "native|http://127.0.0.1:18080/api/v1/models/iris/predict|$shared/bench/iris.lua|$auth|$main_pid"
@@ -110,14 +134,16 @@ scenarios=(
   "cache_hit|http://127.0.0.1:18080/api/v1/models/iris_cached/predict|$shared/bench/iris.lua|$auth|$main_pid"
   "cache_miss|http://127.0.0.1:18080/api/v1/models/iris_cached/predict|$bench_root/iris_vary.lua|$auth|$main_pid"
   "peer_2w|http://127.0.0.1:18002/predict|$shared/bench/iris.lua||$peer2_pid"
+  "mlp_off|http://127.0.0.1:18081/api/v1/deployments/mlp-off/predict|$bench_root/mlp_wide.lua||$py_pid|64"
+  "mlp_on|http://127.0.0.1:18081/api/v1/deployments/mlp-on/predict|$bench_root/mlp_wide.lua||$py_pid|64"
 )
 
 measure() { # scenario-line seconds -> wrk text in $wrk_text, cpu % in $cpu
-  local name url lua header pid c0 c1
-  IFS='|' read -r name url lua header pid <<<"$1"
+  local name url lua header pid c c0 c1
+  IFS='|' read -r name url lua header pid c <<<"$1"
   local h=(); [ -n "$header" ] && h=(-H "$header")
   c0=$(cpu_ticks "$pid")
-  wrk_text=$(wrk -t1 -c"$conns" -d"$2"s --latency "${h[@]}" -s "$lua" "$url")
+  wrk_text=$(wrk -t1 -c"${c:-$conns}" -d"$2"s --latency "${h[@]}" -s "$lua" "$url")
   c1=$(cpu_ticks "$pid")
   cpu=$(awk -v d=$(( c1 - c0 )) -v hz="$hz" -v s="$2" 'BEGIN { printf "%.0f", 100 * d / hz / s }')
 }
@@ -126,7 +152,7 @@ for s in "${scenarios[@]}"; do measure "$s" "$warm"; done   # warm-up
 for r in $(seq 1 "$rounds"); do
   for s in "${scenarios[@]}"; do
     measure "$s" "$seconds"
-    IFS='|' read -r name _ _ _ pid <<<"$s"
+    IFS='|' read -r name _ _ _ pid _ <<<"$s"
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$wrk_text")
     p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$wrk_text")")
     p90=$(to_ms "$(awk '$1=="90%" {print $2}' <<<"$wrk_text")")

@@ -96,12 +96,14 @@ public final class HttpApi {
         }
 
         UploadReceiver uploads = new UploadReceiver(vertx, storage.uploadsDir(), storage.maxUploadBytes());
+        // The router tries routes in order, matching each path pattern: the hot routes (predict and
+        // infer) go first, so a prediction is not matched against every management route first.
+        new PredictHandler(inference, responses).register(this);
+        new V2Handler(registry, host, inference, deployments, database, responses).register(this);
+        new DeploymentsHandler(deployments, stats, responses).register(this);
         new AuthHandler(identity.service(), audit, responses).register(this);
         new ModelsHandler(registry, host, uploads, stats, responses).register(this);
-        new PredictHandler(inference, responses).register(this);
-        new DeploymentsHandler(deployments, stats, responses).register(this);
         new StatsHandler(stats, deployments, registry, responses).register(this);
-        new V2Handler(registry, host, inference, deployments, database, responses).register(this);
         new RepositoryHandler(registry, host, deployments, responses).register(this);
         new OpsHandler(meters, database, limits.limiter(), responses).register(this);
         new WebHandler().register(this);

@@ -200,7 +200,11 @@ public final class Batcher {
                 inFlight++;
                 ready.add(batch);
             }
-            depth.addAndGet(-expired.size() - ready.stream().mapToInt(List::size).sum());
+            int started = 0;
+            for (List<Pending> batch : ready) {
+                started += batch.size();
+            }
+            depth.addAndGet(-expired.size() - started);
             long next = Long.MAX_VALUE;
             for (Pending p : queue) {
                 next = Math.min(next, p.deadline);

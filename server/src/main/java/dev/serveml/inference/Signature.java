@@ -11,7 +11,12 @@ public record Signature(List<TensorSpec> inputs, List<TensorSpec> outputs) {
     }
 
     public Optional<TensorSpec> findInput(String name) {
-        return inputs.stream().filter(s -> s.name().equals(name)).findFirst();
+        for (TensorSpec s : inputs) { // a loop, not a stream: every request looks its inputs up
+            if (s.name().equals(name)) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
     }
 
     public Optional<TensorSpec> findOutput(String name) {

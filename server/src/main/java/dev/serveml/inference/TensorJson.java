@@ -90,7 +90,11 @@ public final class TensorJson {
             probe = probe.get(0);
         }
         collect(data, 0, dims, pointer, out);
-        return dims.stream().mapToLong(Long::longValue).toArray();
+        long[] shape = new long[dims.size()];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = dims.get(i);
+        }
+        return shape;
     }
 
     /** Pointers are only built for errors: this runs for every element of every request. */

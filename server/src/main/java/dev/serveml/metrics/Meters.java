@@ -30,9 +30,20 @@ public final class Meters {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
-    private final ConcurrentHashMap<String, Timer> timers = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, DistributionSummary> summaries = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
+    // Keyed by small records, not concatenated strings: the per-request meters are looked up on
+    // every call, and a record key costs one small allocation where a string costs a copy of each part.
+    private final ConcurrentHashMap<Object, Timer> timers = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Object, DistributionSummary> summaries = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Object, Counter> counters = new ConcurrentHashMap<>();
+
+    private record HttpKey(String method, String route, int status) {
+    }
+
+    private record VersionKey(char kind, String model, int version) {
+    }
+
+    private record PredictionKey(String model, int version, String cache) {
+    }
     private final ConcurrentHashMap<String, AtomicInteger> depths = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, java.util.function.DoubleSupplier> agreementSources =
             new ConcurrentHashMap<>();
@@ -44,8 +55,7 @@ public final class Meters {
 
     /** One HTTP request: {@code route} is the route pattern, never the raw path. */
     public void httpRequest(String method, String route, int status, long nanos) {
-        String key = "h|" + method + '|' + route + '|' + status;
-        timers.computeIfAbsent(key, k -> timer("serveml.http.requests", "HTTP requests by route and status",
+        timers.computeIfAbsent(new HttpKey(method, route, status), k -> timer("serveml.http.requests", "HTTP requests by route and status",
                         "method", method, "route", route, "status", Integer.toString(status)))
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
@@ -53,15 +63,14 @@ public final class Meters {
     /** One model call (the runtime's own time, without queueing or JSON). */
     /** One answered prediction, whether computed or from the cache ({@code cache}: hit, miss, bypass, off). */
     public void prediction(String model, int version, String cache) {
-        counters.computeIfAbsent("p|" + model + '|' + version + '|' + cache, k -> Counter.builder("serveml.predictions")
+        counters.computeIfAbsent(new PredictionKey(model, version, cache), k -> Counter.builder("serveml.predictions")
                 .description("Predictions answered, by model, version and cache outcome")
                 .tags("model", model, "version", Integer.toString(version), "cache", cache).register(registry))
                 .increment();
     }
 
     public void inference(String model, int version, long nanos) {
-        String key = "i|" + model + '|' + version;
-        timers.computeIfAbsent(key, k -> timer("serveml.inference", "Model inference time",
+        timers.computeIfAbsent(new VersionKey('i', model, version), k -> timer("serveml.inference", "Model inference time",
                         "model", model, "version", Integer.toString(version)))
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
@@ -79,14 +88,14 @@ public final class Meters {
 
     /** Time a request waited in its version's queue before its batch started. */
     public void queueTime(String model, int version, long nanos) {
-        timers.computeIfAbsent("q|" + model + '|' + version, k -> timer("serveml.queue.time",
+        timers.computeIfAbsent(new VersionKey('q', model, version), k -> timer("serveml.queue.time",
                         "Time requests wait in a version's queue", "model", model, "version", Integer.toString(version)))
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     /** Rows in one model call made by the scheduler (1 when batching is off). */
     public void batchSize(String model, int version, int rows) {
-        summaries.computeIfAbsent(model + '|' + version, k -> DistributionSummary.builder("serveml.batch.size")
+        summaries.computeIfAbsent(new VersionKey('b', model, version), k -> DistributionSummary.builder("serveml.batch.size")
                         .description("Rows per model call").baseUnit("rows")
                         .tags("model", model, "version", Integer.toString(version))
                         .serviceLevelObjectives(BATCH_BUCKETS).register(registry))

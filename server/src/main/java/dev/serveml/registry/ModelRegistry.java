@@ -17,7 +17,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -296,8 +295,16 @@ public final class ModelRegistry {
     private ModelVersion resolveIn(Snapshot snapshot, String modelName, Optional<Integer> version) {
         if (version.isPresent()) {
             int wanted = version.get();
-            ModelVersion v = snapshot.versions().stream().filter(x -> x.version() == wanted).findFirst()
-                    .orElseThrow(() -> versionNotFound(modelName, wanted));
+            ModelVersion v = null;
+            for (ModelVersion x : snapshot.versions()) {
+                if (x.version() == wanted) {
+                    v = x;
+                    break;
+                }
+            }
+            if (v == null) {
+                throw versionNotFound(modelName, wanted);
+            }
             if (v.state() == VersionState.ARCHIVED) {
                 throw new ProblemException(ProblemType.VERSION_NOT_SERVABLE, "version " + wanted + " of model '"
                         + modelName + "' is archived; set its state to active to serve it again");
@@ -307,12 +314,25 @@ public final class ModelRegistry {
             }
             return v;
         }
-        List<ModelVersion> active = snapshot.versions().stream().filter(v -> v.state() == VersionState.ACTIVE)
-                .sorted(Comparator.comparingInt(ModelVersion::version).reversed()).toList();
-        return active.stream().filter(v -> v.status() == VersionStatus.READY).findFirst().orElseThrow(() ->
-                active.isEmpty() ? new ProblemException(ProblemType.NO_ACTIVE_VERSION, "model '" + modelName
-                        + "' has no active version; upload one or set a version's state to active")
-                        : failedVersion(active.get(0)));
+        // A loop, not a sorted stream: this runs on every call that names no version.
+        ModelVersion newestActive = null;
+        ModelVersion newestReady = null;
+        for (ModelVersion v : snapshot.versions()) {
+            if (v.state() != VersionState.ACTIVE) {
+                continue;
+            }
+            if (newestActive == null || v.version() > newestActive.version()) {
+                newestActive = v;
+            }
+            if (v.status() == VersionStatus.READY && (newestReady == null || v.version() > newestReady.version())) {
+                newestReady = v;
+            }
+        }
+        if (newestReady != null) {
+            return newestReady;
+        }
+        throw newestActive == null ? new ProblemException(ProblemType.NO_ACTIVE_VERSION, "model '" + modelName
+                + "' has no active version; upload one or set a version's state to active") : failedVersion(newestActive);
     }
 
     /** Every servable version of a model (for protocol metadata), lowest first. */
