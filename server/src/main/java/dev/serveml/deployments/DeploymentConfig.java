@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.serveml.config.ConfigLoader;
 import dev.serveml.inference.CacheRule;
+import dev.serveml.inference.NativeRequest;
 import dev.serveml.inference.Serving;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.runtime.Resources;
@@ -30,10 +31,11 @@ import java.util.Set;
  * @param idleUnload    unload after this long unused; zero keeps loaded
  * @param minInstances  1 or more keeps the versions loaded (pinned) whatever the memory budget says
  * @param cache         whether and how long answers are cached; what it leaves empty, the model decides
+ * @param warmUp        a predict body each version must answer before it counts as loaded
  */
 public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueueDelay, Duration timeout,
                                Optional<Long> memoryLimit, Map<String, String> env, Duration idleUnload,
-                               int minInstances, CacheRule cache) {
+                               int minInstances, CacheRule cache, Optional<JsonNode> warmUp) {
     /** Names a deployment may not set: the sandbox and the worker rely on them. */
     static final Set<String> RESERVED_ENV = Set.of("PATH", "HOME", "LANG", "PYTHONPATH", "PYTHONHOME",
             "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONSTARTUP", "LD_PRELOAD", "LD_LIBRARY_PATH");
@@ -46,12 +48,12 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
     /** A deployment's config when it names nothing: the server's serving defaults. */
     public static DeploymentConfig defaults(Serving server, Duration timeout) {
         return new DeploymentConfig(0, server.maxBatchSize(), server.maxQueueDelay(), timeout, Optional.empty(),
-                Map.of(), server.idleUnload(), 0, CacheRule.MODEL);
+                Map.of(), server.idleUnload(), 0, CacheRule.MODEL, Optional.empty());
     }
 
     /** How the host serves this deployment's versions. */
     public Serving serving() {
-        return new Serving(new Resources(instances, memoryLimit, env), maxBatchSize, maxQueueDelay, idleUnload);
+        return new Serving(new Resources(instances, memoryLimit, env), maxBatchSize, maxQueueDelay, idleUnload, warmUp);
     }
 
     /**
@@ -106,10 +108,23 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
             }
         }
         CacheRule rule = cacheRule(node.get("cache"), cache, pointer + "/cache", errors);
+        Optional<JsonNode> sample = warmUp;
+        JsonNode w = node.get("warmup");
+        if (w != null && w.isNull()) {
+            sample = Optional.empty();
+        } else if (w != null) {
+            try {
+                NativeRequest.of(w);
+                sample = Optional.of(w.deepCopy());
+            } catch (ProblemException bad) {
+                errors.add(new ProblemException.FieldError(pointer + "/warmup", "warmup must be a predict body for "
+                        + "the model, e.g. {\"features\": [5.1, 3.5, 1.4, 0.2]}: " + bad.detail()));
+            }
+        }
         if (!errors.isEmpty()) {
             throw TrafficPolicy.invalid(errors);
         }
-        return new DeploymentConfig(inst, batch, delay, time, memory, vars, idle, min, rule);
+        return new DeploymentConfig(inst, batch, delay, time, memory, vars, idle, min, rule, sample);
     }
 
     /** {@code {"enabled": true|false|null, "ttl": "60s"|null}}: null gives the choice back to the model. */
@@ -198,6 +213,11 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
         ObjectNode vars = o.putObject("env");
         env.forEach(vars::put);
         o.put("idle_unload_ms", idleUnload.toMillis()).put("min_instances", minInstances);
+        if (warmUp.isPresent()) {
+            o.set("warmup", warmUp.get().deepCopy());
+        } else {
+            o.putNull("warmup");
+        }
         ObjectNode c = o.putObject("cache");
         if (cache.enabled().isPresent()) {
             c.put("enabled", cache.enabled().get());
@@ -225,6 +245,7 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
                         ? Optional.of(o.path("cache").path("enabled").booleanValue()) : Optional.empty(),
                         o.path("cache").path("ttl_ms").isIntegralNumber()
                                 ? Optional.of(Duration.ofMillis(o.path("cache").path("ttl_ms").longValue()))
-                                : Optional.empty()));
+                                : Optional.empty()),
+                o.hasNonNull("warmup") ? Optional.of(o.get("warmup").deepCopy()) : Optional.empty());
     }
 }

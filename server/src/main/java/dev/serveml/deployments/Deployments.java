@@ -84,7 +84,9 @@ public final class Deployments {
         this.defaults = DeploymentConfig.defaults(host.defaults(), timeout);
         this.events = new DeploymentEvents(store, e -> live.replaceAll((name, d) -> d.id() == e.deploymentId()
                 ? d.withStatus(e.status(), e.message(), e.at()) : d));
-        this.rollout = new Rollout(host, registry::prepare, events, rollouts);
+        // A failed deployment stops imposing its settings (a bad warm-up sample, say) on its versions.
+        this.rollout = new Rollout(host, registry::prepare, events, rollouts,
+                d -> release(d, List.copyOf(d.policy().allVersions())));
         this.traffic = new Traffic(inference, meters);
         store.list().forEach(d -> live.put(d.name(), d));
     }

@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * Brings a deployment's versions into memory after a create or a change, off the caller's thread:
@@ -44,7 +45,12 @@ final class Rollout {
         Optional<String> prepare(ModelVersion version, Resources resources);
     }
 
-    Rollout(ModelHost host, Preparer preparer, DeploymentEvents events, Executor executor) {
+    private final Consumer<Deployment> onFailed;
+
+    /** @param onFailed called when a rollout fails: its versions must stop carrying its settings */
+    Rollout(ModelHost host, Preparer preparer, DeploymentEvents events, Executor executor,
+            Consumer<Deployment> onFailed) {
+        this.onFailed = onFailed;
         this.host = host;
         this.preparer = preparer;
         this.events = events;
@@ -98,11 +104,15 @@ final class Rollout {
             }
             step(d, generation, DeploymentStatus.ACTIVE, "active", 100, "serving " + describe(d.policy()));
         } catch (ProblemException e) {
-            step(d, generation, DeploymentStatus.FAILED, "failed", percent, e.detail());
+            if (step(d, generation, DeploymentStatus.FAILED, "failed", percent, e.detail())) {
+                onFailed.accept(d);
+            }
         } catch (RuntimeException e) {
             log.error("rollout of deployment {} failed", d.name(), e);
-            step(d, generation, DeploymentStatus.FAILED, "failed", percent,
-                    "loading failed unexpectedly; the server log has the details");
+            if (step(d, generation, DeploymentStatus.FAILED, "failed", percent,
+                    "loading failed unexpectedly; the server log has the details")) {
+                onFailed.accept(d);
+            }
         }
     }
 
@@ -127,6 +137,9 @@ final class Rollout {
                 return false;
             }
             host.withModel(v, m -> Boolean.TRUE);
+            if (change != ModelHost.Change.NOT_LOADED) {
+                host.warmUp(v); // it was in memory already: its load did not run this deployment's sample
+            }
             done = change == ModelHost.Change.BATCHING ? v.label() + " is loaded; its queue now batches up to "
                     + serving.maxBatchSize() + " row(s), waiting at most " + serving.maxQueueDelay().toMillis() + " ms"
                     : "loaded " + v.label();

@@ -8,9 +8,7 @@ import dev.serveml.runtime.Resources;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -277,7 +275,7 @@ public final class ModelHost implements AutoCloseable {
             LoadedModel model = source.get();
             try {
                 evictToFit(slot, model.memoryBytes());
-                warmUp(version, model);
+                WarmUp.run(version, model, slot.serving.warmUp());
                 held = new HeldModel(model, batchers.create(version, model, slot.serving));
             } catch (RuntimeException | Error e) {
                 model.close();
@@ -341,24 +339,19 @@ public final class ModelHost implements AutoCloseable {
     }
 
     /**
-     * Runs the model once on a one-row input made from its signature (zeros, empty strings, every
-     * dynamic dimension 1) so the first client does not pay for lazy initialisation. A failure is
-     * logged: some models reject zeros, and that must not stop them from loading.
+     * Runs this version's warm-up sample (its serving settings') on the loaded copy, loading it
+     * first if needed: a deployment that gives a sample for a version already in memory checks it
+     * this way. Blocking.
+     *
+     * @throws dev.serveml.problem.ProblemException {@code invalid-deployment} when the sample fails
      */
-    private static void warmUp(ModelVersion version, LoadedModel model) {
-        List<Tensor> inputs = new ArrayList<>();
-        for (TensorSpec spec : model.signature().inputs()) {
-            long[] shape = spec.shape().stream().mapToLong(d -> d < 0 ? 1 : d).toArray();
-            int count = Math.toIntExact(Tensor.elementCount(shape));
-            inputs.add(spec.datatype() == DataType.BYTES
-                    ? Tensor.ofBytes(spec.name(), shape, Collections.nCopies(count, new byte[0]))
-                    : Tensor.of(spec.name(), spec.datatype(), shape,
-                    ByteBuffer.allocate(count * spec.datatype().size())));
-        }
-        try {
-            model.infer(inputs, Set.of());
-        } catch (RuntimeException e) {
-            log.warn("warm-up call of {} failed (it loads anyway): {}", version.label(), e.getMessage());
+    public void warmUp(ModelVersion version) {
+        Optional<com.fasterxml.jackson.databind.JsonNode> sample = servingOf(version.id()).warmUp();
+        if (sample.isPresent()) {
+            withModel(version, model -> {
+                WarmUp.run(version, model, sample);
+                return Boolean.TRUE;
+            });
         }
     }
 

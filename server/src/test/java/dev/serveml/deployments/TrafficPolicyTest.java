@@ -18,7 +18,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class TrafficPolicyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final DeploymentConfig DEFAULTS = DeploymentConfig.defaults(new Serving(Resources.DEFAULT, 1,
-            Duration.ofMillis(2), Duration.ZERO), Duration.ofSeconds(30));
+            Duration.ofMillis(2), Duration.ZERO, java.util.Optional.empty()), Duration.ofSeconds(30));
 
     private static TrafficPolicy parse(String json) throws Exception {
         JsonNode node = JSON.readTree(json);

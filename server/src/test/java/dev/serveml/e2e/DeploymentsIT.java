@@ -294,6 +294,35 @@ class DeploymentsIT {
     }
 
     @Test
+    void aWarmUpSampleMustBeAnsweredBeforeTheDeploymentIsActive() {
+        HttpResponse<String> up = server.upload("warm-iris", "iris_rf.onnx", fixture("iris_rf.onnx"));
+        assertThat(up.statusCode()).as(up.body()).isEqualTo(201);
+        String one = "{\"versions\": [{\"version\": 1, \"weight\": 100}]}";
+        String body = "{\"name\": \"%s\", \"model\": \"warm-iris\", \"policy\": " + one + ", \"config\": %s}";
+
+        assertThat(server.postJson("/api/v1/deployments", body.formatted("warm-good",
+                "{\"warmup\": {\"features\": [5.1, 3.5, 1.4, 0.2]}}")).statusCode()).isEqualTo(201);
+        JsonNode good = awaitStatus("warm-good", "active");
+        assertThat(good.get("config").get("warmup")).isEqualTo(json("{\"features\": [5.1, 3.5, 1.4, 0.2]}"));
+        server.delete("/api/v1/deployments/warm-good");
+
+        assertThat(server.postJson("/api/v1/deployments", body.formatted("warm-bad",
+                "{\"warmup\": {\"features\": [1, 2]}}")).statusCode()).isEqualTo(201);
+        JsonNode bad = awaitStatus("warm-bad", "failed");
+        assertThat(bad.get("status_message").asText()).contains("the warm-up sample of warm-iris v1 failed")
+                .contains("shape");
+        assertThat(server.post("/v2/repository/models/warm-iris/unload", "application/json", "{}".getBytes())
+                .statusCode()).isEqualTo(200);
+        assertThat(server.postJson("/api/v1/models/warm-iris/predict", ROW).statusCode())
+                .as("the failed deployment's sample does not stop the version loading for its own route").isEqualTo(200);
+        server.delete("/api/v1/deployments/warm-bad");
+
+        JsonNode p = assertProblem(server.postJson("/api/v1/deployments", body.formatted("warm-invalid",
+                "{\"warmup\": 5}")), 422, "invalid-deployment", "warmup must be a predict body");
+        assertThat(p.get("errors").get(0).get("pointer").asText()).isEqualTo("/config/warmup");
+    }
+
+    @Test
     void badDeploymentsAreRefusedNamingTheField() {
         String one = "{\"versions\": [{\"version\": 1, \"weight\": 100}]}";
         JsonNode p = assertProblem(deploy("bad", "{\"versions\": [{\"version\": 1, \"weight\": 60}, {\"version\": 2, \"weight\": 30}]}"),

@@ -246,7 +246,7 @@ class ModelHostTest {
     }
 
     private static Serving serving(Resources resources, int maxBatch, Duration idle) {
-        return new Serving(resources, maxBatch, Duration.ofMillis(2), idle);
+        return new Serving(resources, maxBatch, Duration.ofMillis(2), idle, Optional.empty());
     }
 
     private ModelHost host(long budget, Duration idle) {
