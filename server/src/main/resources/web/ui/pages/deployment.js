@@ -44,11 +44,10 @@ function configForm(d, reload) {
   const c = d.config;
   const status = h('div', { 'aria-live': 'polite' });
   const run = actions(status, 'config-error', reload);
-  const num = (key, value, min, max, optional = false) => h('input', { type: 'number', min, max, step: '1',
-    value: value == null ? '' : String(value), required: !optional, placeholder: optional ? 'server default' : null,
-    'data-testid': `config-${key}` });
+  const num = (key, value, min, max, placeholder = null) => h('input', { type: 'number', min, max, step: '1',
+    value: value == null ? '' : String(value), required: !placeholder, placeholder, 'data-testid': `config-${key}` });
   const inputs = {
-    instances: num('instances', c.instances, '1', '64', true),
+    instances: num('instances', c.instances, '1', '64', 'server default'),
     max_batch_size: num('max-batch-size', c.max_batch_size, '1', '4096'),
     max_queue_delay: num('max-queue-delay', c.max_queue_delay_ms, '0', '60000'),
     timeout: num('timeout', c.timeout_ms, '1', '86400000'),
@@ -61,7 +60,7 @@ function configForm(d, reload) {
   const cache = h('select', { 'data-testid': 'config-cache' },
     [['', "The model's setting"], ['on', 'On'], ['off', 'Off']].map(([value, label]) =>
       h('option', { value, selected: (c.cache?.enabled == null ? '' : c.cache.enabled ? 'on' : 'off') === value }, label)));
-  const ttl = num('cache-ttl', c.cache?.ttl_ms != null ? c.cache.ttl_ms / 1000 : null, '1', '86400', true);
+  const ttl = num('cache-ttl', c.cache?.ttl_ms != null ? c.cache.ttl_ms / 1000 : null, '1', '86400', "the model's");
   const form = h('form', { 'data-testid': 'config-form' },
     h('div', { class: 'form-grid' },
       field('Instances', inputs.instances, 'Calls run at once (Python workers, or concurrent ONNX runs); empty for the server default.'),
