@@ -33,7 +33,7 @@ function invalid(messages) {
 export async function render(root, params) {
   const state = {
     source: 'upload', model: params.query.get('model') || '', file: null, version: null, requirements: null,
-    resources: { instances: '', max_batch_size: 1, max_queue_delay_ms: 2, timeout_s: 30, memory_limit: '', idle_unload_min: 0, pinned: false },
+    resources: { cache: '', warmup: '', instances: '', max_batch_size: 1, max_queue_delay_ms: 2, timeout_s: 30, memory_limit: '', idle_unload_min: 0, pinned: false },
     envText: '', name: '',
   };
   const stepper = h('ol', { class: 'stepper', 'data-testid': 'wizard-steps' });
@@ -151,6 +151,13 @@ export async function render(root, params) {
     const memory = h('input', { value: r.memory_limit, placeholder: 'server default', 'data-testid': 'wizard-memory-limit',
       pattern: '^\\s*\\d+(\\.\\d+)?\\s*([KMGT]i?B?|B)?\\s*$', autocomplete: 'off' });
     const pinned = h('input', { type: 'checkbox', id: 'wizard-pinned', checked: r.pinned, 'data-testid': 'wizard-pinned' });
+    const cache = h('select', { 'data-testid': 'wizard-cache' },
+      [['', "The model's setting"], ['on', 'On'], ['off', 'Off']].map(([value, label]) =>
+        h('option', { value, selected: r.cache === value }, label)));
+    const warmup = h('textarea', { rows: '2', class: 'mono', spellcheck: 'false', 'data-testid': 'wizard-warmup',
+      placeholder: '{"features": [5.1, 3.5, 1.4, 0.2]}' });
+    warmup.value = r.warmup;
+    const error = h('div', { 'aria-live': 'polite' });
     const form = h('form', { 'data-testid': 'wizard-step-2' },
       h('h2', {}, '2. Resources'),
       h('div', { class: 'form-grid' },
@@ -159,14 +166,26 @@ export async function render(root, params) {
         field('Batch wait (ms)', inputs.max_queue_delay_ms, 'Longest a call waits for others to join its batch.'),
         field('Timeout (s)', inputs.timeout_s, 'Deadline of a call that sends no X-Request-Timeout.'),
         field('Memory limit', memory, 'For Python workers, e.g. 512MB or 2GB; empty for the server default.'),
-        field('Unload when idle (minutes)', inputs.idle_unload_min, '0 keeps the model loaded.')),
+        field('Unload when idle (minutes)', inputs.idle_unload_min, '0 keeps the model loaded.'),
+        field('Response cache', cache, 'Identical calls answered from the cache.')),
+      field('Warm-up sample (optional)', warmup, 'A predict body the model must answer before the deployment is active.'),
       h('div', { class: 'switch' }, pinned, h('label', { for: 'wizard-pinned' }, 'Keep loaded whatever the memory budget says (pin)')),
-      nav(0, 2));
+      error, nav(0, 2));
     form.addEventListener('submit', e => {
       e.preventDefault();
       for (const [k, input] of Object.entries(inputs)) r[k] = input.value === '' ? '' : Number(input.value);
       r.memory_limit = memory.value.trim();
       r.pinned = pinned.checked;
+      r.cache = cache.value;
+      r.warmup = warmup.value.trim();
+      if (r.warmup) {
+        try {
+          JSON.parse(r.warmup);
+        } catch (err) {
+          replace(error, invalid([`the warm-up sample is not JSON: ${err.message}`]));
+          return;
+        }
+      }
       show(2);
     });
     return form;
@@ -205,6 +224,8 @@ export async function render(root, params) {
       timeout: r.timeout_s * 1000, idle_unload: r.idle_unload_min * 60_000, min_instances: r.pinned ? 1 : 0,
       env: parseEnv(state.envText).env };
     if (r.memory_limit) c.memory_limit = r.memory_limit;
+    if (r.cache) c.cache = { enabled: r.cache === 'on' };
+    if (r.warmup) c.warmup = JSON.parse(r.warmup);
     return c;
   };
 
@@ -225,6 +246,8 @@ export async function render(root, params) {
         h('dt', {}, 'Timeout'), h('dd', {}, `${r.timeout_s} s`),
         h('dt', {}, 'Memory limit'), h('dd', {}, r.memory_limit || 'server default'),
         h('dt', {}, 'Idle unload'), h('dd', {}, r.idle_unload_min ? `after ${r.idle_unload_min} min` : 'never', r.pinned ? ' (pinned)' : ''),
+        h('dt', {}, 'Response cache'), h('dd', {}, r.cache === '' ? "the model's setting" : r.cache),
+        h('dt', {}, 'Warm-up sample'), h('dd', { class: 'mono' }, r.warmup || 'a row of zeros from the signature'),
         h('dt', {}, 'requirements.txt'), h('dd', {}, state.requirements ? state.requirements.name : 'none'),
         h('dt', {}, 'Environment'), h('dd', { class: 'mono' }, env.length ? env.join(', ') : 'none')),
       error, nav(2, 4, 'Deploy'));

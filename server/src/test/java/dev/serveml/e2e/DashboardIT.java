@@ -251,6 +251,10 @@ class DashboardIT {
         screenshot("deploy-1-model");
         click("wizard-next-1");
         type("wizard-max-batch-size", "8");
+        type("wizard-warmup", "{\"features\": [5.1, 3.5, 1.4");
+        click("wizard-next-2");
+        assertThat(visible("wizard-invalid").getText()).contains("warm-up sample is not JSON");
+        type("wizard-warmup", "{\"features\": [5.1, 3.5, 1.4, 0.2]}");
         screenshot("deploy-2-resources");
         click("wizard-next-2");
         type("wizard-env", "LOG_LEVEL=info");
@@ -274,6 +278,8 @@ class DashboardIT {
         click("snippet-tab-python");
         assertThat(find("snippet").getText()).contains("requests.post", "/api/v1/deployments/iris-web/predict");
         assertThat(find("deployment-config").getText()).contains("up to 8 rows", "LOG_LEVEL");
+        assertThat(json(server.get("/api/v1/deployments/iris-web")).get("config").get("warmup"))
+                .isEqualTo(json("{\"features\": [5.1, 3.5, 1.4, 0.2]}"));
         WebElement body = visible("console-json");
         assertThat(body.getDomProperty("value").replaceAll("\\s", "")).isEqualTo("{\"features\":[0,0,0,0]}");
         theConsoleAnswersTheFirstIrisRowWithLabelZeroFromV1(body);
