@@ -3,7 +3,7 @@
 # batching off (SERVEML_MAX_BATCH_SIZE=1) against on (64 rows, 2 ms), two servers from the same
 # JAR in the same run, A/B rounds alternated, medians printed with the ratio, then the batch sizes
 # the server actually made (from /metrics). Loopback only; about 2 minutes.
-# Knobs: ROUNDS, SECONDS_PER_ROUND, CONNECTIONS, BATCH, DELAY, THREADS (SERVEML_INFERENCE_THREADS),
+# Knobs: ROUNDS, SECONDS_PER_ROUND, CONNECTIONS, BATCH, DELAY, PROTOCOL, THREADS (SERVEML_INFERENCE_THREADS),
 # INTRA_OP (SERVEML_ONNX_INTRA_OP_THREADS).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -13,7 +13,10 @@ batch=${BATCH:-64}; delay=${DELAY:-2ms}
 tuning=()
 [ -n "${THREADS:-}" ] && tuning+=(SERVEML_INFERENCE_THREADS="$THREADS")
 [ -n "${INTRA_OP:-}" ] && tuning+=(SERVEML_ONNX_INTRA_OP_THREADS="$INTRA_OP")
-lua="$bench_root/mlp_wide.lua"
+# PROTOCOL=v2-binary sends the row as raw FP32 bytes to V2 infer instead of native JSON numbers.
+protocol=${PROTOCOL:-native}
+lua="$bench_root/mlp_wide.lua"; route=api/v1/models/mlp/predict
+if [ "$protocol" = v2-binary ]; then lua="$bench_root/mlp_wide_v2_binary.lua"; route=v2/models/mlp/infer; fi
 fixtures
 # A stale JAR would measure old code: rebuild when any source is newer.
 jar="$repo_root/server/target/serveml.jar"
@@ -25,8 +28,8 @@ start_serveml 18082 SERVEML_AUTH=off SERVEML_CACHE=off SERVEML_MAX_BATCH_SIZE="$
 for port in 18081 18082; do
   curl -sf -F file=@"$out/mlp_wide.onnx" "http://127.0.0.1:$port/api/v1/models/mlp/versions" >/dev/null
 done
-a=http://127.0.0.1:18081/api/v1/models/mlp/predict; b=http://127.0.0.1:18082/api/v1/models/mlp/predict
-curl -sf -H 'Content-Type: application/json' -d "{\"features\":[$(seq -s, 1 256 | sed 's/[0-9]*/0.01/g')]}" "$b" \
+a=http://127.0.0.1:18081/$route; b=http://127.0.0.1:18082/$route
+curl -sf -H 'Content-Type: application/json' -d "{\"features\":[$(seq -s, 1 256 | sed 's/[0-9]*/0.01/g')]}" http://127.0.0.1:18082/api/v1/models/mlp/predict \
   | grep -q '"predictions"' || { echo "the batching server does not answer a predict" >&2; exit 1; }
 wrk_run "$a" "$conns" 3 "$lua" >/dev/null; wrk_run "$b" "$conns" 3 "$lua" >/dev/null   # warm-up
 : > "$out/batching.a"; : > "$out/batching.b"
@@ -34,7 +37,7 @@ for r in $(seq 1 "$rounds"); do
   wrk_run "$a" "$conns" "$seconds" "$lua" >> "$out/batching.a"
   wrk_run "$b" "$conns" "$seconds" "$lua" >> "$out/batching.b"
 done
-printf '%-38s %10s %9s %9s %8s\n' "mlp_wide.onnx, wrk -t1 -c$conns" "req/s" "p50 ms" "p99 ms" "non-2xx"
+printf '%-38s %10s %9s %9s %8s\n' "mlp_wide.onnx ($protocol), wrk -c$conns" "req/s" "p50 ms" "p99 ms" "non-2xx"
 for side in a b; do
   name=$([ $side = a ] && echo "batching off (max batch 1)" || echo "batching on (max $batch, $delay)")
   printf '%-38s %10.0f %9.2f %9.2f %8s\n' "$name" "$(cut -d' ' -f1 "$out/batching.$side" | median)" \
