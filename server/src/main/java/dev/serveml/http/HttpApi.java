@@ -325,7 +325,7 @@ public final class HttpApi {
     }
 
     /** The header that tells whether an answer came from the response cache. */
-    static final String X_CACHE = "X-Cache";
+    static final CharSequence X_CACHE = io.vertx.core.http.HttpHeaders.createOptimized("X-Cache");
 
     /** Whether the client asked for an answer not taken from a cache ({@code Cache-Control: no-cache}). */
     static boolean wantsFresh(RoutingContext ctx) {

@@ -8,6 +8,7 @@ import java.util.regex.Pattern;
 /** Every request gets an id: the client's {@code X-Request-Id} when it is sane, otherwise a new one. */
 final class RequestIds {
     static final String HEADER = "X-Request-Id";
+    private static final CharSequence HEADER_NAME = io.vertx.core.http.HttpHeaders.createOptimized(HEADER);
     private static final String KEY = "serveml.requestId";
     private static final Pattern SANE = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
 
@@ -18,7 +19,7 @@ final class RequestIds {
         String given = ctx.request().getHeader(HEADER);
         String id = given != null && SANE.matcher(given).matches() ? given : UUID.randomUUID().toString();
         ctx.put(KEY, id);
-        ctx.response().putHeader(HEADER, id);
+        ctx.response().putHeader(HEADER_NAME, id);
         ctx.next();
     }
 

@@ -3,6 +3,7 @@ package dev.serveml.http;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import io.vertx.core.Vertx;
@@ -23,10 +24,12 @@ final class Responses {
     }
 
     private final ObjectMapper json;
+    private final ObjectReader trees; // the mapper looks its tree deserializer up on every readTree; this holds it
     private final Vertx vertx;
 
     Responses(ObjectMapper json, Vertx vertx) {
         this.json = json;
+        this.trees = json.readerFor(JsonNode.class);
         this.vertx = vertx;
     }
 
@@ -65,8 +68,12 @@ final class Responses {
 
     void send(RoutingContext ctx, int status, JsonWriter writer) {
         Buffer body = write(writer);
-        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body);
+        ctx.response().setStatusCode(status).putHeader(CONTENT_TYPE, APPLICATION_JSON).end(body);
     }
+
+    /** Pre-encoded header name and value: plain strings are validated and encoded on every answer. */
+    static final CharSequence CONTENT_TYPE = io.vertx.core.http.HttpHeaders.CONTENT_TYPE;
+    static final CharSequence APPLICATION_JSON = io.vertx.core.http.HttpHeaders.createOptimized("application/json");
 
     void sendValue(RoutingContext ctx, int status, Object value) {
         send(ctx, status, g -> json.writeValue(g, value));
@@ -78,7 +85,7 @@ final class Responses {
             throw new ProblemException(ProblemType.MALFORMED_JSON, "the request body is empty; send a JSON object");
         }
         try {
-            JsonNode node = json.readTree(bytes, offset, length);
+            JsonNode node = trees.readTree(bytes, offset, length);
             if (node == null || node.isMissingNode()) {
                 throw new ProblemException(ProblemType.MALFORMED_JSON, "the request body is empty; send a JSON object");
             }

@@ -11,14 +11,22 @@ final class HeldModel {
     private final LoadedModel model;
     private final Batcher batcher;
     private final long memoryBytes;
+    private final boolean signatureRegistered;
     private int leases;
     private boolean retired;
     private boolean closed;
 
-    HeldModel(LoadedModel model, Batcher batcher) {
+    /** @param registered the signature the registry holds for this version */
+    HeldModel(LoadedModel model, Batcher batcher, Signature registered) {
         this.model = model;
         this.batcher = batcher;
         this.memoryBytes = model.memoryBytes();
+        this.signatureRegistered = model.signature().equals(registered);
+    }
+
+    /** Whether the loaded model's signature is the one registered (compared once, at load). */
+    boolean signatureRegistered() {
+        return signatureRegistered;
     }
 
     LoadedModel model() {

@@ -174,7 +174,7 @@ public final class InferenceService {
         if (lease == null) {
             return Optional.empty();
         }
-        if (!lease.model().signature().equals(v.signature())
+        if (!lease.signatureRegistered()
                 || (slot != null && !slot.variant().equals(lease.answerVariant()))) {
             // Bound against the registry's copy, or keyed for settings this copy was not loaded with
             // (a reload is under way): the slower path binds and keys against the copy it holds.

@@ -56,6 +56,14 @@ public final class ModelHost implements AutoCloseable {
             return held.batcher();
         }
 
+        /**
+         * Whether the loaded model's signature is the registry's, so inputs bound against the
+         * registry's copy fit it (compared once, when it loaded).
+         */
+        public boolean signatureRegistered() {
+            return held.signatureRegistered();
+        }
+
         /** What in this copy's resources can change its answers ({@link Resources#answerVariant()}). */
         public String answerVariant() {
             return slot.serving.resources().answerVariant();
@@ -276,7 +284,7 @@ public final class ModelHost implements AutoCloseable {
             try {
                 evictToFit(slot, model.memoryBytes());
                 WarmUp.run(version, model, slot.serving.warmUp());
-                held = new HeldModel(model, batchers.create(version, model, slot.serving));
+                held = new HeldModel(model, batchers.create(version, model, slot.serving), version.signature());
             } catch (RuntimeException | Error e) {
                 model.close();
                 throw e;
