@@ -11,6 +11,7 @@ import dev.serveml.inference.ModelHost;
 import dev.serveml.inference.Serving;
 import dev.serveml.inference.Signature;
 import dev.serveml.inference.Tensor;
+import dev.serveml.inference.WarmUp;
 import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
@@ -124,6 +125,7 @@ public final class Deployments {
         TrafficPolicy policy = TrafficPolicy.parse(body.get("policy"), "/policy");
         DeploymentConfig config = defaults.merge(body.get("config"), "/config");
         List<ModelVersion> versions = deployable(caller, model.name(), policy);
+        checkWarmUp(config, versions);
         if (live.containsKey(name)) {
             throw nameTaken(name);
         }
@@ -212,6 +214,7 @@ public final class Deployments {
     private Deployment change(Principal caller, Deployment d, TrafficPolicy policy, Optional<TrafficPolicy> previous,
                               DeploymentConfig config, String step, String what, String action) {
         List<ModelVersion> versions = deployable(caller, d.modelName(), policy);
+        checkWarmUp(config, versions);
         Deployment updated = store.update(d.id(), policy, previous, config);
         live.put(updated.name(), updated);
         events.record(d.id(), DeploymentStatus.PENDING, step, 0,
@@ -242,6 +245,21 @@ public final class Deployments {
                     .max(Comparator.comparing(Deployment::updatedAt)).map(d -> d.config().serving());
             if (host.configure(v.get().id(), other) == ModelHost.Change.RELOAD_NEEDED) {
                 host.unload(v.get().id());
+            }
+        }
+    }
+
+    /** A warm-up sample that cannot fit a version's signature is refused before anything changes. */
+    private static void checkWarmUp(DeploymentConfig config, List<ModelVersion> versions) {
+        if (config.warmUp().isEmpty()) {
+            return;
+        }
+        for (ModelVersion v : versions) {
+            try {
+                WarmUp.bind(config.warmUp().get(), v.signature());
+            } catch (ProblemException e) {
+                throw TrafficPolicy.invalid(List.of(new ProblemException.FieldError("/config/warmup",
+                        "the warm-up sample does not fit " + v.label() + ": " + e.detail())));
             }
         }
     }

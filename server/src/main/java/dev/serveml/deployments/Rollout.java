@@ -140,12 +140,12 @@ final class Rollout {
             if (change != ModelHost.Change.NOT_LOADED) {
                 host.warmUp(v); // it was in memory already: its load did not run this deployment's sample
             }
-            done = change == ModelHost.Change.BATCHING ? v.label() + " is loaded; its queue now batches up to "
+            done = change == ModelHost.Change.BATCHING ? v.label() + " was loaded already; its queue now batches up to "
                     + serving.maxBatchSize() + " row(s), waiting at most " + serving.maxQueueDelay().toMillis() + " ms"
                     : "loaded " + v.label();
         }
-        return step(d, generation, DeploymentStatus.LOADING, "loaded", after, done + " in "
-                + (System.nanoTime() - started) / 1_000_000 + " ms");
+        return step(d, generation, DeploymentStatus.LOADING, "loaded", after, done + " (took "
+                + (System.nanoTime() - started) / 1_000_000 + " ms)");
     }
 
     private boolean step(Deployment d, long generation, DeploymentStatus status, String step, int percent,

@@ -20,7 +20,7 @@ import java.util.Set;
  * not pay for lazy initialisation: the sample its deployment gave (a predict body), or else one
  * row made from its signature (zeros, empty strings, every dynamic dimension 1).
  */
-final class WarmUp {
+public final class WarmUp {
     private static final Logger log = LoggerFactory.getLogger(WarmUp.class);
 
     private WarmUp() {
@@ -36,9 +36,7 @@ final class WarmUp {
     static void run(ModelVersion version, LoadedModel model, Optional<JsonNode> sample) {
         if (sample.isPresent()) {
             try {
-                List<Tensor> inputs = NativeRequest.of(sample.get()).bind(model.signature());
-                InferenceService.validate(model.signature(), inputs, Set.of());
-                model.infer(inputs, Set.of());
+                model.infer(bind(sample.get(), model.signature()), Set.of());
             } catch (ProblemException e) {
                 throw new ProblemException(ProblemType.INVALID_DEPLOYMENT, "the warm-up sample of " + version.label()
                         + " failed: " + e.detail() + " (fix config.warmup, a predict body for this model)");
@@ -50,6 +48,18 @@ final class WarmUp {
         } catch (RuntimeException e) {
             log.warn("warm-up call of {} failed (it loads anyway): {}", version.label(), e.getMessage());
         }
+    }
+
+    /**
+     * A warm-up sample's inputs for this signature, checked as a predict call's would be; a
+     * deployment checks its sample with this before it rolls out.
+     *
+     * @throws ProblemException what a predict call with this body would be answered
+     */
+    public static List<Tensor> bind(JsonNode sample, Signature signature) {
+        List<Tensor> inputs = NativeRequest.of(sample).bind(signature);
+        InferenceService.validate(signature, inputs, Set.of());
+        return inputs;
     }
 
     private static List<Tensor> signatureRow(LoadedModel model) {

@@ -306,16 +306,16 @@ class DeploymentsIT {
         assertThat(good.get("config").get("warmup")).isEqualTo(json("{\"features\": [5.1, 3.5, 1.4, 0.2]}"));
         server.delete("/api/v1/deployments/warm-good");
 
-        assertThat(server.postJson("/api/v1/deployments", body.formatted("warm-bad",
-                "{\"warmup\": {\"features\": [1, 2]}}")).statusCode()).isEqualTo(201);
-        JsonNode bad = awaitStatus("warm-bad", "failed");
-        assertThat(bad.get("status_message").asText()).contains("the warm-up sample of warm-iris v1 failed")
-                .contains("shape");
+        JsonNode misfit = assertProblem(server.postJson("/api/v1/deployments", body.formatted("warm-bad",
+                "{\"warmup\": {\"features\": [1, 2]}}")), 422, "invalid-deployment",
+                "the warm-up sample does not fit warm-iris v1");
+        assertThat(misfit.get("errors").get(0).get("pointer").asText()).isEqualTo("/config/warmup");
+        assertThat(misfit.get("detail").asText()).contains("shape");
+        assertThat(server.get("/api/v1/deployments/warm-bad").statusCode()).as("nothing created").isEqualTo(404);
         assertThat(server.post("/v2/repository/models/warm-iris/unload", "application/json", "{}".getBytes())
                 .statusCode()).isEqualTo(200);
         assertThat(server.postJson("/api/v1/models/warm-iris/predict", ROW).statusCode())
-                .as("the failed deployment's sample does not stop the version loading for its own route").isEqualTo(200);
-        server.delete("/api/v1/deployments/warm-bad");
+                .as("a refused sample does not stop the version loading for its own route").isEqualTo(200);
 
         JsonNode p = assertProblem(server.postJson("/api/v1/deployments", body.formatted("warm-invalid",
                 "{\"warmup\": 5}")), 422, "invalid-deployment", "warmup must be a predict body");

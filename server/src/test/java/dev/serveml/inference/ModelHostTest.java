@@ -8,6 +8,10 @@ import dev.serveml.registry.VersionState;
 import dev.serveml.registry.VersionStatus;
 import dev.serveml.runtime.LoadedModel;
 import dev.serveml.runtime.Resources;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -21,6 +25,7 @@ import java.util.Optional;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Loading on first use, the memory budget's LRU eviction, pins, leases, idle unload and warm-up. */
 class ModelHostTest {
@@ -243,6 +248,36 @@ class ModelHostTest {
         host.sweepIdle();
 
         assertThat(loadedOf(host)).as("2 has the server's default: never").containsExactly(2L);
+    }
+
+    @Test
+    void aWarmUpSampleIsTheWarmUpCallAndAModelThatRejectsItDoesNotLoad() throws Exception {
+        ModelHost host = host(1000, Duration.ZERO);
+        JsonNode sample = new ObjectMapper().readTree("{\"inputs\": {\"x\": [[1, 2, 3], [4, 5, 6]], \"s\": [\"a\", \"b\"]}}");
+        Serving withSample = new Serving(Resources.DEFAULT, 1, Duration.ofMillis(2), Duration.ZERO, Optional.of(sample));
+        Fake good = new Fake(100);
+        List<long[]> seen = new ArrayList<>();
+        good.onInfer = inputs -> seen.add(inputs.get(0).shape());
+        models.put(1L, good);
+        host.configure(1, Optional.of(withSample));
+
+        host.acquire(version(1)).release();
+
+        assertThat(seen).as("the sample's two rows, not a row of zeros").hasSize(1);
+        assertThat(seen.get(0)).containsExactly(2, 3);
+        Fake picky = new Fake(100);
+        picky.onInfer = inputs -> {
+            throw new ProblemException(ProblemType.MODEL_ERROR, "the model raised ValueError");
+        };
+        models.put(2L, picky);
+        host.configure(2, Optional.of(withSample));
+
+        assertThatThrownBy(() -> host.acquire(version(2))).isInstanceOfSatisfying(ProblemException.class, e -> {
+            assertThat(e.type()).isEqualTo(ProblemType.INVALID_DEPLOYMENT);
+            assertThat(e.detail()).contains("the warm-up sample of m2 v1 failed: the model raised ValueError");
+        });
+        assertThat(host.isLoaded(2)).isFalse();
+        assertThat(picky.closed).isTrue();
     }
 
     private static Serving serving(Resources resources, int maxBatch, Duration idle) {
