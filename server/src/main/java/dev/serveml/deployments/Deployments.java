@@ -38,6 +38,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Deployments: create, read, change, roll back, promote and delete them, watch their events, and
@@ -239,10 +240,8 @@ public final class Deployments {
             if (v.isEmpty()) {
                 continue;
             }
-            Optional<Serving> other = live.values().stream()
-                    .filter(d -> d.id() != from.id() && d.modelName().equals(from.modelName())
-                            && d.policy().allVersions().contains(number))
-                    .max(Comparator.comparing(Deployment::updatedAt)).map(d -> d.config().serving());
+            Optional<Serving> other = othersServing(from, number).max(Comparator.comparing(Deployment::updatedAt))
+                    .map(d -> d.config().serving());
             if (host.configure(v.get().id(), other) == ModelHost.Change.RELOAD_NEEDED) {
                 host.unload(v.get().id());
             }
@@ -268,12 +267,17 @@ public final class Deployments {
     private String shared(Deployment d, List<ModelVersion> versions) {
         List<String> notes = new ArrayList<>();
         for (ModelVersion v : versions) {
-            live.values().stream().filter(o -> o.id() != d.id() && o.modelName().equals(d.modelName())
-                            && o.policy().allVersions().contains(v.version()) && !o.config().equals(d.config()))
+            othersServing(d, v.version()).filter(o -> !o.config().equals(d.config()))
                     .forEach(o -> notes.add("v" + v.version() + " is also served by deployment '" + o.name() + "'"));
         }
         return notes.isEmpty() ? "" : "; " + String.join(", ", notes) + " with another config: the config "
                 + "deployed last applies to a shared version";
+    }
+
+    /** The live deployments besides {@code d} whose policy sends calls (or shadow copies) to this version of its model. */
+    private Stream<Deployment> othersServing(Deployment d, int version) {
+        return live.values().stream().filter(o -> o.id() != d.id() && o.modelName().equals(d.modelName())
+                && o.policy().allVersions().contains(version));
     }
 
     private Optional<ModelVersion> findVersion(String model, int number) {

@@ -216,7 +216,8 @@ public final class ServemlServer implements AutoCloseable {
         return api;
     }
 
-    static ObjectMapper objectMapper() {
+    /** The one JSON mapper the server reads and writes with (tests take it from here too). */
+    public static ObjectMapper objectMapper() {
         return JsonMapper.builder()
                 // Request bodies are mostly numbers (a 256-feature row is 256 of them): parse them fast.
                 .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)

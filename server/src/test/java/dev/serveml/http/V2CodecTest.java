@@ -1,17 +1,13 @@
 package dev.serveml.http;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.serveml.http.V2Codec.InferRequest;
 import dev.serveml.http.V2Codec.RequestedOutput;
 import dev.serveml.inference.DataType;
 import dev.serveml.inference.Tensor;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.server.ServemlServer;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -24,14 +20,8 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 /** Decoding JSON infer requests; the binary extension and encoding are in {@link V2CodecBinaryTest}. */
 class V2CodecTest {
-    /** The server's mapper ({@code ServemlServer.objectMapper()}), rebuilt here as that one is package-private. */
-    static final ObjectMapper MAPPER = JsonMapper.builder()
-            .addModule(new JavaTimeModule())
-            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .build();
+    /** The server's own mapper, so the codec is tested with the features it runs with. */
+    static final ObjectMapper MAPPER = ServemlServer.objectMapper();
     static final Responses RESPONSES = new Responses(MAPPER, null);
 
     private final V2Codec codec = new V2Codec(MAPPER);
