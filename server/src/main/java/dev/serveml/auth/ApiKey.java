@@ -8,10 +8,12 @@ import java.util.Set;
  *
  * @param rateLimitPerMinute an override of the default rate limit, or null
  * @param dailyQuota         requests allowed per UTC day, or null for no quota
+ * @param parentId           the key this one was created with, or null when a session token created it;
+ *                           revoking the parent revokes this key too
  */
 public record ApiKey(long id, long userId, String name, String prefix, String keyHash, Set<Scope> scopes,
                      Integer rateLimitPerMinute, Integer dailyQuota, Instant createdAt, Instant expiresAt,
-                     Instant revokedAt) {
+                     Instant revokedAt, Long parentId) {
     public ApiKey {
         scopes = Set.copyOf(scopes);
     }

@@ -10,25 +10,29 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.Semaphore;
 import java.util.regex.Pattern;
 
 /**
  * Accounts and credentials: registration, login with bcrypt and throttling, access tokens,
- * rotating refresh tokens (reuse of a spent one revokes its whole family), logout, and API keys.
- * Blocking (bcrypt, database): call off the event loop. Thread-safe.
+ * rotating refresh tokens (reuse of a spent one revokes its whole family), logout, and API keys
+ * (never wider than the credential that creates them; revoking one revokes those made from it).
+ * Blocking (bcrypt, database): call off the event loop. At most {@link AuthConfig#bcryptConcurrency()}
+ * bcrypt computations run at once and twice as many wait; further callers get 503 at once, so a
+ * flood of sign-ins holds only a few worker threads. Thread-safe.
  */
 public final class AuthService {
     private static final Logger log = LoggerFactory.getLogger(AuthService.class);
     private static final Pattern USERNAME = Pattern.compile("[a-z0-9][a-z0-9._-]{2,63}");
     /** A key reads {@code sml_<prefix>_<secret>}: the prefix is stored in clear to find it, the whole key as a hash. */
     static final String KEY_MARK = "sml_";
+    /** bcrypt reads at most this many bytes of a password; a longer one is refused, never cut short. */
+    static final int MAX_PASSWORD_BYTES = 72;
 
     /** What a successful login or refresh returns. */
     public record Session(String accessToken, Duration accessTtl, String refreshToken, Duration refreshTtl, User user) {
@@ -47,6 +51,8 @@ public final class AuthService {
     private final Authenticator authenticator;
     // Compared against when the username does not exist, so a miss costs what a hit costs.
     private final String decoyHash;
+    private final Semaphore bcryptRunning;
+    private final Semaphore bcryptAdmitted;
 
     AuthService(IdentityStore store, AuthConfig config, TokenCodec tokens, InstantSource clock, AuditLog audit,
                 Authenticator authenticator) {
@@ -57,6 +63,8 @@ public final class AuthService {
         this.audit = audit;
         this.authenticator = authenticator;
         this.throttle = new LoginThrottle(clock);
+        this.bcryptRunning = new Semaphore(config.bcryptConcurrency());
+        this.bcryptAdmitted = new Semaphore(config.bcryptConcurrency() * 3);
         this.decoyHash = hash("decoy-password-" + UUID.randomUUID());
     }
 
@@ -94,7 +102,8 @@ public final class AuthService {
                     "usernames are 3-64 characters: lower-case letters, digits, '.', '_' and '-'");
         }
         checkPassword(password);
-        User user = store.createUser(name, hash(password), Role.USER);
+        String hash = bcrypt(() -> hash(password));
+        User user = store.createUser(name, hash, Role.USER);
         audit.record(user.id(), user.username(), ip, "user.registered", "user:" + user.username(), true, Map.of());
         return user;
     }
@@ -104,29 +113,38 @@ public final class AuthService {
             throw ProblemException.field(ProblemType.WEAK_PASSWORD, "/password", "passwords need at least "
                     + config.minPasswordLength() + " characters");
         }
-        if (password.getBytes(StandardCharsets.UTF_8).length > 72) {
+        if (password.getBytes(StandardCharsets.UTF_8).length > MAX_PASSWORD_BYTES) {
             throw ProblemException.field(ProblemType.WEAK_PASSWORD, "/password",
-                    "passwords may be at most 72 bytes (bcrypt's limit)");
+                    "passwords may be at most " + MAX_PASSWORD_BYTES + " bytes in UTF-8 (bcrypt reads no more)");
         }
     }
 
     public Session login(String username, String password, String ip) {
         String name = username == null ? "" : username.trim().toLowerCase(java.util.Locale.ROOT);
-        long wait = throttle.waitSeconds(name, ip);
+        // A name no account can have shares one throttle record, so junk names cannot fill its memory.
+        boolean possible = USERNAME.matcher(name).matches();
+        String account = possible ? name : "";
+        String audited = possible ? name : "(not a username)";
+        long wait = throttle.waitSeconds(account, ip);
         if (wait > 0) {
-            audit.record(0, name, ip, "auth.login", "user:" + name, false, Map.of("reason", "throttled"));
-            throw new ProblemException(ProblemType.LOGIN_THROTTLED, "too many failed logins for this account or "
-                    + "address; wait " + wait + " s").retryAfter(wait);
+            audit.record(0, audited, ip, "auth.login", "user:" + audited, false, Map.of("reason", "throttled"));
+            throw new ProblemException(ProblemType.LOGIN_THROTTLED, "too many failed logins from this address "
+                    + "(for this account, or for any); wait " + wait + " s").retryAfter(wait);
         }
-        Optional<User> user = store.findUser(name).filter(u -> !u.deleted());
-        boolean ok = BCrypt.verifyer().verify(password == null ? new char[0] : password.toCharArray(),
-                user.map(User::passwordHash).orElse(decoyHash)).verified && user.isPresent();
+        Optional<User> user = possible ? store.findUser(name).filter(u -> !u.deleted()) : Optional.empty();
+        // No stored password is longer than bcrypt reads (registration refuses them), so a longer one
+        // is simply wrong; the decoy is still checked so the answer takes as long as any other.
+        String given = password == null ? "" : password;
+        boolean fits = given.getBytes(StandardCharsets.UTF_8).length <= MAX_PASSWORD_BYTES;
+        String stored = user.filter(u -> fits).map(User::passwordHash).orElse(decoyHash);
+        boolean verified = bcrypt(() -> BCrypt.verifyer().verify((fits ? given : "").toCharArray(), stored).verified);
+        boolean ok = verified && fits && user.isPresent();
         if (!ok) {
-            throttle.failed(name, ip);
-            audit.record(user.map(User::id).orElse(0L), name, ip, "auth.login", "user:" + name, false, Map.of());
+            throttle.failed(account, ip);
+            audit.record(user.map(User::id).orElse(0L), audited, ip, "auth.login", "user:" + audited, false, Map.of());
             throw new ProblemException(ProblemType.INVALID_CREDENTIALS, "the username or password is wrong");
         }
-        throttle.succeeded(name);
+        throttle.succeeded(account, ip);
         audit.record(user.get().id(), name, ip, "auth.login", "user:" + name, true, Map.of());
         return newSession(user.get(), UUID.randomUUID());
     }
@@ -198,31 +216,40 @@ public final class AuthService {
         audit.record(admin.userId(), admin.username(), admin.ip(), "user.deleted", "user:" + id, true, Map.of());
     }
 
-    /** Creates a key for the caller with at most the caller's own scopes. */
-    public CreatedKey createKey(Principal caller, String name, Set<Scope> scopes, Instant expiresAt,
-                                Integer rateLimitPerMinute, Integer dailyQuota) {
+    /**
+     * Creates a key for the caller, never wider than the caller's credential (see {@link KeyCeiling}):
+     * a key created with a key records it as its parent.
+     */
+    public CreatedKey createKey(Principal caller, KeyRequest wanted) {
+        String name = wanted.name();
         if (name == null || name.isBlank() || name.length() > 100) {
             throw ProblemException.field(ProblemType.INVALID_REQUEST, "/name", "give the key a name of 1-100 characters");
         }
-        if (scopes.isEmpty()) {
+        if (wanted.scopes().isEmpty()) {
             throw ProblemException.field(ProblemType.INVALID_REQUEST, "/scopes", "give the key at least one scope: "
                     + List.of(Scope.values()).stream().map(Scope::value).toList());
         }
-        for (Scope s : scopes) {
-            if (!caller.has(s)) {
-                throw ProblemException.field(ProblemType.INSUFFICIENT_SCOPE, "/scopes", "you cannot grant '" + s.value()
-                        + "', which you do not hold");
-            }
-        }
-        if (expiresAt != null && !expiresAt.isAfter(clock.instant())) {
+        if (wanted.expiresAt() != null && !wanted.expiresAt().isAfter(clock.instant())) {
             throw ProblemException.field(ProblemType.INVALID_REQUEST, "/expires_at", "the expiry must be in the future");
         }
+        Optional<ApiKey> parent = Optional.empty();
+        if (caller.apiKeyId() > 0) {
+            parent = Optional.of(store.findApiKey(caller.apiKeyId()).filter(k -> k.usableAt(clock.instant()))
+                    .orElseThrow(() -> new ProblemException(ProblemType.INVALID_API_KEY, "the API key used was "
+                            + "revoked or expired")));
+        }
+        KeyRequest granted = KeyCeiling.of(caller, parent, config.rateLimitPerMinute()).grant(wanted);
         String prefix = Secrets.readable(10);
         String secret = KEY_MARK + prefix + "_" + Secrets.token(24);
-        ApiKey key = store.insertApiKey(caller.userId(), name.trim(), prefix, Secrets.sha256(secret), scopes,
-                rateLimitPerMinute, dailyQuota, expiresAt);
+        ApiKey key = store.insertApiKey(new NewApiKey(caller.userId(), parent.map(ApiKey::id).orElse(null),
+                name.trim(), prefix, Secrets.sha256(secret), granted.scopes(), granted.rateLimitPerMinute(),
+                granted.dailyQuota(), granted.expiresAt()));
+        Map<String, Object> detail = new java.util.LinkedHashMap<>();
+        detail.put("name", key.name());
+        detail.put("scopes", granted.scopes().stream().map(Scope::value).sorted().toList());
+        parent.ifPresent(p -> detail.put("parent", "api_key:" + p.prefix()));
         audit.record(caller.userId(), caller.username(), caller.ip(), "api_key.created", "api_key:" + prefix, true,
-                Map.of("name", key.name(), "scopes", scopes.stream().map(Scope::value).sorted().toList()));
+                detail);
         return new CreatedKey(key, secret);
     }
 
@@ -230,13 +257,42 @@ public final class AuthService {
         return store.listApiKeys(caller.userId());
     }
 
+    /** Revokes a key and every key created from it (transitively); they stop working here at once. */
     public ApiKey revokeKey(Principal caller, long keyId) {
-        ApiKey key = store.revokeApiKey(caller.userId(), keyId).orElseThrow(() -> new ProblemException(
-                ProblemType.ROUTE_NOT_FOUND, "you have no API key with id " + keyId));
-        authenticator.forgetKey(key.prefix());
+        List<ApiKey> revoked = store.revokeApiKey(caller.userId(), keyId);
+        if (revoked.isEmpty()) {
+            throw new ProblemException(ProblemType.ROUTE_NOT_FOUND, "you have no API key with id " + keyId);
+        }
+        revoked.forEach(k -> authenticator.forgetKey(k.prefix()));
+        ApiKey key = revoked.get(0);
         audit.record(caller.userId(), caller.username(), caller.ip(), "api_key.revoked", "api_key:" + key.prefix(), true,
-                Map.of("name", key.name()));
+                Map.of("name", key.name(), "with", revoked.subList(1, revoked.size()).stream()
+                        .map(k -> "api_key:" + k.prefix()).toList()));
         return key;
+    }
+
+    /**
+     * Runs one bcrypt computation within the bound: waits for a turn when few are queued, refuses
+     * with 503 when the queue is full.
+     */
+    private <T> T bcrypt(java.util.function.Supplier<T> work) {
+        if (!bcryptAdmitted.tryAcquire()) {
+            throw new ProblemException(ProblemType.SERVICE_UNAVAILABLE, "too many sign-ins are being checked right "
+                    + "now; retry in a moment").retryAfter(1);
+        }
+        try {
+            bcryptRunning.acquire();
+            try {
+                return work.get();
+            } finally {
+                bcryptRunning.release();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ProblemException(ProblemType.SERVICE_UNAVAILABLE, "the server is stopping").retryAfter(1);
+        } finally {
+            bcryptAdmitted.release();
+        }
     }
 
     private String hash(String password) {

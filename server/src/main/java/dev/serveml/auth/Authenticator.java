@@ -9,6 +9,7 @@ import dev.serveml.problem.ProblemType;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -26,7 +27,7 @@ public final class Authenticator {
     private final TokenCodec tokens;
     private final InstantSource clock;
     private final boolean enabled;
-    private final AsyncLoadingCache<String, Optional<ApiKey>> keys;
+    private final AsyncLoadingCache<String, Optional<KnownKey>> keys;
     private final AsyncLoadingCache<Long, Optional<User>> users;
     /** Credentials already checked, so the hot path skips hashing, parsing and lookups. */
     private final Cache<String, Verified> verified = Caffeine.newBuilder().expireAfterWrite(CACHE_TTL)
@@ -36,12 +37,17 @@ public final class Authenticator {
     private record Verified(Principal principal, long validUntil) {
     }
 
+    /** A stored key with the limits of the keys it was created from. */
+    private record KnownKey(ApiKey key, List<Allowance> inherited) {
+    }
+
     Authenticator(IdentityStore store, TokenCodec tokens, InstantSource clock, Executor blocking, boolean enabled) {
         this.tokens = tokens;
         this.clock = clock;
         this.enabled = enabled;
         this.keys = Caffeine.newBuilder().executor(blocking).expireAfterWrite(CACHE_TTL).maximumSize(100_000)
-                .buildAsync(store::findApiKeyByPrefix);
+                .buildAsync(prefix -> store.findApiKeyByPrefix(prefix).map(k -> new KnownKey(k,
+                        k.parentId() == null ? List.of() : store.findInheritedAllowances(k.id()))));
         this.users = Caffeine.newBuilder().executor(blocking).expireAfterWrite(CACHE_TTL).maximumSize(100_000)
                 .buildAsync(store::findUser);
     }
@@ -147,8 +153,9 @@ public final class Authenticator {
         }
         String prefix = rest.substring(0, split);
         return keys.get(prefix).thenCompose(found -> {
-            ApiKey key = found.filter(k -> Secrets.sameHash(k.keyHash(), Secrets.sha256(secret)))
+            KnownKey known = found.filter(k -> Secrets.sameHash(k.key().keyHash(), Secrets.sha256(secret)))
                     .orElseThrow(() -> invalidKey("the API key is not known"));
+            ApiKey key = known.key();
             if (key.revokedAt() != null) {
                 throw invalidKey("the API key was revoked at " + key.revokedAt());
             }
@@ -164,7 +171,7 @@ public final class Authenticator {
                 }
                 return new Verified(new Principal(u.id(), u.username(), u.role(), scopes, key.id(), ip,
                         key.rateLimitPerMinute() == null ? 0 : key.rateLimitPerMinute(),
-                        key.dailyQuota() == null ? 0 : key.dailyQuota()),
+                        key.dailyQuota() == null ? 0 : key.dailyQuota(), known.inherited()),
                         key.expiresAt() == null ? Long.MAX_VALUE : key.expiresAt().toEpochMilli());
             });
         });

@@ -32,13 +32,27 @@ public interface IdentityStore {
 
     void revokeFamily(UUID family);
 
-    ApiKey insertApiKey(long userId, String name, String prefix, String keyHash, Set<Scope> scopes,
-                        Integer rateLimitPerMinute, Integer dailyQuota, Instant expiresAt);
+    /**
+     * Stores a key. When it has a parent, the parent is locked and must still be usable, so a key
+     * being revoked cannot gain a child that escapes the revocation.
+     *
+     * @throws dev.serveml.problem.ProblemException {@code invalid-api-key} if the parent was revoked or expired meanwhile
+     */
+    ApiKey insertApiKey(NewApiKey key);
+
+    Optional<ApiKey> findApiKey(long id);
 
     Optional<ApiKey> findApiKeyByPrefix(String prefix);
 
+    /** The limits of the keys {@code keyId} was created from, nearest first; only those with a limit or quota. */
+    List<Allowance> findInheritedAllowances(long keyId);
+
     List<ApiKey> listApiKeys(long userId);
 
-    /** @return the revoked key, empty if it does not exist or is not this user's */
-    Optional<ApiKey> revokeApiKey(long userId, long keyId);
+    /**
+     * Revokes a key and every key created from it, transitively.
+     *
+     * @return the key first, then the keys revoked with it; empty if it does not exist or is not this user's
+     */
+    List<ApiKey> revokeApiKey(long userId, long keyId);
 }

@@ -1,5 +1,6 @@
 package dev.serveml.auth;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 
@@ -14,14 +15,23 @@ import java.util.Set;
  * @param ip       the caller's address (for anonymous rate limits and the audit log)
  * @param rateLimitPerMinute the API key's own rate limit, or 0 for the default
  * @param dailyQuota         the API key's requests per UTC day, or 0 for none
+ * @param inherited          the limits of the keys this key was created from (nearest first), which
+ *                           its requests draw from too; empty for a session token or a key without parent
  */
 public record Principal(long userId, String username, Role role, Set<Scope> scopes, long apiKeyId, String ip,
-                        int rateLimitPerMinute, int dailyQuota) {
+                        int rateLimitPerMinute, int dailyQuota, List<Allowance> inherited) {
     public Principal {
         Objects.requireNonNull(username);
         Objects.requireNonNull(role);
         scopes = Set.copyOf(scopes);
         Objects.requireNonNull(ip);
+        inherited = List.copyOf(inherited);
+    }
+
+    /** A caller whose credential inherits no limits (a session token, a key without parent, the system). */
+    public Principal(long userId, String username, Role role, Set<Scope> scopes, long apiKeyId, String ip,
+                     int rateLimitPerMinute, int dailyQuota) {
+        this(userId, username, role, scopes, apiKeyId, ip, rateLimitPerMinute, dailyQuota, List.of());
     }
 
     public static Principal anonymous(String ip) {
@@ -31,7 +41,7 @@ public record Principal(long userId, String username, Role role, Set<Scope> scop
     /** The same caller seen from another address. */
     public Principal withIp(String address) {
         return address.equals(ip) ? this : new Principal(userId, username, role, scopes, apiKeyId, address,
-                rateLimitPerMinute, dailyQuota);
+                rateLimitPerMinute, dailyQuota, inherited);
     }
 
     public boolean anonymous() {
@@ -49,5 +59,17 @@ public record Principal(long userId, String username, Role role, Set<Scope> scop
     /** Whether this caller may see a resource owned by {@code ownerId} (null: created before accounts existed, admin-owned). */
     public boolean canSee(Long ownerId) {
         return admin() || (ownerId != null && ownerId == userId && !anonymous());
+    }
+
+    /**
+     * Whether this caller owns a resource owned by {@code ownerId}: the same user (null: created
+     * before accounts existed, owned by the admins). Unlike {@link #canSee}, an admin does not own
+     * other users' things.
+     */
+    public boolean owns(Long ownerId) {
+        if (anonymous()) {
+            return false;
+        }
+        return ownerId == null ? role == Role.ADMIN : ownerId == userId;
     }
 }

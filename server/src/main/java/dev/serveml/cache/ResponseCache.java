@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.serveml.auth.Principal;
 import dev.serveml.config.CacheConfig;
 import dev.serveml.inference.AnswerCache;
 import dev.serveml.inference.CacheRule;
@@ -31,6 +32,11 @@ import java.util.concurrent.Executor;
  * Two-tier response cache: L1 in process (Caffeine, bounded by entries and by each entry's time
  * to live, on an injected {@link Ticker}), L2 optionally shared ({@link SharedCache}, Redis).
  * Reads try L1, then L2 (a hit there fills L1); writes go to both. Thread-safe.
+ *
+ * <p>Answers are shared only among the model owner's own calls. Every other caller (another user
+ * on a public model, an admin, an anonymous address) has a partition of its own: were answers
+ * shared, a hit (its {@code X-Cache} flag, or just its speed) would tell one caller that another
+ * asked exactly this input recently.
  *
  * <p>Metrics: {@code serveml_cache_requests_total{result, level}}: a hit counts at the tier that
  * answered; a miss and a bypass count at the deepest tier there is ({@code l2} with Redis).
@@ -68,8 +74,8 @@ public final class ResponseCache implements AnswerCache, AutoCloseable {
     }
 
     @Override
-    public Optional<CacheSlot> slot(Model model, ModelVersion version, String variant, List<Tensor> inputs,
-                                    Set<String> outputs, CacheRule rule) {
+    public Optional<CacheSlot> slot(Principal caller, Model model, ModelVersion version, String variant,
+                                    List<Tensor> inputs, Set<String> outputs, CacheRule rule) {
         boolean enabled = rule.enabled().orElseGet(() -> model.cacheEnabled() == null ? config.enabled()
                 : model.cacheEnabled());
         if (!enabled) {
@@ -77,7 +83,16 @@ public final class ResponseCache implements AnswerCache, AutoCloseable {
         }
         Duration ttl = rule.ttl().orElseGet(() -> model.cacheTtlSeconds() == null ? config.ttl()
                 : Duration.ofSeconds(model.cacheTtlSeconds()));
-        return Optional.of(new CacheSlot(version.id(), variant, InputDigest.of(inputs, outputs), ttl));
+        return Optional.of(new CacheSlot(version.id(), variant, partition(caller, model), InputDigest.of(inputs, outputs),
+                ttl));
+    }
+
+    /** The owner's calls share the model's partition (""); anyone else gets one of their own. */
+    static String partition(Principal caller, Model model) {
+        if (caller.owns(model.ownerId())) {
+            return "";
+        }
+        return caller.anonymous() ? "ip:" + caller.ip() : "user:" + caller.userId();
     }
 
     @Override

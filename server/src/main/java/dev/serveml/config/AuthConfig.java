@@ -21,11 +21,16 @@ import java.util.Optional;
  * @param corsOrigins        origins allowed by CORS; empty allows none
  * @param corsMethods        methods allowed by CORS
  * @param corsHeaders        request headers allowed by CORS
+ * @param signInPerMinute    register, login and refresh requests per minute from one client address
+ *                           (an IPv6 /64 counts as one address)
+ * @param bcryptConcurrency  password hashes computed at once; twice as many may wait, more are
+ *                           refused with 503 so a flood of sign-ins cannot take the worker pool
  */
 public record AuthConfig(boolean enabled, String jwtSecret, Duration accessTokenTtl, Duration refreshTokenTtl,
                          String adminPassword, boolean registrationOpen, int bcryptCost, int minPasswordLength,
                          int rateLimitPerMinute, int anonymousPerMinute, Optional<String> redisUrl,
-                         List<String> corsOrigins, List<String> corsMethods, List<String> corsHeaders) {
+                         List<String> corsOrigins, List<String> corsMethods, List<String> corsHeaders,
+                         int signInPerMinute, int bcryptConcurrency) {
     @Override
     public String toString() {
         return "AuthConfig[enabled=" + enabled + ", jwtSecret=" + (jwtSecret.isEmpty() ? "(generated)" : "***")
@@ -33,6 +38,7 @@ public record AuthConfig(boolean enabled, String jwtSecret, Duration accessToken
                 + (adminPassword.isEmpty() ? "(generated)" : "***") + ", registrationOpen=" + registrationOpen
                 + ", bcryptCost=" + bcryptCost + ", rateLimitPerMinute=" + rateLimitPerMinute + ", anonymousPerMinute="
                 + anonymousPerMinute + ", redis=" + redisUrl.map(u -> u.replaceAll("//[^@/]*@", "//***@")).orElse("(none)")
-                + ", corsOrigins=" + corsOrigins + "]";
+                + ", corsOrigins=" + corsOrigins + ", signInPerMinute=" + signInPerMinute + ", bcryptConcurrency="
+                + bcryptConcurrency + "]";
     }
 }

@@ -134,9 +134,14 @@ public final class ConfigLoader {
                 list("SERVEML_CORS_ORIGINS", ""),
                 list("SERVEML_CORS_METHODS", "GET,POST,PUT,PATCH,DELETE,OPTIONS"),
                 list("SERVEML_CORS_HEADERS", "Authorization,Content-Type,X-API-Key,X-Request-Id,X-Request-Timeout,"
-                        + "Inference-Header-Content-Length"));
+                        + "Inference-Header-Content-Length"),
+                integer("SERVEML_AUTH_RATE_LIMIT", 20, 1, Integer.MAX_VALUE),
+                integer("SERVEML_BCRYPT_CONCURRENCY", Math.max(1, cores / 2), 1, 256));
         if (auth.enabled() && !auth.adminPassword().isEmpty() && auth.adminPassword().length() < auth.minPasswordLength()) {
             problems.add("SERVEML_ADMIN_PASSWORD: must be at least " + auth.minPasswordLength() + " characters");
+        }
+        if (auth.adminPassword().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 72) {
+            problems.add("SERVEML_ADMIN_PASSWORD: must be at most 72 bytes in UTF-8 (bcrypt reads no more)");
         }
         BatchingConfig batching = new BatchingConfig(
                 integer("SERVEML_MAX_BATCH_SIZE", 1, 1, 4096),

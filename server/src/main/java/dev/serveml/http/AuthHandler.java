@@ -6,6 +6,7 @@ import dev.serveml.audit.AuditLog;
 import dev.serveml.audit.AuditQuery;
 import dev.serveml.auth.ApiKey;
 import dev.serveml.auth.AuthService;
+import dev.serveml.auth.KeyRequest;
 import dev.serveml.auth.Principal;
 import dev.serveml.auth.Scope;
 import dev.serveml.auth.User;
@@ -50,17 +51,19 @@ final class AuthHandler {
     }
 
     record KeyView(long id, String name, String prefix, List<String> scopes, Integer rateLimitPerMinute,
-                   Integer dailyQuota, Instant createdAt, Instant expiresAt, Instant revokedAt, String key) {
+                   Integer dailyQuota, Instant createdAt, Instant expiresAt, Instant revokedAt, Long parentId,
+                   String key) {
         static KeyView of(ApiKey k, String secret) {
             return new KeyView(k.id(), k.name(), "sml_" + k.prefix(), k.scopes().stream().map(Scope::value).sorted()
-                    .toList(), k.rateLimitPerMinute(), k.dailyQuota(), k.createdAt(), k.expiresAt(), k.revokedAt(), secret);
+                    .toList(), k.rateLimitPerMinute(), k.dailyQuota(), k.createdAt(), k.expiresAt(), k.revokedAt(),
+                    k.parentId(), secret);
         }
     }
 
     void register(HttpApi api) {
-        api.jsonRoute(HttpMethod.POST, "/api/v1/auth/register", Access.PUBLIC, this::registerUser);
-        api.jsonRoute(HttpMethod.POST, "/api/v1/auth/login", Access.PUBLIC, this::login);
-        api.jsonRoute(HttpMethod.POST, "/api/v1/auth/refresh", Access.PUBLIC, this::refresh);
+        api.signInRoute(HttpMethod.POST, "/api/v1/auth/register", this::registerUser);
+        api.signInRoute(HttpMethod.POST, "/api/v1/auth/login", this::login);
+        api.signInRoute(HttpMethod.POST, "/api/v1/auth/refresh", this::refresh);
         api.jsonRoute(HttpMethod.POST, "/api/v1/auth/logout", Access.PUBLIC, this::logout);
         api.route(HttpMethod.GET, "/api/v1/auth/me", Access.AUTHENTICATED, this::me);
         api.jsonRoute(HttpMethod.POST, "/api/v1/api-keys", Access.AUTHENTICATED, this::createKey);
@@ -150,7 +153,8 @@ final class AuthHandler {
         Integer quota = positive(body, "daily_quota");
         Instant expiresAt = expires;
         String name = body.path("name").isTextual() ? body.get("name").textValue() : null;
-        responses.blocking(ctx, () -> auth.createKey(caller, name, scopes, expiresAt, limit, quota), created -> {
+        KeyRequest wanted = new KeyRequest(name, scopes, expiresAt, limit, quota);
+        responses.blocking(ctx, () -> auth.createKey(caller, wanted), created -> {
             ctx.response().putHeader("Cache-Control", "no-store");
             responses.sendValue(ctx, 201, KeyView.of(created.key(), created.secret()));
         });

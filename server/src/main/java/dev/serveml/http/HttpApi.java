@@ -153,6 +153,16 @@ public final class HttpApi {
         declare(method, path, access, ctx -> requireContentType(ctx, false), true).handler(bodies).handler(handler);
     }
 
+    /**
+     * A public endpoint that takes a JSON body and draws from its client address's sign-in bucket
+     * (register, login, refresh): open to anyone, and each call costs a bcrypt computation or a
+     * database write. Refused with 429 and Retry-After before the body is read.
+     */
+    void signInRoute(HttpMethod method, String path, Handler<RoutingContext> handler) {
+        declare(method, path, Access.PUBLIC, ctx -> signIn(ctx, c -> requireContentType(c, false)), true)
+                .handler(bodies).handler(handler);
+    }
+
     /** An endpoint that takes JSON or the binary tensor extension's octet stream. */
     void rawBodyRoute(HttpMethod method, String path, Access access, Handler<RoutingContext> handler) {
         declare(method, path, access, ctx -> requireContentType(ctx, true), true).handler(bodies).handler(handler);
@@ -221,25 +231,47 @@ public final class HttpApi {
                     ctx.put(PRINCIPAL, principal);
                     return limits.admit(principal);
                 });
+        whenDecided(ctx, admitted, next, readsBody, "requests per minute");
+    }
+
+    /** Takes a token from the client address's sign-in bucket, then continues or answers 429. */
+    private void signIn(RoutingContext ctx, Handler<RoutingContext> next) {
+        String ip = ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().hostAddress();
+        whenDecided(ctx, limits.admitSignIn(ip), next, true, "sign-in requests (register, login, refresh) per "
+                + "minute from this address");
+    }
+
+    /**
+     * Continues (or fails) the request once its rate-limit decision is known: in this same call when
+     * it already is; otherwise holding the body meanwhile (the body's reader resumes it).
+     */
+    private static void whenDecided(RoutingContext ctx, java.util.concurrent.CompletableFuture<Decision> admitted,
+                                    Handler<RoutingContext> next, boolean readsBody, String what) {
         if (admitted.isDone()) {
             admitted.handle((decision, error) -> {
-                proceed(ctx, next, decision, error);
+                proceed(ctx, next, decision, error, what);
                 return null;
             });
             return;
         }
         // Hold the body until the caller is admitted; the body's reader resumes it.
+        io.vertx.core.http.HttpServerRequest request = ctx.request();
         request.pause();
         io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
         admitted.whenComplete((decision, error) -> context.runOnContext(v -> {
             if (error != null || !readsBody || (decision != null && !decision.allowed())) {
                 request.resume();
             }
-            proceed(ctx, next, decision, error);
+            proceed(ctx, next, decision, error, what);
         }));
     }
 
     private static void proceed(RoutingContext ctx, Handler<RoutingContext> next, Decision decision, Throwable error) {
+        proceed(ctx, next, decision, error, "requests per minute");
+    }
+
+    private static void proceed(RoutingContext ctx, Handler<RoutingContext> next, Decision decision, Throwable error,
+                                String what) {
         if (error != null) {
             ctx.fail(error instanceof java.util.concurrent.CompletionException c && c.getCause() != null
                     ? c.getCause() : error);
@@ -254,7 +286,7 @@ public final class HttpApi {
                 .putHeader(RATE_RESET, Long.toString(decision.resetSeconds()));
         if (!decision.allowed()) {
             ctx.fail(new ProblemException(ProblemType.RATE_LIMITED, "more than " + decision.limit()
-                    + " requests per minute; retry in " + decision.retryAfterSeconds() + " s")
+                    + " " + what + "; retry in " + decision.retryAfterSeconds() + " s")
                     .retryAfter(decision.retryAfterSeconds()));
             return;
         }

@@ -1,5 +1,6 @@
 package dev.serveml.inference;
 
+import dev.serveml.auth.Principal;
 import dev.serveml.registry.Model;
 import dev.serveml.registry.ModelVersion;
 
@@ -17,8 +18,8 @@ public interface AnswerCache {
     /** No caching at all. */
     AnswerCache NONE = new AnswerCache() {
         @Override
-        public Optional<CacheSlot> slot(Model model, ModelVersion version, String variant, List<Tensor> inputs,
-                                        Set<String> outputs, CacheRule rule) {
+        public Optional<CacheSlot> slot(Principal caller, Model model, ModelVersion version, String variant,
+                                        List<Tensor> inputs, Set<String> outputs, CacheRule rule) {
             return Optional.empty();
         }
 
@@ -43,10 +44,11 @@ public interface AnswerCache {
 
     /**
      * Where this request's answer is cached, or empty when it is not cached (by the deployment's
-     * rule, else the model's settings, else the server's).
+     * rule, else the model's settings, else the server's). The slot depends on the caller, so that
+     * an answer never tells one caller what another asked.
      */
-    Optional<CacheSlot> slot(Model model, ModelVersion version, String variant, List<Tensor> inputs,
-                             Set<String> outputs, CacheRule rule);
+    Optional<CacheSlot> slot(Principal caller, Model model, ModelVersion version, String variant,
+                             List<Tensor> inputs, Set<String> outputs, CacheRule rule);
 
     /** The stored answer; completes (never exceptionally) with empty when there is none. */
     CompletableFuture<Optional<Map<String, Output>>> find(CacheSlot slot);

@@ -120,7 +120,7 @@ public final class InferenceService {
                 Signature signature = lease.model().signature();
                 List<Tensor> inputs = binder.apply(signature);
                 validate(signature, inputs, outputs);
-                return new Bound(v, lease, inputs, cache.slot(m, v, lease.answerVariant(), inputs, outputs, rule).orElse(null));
+                return new Bound(v, lease, inputs, cache.slot(caller, m, v, lease.answerVariant(), inputs, outputs, rule).orElse(null));
             } catch (RuntimeException | Error e) {
                 lease.release();
                 throw e;
@@ -158,8 +158,8 @@ public final class InferenceService {
         try {
             inputs = binder.apply(v.signature());
             validate(v.signature(), inputs, outputs);
-            slot = cache.slot(served.model(), v, host.servingOf(v.id()).resources().answerVariant(), inputs, outputs,
-                    rule).orElse(null);
+            slot = cache.slot(caller, served.model(), v, host.servingOf(v.id()).resources().answerVariant(), inputs,
+                    outputs, rule).orElse(null);
         } catch (RuntimeException e) {
             return Optional.empty();
         }

@@ -55,6 +55,7 @@ public enum ProblemType {
     MODEL_UNAVAILABLE("model-unavailable", 503, "Model unavailable", true),
     SERVICE_UNAVAILABLE("service-unavailable", 503, "Service unavailable", true),
     QUEUE_FULL("queue-full", 503, "Too many requests waiting for this model", true),
+    LIMIT_TOO_HIGH("limit-too-high", 422, "Limit above what this server allows", false),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";

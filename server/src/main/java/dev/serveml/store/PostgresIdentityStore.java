@@ -1,7 +1,9 @@
 package dev.serveml.store;
 
+import dev.serveml.auth.Allowance;
 import dev.serveml.auth.ApiKey;
 import dev.serveml.auth.IdentityStore;
+import dev.serveml.auth.NewApiKey;
 import dev.serveml.auth.RefreshToken;
 import dev.serveml.auth.Role;
 import dev.serveml.auth.Scope;
@@ -28,7 +30,7 @@ import java.util.stream.Collectors;
 /** {@link IdentityStore} on PostgreSQL with plain JDBC. */
 public final class PostgresIdentityStore implements IdentityStore {
     private static final String KEY_COLUMNS = "id, user_id, name, prefix, key_hash, scopes, rate_limit_per_minute, "
-            + "daily_quota, created_at, expires_at, revoked_at";
+            + "daily_quota, created_at, expires_at, revoked_at, parent_id";
 
     private final DataSource dataSource;
 
@@ -196,23 +198,65 @@ public final class PostgresIdentityStore implements IdentityStore {
     }
 
     @Override
-    public ApiKey insertApiKey(long userId, String name, String prefix, String keyHash, Set<Scope> scopes,
-                               Integer rateLimitPerMinute, Integer dailyQuota, Instant expiresAt) {
+    public ApiKey insertApiKey(NewApiKey key) {
         return with("create api key", c -> {
-            try (PreparedStatement s = c.prepareStatement("insert into api_keys (user_id, name, prefix, key_hash, scopes, "
-                    + "rate_limit_per_minute, daily_quota, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?) returning "
-                    + KEY_COLUMNS)) {
-                s.setLong(1, userId);
-                s.setString(2, name);
-                s.setString(3, prefix);
-                s.setString(4, keyHash);
-                s.setArray(5, c.createArrayOf("text", scopes.stream().map(Scope::value).sorted().toArray()));
-                s.setObject(6, rateLimitPerMinute);
-                s.setObject(7, dailyQuota);
-                s.setTimestamp(8, expiresAt == null ? null : Timestamp.from(expiresAt));
+            c.setAutoCommit(false);
+            try {
+                // The parent's row lock orders this insert against a revocation of the parent: either
+                // the revocation sees this child and revokes it too, or this insert sees the parent revoked.
+                if (key.parentId() != null && !lockUsableParent(c, key)) {
+                    c.rollback();
+                    throw new ProblemException(ProblemType.INVALID_API_KEY, "the API key used was revoked or expired "
+                            + "while this key was being created");
+                }
+                ApiKey created = insert(c, key);
+                c.commit();
+                return created;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        });
+    }
+
+    private static boolean lockUsableParent(Connection c, NewApiKey key) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("select 1 from api_keys where id = ? and user_id = ? and "
+                + "revoked_at is null and (expires_at is null or expires_at > now()) for share")) {
+            s.setLong(1, key.parentId());
+            s.setLong(2, key.userId());
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    private static ApiKey insert(Connection c, NewApiKey key) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("insert into api_keys (user_id, name, prefix, key_hash, scopes, "
+                + "rate_limit_per_minute, daily_quota, expires_at, parent_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                + "returning " + KEY_COLUMNS)) {
+            s.setLong(1, key.userId());
+            s.setString(2, key.name());
+            s.setString(3, key.prefix());
+            s.setString(4, key.keyHash());
+            s.setArray(5, c.createArrayOf("text", key.scopes().stream().map(Scope::value).sorted().toArray()));
+            s.setObject(6, key.rateLimitPerMinute());
+            s.setObject(7, key.dailyQuota());
+            s.setTimestamp(8, key.expiresAt() == null ? null : Timestamp.from(key.expiresAt()));
+            s.setObject(9, key.parentId());
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return key(rs);
+            }
+        }
+    }
+
+    @Override
+    public Optional<ApiKey> findApiKey(long id) {
+        return with("find api key", c -> {
+            try (PreparedStatement s = c.prepareStatement("select " + KEY_COLUMNS + " from api_keys where id = ?")) {
+                s.setLong(1, id);
                 try (ResultSet rs = s.executeQuery()) {
-                    rs.next();
-                    return key(rs);
+                    return rs.next() ? Optional.of(key(rs)) : Optional.empty();
                 }
             }
         });
@@ -231,34 +275,82 @@ public final class PostgresIdentityStore implements IdentityStore {
     }
 
     @Override
-    public List<ApiKey> listApiKeys(long userId) {
-        return with("list api keys", c -> {
-            try (PreparedStatement s = c.prepareStatement("select " + KEY_COLUMNS
-                    + " from api_keys where user_id = ? order by id")) {
-                s.setLong(1, userId);
+    public List<Allowance> findInheritedAllowances(long keyId) {
+        return with("find inherited key limits", c -> {
+            // Parents exist before their children, so the chain has no cycles; the depth bound is a guard.
+            try (PreparedStatement s = c.prepareStatement("with recursive chain (id, parent_id, per_minute, quota, depth) "
+                    + "as (select p.id, p.parent_id, p.rate_limit_per_minute, p.daily_quota, 1 from api_keys k "
+                    + "join api_keys p on p.id = k.parent_id where k.id = ? "
+                    + "union all select p.id, p.parent_id, p.rate_limit_per_minute, p.daily_quota, chain.depth + 1 "
+                    + "from chain join api_keys p on p.id = chain.parent_id where chain.depth < 100) "
+                    + "select id, per_minute, quota from chain where per_minute is not null or quota is not null "
+                    + "order by depth")) {
+                s.setLong(1, keyId);
                 try (ResultSet rs = s.executeQuery()) {
-                    List<ApiKey> keys = new ArrayList<>();
+                    List<Allowance> found = new ArrayList<>();
                     while (rs.next()) {
-                        keys.add(key(rs));
+                        found.add(new Allowance(rs.getLong(1), rs.getInt(2), rs.getInt(3)));
                     }
-                    return keys;
+                    return found;
                 }
             }
         });
     }
 
     @Override
-    public Optional<ApiKey> revokeApiKey(long userId, long keyId) {
-        return with("revoke api key", c -> {
-            try (PreparedStatement s = c.prepareStatement("update api_keys set revoked_at = coalesce(revoked_at, now()) "
-                    + "where id = ? and user_id = ? returning " + KEY_COLUMNS)) {
-                s.setLong(1, keyId);
-                s.setLong(2, userId);
+    public List<ApiKey> listApiKeys(long userId) {
+        return with("list api keys", c -> {
+            try (PreparedStatement s = c.prepareStatement("select " + KEY_COLUMNS
+                    + " from api_keys where user_id = ? order by id")) {
+                s.setLong(1, userId);
                 try (ResultSet rs = s.executeQuery()) {
-                    return rs.next() ? Optional.of(key(rs)) : Optional.empty();
+                    return keys(rs);
                 }
             }
         });
+    }
+
+    @Override
+    public List<ApiKey> revokeApiKey(long userId, long keyId) {
+        return with("revoke api key", c -> {
+            c.setAutoCommit(false);
+            // Two statements: the second starts after the first holds the key's row lock, so it also
+            // sees a child whose insert committed while this waited for that lock.
+            try (PreparedStatement key = c.prepareStatement("update api_keys set revoked_at = coalesce(revoked_at, "
+                    + "now()) where id = ? and user_id = ? returning " + KEY_COLUMNS);
+                 PreparedStatement descendants = c.prepareStatement("with recursive tree (id) as (select id from "
+                         + "api_keys where parent_id = ? union select k.id from api_keys k join tree on k.parent_id = "
+                         + "tree.id) update api_keys set revoked_at = coalesce(revoked_at, now()) where id in "
+                         + "(select id from tree) returning " + KEY_COLUMNS)) {
+                key.setLong(1, keyId);
+                key.setLong(2, userId);
+                List<ApiKey> revoked;
+                try (ResultSet rs = key.executeQuery()) {
+                    revoked = keys(rs);
+                }
+                if (revoked.isEmpty()) {
+                    c.rollback();
+                    return revoked;
+                }
+                descendants.setLong(1, keyId);
+                try (ResultSet rs = descendants.executeQuery()) {
+                    revoked.addAll(keys(rs));
+                }
+                c.commit();
+                return revoked;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        });
+    }
+
+    private static List<ApiKey> keys(ResultSet rs) throws SQLException {
+        List<ApiKey> keys = new ArrayList<>();
+        while (rs.next()) {
+            keys.add(key(rs));
+        }
+        return keys;
     }
 
     private static ApiKey key(ResultSet rs) throws SQLException {
@@ -268,7 +360,7 @@ public final class PostgresIdentityStore implements IdentityStore {
         return new ApiKey(rs.getLong("id"), rs.getLong("user_id"), rs.getString("name"), rs.getString("prefix"),
                 rs.getString("key_hash"), scopes, (Integer) rs.getObject("rate_limit_per_minute"),
                 (Integer) rs.getObject("daily_quota"), rs.getTimestamp("created_at").toInstant(),
-                instant(rs, "expires_at"), instant(rs, "revoked_at"));
+                instant(rs, "expires_at"), instant(rs, "revoked_at"), (Long) rs.getObject("parent_id"));
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

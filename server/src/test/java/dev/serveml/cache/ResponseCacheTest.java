@@ -1,5 +1,8 @@
 package dev.serveml.cache;
 
+import dev.serveml.auth.Principal;
+import dev.serveml.auth.Role;
+import dev.serveml.auth.Scope;
 import dev.serveml.config.CacheConfig;
 import dev.serveml.inference.CacheRule;
 import dev.serveml.inference.CacheSlot;
@@ -30,6 +33,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class ResponseCacheTest {
     private static final CacheConfig ON = new CacheConfig(true, Duration.ofMinutes(5), 100);
+    /** The owner of {@link #model}'s models. */
+    private static final Principal OWNER = user(1, Role.USER);
     private final AtomicLong now = new AtomicLong(1_000_000_000L);
     private final Meters meters = new Meters();
 
@@ -82,6 +87,33 @@ class ResponseCacheTest {
     }
 
     @Test
+    void theOwnersCallsShareAnswersAndEveryOtherCallerHasItsOwnSoNoHitTellsOfAnotherCaller() {
+        ResponseCache cache = cache(ON, Optional.empty());
+        Model publicModel = model(null, null);
+        CacheSlot owner = cache.slot(OWNER, publicModel, version(1), "", row(1f), Set.of(), CacheRule.MODEL).orElseThrow();
+        CacheSlot ownersKey = cache.slot(new Principal(1, "owner", Role.USER, Set.of(Scope.PREDICT), 9, "10.0.0.9", 0, 0),
+                publicModel, version(1), "", row(1f), Set.of(), CacheRule.MODEL).orElseThrow();
+        CacheSlot userA = cache.slot(user(2, Role.USER), publicModel, version(1), "", row(1f), Set.of(), CacheRule.MODEL)
+                .orElseThrow();
+        CacheSlot userB = cache.slot(user(3, Role.USER), publicModel, version(1), "", row(1f), Set.of(), CacheRule.MODEL)
+                .orElseThrow();
+        CacheSlot admin = cache.slot(user(4, Role.ADMIN), publicModel, version(1), "", row(1f), Set.of(),
+                CacheRule.MODEL).orElseThrow();
+        CacheSlot anonymousX = cache.slot(Principal.anonymous("192.0.2.1"), publicModel, version(1), "", row(1f),
+                Set.of(), CacheRule.MODEL).orElseThrow();
+        CacheSlot anonymousY = cache.slot(Principal.anonymous("192.0.2.2"), publicModel, version(1), "", row(1f),
+                Set.of(), CacheRule.MODEL).orElseThrow();
+
+        assertThat(ownersKey.key()).as("the owner's key and session share").isEqualTo(owner.key());
+        assertThat(List.of(owner.key(), userA.key(), userB.key(), admin.key(), anonymousX.key(), anonymousY.key()))
+                .doesNotHaveDuplicates();
+        cache.store(userA, answer());
+        assertThat(cache.find(userA).join()).as("A's own repeat").isPresent();
+        assertThat(cache.find(userB).join()).as("B learns nothing of A").isEmpty();
+        assertThat(cache.find(owner).join()).as("nor does the owner").isEmpty();
+    }
+
+    @Test
     void keepsNoMoreAnswersThanItsSizeBound() {
         ResponseCache cache = cache(new CacheConfig(true, Duration.ofMinutes(5), 3), Optional.empty());
         for (int i = 0; i < 10; i++) {
@@ -93,12 +125,12 @@ class ResponseCacheTest {
     @Test
     void aModelCanTurnTheCacheOffOrOnWhateverTheServerDefault() {
         ResponseCache on = cache(ON, Optional.empty());
-        assertThat(on.slot(model(false, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL)).isEmpty();
-        assertThat(on.slot(model(null, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL)).isPresent();
+        assertThat(on.slot(OWNER, model(false, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL)).isEmpty();
+        assertThat(on.slot(OWNER, model(null, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL)).isPresent();
 
         ResponseCache off = cache(new CacheConfig(false, Duration.ofMinutes(5), 100), Optional.empty());
-        assertThat(off.slot(model(null, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL)).isEmpty();
-        assertThat(off.slot(model(true, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL)).isPresent();
+        assertThat(off.slot(OWNER, model(null, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL)).isEmpty();
+        assertThat(off.slot(OWNER, model(true, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL)).isPresent();
     }
 
     @Test
@@ -107,10 +139,10 @@ class ResponseCacheTest {
         CacheRule off = new CacheRule(Optional.of(false), Optional.empty());
         CacheRule shortLived = new CacheRule(Optional.of(true), Optional.of(Duration.ofSeconds(5)));
 
-        assertThat(on.slot(model(true, 60), version(1), "", row(1f), Set.of(), off)).isEmpty();
-        assertThat(on.slot(model(false, 60), version(1), "", row(1f), Set.of(), shortLived).orElseThrow().ttl())
+        assertThat(on.slot(OWNER, model(true, 60), version(1), "", row(1f), Set.of(), off)).isEmpty();
+        assertThat(on.slot(OWNER, model(false, 60), version(1), "", row(1f), Set.of(), shortLived).orElseThrow().ttl())
                 .isEqualTo(Duration.ofSeconds(5));
-        assertThat(on.slot(model(null, 60), version(1), "", row(1f), Set.of(),
+        assertThat(on.slot(OWNER, model(null, 60), version(1), "", row(1f), Set.of(),
                 new CacheRule(Optional.empty(), Optional.empty())).orElseThrow().ttl())
                 .as("nothing said: the model's ttl").isEqualTo(Duration.ofSeconds(60));
     }
@@ -118,8 +150,8 @@ class ResponseCacheTest {
     @Test
     void answersOfACopyLoadedWithAnotherEnvironmentAreKeptApart() {
         ResponseCache cache = cache(ON, Optional.empty());
-        CacheSlot plain = cache.slot(model(null, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL).orElseThrow();
-        CacheSlot tuned = cache.slot(model(null, null), version(1), "ab12", row(1f), Set.of(), CacheRule.MODEL)
+        CacheSlot plain = cache.slot(OWNER, model(null, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL).orElseThrow();
+        CacheSlot tuned = cache.slot(OWNER, model(null, null), version(1), "ab12", row(1f), Set.of(), CacheRule.MODEL)
                 .orElseThrow();
 
         cache.store(plain, answer());
@@ -165,6 +197,11 @@ class ResponseCacheTest {
         assertThat(back).isEqualTo(outputs);
     }
 
+    private static Principal user(long id, Role role) {
+        return new Principal(id, "user" + id, role, role == Role.ADMIN ? Set.of(Scope.ADMIN) : Set.of(Scope.PREDICT), 0,
+                "127.0.0.1", 0, 0);
+    }
+
     private ResponseCache cache(CacheConfig config, Optional<SharedCache> shared) {
         return new ResponseCache(config, shared, meters, now::get, Runnable::run);
     }
@@ -174,7 +211,7 @@ class ResponseCacheTest {
     }
 
     private static CacheSlot slot(ResponseCache cache, Model m, long versionId, List<Tensor> inputs, Set<String> outputs) {
-        return cache.slot(m, version(versionId), "", inputs, outputs, CacheRule.MODEL).orElseThrow();
+        return cache.slot(OWNER, m, version(versionId), "", inputs, outputs, CacheRule.MODEL).orElseThrow();
     }
 
     private static List<Tensor> row(float first) {

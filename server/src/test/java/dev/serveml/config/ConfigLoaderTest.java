@@ -32,6 +32,29 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void signInsAreLimitedPerAddressAndBcryptWorkIsBoundedByDefault() {
+        AuthConfig auth = ConfigLoader.load(Map.of()).auth();
+        assertThat(auth.signInPerMinute()).isEqualTo(20);
+        assertThat(auth.bcryptConcurrency()).isEqualTo(Math.max(1, CORES / 2));
+        AuthConfig set = ConfigLoader.load(Map.of("SERVEML_AUTH_RATE_LIMIT", "5", "SERVEML_BCRYPT_CONCURRENCY", "3")).auth();
+        assertThat(set.signInPerMinute()).isEqualTo(5);
+        assertThat(set.bcryptConcurrency()).isEqualTo(3);
+    }
+
+    @Test
+    void anAdminPasswordLongerThanBcryptReadsAndNoSignInBudgetAreConfigErrors() {
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(Map.of(
+                "SERVEML_AUTH_RATE_LIMIT", "0",
+                "SERVEML_BCRYPT_CONCURRENCY", "0",
+                "SERVEML_ADMIN_PASSWORD", "x".repeat(73))));
+
+        assertThat(e.problems()).containsExactly(
+                "SERVEML_AUTH_RATE_LIMIT: must be between 1 and 2147483647, got 0",
+                "SERVEML_BCRYPT_CONCURRENCY: must be between 1 and 256, got 0",
+                "SERVEML_ADMIN_PASSWORD: must be at most 72 bytes in UTF-8 (bcrypt reads no more)");
+    }
+
+    @Test
     void readsTheSchedulerSettings() {
         ServemlConfig config = ConfigLoader.load(Map.of(
                 "SERVEML_MAX_BATCH_SIZE", "64",
