@@ -105,7 +105,7 @@ public final class HttpApi {
         new ModelsHandler(registry, host, uploads, stats, responses).register(this);
         new StatsHandler(stats, deployments, registry, responses).register(this);
         new RepositoryHandler(registry, host, deployments, responses).register(this);
-        new OpsHandler(meters, database, limits.limiter(), responses).register(this);
+        new OpsHandler(meters, host, database, limits.limiter(), responses).register(this);
         new WebHandler().register(this);
     }
 

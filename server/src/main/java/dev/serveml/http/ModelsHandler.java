@@ -190,6 +190,6 @@ final class ModelsHandler {
     }
 
     private Views.VersionView view(ModelVersion v) {
-        return Views.VersionView.of(v, host.isLoaded(v.id()));
+        return Views.VersionView.of(v, host.isLoaded(v.id()), host.unavailable(v.id()).orElse(null));
     }
 }

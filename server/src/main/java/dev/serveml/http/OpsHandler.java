@@ -1,6 +1,7 @@
 package dev.serveml.http;
 
 import dev.serveml.auth.Scope;
+import dev.serveml.inference.ModelHost;
 import dev.serveml.metrics.Meters;
 import dev.serveml.ratelimit.RateLimiter;
 import dev.serveml.store.Database;
@@ -19,13 +20,15 @@ final class OpsHandler {
     private static final String SWAGGER_POM = "META-INF/maven/org.webjars/swagger-ui/pom.properties";
 
     private final Meters meters;
+    private final ModelHost host;
     private final RateLimiter limiter;
     private final Database database;
     private final Responses responses;
     private final Buffer openApi;
     private final Buffer docsPage;
 
-    OpsHandler(Meters meters, Database database, RateLimiter limiter, Responses responses) {
+    OpsHandler(Meters meters, ModelHost host, Database database, RateLimiter limiter, Responses responses) {
+        this.host = host;
         this.limiter = limiter;
         this.meters = meters;
         this.database = database;
@@ -58,6 +61,10 @@ final class OpsHandler {
             g.writeObjectFieldStart("checks");
             g.writeStringField("database", up ? "UP" : "DOWN");
             g.writeStringField("rate_limits", limiter.status());
+            // Readiness is public: a count, not other tenants' model names (owners see why on their version).
+            int refusing = host.unavailable().size();
+            g.writeStringField("models", refusing == 0 ? "UP"
+                    : refusing + " loaded version(s) refusing calls while their crashing workers cool down");
             g.writeEndObject();
             g.writeEndObject();
         }));

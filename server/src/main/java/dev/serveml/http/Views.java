@@ -28,12 +28,13 @@ final class Views {
 
     record VersionView(String model, int version, String state, String status, String statusMessage, String format,
                        String runtime, String sha256, long sizeBytes, String fileName, Signature signature,
-                       java.util.Map<String, Object> metadata, String requirements, boolean loaded, Instant createdAt,
-                       Instant updatedAt, Instant deletedAt, String predictUrl) {
-        static VersionView of(ModelVersion v, boolean loaded) {
+                       java.util.Map<String, Object> metadata, String requirements, boolean loaded,
+                       String unavailable, Instant createdAt, Instant updatedAt, Instant deletedAt, String predictUrl) {
+        /** @param unavailable why the loaded copy refuses calls right now (crash loop cooling down), or null */
+        static VersionView of(ModelVersion v, boolean loaded, String unavailable) {
             return new VersionView(v.modelName(), v.version(), v.state().value(), v.status().value(),
                     v.statusMessage(), v.format(), v.runtime(), v.sha256(), v.sizeBytes(), v.fileName(), v.signature(),
-                    v.metadata(), v.requirements().orElse(null), loaded, v.createdAt(), v.updatedAt(),
+                    v.metadata(), v.requirements().orElse(null), loaded, unavailable, v.createdAt(), v.updatedAt(),
                     v.deletedAt().orElse(null),
                     "/api/v1/models/" + v.modelName() + "/versions/" + v.version() + "/predict");
         }

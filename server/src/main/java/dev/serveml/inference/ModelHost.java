@@ -422,6 +422,35 @@ public final class ModelHost implements AutoCloseable {
         return held == null ? OptionalInt.empty() : OptionalInt.of(held.batcher().maxInFlight());
     }
 
+    /**
+     * The loaded versions that refuse calls right now, by label ("iris v3"), with why; empty when
+     * every loaded version serves. For readiness: a replica with one broken model still serves the others.
+     */
+    public Map<String, String> unavailable() {
+        List<Slot> loaded;
+        synchronized (this) {
+            loaded = new ArrayList<>(slots.values());
+        }
+        Map<String, String> refusing = new java.util.TreeMap<>();
+        for (Slot s : loaded) {
+            HeldModel h = s.loaded();
+            if (h != null) {
+                h.model().unavailable().ifPresent(why -> refusing.put(s.version.label(), why));
+            }
+        }
+        return refusing;
+    }
+
+    /** Why this loaded version refuses calls right now; empty when it serves or is not loaded. */
+    public Optional<String> unavailable(long versionId) {
+        HeldModel held;
+        synchronized (this) {
+            Slot slot = slots.get(versionId);
+            held = slot == null ? null : slot.loaded();
+        }
+        return held == null ? Optional.empty() : held.model().unavailable();
+    }
+
     private void touch(Slot slot) {
         slot.lastUsed = ticker.nanoTime();
     }

@@ -46,6 +46,14 @@ public interface LoadedModel extends AutoCloseable {
         return 0;
     }
 
+    /**
+     * Why this model refuses calls right now although it is loaded (its workers keep crashing
+     * and it is cooling down, say), or empty when it serves. Readiness reports it.
+     */
+    default java.util.Optional<String> unavailable() {
+        return java.util.Optional.empty();
+    }
+
     /** A rough estimate of the memory the model holds, in bytes (for budgets and metrics). */
     long memoryBytes();
 

@@ -34,7 +34,7 @@ class PythonWorkersIT {
     static Path dataDir;
     static TestServer server;
 
-    /** A handler that misbehaves on request: x[0][0] of 666 sleeps 5 s, 999 sleeps 30 s, 13 exits. */
+    /** A handler that misbehaves on request: x[0][0] of 777 sleeps 1 s, 666 sleeps 5 s, 999 sleeps 30 s, 13 exits. */
     static final String MISCHIEF = """
             import os, sys, time
             import numpy as np
@@ -45,6 +45,8 @@ class PythonWorkersIT {
                     time.sleep(20)
             def predict(inputs):
                 x = np.asarray(inputs["x"], dtype=np.float64)
+                if x[0][0] == 777:
+                    time.sleep(1)
                 if x[0][0] == 666:
                     time.sleep(5)
                 if x[0][0] == 999:
@@ -109,18 +111,54 @@ class PythonWorkersIT {
     }
 
     @Test
-    void aWorkerKilledMidRequestFailsThatRequestWithARetryable503AndIsReplaced() throws Exception {
+    void aRequestWhoseWorkerIsKilledUnderItIsAnsweredByAnotherWorker() throws Exception {
         Set<ProcessHandle> before = workers();
         uploadMischief("killed");
-        ProcessHandle worker = newWorker(before);
-        CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> call("killed", 666));
-        Thread.sleep(800);
-        assertThat(worker.destroyForcibly()).isTrue();
+        HttpResponse<String> d = server.postJson("/api/v1/deployments", "{\"name\": \"killed\", \"model\": "
+                + "\"killed\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}, "
+                + "\"config\": {\"instances\": 2}}");
+        assertThat(d.statusCode()).as(d.body()).isEqualTo(201);
+        await(() -> json(server.get("/api/v1/deployments/killed")).get("status").asText().equals("active"),
+                Duration.ofSeconds(60), "the deployment to be active");
+        await(() -> workers().stream().filter(p -> !before.contains(p)).count() >= 2, Duration.ofSeconds(30),
+                "two workers");
+        CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> server.postJson(
+                "/api/v1/deployments/killed/predict", "{\"inputs\": {\"x\": [[777]]}}"));
+        // The worker serving it sleeps for a second; the idle one waits on its socket.
+        await(() -> sleeping(before).isPresent(), Duration.ofSeconds(5), "a worker busy with the call");
+        ProcessHandle busy = sleeping(before).orElseThrow();
+        assertThat(busy.destroyForcibly()).isTrue();
+
         HttpResponse<String> r = slow.get();
-        assertProblem(r, 503, "model-unavailable", "died during this request");
-        assertThat(r.headers().firstValue("Retry-After")).hasValue("1");
-        await(() -> call("killed", 1).statusCode() == 200, Duration.ofSeconds(20), "the replacement worker");
-        assertThat(json(call("killed", 1)).get("outputs").get("y")).isEqualTo(json("[[2.0]]"));
+
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(json(r).get("outputs").get("y")).isEqualTo(json("[[778.0]]"));
+        await(() -> workers().stream().filter(p -> !before.contains(p) && p.isAlive()).count() >= 2,
+                Duration.ofSeconds(30), "the killed worker's replacement");
+    }
+
+    @Test
+    void aRequestWhoseWorkersDieTwiceGetsARetryable503() {
+        uploadMischief("killer-input");
+        HttpResponse<String> r = call("killer-input", 13);
+        assertProblem(r, 503, "model-unavailable", "died during this request (tried twice)");
+        assertThat(r.headers().firstValue("Retry-After")).isPresent();
+        await(() -> call("killer-input", 1).statusCode() == 200, Duration.ofSeconds(20), "a replacement worker");
+    }
+
+    static long retryAfter(HttpResponse<String> r) {
+        return r.headers().firstValue("Retry-After").map(Long::parseLong).orElse(0L);
+    }
+
+    /** A new worker that is asleep in the kernel's nanosleep (time.sleep), read from /proc. */
+    static java.util.Optional<ProcessHandle> sleeping(Set<ProcessHandle> before) {
+        return workers().stream().filter(p -> !before.contains(p)).filter(p -> {
+            try {
+                return Files.readString(Path.of("/proc/" + p.pid() + "/wchan")).contains("nanosleep");
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        }).findFirst();
     }
 
     @Test
@@ -145,19 +183,45 @@ class PythonWorkersIT {
     }
 
     @Test
-    void aWorkerThatKeepsCrashingMarksTheVersionFailedWithItsLastWords() {
+    void workersThatKeepCrashingOpenTheCircuitAndAProbeClosesItAgain() {
         uploadMischief("crashy");
         await(() -> {
-            call("crashy", 13);
-            return json(server.get("/api/v1/models/crashy/versions/1")).get("status").asText().equals("failed");
-        }, Duration.ofSeconds(90), "the version to be marked failed");
+            HttpResponse<String> r = call("crashy", 13);
+            return r.statusCode() == 503 && json(r).get("detail").asText().contains("is not taking calls");
+        }, Duration.ofSeconds(90), "the circuit to open");
+
+        // Open: every call is refused at once, saying when to come back; nothing is failed for good.
+        HttpResponse<String> refused = call("crashy", 1);
+        assertThat(assertProblem(refused, 503, "model-unavailable", "crashed 5 times").get("detail").asText())
+                .contains("boom: exiting on purpose");
+        long retryAfter = Long.parseLong(refused.headers().firstValue("Retry-After").orElseThrow());
+        assertThat(retryAfter).isBetween(1L, 5L);
         JsonNode v = json(server.get("/api/v1/models/crashy/versions/1"));
-        assertThat(v.get("status_message").asText()).contains("crashed 5 times", "boom: exiting on purpose");
-        assertProblem(call("crashy", 1), 409, "version-not-servable", "crashed 5 times");
-        // Setting it active again is the way to retry it.
-        server.patchJson("/api/v1/models/crashy/versions/1", "{\"state\": \"active\"}");
-        assertThat(json(server.get("/api/v1/models/crashy/versions/1")).get("status").asText()).isEqualTo("ready");
-        assertThat(call("crashy", 1).statusCode()).isEqualTo(200);
+        assertThat(v.get("status").asText()).isEqualTo("ready");
+        assertThat(v.get("unavailable").asText()).contains("crashed 5 times", "refused");
+        JsonNode ready = json(server.get("/health/ready"));
+        assertThat(ready.get("checks").get("models").asText()).contains("1 loaded version(s) refusing calls");
+        assertThat(ready.toString()).doesNotContain("crashy");
+
+        // After the cool-down one call probes it; answered, the circuit closes and calls flow again.
+        await(() -> call("crashy", 1).statusCode() == 200, Duration.ofSeconds(30), "the probe to close the circuit");
+        assertThat(json(call("crashy", 2)).get("outputs").get("y")).isEqualTo(json("[[3.0]]"));
+        assertThat(json(server.get("/api/v1/models/crashy/versions/1")).get("unavailable").isNull()).isTrue();
+        assertThat(json(server.get("/health/ready")).get("checks").get("models").asText()).isEqualTo("UP");
+    }
+
+    @Test
+    void aProbeWhoseWorkerDiesOpensTheCircuitForLonger() {
+        uploadMischief("crashy-probe");
+        await(() -> {
+            HttpResponse<String> r = call("crashy-probe", 13);
+            return r.statusCode() == 503 && json(r).get("detail").asText().contains("is not taking calls");
+        }, Duration.ofSeconds(90), "the circuit to open");
+        // The first call after the 5 s cool-down is the probe; it crashes the worker again: 10 s now.
+        await(() -> retryAfter(call("crashy-probe", 13)) > 5, Duration.ofSeconds(30), "the circuit to open again");
+        HttpResponse<String> refused = call("crashy-probe", 1);
+        assertProblem(refused, 503, "model-unavailable", "is not taking calls");
+        assertThat(retryAfter(refused)).isBetween(6L, 10L);
     }
 
     @Test

@@ -147,7 +147,7 @@ public final class PythonModelRuntime implements ModelRuntime {
                     request.resources().instancesOr(config.workers()),
                     config.requestTimeout(), config.idleTimeout());
             return new WorkerPool(settings, first, () -> Worker.start(spec, json, timers), signature, metadata,
-                    timers, request.onFailure(), meters, () -> {
+                    timers, meters, () -> {
                         Environments.deleteTree(modelDir);
                         Environments.deleteTree(socketDir);
                     });

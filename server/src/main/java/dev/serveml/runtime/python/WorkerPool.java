@@ -18,26 +18,43 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
  * The workers of one loaded version, seen by the rest of ServeML as one {@link LoadedModel}.
- * Callers borrow an idle worker (waiting at most the request timeout); a worker that dies fails
- * its request with a retryable 503 and is replaced after a backoff; too many deaths in a short
- * time mark the version failed. When every worker has been idle past the idle timeout they are
- * stopped, and the next call starts them again (a cold start, timed in the metrics).
- * Thread-safe.
+ * Callers borrow an idle worker (waiting at most the request timeout). A worker that dies is
+ * replaced after a backoff, and the request it was serving is tried once more on another worker
+ * (predictions are idempotent); only a second death fails it, with a retryable 503.
+ *
+ * <p>Deaths are watched by a circuit breaker: {@link #CRASH_LIMIT} within {@link #CRASH_WINDOW}
+ * open it. While open, calls are refused at once (503 with {@code Retry-After}) and no worker is
+ * restarted; after the cool-down ({@link #FIRST_COOLDOWN}, doubling on each failed probe up to
+ * {@link #MAX_COOLDOWN}) it is half-open: one call is let through as a probe (starting a worker
+ * if none is left). A probe that is answered, even with the model's own error, closes the circuit;
+ * a probe whose worker dies opens it again. A version is never failed for good by crashes.
+ *
+ * <p>When every worker has been idle past the idle timeout they are stopped, and the next call
+ * starts them again (a cold start, timed in the metrics). Thread-safe.
  */
 final class WorkerPool implements LoadedModel {
     private static final Logger log = LoggerFactory.getLogger(WorkerPool.class);
-    /** Deaths within {@link #CRASH_WINDOW} that make the version failed. */
+    /** Deaths within {@link #CRASH_WINDOW} that open the circuit. */
     static final int CRASH_LIMIT = 5;
     static final Duration CRASH_WINDOW = Duration.ofMinutes(5);
+    static final Duration FIRST_COOLDOWN = Duration.ofSeconds(5);
+    static final Duration MAX_COOLDOWN = Duration.ofMinutes(5);
+
+    /** The circuit breaker's states; see the class comment. */
+    private enum Circuit { CLOSED, OPEN, HALF_OPEN }
+
+    /** A borrowed worker, and whether the call on it is the half-open probe. */
+    private record Borrowed(Worker worker, boolean probe) {
+    }
 
     /** The settings a pool runs under. */
     record Settings(String model, String label, int size, Duration requestTimeout, Duration idleTimeout) {
@@ -48,7 +65,6 @@ final class WorkerPool implements LoadedModel {
     private final Signature signature;
     private final Map<String, Object> metadata;
     private final ScheduledExecutorService timers;
-    private final Consumer<String> onFailure;
     private final Meters meters;
     private final ScheduledFuture<?> idleCheck;
     private final Runnable onClose;
@@ -58,11 +74,15 @@ final class WorkerPool implements LoadedModel {
     private int running;
     private int starting;
     private long lastUsed = System.nanoTime();
-    private String failure;
+    private Circuit circuit = Circuit.CLOSED;
+    private long openUntil;
+    private Duration cooldown = FIRST_COOLDOWN;
+    private boolean probing;
+    private String lastDeath;
     private boolean closed;
 
     WorkerPool(Settings settings, Worker first, Supplier<Worker> starter, Signature signature,
-               Map<String, Object> metadata, ScheduledExecutorService timers, Consumer<String> onFailure,
+               Map<String, Object> metadata, ScheduledExecutorService timers,
                Meters meters, Runnable onClose) {
         this.onClose = onClose;
         this.settings = settings;
@@ -70,7 +90,6 @@ final class WorkerPool implements LoadedModel {
         this.signature = signature;
         this.metadata = metadata;
         this.timers = timers;
-        this.onFailure = onFailure;
         this.meters = meters;
         synchronized (this) {
             idle.add(first);
@@ -112,32 +131,38 @@ final class WorkerPool implements LoadedModel {
 
     @Override
     public Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs) {
-        Worker worker = borrow();
+        try {
+            return select(attempt(inputs), outputs);
+        } catch (Worker.WorkerDied first) {
+            // Its worker died under it; the request itself may be fine: once more, on another worker.
+            try {
+                return select(attempt(inputs), outputs);
+            } catch (Worker.WorkerDied second) {
+                throw new ProblemException(ProblemType.MODEL_UNAVAILABLE, "the workers serving " + settings.label()
+                        + " died during this request (tried twice); they are being restarted, retry shortly");
+            }
+        }
+    }
+
+    /** One try on one worker; a death is recorded before it is thrown. */
+    private List<Tensor> attempt(List<Tensor> inputs) throws Worker.WorkerDied {
+        Borrowed borrowed = borrow();
+        Worker worker = borrowed.worker();
         boolean healthy = true;
         try {
             List<Tensor> result = worker.predict(inputs, settings.requestTimeout(), timers);
-            Map<String, Output> answer = new LinkedHashMap<>();
-            for (TensorSpec spec : signature.outputs()) {
-                result.stream().filter(t -> t.name().equals(spec.name())).findFirst()
-                        .filter(t -> outputs.isEmpty() || outputs.contains(t.name()))
-                        .ifPresent(t -> answer.put(t.name(), t));
-            }
-            for (Tensor t : result) {
-                if (!answer.containsKey(t.name()) && signature.findOutput(t.name()).isEmpty()
-                        && (outputs.isEmpty() || outputs.contains(t.name()))) {
-                    answer.put(t.name(), t);
-                }
-            }
-            return answer;
+            answered(borrowed);
+            return result;
         } catch (Worker.WorkerDied e) {
             healthy = false;
-            died(e.getMessage(), true);
-            throw new ProblemException(ProblemType.MODEL_UNAVAILABLE, "the worker serving " + settings.label()
-                    + " died during this request; it is being restarted, retry shortly");
+            died(e.getMessage(), true, borrowed.probe());
+            throw e;
         } catch (ProblemException e) {
             if (e.type() == ProblemType.INFERENCE_TIMEOUT) {
                 healthy = false;
-                replaceAfterTimeout();
+                replaceAfterTimeout(borrowed.probe());
+            } else {
+                answered(borrowed); // the model refused or raised, and its worker lives on
             }
             throw e;
         } finally {
@@ -147,21 +172,96 @@ final class WorkerPool implements LoadedModel {
         }
     }
 
-    private Worker borrow() {
+    private Map<String, Output> select(List<Tensor> result, Set<String> outputs) {
+        Map<String, Output> answer = new LinkedHashMap<>();
+        for (TensorSpec spec : signature.outputs()) {
+            result.stream().filter(t -> t.name().equals(spec.name())).findFirst()
+                    .filter(t -> outputs.isEmpty() || outputs.contains(t.name()))
+                    .ifPresent(t -> answer.put(t.name(), t));
+        }
+        for (Tensor t : result) {
+            if (!answer.containsKey(t.name()) && signature.findOutput(t.name()).isEmpty()
+                    && (outputs.isEmpty() || outputs.contains(t.name()))) {
+                answer.put(t.name(), t);
+            }
+        }
+        return answer;
+    }
+
+    /** A call was answered: a half-open probe that succeeds closes the circuit and refills the pool. */
+    private void answered(Borrowed borrowed) {
+        if (!borrowed.probe()) {
+            return;
+        }
+        int missing;
+        synchronized (this) {
+            circuit = Circuit.CLOSED;
+            probing = false;
+            cooldown = FIRST_COOLDOWN;
+            deaths.clear();
+            missing = settings.size() - running - starting;
+            notifyAll();
+        }
+        log.info("[{}] the probe call was answered: the circuit is closed again", settings.label());
+        for (int i = 0; i < missing; i++) {
+            startOne(Duration.ZERO);
+        }
+    }
+
+    /**
+     * Why calls are refused right now (the circuit is open), or empty. Shown by readiness.
+     */
+    @Override
+    public synchronized Optional<String> unavailable() {
+        if (circuit == Circuit.CLOSED) {
+            return Optional.empty();
+        }
+        return Optional.of("its workers crashed " + CRASH_LIMIT + " times within "
+                + CRASH_WINDOW.toMinutes() + " minutes (the last: " + lastDeath + "); "
+                + (circuit == Circuit.OPEN ? "calls are refused for " + secondsUntil(openUntil) + " s more, then one "
+                + "call probes it" : "a probe call is being let through"));
+    }
+
+    private static long secondsUntil(long nanos) {
+        return Math.max(1, TimeUnit.NANOSECONDS.toSeconds(nanos - System.nanoTime() + 999_999_999L));
+    }
+
+    /** Refuses a call while the circuit is open; in the half-open state lets exactly one through. */
+    private boolean admit() {
+        if (circuit == Circuit.OPEN && System.nanoTime() - openUntil >= 0) {
+            circuit = Circuit.HALF_OPEN;
+            probing = false;
+        }
+        if (circuit == Circuit.CLOSED) {
+            return false;
+        }
+        if (circuit == Circuit.HALF_OPEN && !probing) {
+            probing = true;
+            return true;
+        }
+        long retry = circuit == Circuit.OPEN ? secondsUntil(openUntil) : 1;
+        throw new ProblemException(ProblemType.MODEL_UNAVAILABLE, settings.label() + " is not taking calls: its "
+                + "workers crashed " + CRASH_LIMIT + " times within " + CRASH_WINDOW.toMinutes() + " minutes (the "
+                + "last: " + lastDeath + "); retry in " + retry + " s").retryAfter(retry);
+    }
+
+    private Borrowed borrow() {
         long deadline = System.nanoTime() + settings.requestTimeout().toNanos();
         boolean coldStart = false;
+        boolean probe;
         synchronized (this) {
+            probe = admit();
             while (true) {
-                if (failure != null) {
-                    throw new ProblemException(ProblemType.MODEL_UNAVAILABLE, settings.label() + " failed: " + failure);
-                }
                 if (closed) {
+                    if (probe) {
+                        probing = false;
+                    }
                     throw new ProblemException(ProblemType.MODEL_UNAVAILABLE, settings.label() + " was unloaded; retry");
                 }
                 Worker w = idle.pollFirst();
                 if (w != null) {
                     lastUsed = System.nanoTime();
-                    return w;
+                    return new Borrowed(w, probe);
                 }
                 if (running + starting == 0) {
                     coldStart = true;
@@ -170,6 +270,9 @@ final class WorkerPool implements LoadedModel {
                 }
                 long wait = deadline - System.nanoTime();
                 if (wait <= 0) {
+                    if (probe) {
+                        probing = false;
+                    }
                     throw new ProblemException(ProblemType.MODEL_UNAVAILABLE, "all " + settings.size()
                             + " workers of " + settings.label() + " stayed busy for "
                             + settings.requestTimeout().toSeconds() + " s; retry later");
@@ -178,7 +281,13 @@ final class WorkerPool implements LoadedModel {
                     TimeUnit.NANOSECONDS.timedWait(this, wait);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                    if (probe) {
+                        probing = false;
+                    }
                     throw new ProblemException(ProblemType.SERVICE_UNAVAILABLE, "interrupted");
+                }
+                if (!probe && circuit != Circuit.CLOSED) {
+                    admit(); // it opened while this call waited: refuse it now rather than at its deadline
                 }
             }
         }
@@ -192,6 +301,7 @@ final class WorkerPool implements LoadedModel {
                 starting--;
                 notifyAll();
             }
+            died("a worker did not start: " + e.getMessage(), false, probe);
             throw new ProblemException(ProblemType.MODEL_UNAVAILABLE, settings.label() + " could not start: "
                     + e.getMessage());
         }
@@ -202,10 +312,12 @@ final class WorkerPool implements LoadedModel {
             running++;
             lastUsed = System.nanoTime();
         }
-        for (int i = 1; i < settings.size(); i++) {
-            startOne(Duration.ZERO);
+        if (!probe) {
+            for (int i = 1; i < settings.size(); i++) {
+                startOne(Duration.ZERO);
+            }
         }
-        return w;
+        return new Borrowed(w, probe);
     }
 
     private void giveBack(Worker worker) {
@@ -224,37 +336,54 @@ final class WorkerPool implements LoadedModel {
         }
     }
 
-    /** A worker died (or a replacement did not start: {@code wasRunning} false). */
-    private void died(String why, boolean wasRunning) {
+    /**
+     * A worker died (or one did not start: {@code wasRunning} false). Opens the circuit past the
+     * crash limit, or when the half-open probe died; otherwise schedules a replacement.
+     */
+    private void died(String why, boolean wasRunning, boolean probe) {
         log.warn("[{}] {}", settings.label(), why);
         int recent;
+        boolean open = false;
         synchronized (this) {
             if (wasRunning) {
                 running--;
             }
+            lastDeath = why;
             long now = System.nanoTime();
             deaths.addLast(now);
             while (!deaths.isEmpty() && now - deaths.peekFirst() > CRASH_WINDOW.toNanos()) {
                 deaths.removeFirst();
             }
             recent = deaths.size();
-            if (recent >= CRASH_LIMIT && failure == null) {
-                failure = "its workers crashed " + recent + " times within " + CRASH_WINDOW.toMinutes()
-                        + " minutes; the last one: " + why;
+            if (probe && circuit == Circuit.HALF_OPEN) {
+                cooldown = cooldown.multipliedBy(2).compareTo(MAX_COOLDOWN) > 0 ? MAX_COOLDOWN
+                        : cooldown.multipliedBy(2);
+                open = true;
+            } else if (circuit == Circuit.CLOSED && recent >= CRASH_LIMIT) {
+                open = true;
+            }
+            if (open) {
+                circuit = Circuit.OPEN;
+                probing = false;
+                openUntil = now + cooldown.toNanos();
             }
             notifyAll();
         }
-        if (recent >= CRASH_LIMIT) {
-            onFailure.accept(failure);
+        if (open) {
+            log.warn("[{}] circuit open for {} s after {} crashes; the last: {}", settings.label(),
+                    cooldown.toSeconds(), recent, why);
             return;
         }
         // 0.5 s, 1 s, 2 s, ... up to 16 s between restarts as deaths pile up.
-        startOne(Duration.ofMillis(Math.min(16_000, 250L << recent)));
+        startOne(Duration.ofMillis(Math.min(16_000, 250L << Math.min(recent, 6))));
     }
 
-    private void replaceAfterTimeout() {
+    private void replaceAfterTimeout(boolean probe) {
         synchronized (this) {
             running--;
+            if (probe) {
+                probing = false; // a slow answer says nothing about crashes: let the next call probe
+            }
             notifyAll();
         }
         startOne(Duration.ZERO);
@@ -262,17 +391,24 @@ final class WorkerPool implements LoadedModel {
 
     private void startOne(Duration delay) {
         synchronized (this) {
-            if (closed || failure != null) {
-                return;
+            if (closed || circuit != Circuit.CLOSED) {
+                return; // an open circuit restarts nothing; its probe starts what it needs
             }
             starting++;
         }
         timers.schedule(() -> Thread.ofVirtual().start(() -> {
+            synchronized (this) {
+                if (closed || circuit != Circuit.CLOSED) {
+                    starting--; // it opened during the backoff
+                    notifyAll();
+                    return;
+                }
+            }
             try {
                 Worker w = starter.get();
                 synchronized (this) {
                     starting--;
-                    if (!closed && failure == null) {
+                    if (!closed) {
                         running++;
                         idle.addLast(w);
                         notifyAll();
@@ -284,7 +420,7 @@ final class WorkerPool implements LoadedModel {
                 synchronized (this) {
                     starting--;
                 }
-                died("a replacement worker did not start: " + e.getMessage(), false);
+                died("a replacement worker did not start: " + e.getMessage(), false, false);
             }
         }), delay.toMillis(), TimeUnit.MILLISECONDS);
     }
