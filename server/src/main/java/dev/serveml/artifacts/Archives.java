@@ -12,6 +12,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
@@ -51,6 +53,44 @@ public final class Archives {
             throw new ProblemException(ProblemType.INVALID_MODEL, "the archive could not be read as " + kind
                     + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The names of an archive's entries, in order, without writing anything; the same readers as
+     * {@link #extract}, so both see the same entries.
+     *
+     * @param kind {@code zip} or {@code tar.gz}
+     * @param max  the most names read; more is the {@code invalid-model} problem
+     * @throws ProblemException {@code invalid-model} for unreadable archives
+     */
+    public static List<String> entryNames(Path archive, String kind, int max) {
+        List<String> names = new ArrayList<>();
+        try (InputStream file = new BufferedInputStream(Files.newInputStream(archive))) {
+            if (kind.equals("zip")) {
+                try (ZipInputStream zip = new ZipInputStream(file)) {
+                    for (ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
+                        add(names, e.getName(), max);
+                    }
+                }
+            } else {
+                try (TarArchiveInputStream tar = new TarArchiveInputStream(new GzipCompressorInputStream(file))) {
+                    for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+                        add(names, e.getName(), max);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new ProblemException(ProblemType.INVALID_MODEL, "the archive could not be read as " + kind
+                    + ": " + e.getMessage());
+        }
+        return names;
+    }
+
+    private static void add(List<String> names, String name, int max) {
+        if (names.size() == max) {
+            throw unsafe("more than " + max + " entries");
+        }
+        names.add(name);
     }
 
     private static void extractZip(Path archive, Path target, long maxBytes) throws IOException {

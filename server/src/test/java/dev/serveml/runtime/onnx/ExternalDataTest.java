@@ -38,8 +38,8 @@ class ExternalDataTest {
             "external_absolute.onnx  | initializer 'passwd' | absolute path",
             "external_missing.onnx   | initializer 'weights' | is not in the upload",
             "external_constant.onnx  | tensor 'stolen_const' in attribute 'value' of node 'leak' (Constant) | '..'",
-            "external_subgraph.onnx  | initializer 'stolen_then' in the subgraph of attribute 'then_branch' of node "
-                    + "'branch' (If) | absolute path",
+            "external_subgraph.onnx  | tensor 'stolen_then' in attribute 'value' of node 'then_leak' (Constant) in "
+                    + "the subgraph of attribute 'then_branch' of node 'branch' (If) | '..'",
             "external_sparse.onnx    | sparse initializer 'stolen_values' | '..'",
             "external_function.onnx  | tensor 'stolen_fn' in attribute 'value' of node '' (Constant) in function "
                     + "'Leak' | absolute path",
