@@ -93,7 +93,8 @@ public final class OnnxModelRuntime implements ModelRuntime {
      * A {@code .onnx} file, or an archive whose entries hold exactly one {@code .onnx} file, no
      * {@code handler.py} and no Python model file ({@code .pkl}, {@code .joblib}, {@code .pt}, ...):
      * those stay the Python runtime's. The format is {@code onnx} either way; the file name says
-     * whether it is an archive. Reads the archive's entry list (not its contents into memory).
+     * whether it is an archive. Reads the archive's entry names only: a zip's central directory,
+     * a tar.gz decompressed no further than the extraction limit.
      */
     @Override
     public String detectFormat(String fileName, byte[] head, Path file) {
@@ -106,9 +107,9 @@ public final class OnnxModelRuntime implements ModelRuntime {
         }
         List<String> names;
         try {
-            names = Archives.entryNames(file, kind, MAX_LISTED_ENTRIES);
+            names = Archives.entryNames(file, kind, MAX_LISTED_ENTRIES, maxExtractBytes);
         } catch (ProblemException e) {
-            return null; // unreadable: the Python runtime, which claims archives, says why
+            return null; // unreadable or too large: the Python runtime, which claims archives, says why
         }
         int onnx = 0;
         for (String name : names) {

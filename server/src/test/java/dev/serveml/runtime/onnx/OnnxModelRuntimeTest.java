@@ -1,6 +1,9 @@
 package dev.serveml.runtime.onnx;
 
 import dev.serveml.config.RuntimeConfig;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -59,6 +62,27 @@ class OnnxModelRuntimeTest {
         assertThat(runtime.detectFormat("d.zip", HEAD, zip("readme.txt"))).isNull();
         Path junk = Files.write(dir.resolve("junk.zip"), "not a zip at all".getBytes());
         assertThat(runtime.detectFormat("junk.zip", HEAD, junk)).isNull();
+    }
+
+    @Test
+    void stopsListingATarGzThatDecompressesPastTheExtractionLimit() throws IOException {
+        Path bomb = dir.resolve("bomb.tar.gz");
+        try (OutputStream file = Files.newOutputStream(bomb);
+             TarArchiveOutputStream tar = new TarArchiveOutputStream(new GzipCompressorOutputStream(file))) {
+            TarArchiveEntry zeros = new TarArchiveEntry("zeros.bin");
+            zeros.setSize(2 << 20); // the runtime lists at most 1 MB of decompressed tar
+            tar.putArchiveEntry(zeros);
+            tar.write(new byte[2 << 20]);
+            tar.closeArchiveEntry();
+            TarArchiveEntry model = new TarArchiveEntry("model.onnx");
+            model.setSize(3);
+            tar.putArchiveEntry(model);
+            tar.write(new byte[]{1, 2, 3});
+            tar.closeArchiveEntry();
+        }
+
+        assertThat(runtime.detectFormat("bomb.tar.gz", HEAD, bomb)).isNull();
+        assertThat(Files.size(bomb)).isLessThan(1 << 20);
     }
 
     @Test
