@@ -7,13 +7,18 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 
 import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.List;
 import java.util.Locale;
 import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 import java.util.zip.ZipInputStream;
 
 /**
@@ -51,6 +56,92 @@ public final class Archives {
             throw new ProblemException(ProblemType.INVALID_MODEL, "the archive could not be read as " + kind
                     + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The names of an archive's entries, in order, without writing anything. A zip's names come
+     * from its central directory (nothing is inflated); a tar.gz is decompressed as far as its last
+     * entry, at most {@code maxBytes}, so a small bomb cannot keep a thread busy for long.
+     * {@link #extract} reads the entries themselves: a caller deciding from these names still
+     * checks what extraction produced.
+     *
+     * @param kind     {@code zip} or {@code tar.gz}
+     * @param max      the most names read; more is the {@code invalid-model} problem
+     * @param maxBytes the most a tar.gz may decompress to while it is listed
+     * @throws ProblemException {@code invalid-model} for unreadable or oversized archives
+     */
+    public static List<String> entryNames(Path archive, String kind, int max, long maxBytes) {
+        List<String> names = new ArrayList<>();
+        try {
+            if (kind.equals("zip")) {
+                try (ZipFile zip = new ZipFile(archive.toFile())) {
+                    for (Enumeration<? extends ZipEntry> e = zip.entries(); e.hasMoreElements(); ) {
+                        add(names, e.nextElement().getName(), max);
+                    }
+                }
+            } else {
+                try (TarArchiveInputStream tar = new TarArchiveInputStream(new BoundedInput(
+                        new GzipCompressorInputStream(new BufferedInputStream(Files.newInputStream(archive))),
+                        maxBytes))) {
+                    for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+                        add(names, e.getName(), max);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new ProblemException(ProblemType.INVALID_MODEL, "the archive could not be read as " + kind
+                    + ": " + e.getMessage());
+        }
+        return names;
+    }
+
+    /** A stream that refuses to give more than {@code limit} bytes. */
+    private static final class BoundedInput extends FilterInputStream {
+        private long left;
+
+        BoundedInput(InputStream in, long limit) {
+            super(in);
+            this.left = limit;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                take(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                take(n);
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long skipped = super.skip(n);
+            take(skipped);
+            return skipped;
+        }
+
+        private void take(long n) {
+            left -= n;
+            if (left < 0) {
+                throw unsafe("it expands past the size limit");
+            }
+        }
+    }
+
+    private static void add(List<String> names, String name, int max) {
+        if (names.size() == max) {
+            throw unsafe("more than " + max + " entries");
+        }
+        names.add(name);
     }
 
     private static void extractZip(Path archive, Path target, long maxBytes) throws IOException {

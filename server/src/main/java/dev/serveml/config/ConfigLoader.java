@@ -69,7 +69,11 @@ public final class ConfigLoader {
                 integer("SERVEML_HTTP_PORT", 8080, 0, 65535),
                 size("SERVEML_MAX_REQUEST_SIZE", "16MB"),
                 integer("SERVEML_HTTP_EVENT_LOOPS", cores, 1, 256),
-                integer("SERVEML_WORKER_THREADS", Math.max(8, cores * 4), 1, 1024));
+                integer("SERVEML_WORKER_THREADS", Math.max(8, cores * 4), 1, 1024),
+                size("SERVEML_MAX_RESPONSE_SIZE", "64MB"));
+        if (http.maxResponseBytes() > (1L << 30)) {
+            problems.add("SERVEML_MAX_RESPONSE_SIZE: must be at most 1GB (an answer is encoded in memory)");
+        }
         StorageConfig storage = new StorageConfig(
                 path("SERVEML_DATA_DIR", "./serveml-data"),
                 size("SERVEML_MAX_UPLOAD_SIZE", "1GB"));
@@ -84,7 +88,9 @@ public final class ConfigLoader {
                 string("SERVEML_DATABASE_PASSWORD", ""),
                 integer("SERVEML_DATABASE_POOL_SIZE", 8, 1, 200));
         RuntimeConfig runtime = new RuntimeConfig(integer("SERVEML_ONNX_INTRA_OP_THREADS", 1, 1, 256),
-                integer("SERVEML_INFERENCE_THREADS", cores + 1, 1, 512));
+                integer("SERVEML_INFERENCE_THREADS", cores + 1, 1, 512),
+                // 2^27: the largest count whose 8-byte elements still fit one Java buffer
+                integer("SERVEML_MAX_OUTPUT_ELEMENTS", 16 * 1024 * 1024, 1, 1 << 27));
         String sandbox = string("SERVEML_PYTHON_SANDBOX", "bwrap");
         if (!sandbox.equals("bwrap") && !sandbox.equals("off")) {
             problems.add("SERVEML_PYTHON_SANDBOX: must be 'bwrap' or 'off', got '" + sandbox + "'");

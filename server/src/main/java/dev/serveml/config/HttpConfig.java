@@ -8,6 +8,9 @@ package dev.serveml.config;
  * @param maxRequestBytes largest JSON or binary request body accepted on predict/infer routes
  * @param eventLoops     Vert.x event-loop threads
  * @param workerThreads  threads for blocking work (database, files, model calls)
+ * @param maxResponseBytes largest encoded predict/infer answer (JSON and binary parts together); a
+ *                         larger one is the {@code output-too-large} problem
  */
-public record HttpConfig(String host, int port, long maxRequestBytes, int eventLoops, int workerThreads) {
+public record HttpConfig(String host, int port, long maxRequestBytes, int eventLoops, int workerThreads,
+                         long maxResponseBytes) {
 }

@@ -6,6 +6,9 @@ package dev.serveml.config;
  * @param onnxIntraOpThreads threads ONNX Runtime may use inside one {@code run}; 1 favours throughput
  *                           under concurrent requests, more favours the latency of one big request
  * @param inferenceThreads   threads that run model calls (and resolve versions) off the event loop
+ * @param maxOutputElements  the most elements one model answer may hold, all outputs together; a
+ *                           larger answer is the {@code output-too-large} problem, refused before it
+ *                           is copied out of the runtime
  */
-public record RuntimeConfig(int onnxIntraOpThreads, int inferenceThreads) {
+public record RuntimeConfig(int onnxIntraOpThreads, int inferenceThreads, int maxOutputElements) {
 }

@@ -145,7 +145,7 @@ final class DeploymentsHandler {
                     served.cacheHit(result.cache() == CacheStatus.HIT);
                     // The shadow copy starts once the answer is written: the client never waits for it.
                     ctx.addEndHandler(done -> deployments.shadow(caller, d, result, request::bind, Set.of()));
-                    responses.send(ctx, 200, g -> PredictHandler.write(g, ctx, request.style(), result, d.name()));
+                    PredictHandler.send(responses, ctx, request.style(), result, d.name());
                 })
                 .onFailure(ctx::fail);
     }

@@ -77,7 +77,7 @@ public final class HttpApi {
         this.meters = meters;
         this.authenticator = identity.authenticator();
         this.limits = limits;
-        Responses responses = new Responses(json, vertx);
+        Responses responses = new Responses(json, vertx, http.maxResponseBytes());
         this.problems = new Problems(responses);
         this.bodies = BodyHandler.create(false).setBodyLimit(http.maxRequestBytes());
 

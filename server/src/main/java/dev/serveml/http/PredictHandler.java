@@ -54,9 +54,36 @@ final class PredictHandler {
                 .onSuccess(result -> {
                     served.cacheHit(result.cache() == CacheStatus.HIT);
                     ctx.response().putHeader(HttpApi.X_CACHE, result.cache().label());
-                    responses.send(ctx, 200, g -> write(g, ctx, request.style(), result, null));
+                    send(responses, ctx, request.style(), result, null);
                 })
                 .onFailure(ctx::fail);
+    }
+
+    /**
+     * Sends a native answer within the server's response bound, encoding a large one off the
+     * event loop; {@code deployment} is the deployment called, or null for a model route.
+     */
+    static void send(Responses responses, RoutingContext ctx, NativeRequest.Style style, InferenceResult result,
+                     String deployment) {
+        responses.sendAnswer(ctx, floorBytes(style, result.outputs()), g -> write(g, ctx, style, result, deployment));
+    }
+
+    /** The fewest bytes {@link #write} can produce for these outputs (saturating): refused above the bound. */
+    static long floorBytes(NativeRequest.Style style, Map<String, Output> outputs) {
+        long rows = style == NativeRequest.Style.ROWS ? rowCount(outputs) : -1;
+        long total = rows > 0 ? saturatedAdd(rows, rows) : 0; // each row's {}
+        for (Output o : outputs.values()) {
+            long bytes = switch (o) {
+                case Tensor t -> TensorJson.nestedJsonFloor(t.shape());
+                case MapSequence m -> 2L * m.rows().size() + 2;
+            };
+            total = saturatedAdd(total, bytes);
+        }
+        return total;
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        return a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b;
     }
 
     /** Writes a native answer; {@code deployment} is the deployment called, or null for a model route. */
@@ -68,16 +95,16 @@ final class PredictHandler {
         }
         g.writeStringField("model", result.version().modelName());
         g.writeNumberField("version", result.version().version());
-        int rows = style == NativeRequest.Style.ROWS ? rowCount(result.outputs()) : -1;
+        long rows = style == NativeRequest.Style.ROWS ? rowCount(result.outputs()) : -1;
         if (rows >= 0) {
             g.writeArrayFieldStart("predictions");
-            for (int r = 0; r < rows; r++) {
+            for (long r = 0; r < rows; r++) {
                 g.writeStartObject();
                 for (Output o : result.outputs().values()) {
                     g.writeFieldName(o.name());
                     switch (o) {
                         case Tensor t -> TensorJson.writeRow(g, t, r);
-                        case MapSequence m -> writeMap(g, m.rows().get(r));
+                        case MapSequence m -> writeMap(g, m.rows().get((int) r));
                     }
                 }
                 g.writeEndObject();
@@ -107,8 +134,8 @@ final class PredictHandler {
     }
 
     /** The number of rows every output shares along its first dimension, or -1 if they do not. */
-    private static int rowCount(Map<String, Output> outputs) {
-        int rows = -1;
+    private static long rowCount(Map<String, Output> outputs) {
+        long rows = -1;
         for (Output o : outputs.values()) {
             long n = switch (o) {
                 case Tensor t -> t.shape().length == 0 ? -1 : t.shape()[0];
@@ -117,7 +144,7 @@ final class PredictHandler {
             if (n < 0 || (rows >= 0 && n != rows)) {
                 return -1;
             }
-            rows = (int) n;
+            rows = n;
         }
         return rows;
     }

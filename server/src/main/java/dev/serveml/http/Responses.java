@@ -15,9 +15,17 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /** Reading JSON bodies and writing JSON answers with one shared {@link ObjectMapper}. */
 final class Responses {
+    /**
+     * Model answers whose smallest encoding (a floor, see {@code TensorJson.nestedJsonFloor}) is at
+     * least this are encoded on a worker thread: about 16k elements, a millisecond or more of
+     * Jackson on the event loop, which every other request on that loop would wait for.
+     */
+    static final long OFF_LOOP_FLOOR_BYTES = 16 * 1024;
+
     /** Writes one JSON document. */
     interface JsonWriter {
         void write(JsonGenerator g) throws IOException;
@@ -26,11 +34,87 @@ final class Responses {
     private final ObjectMapper json;
     private final ObjectReader trees; // the mapper looks its tree deserializer up on every readTree; this holds it
     private final Vertx vertx;
+    private final long maxResponseBytes;
 
-    Responses(ObjectMapper json, Vertx vertx) {
+    /** @param maxResponseBytes the largest model answer sent ({@code SERVEML_MAX_RESPONSE_SIZE}) */
+    Responses(ObjectMapper json, Vertx vertx, long maxResponseBytes) {
         this.json = json;
         this.trees = json.readerFor(JsonNode.class);
         this.vertx = vertx;
+        this.maxResponseBytes = maxResponseBytes;
+    }
+
+    long maxResponseBytes() {
+        return maxResponseBytes;
+    }
+
+    /**
+     * Encodes a model's answer and sends it. When even its smallest encoding ({@code floorBytes})
+     * is past the bound, it is the {@code output-too-large} problem and nothing is encoded; when
+     * it is large, it is encoded on a worker thread, off the event loop. A failure while encoding
+     * (the real bytes passing the bound, say) goes to the problem mapper.
+     *
+     * @param encode builds the body; must itself hold the bound on the bytes it writes
+     * @param send   sends the encoded body, on the request's event loop
+     */
+    <T> void answer(RoutingContext ctx, long floorBytes, Supplier<T> encode, Consumer<T> send) {
+        if (floorBytes > maxResponseBytes) {
+            ctx.fail(tooLarge(maxResponseBytes));
+            return;
+        }
+        if (floorBytes < OFF_LOOP_FLOOR_BYTES) {
+            T body;
+            try {
+                body = encode.get();
+            } catch (RuntimeException e) {
+                ctx.fail(e);
+                return;
+            }
+            send.accept(body);
+            return;
+        }
+        vertx.executeBlocking(encode::get, false).onSuccess(send::accept).onFailure(ctx::fail);
+    }
+
+    /** {@link #answer} for a JSON answer written by {@code writer}, sent with status 200. */
+    void sendAnswer(RoutingContext ctx, long floorBytes, JsonWriter writer) {
+        answer(ctx, floorBytes, () -> write(writer, maxResponseBytes),
+                body -> ctx.response().setStatusCode(200).putHeader(CONTENT_TYPE, APPLICATION_JSON).end(body));
+    }
+
+    /** The problem of an answer past the bound. */
+    static ProblemException tooLarge(long limit) {
+        return new ProblemException(ProblemType.OUTPUT_TOO_LARGE, "the model's answer is larger than this server "
+                + "sends (" + limit + " bytes, SERVEML_MAX_RESPONSE_SIZE); send fewer rows per request, or ask the "
+                + "V2 protocol for fewer outputs");
+    }
+
+    /** Bytes in memory that refuse to grow past a bound: an encoder stops as soon as it passes it. */
+    static final class BoundedBuffer extends ByteArrayOutputStream {
+        private final long limit;
+
+        BoundedBuffer(int initial, long limit) {
+            super(initial);
+            this.limit = limit;
+        }
+
+        @Override
+        public void write(int b) {
+            require(1);
+            super.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            require(len);
+            super.write(b, off, len);
+        }
+
+        private void require(int more) {
+            if (count + (long) more > limit) {
+                throw tooLarge(limit);
+            }
+        }
     }
 
     Vertx vertx() {
@@ -57,7 +141,12 @@ final class Responses {
     }
 
     Buffer write(JsonWriter writer) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(512);
+        return write(writer, Long.MAX_VALUE);
+    }
+
+    /** @throws ProblemException {@code output-too-large} when the document passes {@code limit} bytes */
+    Buffer write(JsonWriter writer, long limit) {
+        ByteArrayOutputStream out = new BoundedBuffer(512, limit);
         try (JsonGenerator g = json.getFactory().createGenerator(out)) {
             writer.write(g);
         } catch (IOException e) {

@@ -51,9 +51,12 @@ final class V2Codec {
     }
 
     private final ObjectMapper json;
+    private final long maxResponseBytes;
 
-    V2Codec(ObjectMapper json) {
+    /** @param maxResponseBytes the most an encoded answer may hold, JSON header and binary part together */
+    V2Codec(ObjectMapper json, long maxResponseBytes) {
         this.json = json;
+        this.maxResponseBytes = maxResponseBytes;
     }
 
     /**
@@ -138,7 +141,7 @@ final class V2Codec {
         try {
             count = Tensor.elementCount(shape);
             bytes = type == DataType.BYTES ? 0 : Math.multiplyExact(count, type.size());
-        } catch (ArithmeticException e) {
+        } catch (ArithmeticException | IllegalArgumentException e) {
             throw bad(pointer + ": shape " + Arrays.toString(shape) + " is too large");
         }
         if (type != DataType.BYTES && size != bytes) {
@@ -150,6 +153,34 @@ final class V2Codec {
         } catch (IllegalArgumentException e) {
             throw bad(pointer + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The fewest bytes {@link #encode} can produce for these outputs (saturating): exact for binary
+     * outputs, one per element for JSON ones. A caller refuses an answer above its bound on this,
+     * before anything is encoded or copied.
+     */
+    static long floorBytes(InferRequest request, Map<String, Output> outputs) {
+        Map<String, Boolean> binaryByName = new LinkedHashMap<>();
+        for (RequestedOutput r : request.outputs()) {
+            binaryByName.put(r.name(), r.binary());
+        }
+        long total = 0;
+        for (Output o : outputs.values()) {
+            long bytes = switch (o) {
+                case Tensor t -> binaryByName.getOrDefault(t.name(), request.binaryOutput())
+                        ? binarySize(t) : TensorJson.flatJsonFloor(t.elementCount());
+                case MapSequence m -> 2L * m.rows().size();
+            };
+            total = total > Long.MAX_VALUE - bytes ? Long.MAX_VALUE : total + bytes;
+        }
+        return total;
+    }
+
+    /** The size of a tensor in the binary extension's layout (BYTES: with 4-byte length prefixes). */
+    private static long binarySize(Tensor t) {
+        long prefixes = t.datatype() == DataType.BYTES ? 4L * t.elementCount() : 0;
+        return t.byteSize() + prefixes;
     }
 
     /** Encodes the answer; outputs with binary set go after the JSON header. */
@@ -179,8 +210,19 @@ final class V2Codec {
                 }
             }
         }
-        ByteArrayOutputStream binary = new ByteArrayOutputStream();
-        ByteArrayOutputStream header = new ByteArrayOutputStream(256);
+        long binaryBytes = 0;
+        boolean anyBinary = false;
+        for (int i = 0; i < tensors.size(); i++) {
+            if (binaryByName.getOrDefault(tensors.get(i).name(), request.binaryOutput())) {
+                binaryBytes += binarySize(tensors.get(i));
+                anyBinary = true;
+            }
+        }
+        if (binaryBytes > maxResponseBytes) {
+            throw Responses.tooLarge(maxResponseBytes);
+        }
+        ByteArrayOutputStream binary = new ByteArrayOutputStream((int) binaryBytes);
+        ByteArrayOutputStream header = new Responses.BoundedBuffer(256, maxResponseBytes - binaryBytes);
         try (JsonGenerator g = json.getFactory().createGenerator(header)) {
             g.writeStartObject();
             g.writeStringField("model_name", modelName);
@@ -232,12 +274,14 @@ final class V2Codec {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        if (binary.size() == 0) {
+        // An empty binary output still says binary_data_size 0: the client reads the header length either way.
+        if (!anyBinary) {
             return new Encoded(header.toByteArray(), -1);
         }
         int headerLength = header.size();
-        header.writeBytes(binary.toByteArray());
-        return new Encoded(header.toByteArray(), headerLength);
+        byte[] body = Arrays.copyOf(header.toByteArray(), headerLength + binary.size());
+        System.arraycopy(binary.toByteArray(), 0, body, headerLength, binary.size());
+        return new Encoded(body, headerLength);
     }
 
     /** A tensor's elements in the binary extension's layout (BYTES: 4-byte little-endian length prefixes). */

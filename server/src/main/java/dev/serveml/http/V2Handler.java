@@ -52,7 +52,7 @@ final class V2Handler {
         this.host = host;
         this.inference = inference;
         this.database = database;
-        this.codec = new V2Codec(responses.mapper());
+        this.codec = new V2Codec(responses.mapper(), responses.maxResponseBytes());
         this.responses = responses;
     }
 
@@ -197,20 +197,24 @@ final class V2Handler {
                     served.cacheHit(result.cache() == CacheStatus.HIT);
                     deployment.ifPresent(d -> ctx.addEndHandler(done -> deployments.shadow(caller, d, result,
                             sig -> request.inputs(), outputs)));
-                    V2Codec.Encoded encoded = codec.encode(deployment.map(Deployment::name)
-                                    .orElse(result.version().modelName()),
-                            Integer.toString(result.version().version()), request, result.outputs(),
-                            result.cache().label());
                     ctx.response().putHeader(HttpApi.X_CACHE, result.cache().label());
-                    if (encoded.binary()) {
-                        ctx.response().putHeader(V2Codec.HEADER_LENGTH, Integer.toString(encoded.headerLength()))
-                                .putHeader("Content-Type", "application/octet-stream");
-                    } else {
-                        ctx.response().putHeader("Content-Type", "application/json");
-                    }
-                    ctx.response().setStatusCode(200).end(Buffer.buffer(encoded.body()));
+                    responses.answer(ctx, V2Codec.floorBytes(request, result.outputs()),
+                            () -> codec.encode(deployment.map(Deployment::name).orElse(result.version().modelName()),
+                                    Integer.toString(result.version().version()), request, result.outputs(),
+                                    result.cache().label()),
+                            encoded -> send(ctx, encoded));
                 })
                 .onFailure(ctx::fail);
+    }
+
+    private static void send(RoutingContext ctx, V2Codec.Encoded encoded) {
+        if (encoded.binary()) {
+            ctx.response().putHeader(V2Codec.HEADER_LENGTH, Integer.toString(encoded.headerLength()))
+                    .putHeader("Content-Type", "application/octet-stream");
+        } else {
+            ctx.response().putHeader("Content-Type", "application/json");
+        }
+        ctx.response().setStatusCode(200).end(Buffer.buffer(encoded.body()));
     }
 
 }

@@ -135,17 +135,29 @@ public record Tensor(String name, DataType datatype, long[] shape, ByteBuffer da
     }
 
     /**
-     * The number of elements a shape holds.
+     * The number of elements a shape holds. A shape with a 0 anywhere holds none, whatever its
+     * other dimensions ({@code [10^12, 10^12, 0]} is 0, not an overflow).
      *
-     * @throws IllegalArgumentException for a negative dimension or an overflowing product
+     * @throws IllegalArgumentException for a negative dimension or a product past {@code Long.MAX_VALUE}
      */
     public static long elementCount(long[] shape) {
-        long count = 1;
+        boolean empty = false;
         for (long dim : shape) {
             if (dim < 0) {
                 throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
             }
-            count = Math.multiplyExact(count, dim);
+            empty |= dim == 0;
+        }
+        if (empty) {
+            return 0;
+        }
+        long count = 1;
+        for (long dim : shape) {
+            if (count > Long.MAX_VALUE / dim) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds more than "
+                        + Long.MAX_VALUE + " elements");
+            }
+            count *= dim;
         }
         return count;
     }

@@ -217,6 +217,39 @@ public final class TensorJson {
                 "input '" + name + "' expects " + type + " elements, element " + index + " is " + shown);
     }
 
+    /**
+     * The fewest bytes {@link #writeNested} can write for this shape (and {@link #writeRow}, over
+     * all rows, give or take the outer brackets): two per array and one per element. Saturates at
+     * {@code Long.MAX_VALUE}. A writer with a size bound checks this first, so that an answer like
+     * shape {@code [10^12, 0]} (no elements, but 10^12 empty rows when nested) is refused without
+     * writing any of it.
+     */
+    public static long nestedJsonFloor(long[] shape) {
+        long arrays = 0;
+        long atDepth = 1; // arrays written at this depth: the product of the dimensions above it
+        for (int d = 0; d < shape.length; d++) {
+            arrays = saturatedAdd(arrays, atDepth);
+            if (shape[d] == 0) {
+                return saturatedMultiply(arrays, 2); // nothing is written below an empty dimension
+            }
+            atDepth = saturatedMultiply(atDepth, shape[d]);
+        }
+        return saturatedAdd(saturatedMultiply(arrays, 2), atDepth);
+    }
+
+    /** The fewest bytes {@link #writeFlat} can write for {@code count} elements. */
+    public static long flatJsonFloor(long count) {
+        return saturatedAdd(count, 2);
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        return a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b;
+    }
+
+    private static long saturatedMultiply(long a, long b) {
+        return b != 0 && a > Long.MAX_VALUE / b ? Long.MAX_VALUE : a * b;
+    }
+
     /** Writes the tensor's elements as one flat JSON array (the V2 protocol's layout). */
     public static void writeFlat(JsonGenerator g, Tensor t) throws IOException {
         g.writeStartArray();
@@ -228,19 +261,22 @@ public final class TensorJson {
         g.writeEndArray();
     }
 
-    /** Writes the tensor as nested JSON arrays following its shape (a scalar as a bare value). */
+    /**
+     * Writes the tensor as nested JSON arrays following its shape (a scalar as a bare value). An
+     * empty dimension is written as {@code []} with nothing below it; the dimensions above it are
+     * still written out (shape {@code [3, 0]} is {@code [[],[],[]]}), so a caller with a bound
+     * checks {@link #nestedJsonFloor} first.
+     */
     public static void writeNested(JsonGenerator g, Tensor t) throws IOException {
         ByteBuffer data = t.datatype() == DataType.BYTES ? null : t.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         writeNested(g, t, data, 0, 0);
     }
 
     /** Writes row {@code row} of the tensor (the sub-tensor below the first dimension), nested. */
-    public static void writeRow(JsonGenerator g, Tensor t, int row) throws IOException {
+    public static void writeRow(JsonGenerator g, Tensor t, long row) throws IOException {
         ByteBuffer data = t.datatype() == DataType.BYTES ? null : t.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        long rowSize = 1;
-        for (int d = 1; d < t.shape().length; d++) {
-            rowSize *= t.shape()[d];
-        }
+        long[] shape = t.shape();
+        long rowSize = Tensor.elementCount(Arrays.copyOfRange(shape, 1, shape.length));
         writeNested(g, t, data, 1, row * rowSize);
     }
 
@@ -251,6 +287,7 @@ public final class TensorJson {
             return index + 1;
         }
         g.writeStartArray();
+        // An empty dimension ends the descent here: its loop runs no times.
         for (long i = 0; i < shape[depth]; i++) {
             index = writeNested(g, t, data, depth + 1, index);
         }

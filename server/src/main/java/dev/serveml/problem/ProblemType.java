@@ -56,6 +56,8 @@ public enum ProblemType {
     SERVICE_UNAVAILABLE("service-unavailable", 503, "Service unavailable", true),
     QUEUE_FULL("queue-full", 503, "Too many requests waiting for this model", true),
     LIMIT_TOO_HIGH("limit-too-high", 422, "Limit above what this server allows", false),
+    /** The model's answer is over the server's bounds (elements or encoded bytes); it is never built whole. */
+    OUTPUT_TOO_LARGE("output-too-large", 500, "The model's answer is too large", false),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";

@@ -86,7 +86,7 @@ public final class ModelRegistry {
             ModelRuntime runtime = null;
             String format = null;
             for (ModelRuntime candidate : runtimes) {
-                format = candidate.detectFormat(upload.fileName(), upload.head());
+                format = candidate.detectFormat(upload.fileName(), upload.head(), upload.file());
                 if (format != null) {
                     runtime = candidate;
                     break;

@@ -2,6 +2,7 @@ package dev.serveml.runtime;
 
 import dev.serveml.problem.ProblemException;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
@@ -24,6 +25,17 @@ public interface ModelRuntime extends AutoCloseable {
      * @param head     up to the first 64 bytes of the file
      */
     String detectFormat(String fileName, byte[] head);
+
+    /**
+     * {@link #detectFormat(String, byte[])} for a runtime that must look inside the file to tell
+     * (which model an archive holds); the registry asks this one, each runtime in turn, and the
+     * first answer wins. Blocking: it may read the whole file.
+     *
+     * @param file the uploaded file, read-only
+     */
+    default String detectFormat(String fileName, byte[] head, Path file) {
+        return detectFormat(fileName, head);
+    }
 
     /**
      * Loads an artifact. Blocking; call it off the event loop.

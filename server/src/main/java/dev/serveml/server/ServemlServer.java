@@ -91,7 +91,10 @@ public final class ServemlServer implements AutoCloseable {
             Database database = push(closeables, Database.open(config.database(), config.storage().postgresDir()));
             FilesystemArtifactStore artifacts = new FilesystemArtifactStore(config.storage().artifactsDir());
             PostgresModelStore models = new PostgresModelStore(database.dataSource(), json);
-            List<ModelRuntime> runtimes = List.of(push(closeables, new OnnxModelRuntime(config.runtime())),
+            // ONNX first: it claims only archives holding exactly one .onnx file and no Python model.
+            List<ModelRuntime> runtimes = List.of(push(closeables, new OnnxModelRuntime(config.runtime(),
+                            config.storage().dataDir().resolve("onnx").resolve("run"),
+                            4 * config.storage().maxUploadBytes())),
                     push(closeables, new PythonModelRuntime(config.python(), json, meters,
                             4 * config.storage().maxUploadBytes())));
             AuditLog audit = push(closeables, new AuditLog(new PostgresAuditStore(database.dataSource(), json)));

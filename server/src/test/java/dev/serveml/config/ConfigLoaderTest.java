@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 class ConfigLoaderTest {
@@ -20,12 +21,12 @@ class ConfigLoaderTest {
     void usesTheDefaultsWhenNothingIsSet() {
         ServemlConfig config = ConfigLoader.load(Map.of());
 
-        assertThat(config.http()).isEqualTo(new HttpConfig("0.0.0.0", 8080, 16L << 20, CORES, Math.max(8, CORES * 4)));
+        assertThat(config.http()).isEqualTo(new HttpConfig("0.0.0.0", 8080, 16L << 20, CORES, Math.max(8, CORES * 4), 64L << 20));
         assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("serveml-data").toAbsolutePath(), 1L << 30));
         assertThat(config.storage().dataDir().isAbsolute()).isTrue();
         assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.empty(), "serveml", "", 8));
         assertThat(config.database().embedded()).isTrue();
-        assertThat(config.runtime()).isEqualTo(new RuntimeConfig(1, CORES + 1));
+        assertThat(config.runtime()).isEqualTo(new RuntimeConfig(1, CORES + 1, 16 * 1024 * 1024));
         assertThat(config.batching()).isEqualTo(new BatchingConfig(1, Duration.ofMillis(2), 256, Duration.ofSeconds(30)));
         assertThat(config.batching().enabled()).isFalse();
         assertThat(config.hosting()).isEqualTo(new HostingConfig(4L << 30, Duration.ZERO));
@@ -97,12 +98,26 @@ class ConfigLoaderTest {
                 "SERVEML_DATABASE_POOL_SIZE", "20",
                 "SERVEML_ONNX_INTRA_OP_THREADS", "4"));
 
-        assertThat(config.http()).isEqualTo(new HttpConfig("127.0.0.1", 9090, 1L << 20, 2, 3));
+        assertThat(config.http()).isEqualTo(new HttpConfig("127.0.0.1", 9090, 1L << 20, 2, 3, 64L << 20));
         assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("/var/lib/serveml-state"), 512L << 10));
         assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.of("jdbc:postgresql://db:5432/serveml"),
                 "serveml", "", 20));
         assertThat(config.database().embedded()).isFalse();
-        assertThat(config.runtime()).isEqualTo(new RuntimeConfig(4, CORES + 1));
+        assertThat(config.runtime()).isEqualTo(new RuntimeConfig(4, CORES + 1, 16 * 1024 * 1024));
+    }
+
+    @Test
+    void outputBoundsComeFromTheirKeysAndAreChecked() {
+        ServemlConfig config = ConfigLoader.load(Map.of("SERVEML_MAX_RESPONSE_SIZE", "2MB",
+                "SERVEML_MAX_OUTPUT_ELEMENTS", "5000"));
+
+        assertThat(config.http().maxResponseBytes()).isEqualTo(2L << 20);
+        assertThat(config.runtime().maxOutputElements()).isEqualTo(5000);
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("SERVEML_MAX_RESPONSE_SIZE", "2GB",
+                "SERVEML_MAX_OUTPUT_ELEMENTS", "0")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("SERVEML_MAX_RESPONSE_SIZE: must be at most 1GB")
+                .hasMessageContaining("SERVEML_MAX_OUTPUT_ELEMENTS: must be between 1 and 134217728, got 0");
     }
 
     @Test

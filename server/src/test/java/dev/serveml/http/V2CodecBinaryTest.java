@@ -30,7 +30,7 @@ class V2CodecBinaryTest {
     private static final byte[] BYTES_ABC_AND_HE = {3, 0, 0, 0, 'a', 'b', 'c', 3, 0, 0, 0, 'h', (byte) 0xC3, (byte) 0xA9};
     private static final byte[] INT64_258 = {0x02, 0x01, 0, 0, 0, 0, 0, 0};
 
-    private final V2Codec codec = new V2Codec(MAPPER);
+    private final V2Codec codec = new V2Codec(MAPPER, 64L << 20);
 
     @Test
     void decodesFp32BytesAndInt64TensorsFromTheBinaryPart() {

@@ -22,9 +22,9 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 class V2CodecTest {
     /** The server's own mapper, so the codec is tested with the features it runs with. */
     static final ObjectMapper MAPPER = ServemlServer.objectMapper();
-    static final Responses RESPONSES = new Responses(MAPPER, null);
+    static final Responses RESPONSES = new Responses(MAPPER, null, 64L << 20);
 
-    private final V2Codec codec = new V2Codec(MAPPER);
+    private final V2Codec codec = new V2Codec(MAPPER, 64L << 20);
 
     @Test
     void decodesFlatDataWithItsShapeAndTheRequestId() {

@@ -189,6 +189,58 @@ class TensorJsonTest {
         assertThat(write(g -> TensorJson.writeFlat(g, t))).isEqualTo("[1,2]");
     }
 
+    @Test
+    void writesAnEmptyTensorWithAHugeFirstDimensionAsOneEmptyArrayFlat() {
+        Tensor t = Tensor.of("y", DataType.FP32, new long[]{1_000_000_000_000L, 0}, ByteBuffer.allocate(0));
+
+        assertThat(t.elementCount()).isZero();
+        assertThat(write(g -> TensorJson.writeFlat(g, t))).isEqualTo("[]");
+    }
+
+    @Test
+    void writesEmptyTensorsNestedDownToTheirFirstEmptyDimensionOnly() {
+        Tensor rows = Tensor.of("y", DataType.FP32, new long[]{3, 0}, ByteBuffer.allocate(0));
+        Tensor none = Tensor.of("y", DataType.FP32, new long[]{0, 1_000_000_000_000L}, ByteBuffer.allocate(0));
+        Tensor middle = Tensor.ofBytes("s", new long[]{2, 0, 1_000_000_000_000L}, java.util.List.of());
+
+        assertThat(write(g -> TensorJson.writeNested(g, rows))).isEqualTo("[[],[],[]]");
+        assertThat(write(g -> TensorJson.writeRow(g, rows, 1))).isEqualTo("[]");
+        assertThat(write(g -> TensorJson.writeNested(g, none))).isEqualTo("[]");
+        assertThat(write(g -> TensorJson.writeNested(g, middle))).isEqualTo("[[],[]]");
+    }
+
+    @Test
+    void theNestedFloorCountsTheEmptyRowsAWriterWouldHaveToWrite() {
+        assertThat(TensorJson.nestedJsonFloor(new long[]{3, 0})).isEqualTo(8).isLessThanOrEqualTo(write(g ->
+                TensorJson.writeNested(g, Tensor.of("y", DataType.FP32, new long[]{3, 0}, ByteBuffer.allocate(0))))
+                .length());
+        assertThat(TensorJson.nestedJsonFloor(new long[]{1_000_000_000_000L, 0})).isEqualTo(2_000_000_000_002L);
+        assertThat(TensorJson.nestedJsonFloor(new long[]{0, 1_000_000_000_000L})).isEqualTo(2);
+        assertThat(TensorJson.nestedJsonFloor(new long[]{2, 3})).isEqualTo(2 * 3 + 6).isLessThanOrEqualTo(
+                write(g -> TensorJson.writeNested(g, decode(DataType.INT8, null, "[[1,2,3],[4,5,6]]"))).length());
+        assertThat(TensorJson.nestedJsonFloor(new long[0])).isEqualTo(1);
+    }
+
+    @Test
+    void theNestedFloorSaturatesInsteadOfOverflowing() {
+        long huge = 1L << 62;
+
+        assertThat(TensorJson.nestedJsonFloor(new long[]{huge, huge, 0})).isEqualTo(Long.MAX_VALUE);
+        assertThat(TensorJson.nestedJsonFloor(new long[]{huge, 4})).isEqualTo(Long.MAX_VALUE);
+        assertThat(TensorJson.flatJsonFloor(Long.MAX_VALUE)).isEqualTo(Long.MAX_VALUE);
+    }
+
+    @Test
+    void aShapeWithAZeroHoldsNoElementsEvenWhenItsOtherDimensionsOverflowALong() {
+        long huge = 1L << 62;
+
+        assertThat(Tensor.elementCount(new long[]{huge, huge, 0})).isZero();
+        assertThat(Tensor.of("y", DataType.FP64, new long[]{huge, huge, 0}, ByteBuffer.allocate(0)).elementCount())
+                .isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Tensor.elementCount(new long[]{huge, 4}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("holds more than");
+    }
+
     static Tensor decode(DataType type, long[] shape, String json) {
         return TensorJson.decode("x", type, shape, parse(json), "/data");
     }

@@ -37,11 +37,19 @@ final class OnnxLoadedModel implements LoadedModel {
     private final Signature signature;
     private final long memoryBytes;
     private final int instances;
+    private final long maxOutputElements;
+    private final Runnable onClose;
 
-    /** @param instances concurrent runs of the session its deployment asked for; 0 for the server's default */
+    /**
+     * @param instances         concurrent runs of the session its deployment asked for; 0 for the server's default
+     * @param maxOutputElements the most elements one answer may hold, all outputs together
+     * @param onClose           run once the session is closed (removes the model's private directory)
+     */
     OnnxLoadedModel(OrtEnvironment environment, OrtSession session, Signature signature, long fileBytes,
-                    int instances) {
+                    int instances, long maxOutputElements, Runnable onClose) {
         this.instances = instances;
+        this.maxOutputElements = maxOutputElements;
+        this.onClose = onClose;
         this.environment = environment;
         this.session = session;
         this.signature = signature;
@@ -72,6 +80,7 @@ final class OnnxLoadedModel implements LoadedModel {
                 feed.put(t.name(), toOnnx(t));
             }
             try (OrtSession.Result result = outputs.isEmpty() ? session.run(feed) : session.run(feed, outputs)) {
+                requireBounded(result);
                 Map<String, Output> answer = new LinkedHashMap<>();
                 for (TensorSpec spec : signature.outputs()) {
                     result.get(spec.name()).ifPresent(v -> answer.put(spec.name(), fromOnnx(spec, v)));
@@ -83,6 +92,32 @@ final class OnnxLoadedModel implements LoadedModel {
                     "the model could not compute an answer for this input", e);
         } finally {
             feed.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    /**
+     * Refuses an answer with more elements than the server allows before any of it is copied out
+     * of ONNX Runtime's memory: a model may compute a huge tensor from a small input.
+     */
+    private void requireBounded(OrtSession.Result result) {
+        long total = 0;
+        for (Map.Entry<String, OnnxValue> e : result) {
+            if (e.getValue() instanceof OnnxTensor tensor) {
+                long[] shape = tensor.getInfo().getShape();
+                long count;
+                try {
+                    count = Tensor.elementCount(shape);
+                } catch (IllegalArgumentException ex) {
+                    count = Long.MAX_VALUE;
+                }
+                total = count > Long.MAX_VALUE - total ? Long.MAX_VALUE : total + count;
+                if (total > maxOutputElements) {
+                    throw new ProblemException(ProblemType.OUTPUT_TOO_LARGE, "the model's answer holds more than "
+                            + maxOutputElements + " elements (output '" + e.getKey() + "' has shape "
+                            + java.util.Arrays.toString(shape) + "); this server answers at most " + maxOutputElements
+                            + " (SERVEML_MAX_OUTPUT_ELEMENTS). Send fewer rows per request.");
+                }
+            }
         }
     }
 
@@ -179,6 +214,8 @@ final class OnnxLoadedModel implements LoadedModel {
             session.close();
         } catch (OrtException e) {
             throw new IllegalStateException("cannot close ONNX session", e);
+        } finally {
+            onClose.run();
         }
     }
 }
