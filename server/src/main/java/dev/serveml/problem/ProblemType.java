@@ -56,6 +56,7 @@ public enum ProblemType {
     SERVICE_UNAVAILABLE("service-unavailable", 503, "Service unavailable", true),
     QUEUE_FULL("queue-full", 503, "Too many requests waiting for this model", true),
     LIMIT_TOO_HIGH("limit-too-high", 422, "Limit above what this server allows", false),
+    DATABASE_UNAVAILABLE("database-unavailable", 503, "The database cannot be reached", true),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";

@@ -89,6 +89,7 @@ public final class ServemlServer implements AutoCloseable {
             ObjectMapper json = objectMapper();
             Meters meters = new Meters();
             Database database = push(closeables, Database.open(config.database(), config.storage().postgresDir()));
+            closeables.push(database.watch(java.time.Duration.ofSeconds(1)));
             FilesystemArtifactStore artifacts = new FilesystemArtifactStore(config.storage().artifactsDir());
             PostgresModelStore models = new PostgresModelStore(database.dataSource(), json);
             List<ModelRuntime> runtimes = List.of(push(closeables, new OnnxModelRuntime(config.runtime())),
