@@ -5,6 +5,8 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.time.InstantSource;
@@ -13,42 +15,66 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 
 /**
  * Turns a request's credentials into a {@link Principal} without blocking its caller: JWTs are
  * checked in memory; API keys and users are read through short-lived caches whose misses load on
  * the given executor. A revoked key is dropped from the cache at once (this process; other
- * replicas within the cache's 30 seconds). Thread-safe.
+ * replicas within the cache's lifetime, 30 seconds by default).
+ *
+ * <p>When the database cannot be reached, a credential verified before the outage stays trusted
+ * for a bounded grace past that lifetime (as long as the key or token itself is valid), so loaded
+ * models keep answering their callers; it is checked again in the background, at most one check
+ * per credential at a time, and becomes fresh as soon as the database answers. Revocations this
+ * server made still apply at once. Thread-safe.
  */
 public final class Authenticator {
-    private static final Duration CACHE_TTL = Duration.ofSeconds(30);
+    private static final Logger log = LoggerFactory.getLogger(Authenticator.class);
 
     private final TokenCodec tokens;
     private final InstantSource clock;
     private final boolean enabled;
+    private final long ttlMillis;
+    private final long graceMillis;
+    private final Set<String> refreshing = ConcurrentHashMap.newKeySet();
     private final AsyncLoadingCache<String, Optional<KnownKey>> keys;
     private final AsyncLoadingCache<Long, Optional<User>> users;
     /** Credentials already checked, so the hot path skips hashing, parsing and lookups. */
-    private final Cache<String, Verified> verified = Caffeine.newBuilder().expireAfterWrite(CACHE_TTL)
-            .maximumSize(100_000).build();
+    private final Cache<String, Verified> verified;
 
-    /** A checked credential and until when it may be trusted without checking again (epoch millis). */
-    private record Verified(Principal principal, long validUntil) {
+    /**
+     * A checked credential: until when the credential itself is valid, when it was last checked
+     * against the database (epoch millis), and whether the last check found the database unreachable.
+     */
+    private record Verified(Principal principal, long validUntil, long checkedAt, boolean degraded) {
+        Verified(Principal principal, long validUntil, long checkedAt) {
+            this(principal, validUntil, checkedAt, false);
+        }
     }
 
     /** A stored key with the limits of the keys it was created from. */
     private record KnownKey(ApiKey key, List<Allowance> inherited) {
     }
 
-    Authenticator(IdentityStore store, TokenCodec tokens, InstantSource clock, Executor blocking, boolean enabled) {
+    /**
+     * @param ttl   how long a check is trusted ({@code SERVEML_AUTH_CACHE_TTL})
+     * @param grace how much longer it is trusted while the database cannot be reached
+     */
+    Authenticator(IdentityStore store, TokenCodec tokens, InstantSource clock, Executor blocking, boolean enabled,
+                  Duration ttl, Duration grace) {
         this.tokens = tokens;
         this.clock = clock;
         this.enabled = enabled;
-        this.keys = Caffeine.newBuilder().executor(blocking).expireAfterWrite(CACHE_TTL).maximumSize(100_000)
+        this.ttlMillis = ttl.toMillis();
+        this.graceMillis = grace.toMillis();
+        this.verified = Caffeine.newBuilder().expireAfterWrite(ttl.plus(grace)).maximumSize(100_000).build();
+        this.keys = Caffeine.newBuilder().executor(blocking).expireAfterWrite(ttl).maximumSize(100_000)
                 .buildAsync(prefix -> store.findApiKeyByPrefix(prefix).map(k -> new KnownKey(k,
                         k.parentId() == null ? List.of() : store.findInheritedAllowances(k.id()))));
-        this.users = Caffeine.newBuilder().executor(blocking).expireAfterWrite(CACHE_TTL).maximumSize(100_000)
+        this.users = Caffeine.newBuilder().executor(blocking).expireAfterWrite(ttl).maximumSize(100_000)
                 .buildAsync(store::findUser);
     }
 
@@ -79,17 +105,83 @@ public final class Authenticator {
                 return CompletableFuture.completedFuture(Principal.anonymous(ip));
             }
             Verified known = verified.getIfPresent(credential);
-            if (known != null && clock.millis() < known.validUntil()) {
-                return CompletableFuture.completedFuture(known.principal().withIp(ip));
+            long now = clock.millis();
+            Principal usable = usable(credential, known, now);
+            if (usable != null) {
+                return CompletableFuture.completedFuture(usable.withIp(ip));
             }
-            return (credential.startsWith(AuthService.KEY_MARK) ? byKey(credential, ip) : byToken(credential, ip))
-                    .thenApply(v -> {
-                        verified.put(credential, v);
-                        return v.principal();
-                    });
+            return verify(credential, ip).handle((v, failure) -> {
+                if (failure == null) {
+                    verified.put(credential, v);
+                    return v.principal();
+                }
+                if (known != null && now < known.validUntil() && now - known.checkedAt() < ttlMillis + graceMillis
+                        && databaseUnavailable(failure)) {
+                    log.warn("the database cannot be reached: trusting a credential of {} checked {} s ago (grace {} s)",
+                            known.principal().username(), (now - known.checkedAt()) / 1000, graceMillis / 1000);
+                    verified.put(credential, new Verified(known.principal(), known.validUntil(), known.checkedAt(),
+                            true));
+                    return known.principal().withIp(ip);
+                }
+                throw failure instanceof CompletionException c ? c : new CompletionException(failure);
+            });
         } catch (ProblemException e) {
             return CompletableFuture.failedFuture(e);
         }
+    }
+
+    /**
+     * The cached principal when it may be used now: checked within the lifetime, or checked
+     * within the grace while the database was last found unreachable (then a background check is
+     * started). Null when the credential must be verified first.
+     */
+    private Principal usable(String credential, Verified v, long now) {
+        if (v == null || now >= v.validUntil()) {
+            return null;
+        }
+        long age = now - v.checkedAt();
+        if (age < ttlMillis) {
+            return v.principal();
+        }
+        if (v.degraded() && age < ttlMillis + graceMillis) {
+            refreshInBackground(credential, v);
+            return v.principal();
+        }
+        return null;
+    }
+
+    private void refreshInBackground(String credential, Verified stale) {
+        if (!refreshing.add(credential)) {
+            return;
+        }
+        CompletableFuture<Verified> check;
+        try {
+            check = verify(credential, stale.principal().ip());
+        } catch (ProblemException e) {
+            refreshing.remove(credential);
+            verified.invalidate(credential);
+            return;
+        }
+        check.whenComplete((fresh, failure) -> {
+            refreshing.remove(credential);
+            if (failure == null) {
+                verified.put(credential, fresh);
+            } else if (!databaseUnavailable(failure)) {
+                verified.invalidate(credential); // revoked, expired or deleted meanwhile: the next call hears why
+            }
+        });
+    }
+
+    private CompletableFuture<Verified> verify(String credential, String ip) {
+        return credential.startsWith(AuthService.KEY_MARK) ? byKey(credential, ip) : byToken(credential, ip);
+    }
+
+    private static boolean databaseUnavailable(Throwable failure) {
+        Throwable t = failure;
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t instanceof ProblemException p && p.type() == ProblemType.DATABASE_UNAVAILABLE;
     }
 
     /**
@@ -109,8 +201,8 @@ public final class Authenticator {
         if (credential == null) {
             return Principal.anonymous(ip);
         }
-        Verified v = verified.getIfPresent(credential);
-        return v != null && clock.millis() < v.validUntil() ? v.principal().withIp(ip) : null;
+        Principal usable = usable(credential, verified.getIfPresent(credential), clock.millis());
+        return usable == null ? null : usable.withIp(ip);
     }
 
     private static String credential(String authorization, String apiKey) {
@@ -141,7 +233,7 @@ public final class Authenticator {
                     "the access token's account no longer exists"));
             Set<Scope> scopes = u.role() == Role.ADMIN ? EnumSet.allOf(Scope.class) : Scope.userScopes();
             return new Verified(new Principal(u.id(), u.username(), u.role(), scopes, 0, ip, 0, 0),
-                    claims.expiresAt().toEpochMilli());
+                    claims.expiresAt().toEpochMilli(), clock.millis());
         });
     }
 
@@ -172,7 +264,7 @@ public final class Authenticator {
                 return new Verified(new Principal(u.id(), u.username(), u.role(), scopes, key.id(), ip,
                         key.rateLimitPerMinute() == null ? 0 : key.rateLimitPerMinute(),
                         key.dailyQuota() == null ? 0 : key.dailyQuota(), known.inherited()),
-                        key.expiresAt() == null ? Long.MAX_VALUE : key.expiresAt().toEpochMilli());
+                        key.expiresAt() == null ? Long.MAX_VALUE : key.expiresAt().toEpochMilli(), clock.millis());
             });
         });
     }

@@ -34,7 +34,8 @@ public final class Identity {
     public static Identity start(AuthConfig config, IdentityStore store, Path secretsDir, InstantSource clock,
                                  Executor blocking, AuditLog audit) {
         TokenCodec tokens = new TokenCodec(secret(config, secretsDir), config.accessTokenTtl(), clock);
-        Authenticator authenticator = new Authenticator(store, tokens, clock, blocking, config.enabled());
+        Authenticator authenticator = new Authenticator(store, tokens, clock, blocking, config.enabled(),
+                config.credentialCacheTtl(), config.outageGrace());
         AuthService service = new AuthService(store, config, tokens, clock, audit, authenticator);
         // The admin exists even with authentication off: it owns what is uploaded meanwhile.
         service.bootstrapAdmin();

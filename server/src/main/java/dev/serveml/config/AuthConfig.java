@@ -25,12 +25,18 @@ import java.util.Optional;
  *                           (an IPv6 /64 counts as one address)
  * @param bcryptConcurrency  password hashes computed at once; twice as many may wait, more are
  *                           refused with 503 so a flood of sign-ins cannot take the worker pool
+ * @param credentialCacheTtl how long a verified key or account is trusted before it is read again
+ *                           (a revocation on another replica takes effect within it)
+ * @param outageGrace        while the database cannot be reached, verified credentials are trusted
+ *                           this much past {@code credentialCacheTtl}, so loaded models keep serving;
+ *                           revocations made on this server still apply at once
  */
 public record AuthConfig(boolean enabled, String jwtSecret, Duration accessTokenTtl, Duration refreshTokenTtl,
                          String adminPassword, boolean registrationOpen, int bcryptCost, int minPasswordLength,
                          int rateLimitPerMinute, int anonymousPerMinute, Optional<String> redisUrl,
                          List<String> corsOrigins, List<String> corsMethods, List<String> corsHeaders,
-                         int signInPerMinute, int bcryptConcurrency) {
+                         int signInPerMinute, int bcryptConcurrency, Duration credentialCacheTtl,
+                         Duration outageGrace) {
     @Override
     public String toString() {
         return "AuthConfig[enabled=" + enabled + ", jwtSecret=" + (jwtSecret.isEmpty() ? "(generated)" : "***")

@@ -86,7 +86,8 @@ public final class ConfigLoader {
                 url.isEmpty() ? Optional.empty() : Optional.of(url),
                 string("SERVEML_DATABASE_USER", "serveml"),
                 string("SERVEML_DATABASE_PASSWORD", ""),
-                integer("SERVEML_DATABASE_POOL_SIZE", 8, 1, 200));
+                integer("SERVEML_DATABASE_POOL_SIZE", 8, 1, 200),
+                duration("SERVEML_DATABASE_CONNECT_TIMEOUT", "2s", false));
         RuntimeConfig runtime = new RuntimeConfig(integer("SERVEML_ONNX_INTRA_OP_THREADS", 1, 1, 256),
                 integer("SERVEML_INFERENCE_THREADS", cores + 1, 1, 512),
                 // 2^27: the largest count whose 8-byte elements still fit one Java buffer
@@ -142,7 +143,9 @@ public final class ConfigLoader {
                 list("SERVEML_CORS_HEADERS", "Authorization,Content-Type,X-API-Key,X-Request-Id,X-Request-Timeout,"
                         + "Inference-Header-Content-Length"),
                 integer("SERVEML_AUTH_RATE_LIMIT", 20, 1, Integer.MAX_VALUE),
-                integer("SERVEML_BCRYPT_CONCURRENCY", Math.max(1, cores / 2), 1, 256));
+                integer("SERVEML_BCRYPT_CONCURRENCY", Math.max(1, cores / 2), 1, 256),
+                duration("SERVEML_AUTH_CACHE_TTL", "30s", false),
+                duration("SERVEML_AUTH_OUTAGE_GRACE", "15m", true));
         if (auth.enabled() && !auth.adminPassword().isEmpty() && auth.adminPassword().length() < auth.minPasswordLength()) {
             problems.add("SERVEML_ADMIN_PASSWORD: must be at least " + auth.minPasswordLength() + " characters");
         }

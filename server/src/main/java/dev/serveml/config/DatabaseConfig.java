@@ -9,8 +9,11 @@ import java.util.Optional;
  * @param user     user for the external database
  * @param password password for the external database (never printed)
  * @param poolSize maximum JDBC connections
+ * @param connectTimeout longest a request waits for a connection before it is told the database is
+ *                       unavailable (503); readiness checks with it too
  */
-public record DatabaseConfig(Optional<String> url, String user, String password, int poolSize) {
+public record DatabaseConfig(Optional<String> url, String user, String password, int poolSize,
+                             java.time.Duration connectTimeout) {
     public boolean embedded() {
         return url.isEmpty();
     }
@@ -23,6 +26,7 @@ public record DatabaseConfig(Optional<String> url, String user, String password,
     @Override
     public String toString() {
         return "DatabaseConfig[url=" + url.map(DatabaseConfig::redact).orElse("(embedded)") + ", user=" + user
-                + ", password=" + (password.isEmpty() ? "" : "***") + ", poolSize=" + poolSize + "]";
+                + ", password=" + (password.isEmpty() ? "" : "***") + ", poolSize=" + poolSize + ", connectTimeout="
+                + connectTimeout + "]";
     }
 }

@@ -46,7 +46,8 @@ final class Problems {
             cause = cause.getCause();
         }
         if (cause instanceof ProblemException p) {
-            if (p.type().status() >= 500 && p.getCause() != null) {
+            // An unreachable database is logged once by its watcher, not on every refused request.
+            if (p.type().status() >= 500 && p.getCause() != null && p.type() != ProblemType.DATABASE_UNAVAILABLE) {
                 logUnexpected(ctx, p.getCause());
             }
             return p;

@@ -58,6 +58,7 @@ public enum ProblemType {
     LIMIT_TOO_HIGH("limit-too-high", 422, "Limit above what this server allows", false),
     /** The model's answer is over the server's bounds (elements or encoded bytes); it is never built whole. */
     OUTPUT_TOO_LARGE("output-too-large", 500, "The model's answer is too large", false),
+    DATABASE_UNAVAILABLE("database-unavailable", 503, "The database cannot be reached", true),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";

@@ -89,6 +89,7 @@ public final class ServemlServer implements AutoCloseable {
             ObjectMapper json = objectMapper();
             Meters meters = new Meters();
             Database database = push(closeables, Database.open(config.database(), config.storage().postgresDir()));
+            closeables.push(database.watch(java.time.Duration.ofSeconds(1)));
             FilesystemArtifactStore artifacts = new FilesystemArtifactStore(config.storage().artifactsDir());
             PostgresModelStore models = new PostgresModelStore(database.dataSource(), json);
             // ONNX first: it claims only archives holding exactly one .onnx file and no Python model.

@@ -41,6 +41,9 @@ public final class Database implements AutoCloseable {
             hikari.setPoolName("serveml-db");
             hikari.setMaximumPoolSize(config.poolSize());
             hikari.setMinimumIdle(1);
+            // A dead database must be answered fast (503 within the timeout), not after Hikari's 30 s.
+            hikari.setConnectionTimeout(Math.max(250, config.connectTimeout().toMillis()));
+            hikari.setValidationTimeout(Math.max(250, Math.min(1_000, config.connectTimeout().toMillis())));
             if (config.embedded()) {
                 long started = System.nanoTime();
                 embedded = startEmbedded(embeddedDir);
@@ -90,14 +93,54 @@ public final class Database implements AutoCloseable {
         return pool;
     }
 
-    /** True when a connection answers a trivial query (for readiness). */
+    /** True when a connection answers a trivial query within the connect timeout. Blocking. */
     public boolean ping() {
         try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
             s.setQueryTimeout(2);
-            return s.execute("select 1");
+            boolean up = s.execute("select 1");
+            lastCheck = new Health(up, System.currentTimeMillis());
+            return up;
         } catch (SQLException e) {
+            lastCheck = new Health(false, System.currentTimeMillis());
             return false;
         }
+    }
+
+    /** The outcome of the last {@link #ping}, for readiness to answer without waiting. */
+    public record Health(boolean up, long checkedAtMillis) {
+    }
+
+    private volatile Health lastCheck = new Health(true, System.currentTimeMillis());
+
+    /** What the last check found; never blocks (the checks run on a timer, see {@link #watch}). */
+    public Health health() {
+        return lastCheck;
+    }
+
+    /**
+     * Checks the database every {@code period} on a platform thread of its own (a check may
+     * block for the connect timeout), so readiness can answer at once.
+     */
+    public AutoCloseable watch(java.time.Duration period) {
+        java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors
+                .newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "serveml-db-watch");
+                    t.setDaemon(true);
+                    return t;
+                });
+        timer.scheduleWithFixedDelay(() -> {
+            boolean was = lastCheck.up();
+            boolean up = ping();
+            if (was != up) {
+                if (up) {
+                    log.info("the database answers again");
+                } else {
+                    log.warn("the database does not answer: writes are refused with 503 database-unavailable; "
+                            + "known callers keep being served");
+                }
+            }
+        }, period.toMillis(), period.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        return timer::shutdownNow;
     }
 
     @Override

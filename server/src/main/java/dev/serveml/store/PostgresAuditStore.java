@@ -42,7 +42,7 @@ public final class PostgresAuditStore implements AuditStore {
             s.setString(7, json.writeValueAsString(e.detail()));
             s.executeUpdate();
         } catch (SQLException | JsonProcessingException ex) {
-            throw new StoreException("insert audit entry", ex);
+            throw StoreException.of("insert audit entry", ex);
         }
     }
 
@@ -87,7 +87,7 @@ public final class PostgresAuditStore implements AuditStore {
                 return out;
             }
         } catch (SQLException | JsonProcessingException ex) {
-            throw new StoreException("query audit log", ex);
+            throw StoreException.of("query audit log", ex);
         }
     }
 }

@@ -52,7 +52,7 @@ public final class PostgresDeploymentStore implements DeploymentStore {
                 throw ProblemException.field(ProblemType.NAME_TAKEN, "/name", "a deployment named '" + name
                         + "' already exists; choose another name");
             }
-            throw new StoreException("insert deployment", e);
+            throw StoreException.of("insert deployment", e);
         }
         return find(name).orElseThrow();
     }
@@ -81,7 +81,7 @@ public final class PostgresDeploymentStore implements DeploymentStore {
                 return out;
             }
         } catch (SQLException e) {
-            throw new StoreException("read deployments", e);
+            throw StoreException.of("read deployments", e);
         }
     }
 
@@ -100,7 +100,7 @@ public final class PostgresDeploymentStore implements DeploymentStore {
                 return find(rs.getString(1)).orElseThrow();
             }
         } catch (SQLException e) {
-            throw new StoreException("update deployment", e);
+            throw StoreException.of("update deployment", e);
         }
     }
 
@@ -137,7 +137,7 @@ public final class PostgresDeploymentStore implements DeploymentStore {
                 throw e;
             }
         } catch (SQLException e) {
-            throw new StoreException("record deployment event", e);
+            throw StoreException.of("record deployment event", e);
         }
     }
 
@@ -155,7 +155,7 @@ public final class PostgresDeploymentStore implements DeploymentStore {
                 return out;
             }
         } catch (SQLException e) {
-            throw new StoreException("read deployment events", e);
+            throw StoreException.of("read deployment events", e);
         }
     }
 
@@ -166,7 +166,7 @@ public final class PostgresDeploymentStore implements DeploymentStore {
             s.setLong(1, id);
             s.executeUpdate();
         } catch (SQLException e) {
-            throw new StoreException("delete deployment", e);
+            throw StoreException.of("delete deployment", e);
         }
     }
 
@@ -183,7 +183,7 @@ public final class PostgresDeploymentStore implements DeploymentStore {
                     DeploymentStatus.parse(rs.getString("status")), rs.getString("status_message"),
                     rs.getTimestamp("created_at").toInstant(), rs.getTimestamp("updated_at").toInstant());
         } catch (JsonProcessingException e) {
-            throw new StoreException("read deployment", new SQLException(e));
+            throw StoreException.of("read deployment", new SQLException(e));
         }
     }
 }

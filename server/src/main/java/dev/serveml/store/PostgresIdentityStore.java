@@ -47,7 +47,7 @@ public final class PostgresIdentityStore implements IdentityStore {
         try (Connection c = dataSource.getConnection()) {
             return work.run(c);
         } catch (SQLException e) {
-            throw new StoreException(operation, e);
+            throw StoreException.of(operation, e);
         }
     }
 

@@ -63,7 +63,7 @@ public final class PostgresModelStore implements ModelStore {
             }
             return models;
         } catch (SQLException e) {
-            throw new StoreException("list models", e);
+            throw StoreException.of("list models", e);
         }
     }
 
@@ -72,7 +72,7 @@ public final class PostgresModelStore implements ModelStore {
         try (Connection c = dataSource.getConnection()) {
             return findModel(c, name);
         } catch (SQLException e) {
-            throw new StoreException("find model", e);
+            throw StoreException.of("find model", e);
         }
     }
 
@@ -150,7 +150,7 @@ public final class PostgresModelStore implements ModelStore {
                 throw e;
             }
         } catch (SQLException | JsonProcessingException e) {
-            throw new StoreException("insert version", e);
+            throw StoreException.of("insert version", e);
         }
     }
 
@@ -176,7 +176,7 @@ public final class PostgresModelStore implements ModelStore {
             s.setString(10, name);
             return s.executeUpdate() == 0 ? Optional.empty() : findModel(c, name);
         } catch (SQLException e) {
-            throw new StoreException("update model settings", e);
+            throw StoreException.of("update model settings", e);
         }
     }
 
@@ -200,7 +200,7 @@ public final class PostgresModelStore implements ModelStore {
                 return versions;
             }
         } catch (SQLException e) {
-            throw new StoreException("list versions", e);
+            throw StoreException.of("list versions", e);
         }
     }
 
@@ -215,7 +215,7 @@ public final class PostgresModelStore implements ModelStore {
                 return rs.next() ? Optional.of(version(rs)) : Optional.empty();
             }
         } catch (SQLException e) {
-            throw new StoreException("find version", e);
+            throw StoreException.of("find version", e);
         }
     }
 
@@ -243,7 +243,7 @@ public final class PostgresModelStore implements ModelStore {
             s.setLong(3, versionId);
             return s.executeUpdate() == 0 ? Optional.empty() : findVersionById(c, versionId);
         } catch (SQLException e) {
-            throw new StoreException("update version status", e);
+            throw StoreException.of("update version status", e);
         }
     }
 
@@ -263,7 +263,7 @@ public final class PostgresModelStore implements ModelStore {
                 return rs.next() ? findVersionById(c, rs.getLong(1)) : Optional.empty();
             }
         } catch (SQLException e) {
-            throw new StoreException("update version", e);
+            throw StoreException.of("update version", e);
         }
     }
 
@@ -275,7 +275,7 @@ public final class PostgresModelStore implements ModelStore {
             s.setString(1, name);
             return s.executeUpdate() == 0 ? Optional.empty() : findModel(c, name);
         } catch (SQLException e) {
-            throw new StoreException("delete model", e);
+            throw StoreException.of("delete model", e);
         }
     }
 

@@ -24,7 +24,7 @@ class ConfigLoaderTest {
         assertThat(config.http()).isEqualTo(new HttpConfig("0.0.0.0", 8080, 16L << 20, CORES, Math.max(8, CORES * 4), 64L << 20));
         assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("serveml-data").toAbsolutePath(), 1L << 30));
         assertThat(config.storage().dataDir().isAbsolute()).isTrue();
-        assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.empty(), "serveml", "", 8));
+        assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.empty(), "serveml", "", 8, Duration.ofSeconds(2)));
         assertThat(config.database().embedded()).isTrue();
         assertThat(config.runtime()).isEqualTo(new RuntimeConfig(1, CORES + 1, 16 * 1024 * 1024));
         assertThat(config.batching()).isEqualTo(new BatchingConfig(1, Duration.ofMillis(2), 256, Duration.ofSeconds(30)));
@@ -101,7 +101,7 @@ class ConfigLoaderTest {
         assertThat(config.http()).isEqualTo(new HttpConfig("127.0.0.1", 9090, 1L << 20, 2, 3, 64L << 20));
         assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("/var/lib/serveml-state"), 512L << 10));
         assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.of("jdbc:postgresql://db:5432/serveml"),
-                "serveml", "", 20));
+                "serveml", "", 20, Duration.ofSeconds(2)));
         assertThat(config.database().embedded()).isFalse();
         assertThat(config.runtime()).isEqualTo(new RuntimeConfig(4, CORES + 1, 16 * 1024 * 1024));
     }
@@ -211,14 +211,14 @@ class ConfigLoaderTest {
 
         assertThat(config.database().password()).isEqualTo("s3cr3t-pa55");
         assertThat(config.database()).hasToString(
-                "DatabaseConfig[url=jdbc:postgresql://db/serveml, user=app, password=***, poolSize=8]");
+                "DatabaseConfig[url=jdbc:postgresql://db/serveml, user=app, password=***, poolSize=8, connectTimeout=PT2S]");
         assertThat(config.toString()).contains("password=***").doesNotContain("s3cr3t-pa55");
     }
 
     @Test
     void printsAnEmptyPasswordAsEmptyAndTheEmbeddedDatabaseByName() {
-        assertThat(new DatabaseConfig(Optional.empty(), "serveml", "", 8))
-                .hasToString("DatabaseConfig[url=(embedded), user=serveml, password=, poolSize=8]");
+        assertThat(new DatabaseConfig(Optional.empty(), "serveml", "", 8, Duration.ofSeconds(2)))
+                .hasToString("DatabaseConfig[url=(embedded), user=serveml, password=, poolSize=8, connectTimeout=PT2S]");
     }
 
     @Test

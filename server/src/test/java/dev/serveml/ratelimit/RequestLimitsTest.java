@@ -28,7 +28,8 @@ class RequestLimitsTest {
 
     private static AuthConfig config(int signInPerMinute) {
         return new AuthConfig(true, "", Duration.ofMinutes(15), Duration.ofDays(7), "", true, 4, 10, 1000, 600,
-                Optional.empty(), List.of(), List.of(), List.of(), signInPerMinute, 1);
+                Optional.empty(), List.of(), List.of(), List.of(), signInPerMinute, 1, Duration.ofSeconds(30),
+                Duration.ofMinutes(15));
     }
 
     private static Principal key(long id, int perMinute, int quota, List<Allowance> inherited) {
