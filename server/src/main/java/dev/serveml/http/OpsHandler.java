@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Properties;
+import java.util.function.BooleanSupplier;
 
 /** Operations: health, Prometheus metrics, the OpenAPI description and Swagger UI (from the JAR, no CDN). */
 final class OpsHandler {
@@ -24,8 +25,10 @@ final class OpsHandler {
     private final Responses responses;
     private final Buffer openApi;
     private final Buffer docsPage;
+    private final BooleanSupplier draining;
 
-    OpsHandler(Meters meters, Database database, RateLimiter limiter, Responses responses) {
+    OpsHandler(Meters meters, Database database, RateLimiter limiter, Responses responses, BooleanSupplier draining) {
+        this.draining = draining;
         this.limiter = limiter;
         this.meters = meters;
         this.database = database;
@@ -52,6 +55,18 @@ final class OpsHandler {
     }
 
     private void ready(RoutingContext ctx) {
+        if (draining.getAsBoolean()) {
+            // Stopping: a load balancer should send nothing new here, whatever else is up.
+            responses.send(ctx, 503, g -> {
+                g.writeStartObject();
+                g.writeStringField("status", "DOWN");
+                g.writeObjectFieldStart("checks");
+                g.writeStringField("server", "stopping");
+                g.writeEndObject();
+                g.writeEndObject();
+            });
+            return;
+        }
         responses.blocking(ctx, database::ping, up -> responses.send(ctx, up ? 200 : 503, g -> {
             g.writeStartObject();
             g.writeStringField("status", up ? "UP" : "DOWN");
