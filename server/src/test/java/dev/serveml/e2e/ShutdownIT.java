@@ -102,6 +102,97 @@ class ShutdownIT {
         }
     }
 
+    @Test
+    void aStopEndsOpenEventStreamsAtOnceInsteadOfWaitingOutTheTimeout() throws Exception {
+        SystemRequirements.requireBubblewrap();
+        SystemRequirements.requirePython("numpy");
+        TestServer server = TestServer.start(dir, Map.of("SERVEML_SHUTDOWN_TIMEOUT", "120s"));
+        try {
+            uploadHandler(server, "warming");
+            // A 60 s warm-up keeps the deployment loading, so its event stream stays open.
+            HttpResponse<String> deployed = server.postJson("/api/v1/deployments", "{\"name\": \"warming\", \"model\": "
+                    + "\"warming\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}, \"config\": "
+                    + "{\"env\": {\"HANDLER_SLEEP_MS\": \"60000\"}, \"warmup\": {\"instances\": [[1, 2]]}}}");
+            assertThat(deployed.statusCode()).as(deployed.body()).isEqualTo(201);
+            HttpResponse<java.io.InputStream> stream = client.send(HttpRequest.newBuilder(server.uri(
+                    "/api/v1/deployments/warming/events")).header("Authorization", "Bearer " + server.adminKey()).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            assertThat(stream.statusCode()).isEqualTo(200);
+            stream.body().read(); // the stream has begun
+            CompletableFuture<String> rest = CompletableFuture.supplyAsync(() -> {
+                try (InputStream in = stream.body()) {
+                    return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                } catch (IOException e) {
+                    return "cut: " + e;
+                }
+            });
+
+            long started = System.nanoTime();
+            server.close();
+            long seconds = (System.nanoTime() - started) / 1_000_000_000;
+
+            assertThat(seconds).as("the stop did not wait for the 120 s timeout (nor the 60 s warm-up)").isLessThan(45);
+            assertThat(rest.get()).as("ended as a stream ends, not cut off").doesNotStartWith("cut: ");
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void aRequestThatOutlastsTheShutdownTimeoutIsCutThereAndTheStopGoesOn() throws Exception {
+        SystemRequirements.requireBubblewrap();
+        SystemRequirements.requirePython("numpy");
+        TestServer server = TestServer.start(dir, Map.of("SERVEML_SHUTDOWN_TIMEOUT", "1s"));
+        try {
+            uploadHandler(server, "stuck");
+            HttpResponse<String> deployed = server.postJson("/api/v1/deployments", "{\"name\": \"stuck\", \"model\": "
+                    + "\"stuck\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}, \"config\": "
+                    + "{\"timeout\": \"120s\", \"env\": {\"HANDLER_SLEEP_MS\": \"8000\"}}}");
+            assertThat(deployed.statusCode()).as(deployed.body()).isEqualTo(201);
+            awaitActive(server, "stuck"); // loading calls the model once too
+            List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                calls.add(client.sendAsync(HttpRequest.newBuilder(server.uri("/api/v1/deployments/stuck/predict"))
+                        .header("Authorization", "Bearer " + server.adminKey()).header("Content-Type", "application/json")
+                        .header("X-Request-Timeout", "120000")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"instances\": [[1, 2]]}")).build(),
+                        HttpResponse.BodyHandlers.ofString()));
+            }
+            // One call is with the model (8 s) once the other waits behind it: without a timeout the
+            // stop would wait 16 s for them.
+            awaitQueueDepth(() -> server.get("/metrics").body(), "stuck", 1);
+
+            long started = System.nanoTime();
+            server.close();
+            long seconds = (System.nanoTime() - started) / 1_000_000_000;
+
+            assertThat(seconds).as("stopped after the 1 s timeout, not the calls' 16 s").isLessThan(12);
+            for (CompletableFuture<HttpResponse<String>> call : calls) {
+                assertThat(call).failsWithin(Duration.ofSeconds(30));
+            }
+        } finally {
+            server.close();
+        }
+    }
+
+    private static void awaitActive(TestServer server, String name) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        JsonNode d = null;
+        while (System.nanoTime() < deadline) {
+            d = json(server.get("/api/v1/deployments/" + name));
+            if (d.path("status").asText().equals("active")) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("not active: " + d);
+    }
+
+    private static void uploadHandler(TestServer server, String model) {
+        HttpResponse<String> r = server.upload(model, "handler_model.zip", fixture("python/handler_model.zip"));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    }
+
     /** Opens a fresh connection every 100 ms and sorts what happens, until the process has gone. */
     private static void probeUntilExit(ChildServer child, List<String> outcomes) {
         while (child.process().isAlive()) {
@@ -142,19 +233,31 @@ class ShutdownIT {
     }
 
     private void awaitQueueDepth(ChildServer child, int depth) throws Exception {
-        Pattern gauge = Pattern.compile("serveml_queue_depth\\{model=\"sleeper\",version=\"1\"} ([0-9.]+)");
+        awaitQueueDepth(() -> {
+            try {
+                return client.send(HttpRequest.newBuilder(child.uri("/metrics")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }, "sleeper", depth);
+    }
+
+    /** Waits until {@code depth} calls to {@code model} v1 wait in its queue (so all were taken). */
+    private static void awaitQueueDepth(java.util.function.Supplier<String> metrics, String model, int depth)
+            throws InterruptedException {
+        Pattern gauge = Pattern.compile("serveml_queue_depth\\{model=\"" + model + "\",version=\"1\"} ([0-9.]+)");
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        String metrics = "";
+        String text = "";
         while (System.nanoTime() < deadline) {
-            metrics = client.send(HttpRequest.newBuilder(child.uri("/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-            Matcher m = gauge.matcher(metrics);
+            text = metrics.get();
+            Matcher m = gauge.matcher(text);
             if (m.find() && Double.parseDouble(m.group(1)) >= depth) {
                 return;
             }
             Thread.sleep(20);
         }
-        throw new AssertionError("the calls never all reached the server:\n" + metrics);
+        throw new AssertionError("the calls never all reached the server:\n" + text);
     }
 
     private void awaitActive(ChildServer child, String name) throws Exception {
