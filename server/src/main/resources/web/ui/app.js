@@ -1,6 +1,7 @@
 // The shell: a hash router over a table of pages, the navigation, and the session guard. A page
 // is a module exporting render(root, params, ctx) that may answer a cleanup function (timers).
-// A new page adds a row to ROUTES and, if it needs one, a NAV entry.
+// A new page adds a row to ROUTES and, if it needs one, a NAV entry. A server started with
+// SERVEML_AUTH=off answers without credentials: then there is no sign-in, and a banner says why.
 
 import { currentSession, onSessionChange, logout, request } from './api.js';
 import { h, replace, problem } from './dom.js';
@@ -41,9 +42,29 @@ const nav = document.getElementById('nav');
 const who = document.getElementById('who');
 let cleanup = null;
 let me = null;
+/** null until asked; then whether the server needs no credentials (SERVEML_AUTH=off). */
+let open = null;
+
+/** Asks once, without credentials: only a server with authentication off says who that is. */
+async function detectOpen() {
+  if (open !== null) return open;
+  try {
+    me = await request('GET', '/api/v1/auth/me', undefined, { anonymous: true });
+    open = true;
+  } catch {
+    open = false;
+  }
+  if (open) {
+    main.before(h('p', { class: 'banner', role: 'note', 'data-testid': 'auth-off-banner' },
+      h('strong', {}, 'Authentication is off'), ' (SERVEML_AUTH=off): no sign-in is needed, and anyone who can '
+      + 'reach this server acts as its admin.'));
+  }
+  return open;
+}
 
 /** What the signed-in caller is (username, role, scopes); fetched once per session. */
 async function identity() {
+  if (open) return me;
   if (!currentSession()) return null;
   if (!me) me = await request('GET', '/api/v1/auth/me');
   return me;
@@ -55,9 +76,13 @@ function isAdmin(m) {
 
 function drawChrome(active) {
   const s = currentSession();
-  replace(nav, s ? h('ul', {}, NAV.filter(n => !n.admin || isAdmin(me)).map(n =>
+  replace(nav, s || open ? h('ul', {}, NAV.filter(n => !n.admin || isAdmin(me)).map(n =>
     h('li', {}, h('a', { href: n.href, 'data-testid': `nav-${n.id}`, 'aria-current': n.id === active ? 'page' : null },
       n.label)))) : null);
+  if (open) {
+    replace(who, h('span', { class: 'muted', 'data-testid': 'signed-in-as' }, 'single user, no sign-in'));
+    return;
+  }
   replace(who, s ? [
     h('span', { class: 'muted', 'data-testid': 'signed-in-as' }, me ? `${me.username}${isAdmin(me) ? ' (admin)' : ''}` : ''),
     h('button', { type: 'button', class: 'secondary small', 'data-testid': 'sign-out', onclick: signOut }, 'Sign out'),
@@ -81,7 +106,9 @@ async function route() {
   const { path, query } = parseHash();
   const r = ROUTES.find(x => x.pattern.test(path));
   if (!r) { location.hash = '#/deployments'; return; }
-  if (!r.open && !currentSession()) {
+  if (!currentSession() && await detectOpen()) {
+    if (r.open) { location.hash = '#/deployments'; return; }
+  } else if (!r.open && !currentSession()) {
     location.hash = `#/login?next=${encodeURIComponent(path)}`;
     return;
   }
@@ -113,7 +140,7 @@ async function route() {
 }
 
 onSessionChange(s => {
-  if (!s) {
+  if (!s && !open) {
     me = null;
       drawChrome(null);
     if (!parseHash().path.match(/^\/(login|register)$/)) location.hash = '#/login';

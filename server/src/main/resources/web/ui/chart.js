@@ -1,5 +1,6 @@
 // Line charts drawn as inline SVG (no library): a time axis over the last hour, a value axis
-// from zero to a rounded maximum, one path per series.
+// from zero to a rounded maximum, one path per series. A step without a value (no calls, so no
+// latency) breaks the line rather than being bridged, and a lone value is drawn as a dot.
 
 const NS = 'http://www.w3.org/2000/svg';
 const W = 560;
@@ -27,9 +28,12 @@ function fmt(v) {
   return v.toFixed(2);
 }
 
+const has = v => v !== null && v !== undefined && !Number.isNaN(v);
+
 /**
- * One chart: series is [{key, label, cls}], points [{at, [key]: number|null}]. The figure holds
- * a text summary of the latest values for screen readers and tests.
+ * One chart: series is [{key, label, cls}], points [{at, [key]: number|null}] one per step. The
+ * legend holds each series' latest value (from the last step that had one: the current step is
+ * often still empty) for screen readers and tests.
  */
 export function lineChart({ id, title, unit, series, points, windowMs = 3_600_000 }) {
   const now = points.length ? points[points.length - 1].at : Date.now();
@@ -58,14 +62,27 @@ export function lineChart({ id, title, unit, series, points, windowMs = 3_600_00
     root.append(svg('text', { x: x(t), y: H - 6, class: 'tick',
       'text-anchor': t === start ? 'start' : t === now ? 'end' : 'middle' }, label));
   }
+  const latest = {};
   for (const s of series) {
-    const pts = visible.filter(p => p[s.key] !== null && p[s.key] !== undefined);
-    const d = pts.map((p, i) => `${i ? 'L' : 'M'}${x(p.at).toFixed(1)},${y(p[s.key]).toFixed(1)}`).join(' ');
-    root.append(svg('path', { d: d || 'M0,0', class: `line ${s.cls}`, 'data-testid': `chart-${id}-${s.key}`,
-      'data-points': pts.length, 'data-last': pts.length ? pts[pts.length - 1][s.key] : '' }));
+    const parts = [];
+    let run = [];
+    let count = 0;
+    const flush = () => {
+      if (run.length === 1) parts.push(`M${run[0]} h0.1`); // a dot, with the round line caps
+      else if (run.length) parts.push(run.map((xy, i) => `${i ? 'L' : 'M'}${xy}`).join(' '));
+      run = [];
+    };
+    for (const p of visible) {
+      if (!has(p[s.key])) { flush(); continue; }
+      run.push(`${x(p.at).toFixed(1)},${y(p[s.key]).toFixed(1)}`);
+      latest[s.key] = p[s.key];
+      count++;
+    }
+    flush();
+    root.append(svg('path', { d: parts.join(' ') || 'M0,0', class: `line ${s.cls}`, 'data-testid': `chart-${id}-${s.key}`,
+      'data-points': count, 'data-last': has(latest[s.key]) ? latest[s.key] : '' }));
   }
 
-  const last = visible[visible.length - 1] || {};
   const figure = document.createElement('figure');
   figure.className = 'chart-box';
   figure.setAttribute('data-testid', `chart-box-${id}`);
@@ -79,7 +96,7 @@ export function lineChart({ id, title, unit, series, points, windowMs = 3_600_00
     const item = document.createElement('span');
     item.className = `key ${s.cls}`;
     item.setAttribute('data-testid', `chart-${id}-${s.key}-now`);
-    item.textContent = `${s.label} ${fmt(last[s.key])} ${unit}`;
+    item.textContent = has(latest[s.key]) ? `${s.label} ${fmt(latest[s.key])} ${unit}` : `${s.label} no calls yet`;
     legend.append(item);
   }
   caption.append(legend);

@@ -60,13 +60,13 @@ export function statsSection(path, what) {
     const s = report.summary;
     replace(box,
       lineChart({ id: 'rps', title: 'Requests per second', unit: 'req/s', points: pts, windowMs,
-        series: [{ key: 'rps', label: 'now', cls: 's1' }] }),
+        series: [{ key: 'rps', label: 'latest', cls: 's1' }] }),
       lineChart({ id: 'latency', title: 'Latency', unit: 'ms', points: pts, windowMs,
         series: [{ key: 'p50', label: 'p50', cls: 's1' }, { key: 'p95', label: 'p95', cls: 's2' }, { key: 'p99', label: 'p99', cls: 's3' }] }),
       lineChart({ id: 'errors', title: 'Error rate (5xx)', unit: '%', points: pts, windowMs,
-        series: [{ key: 'errorRate', label: 'now', cls: 's3' }] }),
+        series: [{ key: 'errorRate', label: 'latest', cls: 's3' }] }),
       lineChart({ id: 'cache', title: 'Cache hit rate', unit: '%', points: pts, windowMs,
-        series: [{ key: 'hitRate', label: 'now', cls: 's1' }] }),
+        series: [{ key: 'hitRate', label: 'latest', cls: 's1' }] }),
       h('p', { class: 'muted small', 'data-testid': 'charts-summary' },
         `Last ${Math.round(report.summary_seconds / 60)} min: ${s.requests} calls, ${fmt(s.requests_per_minute)} per minute, `
         + `p95 ${fmt(s.p95_ms, 2)} ms, errors ${s.error_rate === null ? '—' : fmt(100 * s.error_rate)} %, `

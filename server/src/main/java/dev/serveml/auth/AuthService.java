@@ -97,26 +97,34 @@ public final class AuthService {
                     + "ask an administrator for an account");
         }
         String name = username == null ? "" : username.trim().toLowerCase(java.util.Locale.ROOT);
+        // Every invalid field at once, so a form can mark them all in one round.
+        List<ProblemException.FieldError> errors = new java.util.ArrayList<>();
         if (!USERNAME.matcher(name).matches()) {
-            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/username",
-                    "usernames are 3-64 characters: lower-case letters, digits, '.', '_' and '-'");
+            errors.add(new ProblemException.FieldError("/username", (username == null ? "a username is required; " : "")
+                    + "usernames are 3-64 characters: lower-case letters, digits, '.', '_' and '-'"));
         }
-        checkPassword(password);
+        passwordProblem(password).ifPresent(m -> errors.add(new ProblemException.FieldError("/password", m)));
+        if (!errors.isEmpty()) {
+            // A bad username makes the request invalid; a weak password alone has its own code.
+            throw new ProblemException(errors.get(0).pointer().equals("/username") ? ProblemType.INVALID_REQUEST
+                    : ProblemType.WEAK_PASSWORD, errors.stream().map(ProblemException.FieldError::message)
+                    .collect(java.util.stream.Collectors.joining("; ")), errors);
+        }
         String hash = bcrypt(() -> hash(password));
         User user = store.createUser(name, hash, Role.USER);
         audit.record(user.id(), user.username(), ip, "user.registered", "user:" + user.username(), true, Map.of());
         return user;
     }
 
-    private void checkPassword(String password) {
+    private Optional<String> passwordProblem(String password) {
         if (password == null || password.length() < config.minPasswordLength()) {
-            throw ProblemException.field(ProblemType.WEAK_PASSWORD, "/password", "passwords need at least "
+            return Optional.of((password == null ? "a password is required; " : "") + "passwords need at least "
                     + config.minPasswordLength() + " characters");
         }
         if (password.getBytes(StandardCharsets.UTF_8).length > MAX_PASSWORD_BYTES) {
-            throw ProblemException.field(ProblemType.WEAK_PASSWORD, "/password",
-                    "passwords may be at most " + MAX_PASSWORD_BYTES + " bytes in UTF-8 (bcrypt reads no more)");
+            return Optional.of("passwords may be at most " + MAX_PASSWORD_BYTES + " bytes in UTF-8 (bcrypt reads no more)");
         }
+        return Optional.empty();
     }
 
     public Session login(String username, String password, String ip) {
@@ -160,7 +168,8 @@ public final class AuthService {
         if (!store.markRefreshTokenUsed(stored.id())) {
             // A spent token came back: someone else may hold the newer one. End the whole family.
             store.revokeFamily(stored.family());
-            audit.record(stored.userId(), "user:" + stored.userId(), ip, "auth.refresh_reuse", "user:" + stored.userId(),
+            String name = username(stored.userId());
+            audit.record(stored.userId(), name, ip, "auth.refresh_reuse", "user:" + name,
                     false, Map.of("family", stored.family().toString()));
             throw invalidRefresh("this refresh token was already used; every session from this sign-in is now "
                     + "revoked, sign in again");
@@ -173,8 +182,13 @@ public final class AuthService {
     public void logout(String refreshToken, String ip) {
         RefreshToken stored = findRefresh(refreshToken);
         store.revokeFamily(stored.family());
-        audit.record(stored.userId(), "user:" + stored.userId(), ip, "auth.logout", "user:" + stored.userId(), true,
-                Map.of());
+        String name = username(stored.userId());
+        audit.record(stored.userId(), name, ip, "auth.logout", "user:" + name, true, Map.of());
+    }
+
+    /** The audit log names people as everywhere else: by username (the id only if the account is gone). */
+    private String username(long userId) {
+        return store.findUser(userId).map(User::username).orElse("user #" + userId);
     }
 
     private RefreshToken findRefresh(String refreshToken) {
@@ -209,11 +223,12 @@ public final class AuthService {
         if (id == admin.userId()) {
             throw new ProblemException(ProblemType.INVALID_REQUEST, "you cannot delete your own account");
         }
+        String name = username(id);
         if (!store.deleteUser(id)) {
             throw new ProblemException(ProblemType.ROUTE_NOT_FOUND, "there is no user with id " + id);
         }
         authenticator.forgetUser(id);
-        audit.record(admin.userId(), admin.username(), admin.ip(), "user.deleted", "user:" + id, true, Map.of());
+        audit.record(admin.userId(), admin.username(), admin.ip(), "user.deleted", "user:" + name, true, Map.of());
     }
 
     /**

@@ -64,13 +64,21 @@ public final class ConfigLoader {
 
     private ServemlConfig build() {
         int cores = Runtime.getRuntime().availableProcessors();
+        String authMode = string("SERVEML_AUTH", "on");
         HttpConfig http = new HttpConfig(
-                string("SERVEML_HTTP_HOST", "0.0.0.0"),
+                // Without authentication every caller is the admin: only this machine may call,
+                // unless the listener is chosen on purpose.
+                string("SERVEML_HTTP_HOST", authMode.equals("off") ? "127.0.0.1" : "0.0.0.0"),
                 integer("SERVEML_HTTP_PORT", 8080, 0, 65535),
                 size("SERVEML_MAX_REQUEST_SIZE", "16MB"),
                 integer("SERVEML_HTTP_EVENT_LOOPS", cores, 1, 256),
                 integer("SERVEML_WORKER_THREADS", Math.max(8, cores * 4), 1, 1024),
-                size("SERVEML_MAX_RESPONSE_SIZE", "64MB"));
+                size("SERVEML_MAX_RESPONSE_SIZE", "64MB"),
+                duration("SERVEML_HTTP_HEADER_TIMEOUT", "10s", false),
+                duration("SERVEML_HTTP_IDLE_TIMEOUT", "75s", false),
+                integer("SERVEML_HTTP_MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+                duration("SERVEML_SHUTDOWN_TIMEOUT", "30s", true),
+                optionalPath("SERVEML_PORT_FILE"));
         if (http.maxResponseBytes() > (1L << 30)) {
             problems.add("SERVEML_MAX_RESPONSE_SIZE: must be at most 1GB (an answer is encoded in memory)");
         }
@@ -112,7 +120,6 @@ public final class ConfigLoader {
                 (int) Math.min(maxFrame, Integer.MAX_VALUE - 8),
                 storage.dataDir().resolve("python").resolve("envs"),
                 storage.dataDir().resolve("python").resolve("worker"));
-        String authMode = string("SERVEML_AUTH", "on");
         if (!authMode.equals("on") && !authMode.equals("off")) {
             problems.add("SERVEML_AUTH: must be 'on' or 'off', got '" + authMode + "'");
         }
@@ -209,6 +216,11 @@ public final class ConfigLoader {
             problems.add(key + ": not a valid path: '" + value + "'");
             return Path.of(fallback).toAbsolutePath().normalize();
         }
+    }
+
+    private Optional<Path> optionalPath(String key) {
+        String value = string(key, "");
+        return value.isEmpty() ? Optional.empty() : Optional.of(path(key, value));
     }
 
     private long size(String key, String fallback) {

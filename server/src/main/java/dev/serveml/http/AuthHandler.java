@@ -79,7 +79,10 @@ final class AuthHandler {
     private void registerUser(RoutingContext ctx) {
         JsonNode body = responses.jsonBody(ctx);
         String ip = HttpApi.principal(ctx).ip();
-        responses.blocking(ctx, () -> auth.register(text(body, "username"), text(body, "password"), ip),
+        // Missing or non-string fields go on as null: registration reports every invalid field at once.
+        String username = body.path("username").isTextual() ? body.get("username").textValue() : null;
+        String password = body.path("password").isTextual() ? body.get("password").textValue() : null;
+        responses.blocking(ctx, () -> auth.register(username, password, ip),
                 user -> responses.sendValue(ctx, 201, UserView.of(user)));
     }
 

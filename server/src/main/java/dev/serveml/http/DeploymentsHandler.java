@@ -162,6 +162,9 @@ final class DeploymentsHandler {
         Runnable unwatch = deployments.watch(d, e -> context.runOnContext(v -> stream.live(e)));
         stream.onClose(unwatch);
         ctx.response().closeHandler(v -> stream.close());
+        // A stopping server ends the stream rather than holding its stop until the timeout; the
+        // client reconnects (to another replica) with Last-Event-ID and misses nothing.
+        ctx.request().connection().shutdownHandler(v -> stream.close());
         responses.vertx().executeBlocking(() -> deployments.events(d), false)
                 .onSuccess(stream::replay)
                 .onFailure(e -> {

@@ -22,6 +22,8 @@ import dev.serveml.store.Database;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -67,6 +69,9 @@ public final class HttpApi {
     private final Authenticator authenticator;
     private final RequestLimits limits;
     private final ServingStats stats;
+    private final ConnectionLimits connections;
+    /** Set once a stop begins: readiness says so and answers ask their clients to close the connection. */
+    private volatile boolean draining;
 
     public HttpApi(Vertx vertx, HttpConfig http, StorageConfig storage, AuthConfig auth, ObjectMapper json,
                    Meters meters, ModelRegistry registry, ModelHost host, InferenceService inference,
@@ -77,6 +82,7 @@ public final class HttpApi {
         this.meters = meters;
         this.authenticator = identity.authenticator();
         this.limits = limits;
+        this.connections = new ConnectionLimits(http);
         Responses responses = new Responses(json, vertx, http.maxResponseBytes());
         this.problems = new Problems(responses);
         this.bodies = BodyHandler.create(false).setBodyLimit(http.maxRequestBytes());
@@ -105,12 +111,41 @@ public final class HttpApi {
         new ModelsHandler(registry, host, uploads, stats, responses).register(this);
         new StatsHandler(stats, deployments, registry, responses).register(this);
         new RepositoryHandler(registry, host, deployments, responses).register(this);
-        new OpsHandler(meters, host, database, limits.limiter(), responses).register(this);
+        new OpsHandler(meters, host, database, limits.limiter(), responses, () -> draining).register(this);
         new WebHandler().register(this);
     }
 
     public Router router() {
         return router;
+    }
+
+    /**
+     * The listener's options. HTTP/1.1 only: with the cleartext HTTP/2 upgrade on, Vert.x hands a
+     * connection over only once its first request's headers are in, too late to time a slowloris
+     * client out or to count it (HTTP/2 stays possible behind a proxy that speaks it to clients).
+     * Vert.x's own idle timeout stays off: {@link ConnectionLimits} applies the timeouts.
+     */
+    public static HttpServerOptions serverOptions(HttpConfig http) {
+        return new HttpServerOptions().setHost(http.host()).setPort(http.port()).setTcpNoDelay(true)
+                .setHttp2ClearTextEnabled(false).setIdleTimeout(0);
+    }
+
+    /** Serves this API on one of the servers (one per event loop); call from that server's verticle. */
+    public HttpServer serve(Vertx vertx, HttpServer server) {
+        return connections.guard(vertx, server, router);
+    }
+
+    /**
+     * Begins a stop: from now on readiness answers 503 and every answer carries
+     * {@code Connection: close}, so that clients take no new request to a closing connection.
+     */
+    public void drain() {
+        draining = true;
+    }
+
+    /** Client connections open now. */
+    public int openConnections() {
+        return connections.open();
     }
 
     /** Every endpoint declared, for the test that holds the OpenAPI description to the truth. */
@@ -120,6 +155,9 @@ public final class HttpApi {
 
     private void start(RoutingContext ctx) {
         ctx.put(STARTED, System.nanoTime());
+        if (draining) {
+            ctx.response().putHeader(io.vertx.core.http.HttpHeaders.CONNECTION, io.vertx.core.http.HttpHeaders.CLOSE);
+        }
         ctx.addEndHandler(ar -> {
             String route = ctx.get(ROUTE);
             long elapsed = elapsedNanos(ctx);

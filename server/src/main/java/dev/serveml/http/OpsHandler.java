@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Properties;
+import java.util.function.BooleanSupplier;
 
 /** Operations: health, Prometheus metrics, the OpenAPI description and Swagger UI (from the JAR, no CDN). */
 final class OpsHandler {
@@ -26,9 +27,12 @@ final class OpsHandler {
     private final Responses responses;
     private final Buffer openApi;
     private final Buffer docsPage;
+    private final BooleanSupplier draining;
 
-    OpsHandler(Meters meters, ModelHost host, Database database, RateLimiter limiter, Responses responses) {
+    OpsHandler(Meters meters, ModelHost host, Database database, RateLimiter limiter, Responses responses,
+               BooleanSupplier draining) {
         this.host = host;
+        this.draining = draining;
         this.limiter = limiter;
         this.meters = meters;
         this.database = database;
@@ -61,6 +65,18 @@ final class OpsHandler {
      * shared database is down would stop those too. Writes meanwhile answer 503 database-unavailable.
      */
     private void ready(RoutingContext ctx) {
+        if (draining.getAsBoolean()) {
+            // Stopping: a load balancer should send nothing new here, whatever else is up.
+            responses.send(ctx, 503, g -> {
+                g.writeStartObject();
+                g.writeStringField("status", "DOWN");
+                g.writeObjectFieldStart("checks");
+                g.writeStringField("server", "stopping");
+                g.writeEndObject();
+                g.writeEndObject();
+            });
+            return;
+        }
         Database.Health db = database.health();
         int refusing = host.unavailable().size();
         responses.send(ctx, 200, g -> {

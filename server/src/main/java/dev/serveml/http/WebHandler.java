@@ -25,13 +25,19 @@ final class WebHandler {
             + "frame-ancestors 'none'";
 
     private final Buffer page;
+    /** Drawn by server/src/web/make_favicon.py; browsers ask for it on every site. */
+    private final Buffer icon;
 
     WebHandler() {
         this.page = Buffer.buffer(resource("web/index.html"));
+        this.icon = Buffer.buffer(resource("web/favicon.ico"));
     }
 
     void register(HttpApi api) {
         api.route(HttpMethod.GET, "/", Access.PUBLIC, this::page);
+        api.route(HttpMethod.GET, "/favicon.ico", Access.PUBLIC, ctx -> secure(ctx.response())
+                .putHeader("Content-Type", "image/x-icon").putHeader("Cache-Control", "public, max-age=86400")
+                .end(icon));
         StaticHandler assets = StaticHandler.create("web/ui").setCachingEnabled(false).setDirectoryListing(false);
         api.route(HttpMethod.GET, "/ui/*", Access.PUBLIC, ctx -> {
             secure(ctx.response());

@@ -6,17 +6,29 @@ import dev.serveml.config.ServemlConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 
-/** {@code java -jar serveml.jar}: starts ServeML with configuration from the environment; stops on SIGTERM/Ctrl-C. */
+/**
+ * {@code java -jar serveml.jar}: starts ServeML with configuration from the environment; SIGTERM
+ * or Ctrl-C stops it gracefully (see {@link ServemlServer#close}) and exits 0.
+ */
 public final class Main {
+    private static final Logger log = LoggerFactory.getLogger(Main.class);
+
     private Main() {
     }
 
     public static void main(String[] args) throws InterruptedException {
         // Never let the tokenizer library or ONNX Runtime reach for the network.
         System.setProperty("DJL_OFFLINE", "true");
-        Logger log = LoggerFactory.getLogger(Main.class);
         ServemlConfig config;
         try {
             config = ConfigLoader.fromEnvironment();
@@ -35,11 +47,76 @@ public final class Main {
             return;
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            log.info("stopping ServeML");
-            server.close();
-            stopped.countDown();
-        }, "serveml-shutdown"));
+        AtomicBoolean begun = new AtomicBoolean();
+        Runnable stop = () -> {
+            boolean first = begun.compareAndSet(false, true);
+            if (first) {
+                log.info("stopping ServeML: finishing the requests in flight (at most {} s)",
+                        config.http().shutdownTimeout().toSeconds());
+            }
+            server.close(); // a later caller waits here for the first one's stop
+            if (first) {
+                config.http().portFile().ifPresent(Main::deleteQuietly);
+                log.info("ServeML stopped");
+                stopped.countDown();
+            }
+        };
+        // Any other way out (System.exit, SIGHUP) still stops everything, PostgreSQL included.
+        Runtime.getRuntime().addShutdownHook(new Thread(stop, "serveml-shutdown"));
+        onStopSignals(() -> {
+            stop.run();
+            System.exit(0);
+        });
+        config.http().portFile().ifPresent(file -> writePort(file, server.port()));
         stopped.await();
+    }
+
+    /**
+     * Handles SIGTERM and SIGINT itself: the JVM's own handler runs the shutdown hooks and then
+     * exits 143 (or 130), which service managers count as a failure although the stop was clean.
+     * Reflection, because {@code sun.misc.Signal} is unsupported API that javac warns about; where
+     * it is missing the shutdown hook still stops everything.
+     */
+    private static void onStopSignals(Runnable stop) {
+        try {
+            Class<?> signal = Class.forName("sun.misc.Signal");
+            Class<?> handlerType = Class.forName("sun.misc.SignalHandler");
+            Object handler = Proxy.newProxyInstance(Main.class.getClassLoader(), new Class<?>[]{handlerType},
+                    (proxy, method, arguments) -> switch (method.getName()) {
+                        case "handle" -> {
+                            // A second signal while stopping starts a second stop that waits for the first.
+                            Thread.ofPlatform().name("serveml-stop").start(stop);
+                            yield null;
+                        }
+                        case "hashCode" -> System.identityHashCode(proxy);
+                        case "equals" -> proxy == arguments[0];
+                        default -> "serveml stop handler";
+                    });
+            Method handle = signal.getMethod("handle", signal, handlerType);
+            for (String name : new String[]{"TERM", "INT"}) {
+                handle.invoke(null, signal.getConstructor(String.class).newInstance(name), handler);
+            }
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            log.debug("stop signals left to the JVM: {}", e.toString());
+        }
+    }
+
+    /** Written whole or not at all, so a reader never sees half a number. */
+    private static void writePort(Path file, int port) {
+        try {
+            Path temp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.writeString(temp, port + "\n", StandardCharsets.US_ASCII);
+            Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            log.warn("could not write the port to SERVEML_PORT_FILE {}: {}", file, e.getMessage());
+        }
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            log.debug("could not delete {}: {}", file, e.getMessage());
+        }
     }
 }

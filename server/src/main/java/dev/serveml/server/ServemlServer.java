@@ -39,19 +39,21 @@ import dev.serveml.store.Database;
 import dev.serveml.store.PostgresModelStore;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.ext.web.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
@@ -73,11 +75,17 @@ public final class ServemlServer implements AutoCloseable {
     private final Deque<AutoCloseable> closeables;
     private final int port;
     private final HttpApi api;
+    private final List<HttpServer> servers;
+    private final Duration shutdownTimeout;
+    private boolean closed;
 
-    private ServemlServer(Deque<AutoCloseable> closeables, int port, HttpApi api) {
+    private ServemlServer(Deque<AutoCloseable> closeables, int port, HttpApi api, List<HttpServer> servers,
+                          Duration shutdownTimeout) {
         this.closeables = closeables;
         this.port = port;
         this.api = api;
+        this.servers = servers;
+        this.shutdownTimeout = shutdownTimeout;
     }
 
     /** Builds and starts everything; on failure closes what was already started. */
@@ -154,11 +162,12 @@ public final class ServemlServer implements AutoCloseable {
             timers.scheduleWithFixedDelay(stats::sweep, 1, 1, TimeUnit.MINUTES);
             HttpApi api = new HttpApi(vertx, config.http(), config.storage(), config.auth(), json, meters, registry,
                     host, inference, deployments, database, identity, limits, audit, stats);
-            int port = listen(vertx, api.router(), config);
+            List<HttpServer> servers = listen(vertx, api, config);
+            int port = servers.get(0).actualPort();
             log.info("ServeML listening on http://{}:{} ({} mode, data in {}), ready in {} ms",
                     config.http().host(), port, config.database().embedded() ? "embedded" : "external database",
                     config.storage().dataDir(), (System.nanoTime() - started) / 1_000_000);
-            return new ServemlServer(closeables, port, api);
+            return new ServemlServer(closeables, port, api, servers, config.http().shutdownTimeout());
         } catch (RuntimeException | Error e) {
             closeAll(closeables);
             throw e;
@@ -169,46 +178,44 @@ public final class ServemlServer implements AutoCloseable {
      * One HTTP server per event loop, all on one port: Vert.x shares servers whose options name
      * the same host and port, so with port 0 the first picks a port and the others join it.
      */
-    private static int listen(Vertx vertx, Router router, ServemlConfig config) {
-        int[] port = {config.http().port()};
+    private static List<HttpServer> listen(Vertx vertx, HttpApi api, ServemlConfig config) {
+        List<HttpServer> servers = new ArrayList<>();
+        HttpServerOptions options = HttpApi.serverOptions(config.http());
         for (int i = 0; i < config.http().eventLoops(); i++) {
-            int chosen = config.http().port();
-            HttpServerVerticle verticle = new HttpServerVerticle(router, new HttpServerOptions()
-                    .setHost(config.http().host()).setPort(chosen).setTcpNoDelay(true)
-                    .setIdleTimeout(120).setIdleTimeoutUnit(TimeUnit.SECONDS));
+            HttpServerVerticle verticle = new HttpServerVerticle(api, new HttpServerOptions(options));
             try {
                 vertx.deployVerticle(verticle, new DeploymentOptions()).await(30, TimeUnit.SECONDS);
             } catch (java.util.concurrent.TimeoutException e) {
                 throw new IllegalStateException("the HTTP server did not start within 30 s", e);
             }
-            port[0] = verticle.actualPort();
+            servers.add(verticle.server());
         }
-        return port[0];
+        return List.copyOf(servers);
     }
 
     /** Owns one HTTP server on its own event loop. */
     private static final class HttpServerVerticle extends AbstractVerticle {
-        private final Router router;
+        private final HttpApi api;
         private final HttpServerOptions options;
-        private volatile int actualPort;
+        private volatile HttpServer server;
 
-        HttpServerVerticle(Router router, HttpServerOptions options) {
-            this.router = router;
+        HttpServerVerticle(HttpApi api, HttpServerOptions options) {
+            this.api = api;
             this.options = options;
         }
 
         @Override
         public void start(Promise<Void> promise) {
-            vertx.createHttpServer(options).requestHandler(router).listen()
-                    .onSuccess(server -> {
-                        actualPort = server.actualPort();
+            api.serve(vertx, vertx.createHttpServer(options)).listen()
+                    .onSuccess(listening -> {
+                        server = listening;
                         promise.complete();
                     })
                     .onFailure(promise::fail);
         }
 
-        int actualPort() {
-            return actualPort;
+        HttpServer server() {
+            return server;
         }
     }
 
@@ -257,9 +264,41 @@ public final class ServemlServer implements AutoCloseable {
         };
     }
 
+    /**
+     * Stops gracefully: readiness turns DOWN, the listener stops accepting, requests in flight
+     * finish (each bounded by its deadline, all by the shutdown timeout) and their connections
+     * close, and only then do the workers, the model runtimes and PostgreSQL stop, in reverse
+     * order of their start. Idempotent; blocks until everything is stopped.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        drain();
         closeAll(closeables);
+    }
+
+    private void drain() {
+        long started = System.nanoTime();
+        int open = api.openConnections();
+        api.drain();
+        // Each server stops accepting at once; an idle connection closes at once, a busy one once
+        // its answer is sent, and whatever is still running at the timeout is closed then.
+        List<Future<Void>> stopped = servers.stream().map(s -> s.shutdown(shutdownTimeout)).toList();
+        try {
+            Future.join(stopped).await(shutdownTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            log.warn("the HTTP listener did not stop within {} s; going on with the stop", shutdownTimeout.toSeconds());
+        }
+        long ms = (System.nanoTime() - started) / 1_000_000;
+        if (!shutdownTimeout.isZero() && ms >= shutdownTimeout.toMillis()) {
+            log.warn("requests were still running after {} ms (SERVEML_SHUTDOWN_TIMEOUT); their connections were "
+                    + "closed", ms);
+        } else {
+            log.info("HTTP stopped in {} ms (open connections at the start: {})", ms, open);
+        }
     }
 
     private static void closeAll(Deque<AutoCloseable> closeables) {

@@ -21,7 +21,9 @@ class ConfigLoaderTest {
     void usesTheDefaultsWhenNothingIsSet() {
         ServemlConfig config = ConfigLoader.load(Map.of());
 
-        assertThat(config.http()).isEqualTo(new HttpConfig("0.0.0.0", 8080, 16L << 20, CORES, Math.max(8, CORES * 4), 64L << 20));
+        assertThat(config.http()).isEqualTo(new HttpConfig("0.0.0.0", 8080, 16L << 20, CORES, Math.max(8, CORES * 4),
+                64L << 20, Duration.ofSeconds(10), Duration.ofSeconds(75), 10_000, Duration.ofSeconds(30),
+                Optional.empty()));
         assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("serveml-data").toAbsolutePath(), 1L << 30));
         assertThat(config.storage().dataDir().isAbsolute()).isTrue();
         assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.empty(), "serveml", "", 8, Duration.ofSeconds(2)));
@@ -98,7 +100,8 @@ class ConfigLoaderTest {
                 "SERVEML_DATABASE_POOL_SIZE", "20",
                 "SERVEML_ONNX_INTRA_OP_THREADS", "4"));
 
-        assertThat(config.http()).isEqualTo(new HttpConfig("127.0.0.1", 9090, 1L << 20, 2, 3, 64L << 20));
+        assertThat(config.http()).isEqualTo(new HttpConfig("127.0.0.1", 9090, 1L << 20, 2, 3, 64L << 20,
+                Duration.ofSeconds(10), Duration.ofSeconds(75), 10_000, Duration.ofSeconds(30), Optional.empty()));
         assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("/var/lib/serveml-state"), 512L << 10));
         assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.of("jdbc:postgresql://db:5432/serveml"),
                 "serveml", "", 20, Duration.ofSeconds(2)));
@@ -118,6 +121,41 @@ class ConfigLoaderTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("SERVEML_MAX_RESPONSE_SIZE: must be at most 1GB")
                 .hasMessageContaining("SERVEML_MAX_OUTPUT_ELEMENTS: must be between 1 and 134217728, got 0");
+    }
+
+    @Test
+    void readsTheConnectionLimitsTheShutdownTimeoutAndThePortFile() {
+        ServemlConfig config = ConfigLoader.load(Map.of(
+                "SERVEML_HTTP_HEADER_TIMEOUT", "2s",
+                "SERVEML_HTTP_IDLE_TIMEOUT", "30s",
+                "SERVEML_HTTP_MAX_CONNECTIONS", "500",
+                "SERVEML_SHUTDOWN_TIMEOUT", "0",
+                "SERVEML_PORT_FILE", "/run/serveml/../serveml.port"));
+
+        assertThat(config.http().headerTimeout()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(config.http().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.http().maxConnections()).isEqualTo(500);
+        assertThat(config.http().shutdownTimeout()).isZero();
+        assertThat(config.http().portFile()).contains(Path.of("/run/serveml.port"));
+    }
+
+    @Test
+    void zeroConnectionsAndAZeroHeaderTimeoutAreConfigErrors() {
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(Map.of(
+                "SERVEML_HTTP_HEADER_TIMEOUT", "0",
+                "SERVEML_HTTP_MAX_CONNECTIONS", "0")));
+
+        assertThat(e.problems()).containsExactly(
+                "SERVEML_HTTP_HEADER_TIMEOUT: must be a positive duration such as 500ms, 30s, 15m or 2h, got '0'",
+                "SERVEML_HTTP_MAX_CONNECTIONS: must be between 1 and 1000000, got 0");
+    }
+
+    @Test
+    void withAuthenticationOffTheListenerStaysOnThisMachineUnlessAHostIsChosen() {
+        assertThat(ConfigLoader.load(Map.of("SERVEML_AUTH", "off")).http().host()).isEqualTo("127.0.0.1");
+        assertThat(ConfigLoader.load(Map.of("SERVEML_AUTH", "off", "SERVEML_HTTP_HOST", "0.0.0.0")).http().host())
+                .isEqualTo("0.0.0.0");
+        assertThat(ConfigLoader.load(Map.of("SERVEML_AUTH", "on")).http().host()).isEqualTo("0.0.0.0");
     }
 
     @Test

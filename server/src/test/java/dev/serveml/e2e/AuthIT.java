@@ -104,6 +104,34 @@ class AuthIT {
     }
 
     @Test
+    void aRegistrationWithSeveralInvalidFieldsReportsThemAll() {
+        JsonNode p = assertProblem(as(null, "POST", "/api/v1/auth/register",
+                "{\"username\":\"X!\",\"password\":\"short\"}"), 400, "invalid-request", "usernames are 3-64");
+        assertThat(p.get("detail").asText()).contains("at least 10");
+        assertThat(p.get("errors").findValuesAsText("pointer")).containsExactly("/username", "/password");
+        JsonNode missing = assertProblem(as(null, "POST", "/api/v1/auth/register", "{}"), 400, "invalid-request",
+                "a username is required");
+        assertThat(missing.get("errors").findValuesAsText("pointer")).containsExactly("/username", "/password");
+        assertThat(as(null, "POST", "/api/v1/auth/register", "{\"username\":\"dora\",\"password\":\"long enough now\"}")
+                .statusCode()).isEqualTo(201);
+    }
+
+    @Test
+    void theAuditLogNamesTheUserOfALogoutAsItDoesForASignIn() {
+        server.newUser("lou");
+        JsonNode session = json(login("lou", "password-of-lou"));
+        assertThat(as(null, "POST", "/api/v1/auth/logout", "{\"refresh_token\":\"" + session.get("refresh_token")
+                .asText() + "\"}").statusCode()).isEqualTo(204);
+
+        JsonNode logouts = json(as(server.adminKey(), "GET", "/api/v1/audit?action=auth.logout&limit=500", null));
+        assertThat(logouts.get("items")).anySatisfy(e -> {
+            assertThat(e.get("actor").asText()).isEqualTo("lou");
+            assertThat(e.get("target").asText()).isEqualTo("user:lou");
+        });
+        assertThat(logouts.get("items").findValuesAsText("actor")).noneMatch(a -> a.startsWith("user:"));
+    }
+
+    @Test
     void malformedWronglySignedAndUnsignedTokensAre401AndSayWhich() throws Exception {
         assertProblem(as("not.a.jwt", "GET", "/api/v1/auth/me", null), 401, "invalid-token", "well-formed");
         JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer("serveml").subject("1").claim("name", "admin")

@@ -100,4 +100,25 @@ class OperationsIT {
         assertThat(bundle.body().length()).isGreaterThan(100_000);
         assertThat(server.get("/docs/swagger-ui.css").statusCode()).isEqualTo(200);
     }
+
+    @Test
+    void theDashboardsIconIsServedToBrowsersThatAskForIt() {
+        HttpResponse<byte[]> icon = server.sendBytes(java.net.http.HttpRequest.newBuilder(server.uri("/favicon.ico"))
+                .build());
+        assertThat(icon.statusCode()).isEqualTo(200);
+        assertThat(icon.headers().firstValue("Content-Type")).contains("image/x-icon");
+        assertThat(icon.body()).startsWith(0, 0, 1, 0).hasSizeGreaterThan(22);
+    }
+
+    @Test
+    void theOpenApiDescriptionNamesEveryFormatAndDeclaresEachTagOnce() {
+        JsonNode spec = json(server.get("/openapi.json"));
+        assertThat(spec.get("info").get("description").asText()).doesNotContain("uploaded as ONNX files")
+                .contains("TorchScript", "XGBoost", "handler.py");
+        java.util.List<String> declared = new java.util.ArrayList<>();
+        spec.get("tags").forEach(t -> declared.add(t.get("name").asText()));
+        Set<String> used = new TreeSet<>();
+        spec.get("paths").forEach(p -> p.forEach(op -> op.path("tags").forEach(t -> used.add(t.asText()))));
+        assertThat(declared).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(used);
+    }
 }

@@ -28,7 +28,7 @@ final class Sandbox {
     /** Null when workers can run as configured, otherwise why not. */
     String unavailableReason() {
         if (config.sandboxed() && bwrap.isEmpty()) {
-            return "the worker sandbox needs bubblewrap (Debian package 'bubblewrap'); install it, or set "
+            return "the worker sandbox needs bubblewrap (apt-get install bubblewrap, then restart ServeML), or set "
                     + "SERVEML_PYTHON_SANDBOX=off on a single-user machine";
         }
         if (!Files.isExecutable(config.interpreter())) {
