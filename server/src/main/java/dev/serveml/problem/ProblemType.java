@@ -55,6 +55,9 @@ public enum ProblemType {
     MODEL_UNAVAILABLE("model-unavailable", 503, "Model unavailable", true),
     SERVICE_UNAVAILABLE("service-unavailable", 503, "Service unavailable", true),
     QUEUE_FULL("queue-full", 503, "Too many requests waiting for this model", true),
+    TOO_MANY_UPLOADS("too-many-uploads", 429, "Too many uploads in progress", true),
+    STORAGE_QUOTA_EXCEEDED("storage-quota-exceeded", 413, "Storage quota exceeded", false),
+    STORAGE_FULL("storage-full", 507, "Insufficient storage", true),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";
