@@ -27,7 +27,7 @@ public final class StorageFull {
     }
 
     /**
-     * The {@code storage-full} problem (507, retryable), keeping the cause for the server's log.
+     * The {@code storage-full} problem (507), keeping the cause for the server's log.
      *
      * @param during what was being done, for the client: "while receiving the upload"
      */

@@ -175,6 +175,7 @@ final class UploadReceiver {
         private String fileName;
         private Future<AsyncFile> opened;
         private Future<Void> written = Future.succeededFuture();
+        private Future<Void> closed;
         private boolean failed;
         private boolean sawFile;
         private Buffer requirements;
@@ -227,8 +228,8 @@ final class UploadReceiver {
             }).onSuccess(out -> {
                 out.exceptionHandler(e -> fail(writeFailure(e)));
                 upload.handler(chunk -> onChunk(upload, out, chunk));
-                upload.endHandler(v -> out.close().onComplete(done));
-                upload.exceptionHandler(e -> out.close().onComplete(x -> done.tryFail(e)));
+                upload.endHandler(v -> closeOnce(out).onComplete(done));
+                upload.exceptionHandler(e -> closeOnce(out).onComplete(x -> done.tryFail(e)));
                 upload.resume();
             });
         }
@@ -283,6 +284,14 @@ final class UploadReceiver {
             });
         }
 
+        /** The file is closed by whichever comes first: the part's end, its error, or a failure. */
+        private Future<Void> closeOnce(AsyncFile out) {
+            if (closed == null) {
+                closed = out.close();
+            }
+            return closed;
+        }
+
         void fail(Throwable cause) {
             if (failed) {
                 return;
@@ -291,7 +300,7 @@ final class UploadReceiver {
             if (opened != null) {
                 // The client may never finish sending: close and delete now rather than at its end.
                 String doomed = file.toString();
-                opened.compose(AsyncFile::close, e -> Future.succeededFuture())
+                opened.compose(this::closeOnce, e -> Future.succeededFuture())
                         .onComplete(ar -> vertx.fileSystem().delete(doomed));
             }
             result.tryFail(cause);

@@ -57,7 +57,7 @@ public enum ProblemType {
     QUEUE_FULL("queue-full", 503, "Too many requests waiting for this model", true),
     TOO_MANY_UPLOADS("too-many-uploads", 429, "Too many uploads in progress", true),
     STORAGE_QUOTA_EXCEEDED("storage-quota-exceeded", 413, "Storage quota exceeded", false),
-    STORAGE_FULL("storage-full", 507, "Insufficient storage", true),
+    STORAGE_FULL("storage-full", 507, "Insufficient storage", false),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";
