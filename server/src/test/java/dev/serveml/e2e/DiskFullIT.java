@@ -33,6 +33,7 @@ class DiskFullIT {
     static TestServer server;
     static Path staging;
     static Path artifacts;
+    static Path python;
 
     @BeforeAll
     static void start() throws Exception {
@@ -40,7 +41,8 @@ class DiskFullIT {
                 "mounting a tmpfs needs root (CI runs as root)");
         staging = Files.createDirectories(dataDir.resolve("tmp"));
         artifacts = Files.createDirectories(dataDir.resolve("artifacts"));
-        SystemRequirements.require(mount(staging, "20m") && mount(artifacts, "1m"),
+        python = Files.createDirectories(dataDir.resolve("python")); // where Python model archives are unpacked
+        SystemRequirements.require(mount(staging, "20m") && mount(artifacts, "1m") && mount(python, "4m"),
                 "'mount -t tmpfs' is not permitted here");
         server = TestServer.start(dataDir);
     }
@@ -50,7 +52,7 @@ class DiskFullIT {
         if (server != null) {
             server.close();
         }
-        for (Path mounted : new Path[]{staging, artifacts}) {
+        for (Path mounted : new Path[]{staging, artifacts, python}) {
             if (mounted != null) {
                 run("umount", "-l", mounted.toString());
             }
@@ -92,6 +94,38 @@ class DiskFullIT {
             Files.deleteIfExists(filler);
         }
         HttpResponse<String> fits = server.upload("no-room", "iris.onnx", fixture("iris_zipmap.onnx"));
+        assertThat(fits.statusCode()).as(fits.body()).isEqualTo(201);
+    }
+
+    @Test
+    void anArchiveThatDoesNotFitWhenUnpackedIsAnswered507AndNothingIsLeft() throws Exception {
+        SystemRequirements.requireBubblewrap();
+        SystemRequirements.requirePython("numpy");
+        String handler = """
+                import numpy as np
+                SIGNATURE = {"inputs": [{"name": "x", "datatype": "FP64", "shape": [-1, 1], "kind": "tensor"}],
+                             "outputs": [{"name": "y", "datatype": "FP64", "shape": [-1, 1], "kind": "tensor"}]}
+                def load(model_dir):
+                    pass
+                def predict(inputs):
+                    return {"y": np.asarray(inputs["x"], dtype=np.float64) + 1}
+                """;
+        // 8 MiB of zeros compress to a few KiB; unpacked they do not fit the 4 MiB tmpfs.
+        byte[] archive = PythonModelsIT.zip(java.util.Map.of("handler.py", handler, "weights.bin",
+                "\0".repeat(8 << 20)));
+        assertThat(archive.length).isLessThan(1 << 20);
+
+        HttpResponse<String> r = server.upload("unpacks-too-big", "model.zip", archive);
+
+        JsonNode problem = assertProblem(r, 507, "storage-full", "the data directory is full");
+        assertThat(problem.get("detail").asText()).contains("unpacking the archive");
+        assertThat(server.get("/api/v1/models/unpacks-too-big").statusCode()).isEqualTo(404);
+        try (Stream<Path> all = Files.walk(python.resolve("run"))) {
+            assertThat(all.filter(Files::isRegularFile).toList()).as("nothing unpacked is left").isEmpty();
+        }
+        awaitNoLeftoverUploads();
+        HttpResponse<String> fits = server.upload("unpacks-fine", "model.zip",
+                PythonModelsIT.zip(java.util.Map.of("handler.py", handler)));
         assertThat(fits.statusCode()).as(fits.body()).isEqualTo(201);
     }
 
