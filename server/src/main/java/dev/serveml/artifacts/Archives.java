@@ -53,6 +53,9 @@ public final class Archives {
                 extractTar(archive, target, maxBytes);
             }
         } catch (IOException e) {
+            if (StorageFull.causedBy(e)) {
+                throw StorageFull.problem("while unpacking the archive", e);
+            }
             throw new ProblemException(ProblemType.INVALID_MODEL, "the archive could not be read as " + kind
                     + ": " + e.getMessage());
         }

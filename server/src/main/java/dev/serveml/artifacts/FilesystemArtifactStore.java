@@ -33,9 +33,14 @@ public final class FilesystemArtifactStore implements ArtifactStore {
             try {
                 Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
+                // Another file system (artifacts on their own disk): copy, and never leave half a copy.
                 Path temp = target.resolveSibling(target.getFileName() + ".part");
-                Files.copy(staged, temp, StandardCopyOption.REPLACE_EXISTING);
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+                try {
+                    Files.copy(staged, temp, StandardCopyOption.REPLACE_EXISTING);
+                    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+                } finally {
+                    Files.deleteIfExists(temp);
+                }
                 Files.deleteIfExists(staged);
             }
             target.toFile().setReadOnly();
@@ -43,6 +48,9 @@ public final class FilesystemArtifactStore implements ArtifactStore {
         } catch (FileAlreadyExistsException e) {
             return false;
         } catch (IOException e) {
+            if (StorageFull.causedBy(e)) {
+                throw StorageFull.problem("while storing the model file", e);
+            }
             throw new UncheckedIOException("cannot store artifact " + key, e);
         }
     }

@@ -84,7 +84,11 @@ public final class ConfigLoader {
         }
         StorageConfig storage = new StorageConfig(
                 path("SERVEML_DATA_DIR", "./serveml-data"),
-                size("SERVEML_MAX_UPLOAD_SIZE", "1GB"));
+                size("SERVEML_MAX_UPLOAD_SIZE", "1GB"),
+                size("SERVEML_STORAGE_QUOTA_PER_USER", "10GB"),
+                integer("SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER", 2, 1, 1024),
+                integer("SERVEML_UPLOAD_THREADS", Math.max(2, cores), 1, 256),
+                integer("SERVEML_UPLOAD_QUEUE", 64, 0, 100_000));
         String url = string("SERVEML_DATABASE_URL", "");
         if (!url.isEmpty() && !url.startsWith("jdbc:postgresql:")) {
             problems.add("SERVEML_DATABASE_URL: must be a PostgreSQL JDBC URL (jdbc:postgresql://host:port/db), got '"

@@ -3,12 +3,18 @@ package dev.serveml.config;
 import java.nio.file.Path;
 
 /**
- * Where ServeML keeps its state in embedded mode.
+ * Where ServeML keeps its state in embedded mode, and how much of it one tenant may use.
  *
- * @param dataDir        root of everything ServeML writes: artifacts, embedded PostgreSQL, temp uploads
- * @param maxUploadBytes largest model upload accepted, in bytes
+ * @param dataDir                 root of everything ServeML writes: artifacts, embedded PostgreSQL, temp uploads
+ * @param maxUploadBytes          largest model upload accepted, in bytes
+ * @param quotaBytesPerUser       most bytes of artifacts one non-admin user's models may hold (every version,
+ *                                deleted ones too, each distinct file once); administrators are exempt
+ * @param maxUploadsPerUser       uploads one user may have in flight (being received or validated) at once
+ * @param uploadThreads           threads that validate uploads by loading them, apart from the HTTP worker pool
+ * @param uploadQueue             uploads that may wait for one of those threads before new ones are refused (503)
  */
-public record StorageConfig(Path dataDir, long maxUploadBytes) {
+public record StorageConfig(Path dataDir, long maxUploadBytes, long quotaBytesPerUser, int maxUploadsPerUser,
+                            int uploadThreads, int uploadQueue) {
     public Path artifactsDir() {
         return dataDir.resolve("artifacts");
     }

@@ -101,7 +101,7 @@ public final class HttpApi {
             router.errorHandler(status, problems::handleFailure);
         }
 
-        UploadReceiver uploads = new UploadReceiver(vertx, storage.uploadsDir(), storage.maxUploadBytes());
+        UploadReceiver uploads = new UploadReceiver(vertx, storage);
         // The router tries routes in order, matching each path pattern: the hot routes (predict and
         // infer) go first, so a prediction is not matched against every management route first.
         new PredictHandler(inference, responses).register(this);

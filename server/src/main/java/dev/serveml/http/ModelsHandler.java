@@ -1,6 +1,7 @@
 package dev.serveml.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.serveml.auth.Principal;
 import dev.serveml.auth.Scope;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.problem.ProblemException;
@@ -11,6 +12,7 @@ import dev.serveml.registry.ModelSettings;
 import dev.serveml.registry.ModelVersion;
 import dev.serveml.registry.VersionState;
 import dev.serveml.stats.ServingStats;
+import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
 
@@ -75,9 +77,14 @@ final class ModelsHandler {
 
     private void upload(RoutingContext ctx) {
         String name = ctx.pathParam("name");
+        Principal caller = HttpApi.principal(ctx);
+        // Refused before any of the body is stored: a tenant's extra uploads cost nothing.
+        UploadReceiver.Slot slot = uploads.admit(caller.userId());
+        io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
         uploads.receive(ctx.request())
-                .compose(staged -> responses.vertx().executeBlocking(
-                        () -> registry.register(HttpApi.principal(ctx), name, staged), false))
+                // Validation loads run on the registry's own pool, never on the HTTP worker threads.
+                .compose(staged -> Future.fromCompletionStage(registry.registerLater(caller, name, staged), context))
+                .onComplete(ar -> slot.release())
                 .onSuccess(v -> {
                     ctx.response().putHeader("Location", "/api/v1/models/" + v.modelName() + "/versions/" + v.version());
                     responses.sendValue(ctx, 201, view(v));

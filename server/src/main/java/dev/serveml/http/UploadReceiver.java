@@ -1,6 +1,8 @@
 package dev.serveml.http;
 
 import dev.serveml.artifacts.StagedUpload;
+import dev.serveml.artifacts.StorageFull;
+import dev.serveml.config.StorageConfig;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import io.vertx.core.Future;
@@ -12,32 +14,112 @@ import io.vertx.core.file.OpenOptions;
 import io.vertx.core.http.HttpServerFileUpload;
 import io.vertx.core.http.HttpServerRequest;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Streams the {@code file} part of a multipart upload to a temporary file, computing its SHA-256
  * and size on the way and never holding it whole in memory. Stops reading (and closes the
  * connection) as soon as the size limit is passed. Runs on the event loop; file writes are
- * asynchronous with back-pressure.
+ * asynchronous with back-pressure. A failed write (a full disk) fails the upload with
+ * {@code storage-full} instead of leaving a truncated file to be judged as a bad model.
+ *
+ * <p>Also admits uploads: each user may have a few in flight at once (received or validated),
+ * so one tenant cannot occupy the validation threads and the disk with many slow ones.
+ * Temporary files are removed on every failure, and those a killed server left are removed
+ * when the next one starts.
  */
 final class UploadReceiver {
+    private static final Logger log = LoggerFactory.getLogger(UploadReceiver.class);
     static final String FILE_PART = "file";
     static final String REQUIREMENTS_PART = "requirements";
     private static final int MAX_REQUIREMENTS_BYTES = 64 * 1024;
     private static final int HEAD_BYTES = 64;
+    private static final String SUFFIX = ".upload";
+    /** Uploads take seconds to minutes: a caller refused for having too many waits a little. */
+    private static final long RETRY_AFTER_SECONDS = 5;
 
     private final Vertx vertx;
     private final Path directory;
     private final long maxBytes;
+    private final int maxPerUser;
+    private final ConcurrentHashMap<Long, Integer> inFlight = new ConcurrentHashMap<>();
 
-    UploadReceiver(Vertx vertx, Path directory, long maxBytes) {
+    /** Blocking: removes what earlier runs left in the upload directory; build it at start-up. */
+    UploadReceiver(Vertx vertx, StorageConfig storage) {
         this.vertx = vertx;
-        this.directory = directory;
-        this.maxBytes = maxBytes;
+        this.directory = storage.uploadsDir();
+        this.maxBytes = storage.maxUploadBytes();
+        this.maxPerUser = storage.maxUploadsPerUser();
+        sweep(directory);
+    }
+
+    /** One of a user's upload slots, held from admission until the upload is answered. */
+    interface Slot {
+        /** Gives the slot back; later calls do nothing. */
+        void release();
+    }
+
+    /**
+     * Takes one of this user's upload slots, before any of the body is read.
+     *
+     * @throws ProblemException {@code too-many-uploads} (429, with Retry-After) when all are taken
+     */
+    Slot admit(long userId) {
+        boolean[] admitted = {false};
+        inFlight.compute(userId, (user, n) -> {
+            int now = n == null ? 0 : n;
+            if (now >= maxPerUser) {
+                return n;
+            }
+            admitted[0] = true;
+            return now + 1;
+        });
+        if (!admitted[0]) {
+            throw new ProblemException(ProblemType.TOO_MANY_UPLOADS, "you already have " + maxPerUser
+                    + " upload(s) being received or validated (SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER); "
+                    + "wait for one to finish, then send this one again").retryAfter(RETRY_AFTER_SECONDS);
+        }
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (released.compareAndSet(false, true)) {
+                inFlight.computeIfPresent(userId, (user, n) -> n <= 1 ? null : n - 1);
+            }
+        };
+    }
+
+    /** Temporary files of uploads cut short by a killed server are nobody's: remove them. */
+    private static void sweep(Path directory) {
+        if (!Files.isDirectory(directory)) {
+            return;
+        }
+        int removed = 0;
+        try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(directory, "*" + SUFFIX)) {
+            for (Path file : leftovers) {
+                try {
+                    if (Files.deleteIfExists(file)) {
+                        removed++;
+                    }
+                } catch (IOException e) {
+                    log.warn("could not remove the leftover upload file {}: {}", file, e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            log.warn("could not list the upload directory {}: {}", directory, e.getMessage());
+        }
+        if (removed > 0) {
+            log.info("removed {} temporary upload file(s) left by an earlier run", removed);
+        }
     }
 
     long maxBytes() {
@@ -93,6 +175,7 @@ final class UploadReceiver {
         private String fileName;
         private Future<AsyncFile> opened;
         private Future<Void> written = Future.succeededFuture();
+        private Future<Void> closed;
         private boolean failed;
         private boolean sawFile;
         private Buffer requirements;
@@ -131,7 +214,7 @@ final class UploadReceiver {
             }
             sawFile = true;
             fileName = baseName(upload.filename());
-            file = directory.resolve(UUID.randomUUID() + ".upload");
+            file = directory.resolve(UUID.randomUUID() + SUFFIX);
             upload.pause();
             opened = vertx.fileSystem().mkdirs(directory.toString())
                     .recover(e -> Future.succeededFuture())
@@ -140,12 +223,13 @@ final class UploadReceiver {
             Promise<Void> done = Promise.promise();
             written = done.future();
             opened.onFailure(e -> {
-                fail(e);
+                fail(writeFailure(e));
                 done.tryFail(e);
             }).onSuccess(out -> {
+                out.exceptionHandler(e -> fail(writeFailure(e)));
                 upload.handler(chunk -> onChunk(upload, out, chunk));
-                upload.endHandler(v -> out.close().onComplete(done));
-                upload.exceptionHandler(e -> out.close().onComplete(x -> done.tryFail(e)));
+                upload.endHandler(v -> closeOnce(out).onComplete(done));
+                upload.exceptionHandler(e -> closeOnce(out).onComplete(x -> done.tryFail(e)));
                 upload.resume();
             });
         }
@@ -166,7 +250,7 @@ final class UploadReceiver {
                 System.arraycopy(bytes, 0, head, headLength, n);
                 headLength += n;
             }
-            out.write(chunk);
+            out.write(chunk).onFailure(e -> fail(writeFailure(e)));
             if (out.writeQueueFull()) {
                 upload.pause();
                 out.drainHandler(v -> upload.resume());
@@ -187,7 +271,7 @@ final class UploadReceiver {
                     return;
                 }
                 if (ar.failed()) {
-                    fail(ar.cause());
+                    fail(writeFailure(ar.cause()));
                     return;
                 }
                 byte[] first = java.util.Arrays.copyOf(head, headLength);
@@ -200,6 +284,14 @@ final class UploadReceiver {
             });
         }
 
+        /** The file is closed by whichever comes first: the part's end, its error, or a failure. */
+        private Future<Void> closeOnce(AsyncFile out) {
+            if (closed == null) {
+                closed = out.close();
+            }
+            return closed;
+        }
+
         void fail(Throwable cause) {
             if (failed) {
                 return;
@@ -208,11 +300,16 @@ final class UploadReceiver {
             if (opened != null) {
                 // The client may never finish sending: close and delete now rather than at its end.
                 String doomed = file.toString();
-                opened.compose(AsyncFile::close, e -> Future.succeededFuture())
+                opened.compose(this::closeOnce, e -> Future.succeededFuture())
                         .onComplete(ar -> vertx.fileSystem().delete(doomed));
             }
             result.tryFail(cause);
         }
+    }
+
+    /** A failure to write the temporary file: a full disk is said so; anything else is the server's fault. */
+    private static Throwable writeFailure(Throwable e) {
+        return StorageFull.causedBy(e) ? StorageFull.problem("while receiving the upload", e) : e;
     }
 
     /** Keeps only the last path segment of a client file name; never trusted as a path. */

@@ -59,6 +59,9 @@ public enum ProblemType {
     /** The model's answer is over the server's bounds (elements or encoded bytes); it is never built whole. */
     OUTPUT_TOO_LARGE("output-too-large", 500, "The model's answer is too large", false),
     DATABASE_UNAVAILABLE("database-unavailable", 503, "The database cannot be reached", true),
+    TOO_MANY_UPLOADS("too-many-uploads", 429, "Too many uploads in progress", true),
+    STORAGE_QUOTA_EXCEEDED("storage-quota-exceeded", 413, "Storage quota exceeded", false),
+    STORAGE_FULL("storage-full", 507, "Insufficient storage", false),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";

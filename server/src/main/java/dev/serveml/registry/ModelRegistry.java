@@ -1,7 +1,9 @@
 package dev.serveml.registry;
 
 import dev.serveml.artifacts.ArtifactStore;
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.serveml.audit.AuditLog;
+import dev.serveml.config.StorageConfig;
 import dev.serveml.auth.Principal;
 import dev.serveml.artifacts.StagedUpload;
 import dev.serveml.inference.ModelHost;
@@ -20,7 +22,11 @@ import java.nio.file.Files;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
@@ -38,6 +44,10 @@ import java.util.stream.Collectors;
 public final class ModelRegistry {
     private static final Logger log = LoggerFactory.getLogger(ModelRegistry.class);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    /** Model names kept in memory for serving; more than a server hosts, few enough to stay small. */
+    private static final int MAX_SNAPSHOTS = 10_000;
+    /** How long a name that matched no model is remembered (anyone can ask for any name). */
+    private static final Duration UNKNOWN_NAME_TTL = Duration.ofSeconds(5);
 
     /** What serving needs to know about one model, read once and reused until a write. */
     private record Snapshot(Model model, List<ModelVersion> versions) {
@@ -48,15 +58,39 @@ public final class ModelRegistry {
     private final List<ModelRuntime> runtimes;
     private final ModelHost host;
     private final AuditLog audit;
-    private final ConcurrentHashMap<String, Optional<Snapshot>> snapshots = new ConcurrentHashMap<>();
+    private final Snapshots<Snapshot> snapshots = new Snapshots<>(MAX_SNAPSHOTS, UNKNOWN_NAME_TTL,
+            Ticker.systemTicker(), ForkJoinPool.commonPool());
+    private final long quotaBytesPerUser;
+    private final Executor validations;
 
+    /**
+     * @param storage     the per-user storage quota
+     * @param validations where uploads are validated by loading them: a bounded pool of its own,
+     *                    so slow models never hold the HTTP worker threads that sign-ins and reads use
+     */
     public ModelRegistry(ModelStore store, ArtifactStore artifacts, List<ModelRuntime> runtimes, ModelHost host,
-                         AuditLog audit) {
+                         AuditLog audit, StorageConfig storage, Executor validations) {
         this.audit = audit;
         this.store = store;
         this.artifacts = artifacts;
         this.runtimes = List.copyOf(runtimes);
         this.host = host;
+        this.quotaBytesPerUser = storage.quotaBytesPerUser();
+        this.validations = validations;
+    }
+
+    /**
+     * {@link #register} on the validation pool. When that pool's queue is full the future fails
+     * at once with {@code service-unavailable} and the staged file is deleted.
+     */
+    public CompletableFuture<ModelVersion> registerLater(Principal caller, String modelName, StagedUpload upload) {
+        try {
+            return CompletableFuture.supplyAsync(() -> register(caller, modelName, upload), validations);
+        } catch (RejectedExecutionException e) {
+            deleteQuietly(upload);
+            return CompletableFuture.failedFuture(new ProblemException(ProblemType.SERVICE_UNAVAILABLE,
+                    "too many uploads are waiting to be validated on this server; try again shortly"));
+        }
     }
 
     /**
@@ -72,11 +106,12 @@ public final class ModelRegistry {
                 throw new ProblemException(ProblemType.EMPTY_UPLOAD, "the uploaded file '" + upload.fileName()
                         + "' is empty; send the model file's bytes in the multipart part named 'file'");
             }
+            Uploader uploader = uploader(caller);
             Optional<Model> existing = store.findModel(modelName);
-            if (existing.isPresent() && !caller.canSee(existing.get().ownerId())) {
+            // A first answer before the slow load; the insert checks both again under the row lock.
+            if (existing.isPresent() && !uploader.mayAddTo(existing.get().ownerId())) {
                 // Names are global (they are V2 model names too); say it is taken without saying by whom.
-                throw new ProblemException(ProblemType.NAME_TAKEN, "the model name '" + modelName
-                        + "' is not available; choose another");
+                throw Uploader.nameTaken(modelName);
             }
             if (existing.isPresent() && existing.get().deleted()) {
                 throw new ProblemException(ProblemType.MODEL_DELETED, "model '" + modelName
@@ -99,6 +134,10 @@ public final class ModelRegistry {
             }
             AtomicReference<ModelVersion> registered = new AtomicReference<>();
             String key = ArtifactStore.keyFor(upload.sha256(), upload.extension());
+            if (uploader.hasQuota()) {
+                ModelStore.StoredBytes stored = store.storedBytes(uploader.userId(), key);
+                uploader.requireRoom(stored.total(), stored.adding(upload.size()));
+            }
             try {
                 loaded = runtime.load(new LoadRequest(upload.file(), format, upload.fileName(), modelName,
                         modelName + " (new version)",
@@ -113,13 +152,13 @@ public final class ModelRegistry {
                     throw e;
                 }
                 // The file is fine but its dependencies are not: keep the version, failed, with the tool's words.
-                ModelVersion failed = insert(caller, modelName, upload, key, new NewVersion(format, runtime.name(),
+                ModelVersion failed = insert(caller, uploader, modelName, upload, key, new NewVersion(format, runtime.name(),
                         upload.sha256(), upload.size(), key, upload.fileName(), new Signature(List.of(), List.of()),
                         VersionStatus.FAILED, e.detail(), upload.requirements(), Map.of()));
                 throw new ProblemException(ProblemType.ENVIRONMENT_FAILED, "version " + failed.version() + " of '"
                         + modelName + "' is registered as failed: " + e.detail());
             }
-            ModelVersion version = insert(caller, modelName, upload, key, new NewVersion(format, runtime.name(),
+            ModelVersion version = insert(caller, uploader, modelName, upload, key, new NewVersion(format, runtime.name(),
                     upload.sha256(), upload.size(), key, upload.fileName(), loaded.signature(), VersionStatus.READY,
                     "", upload.requirements(), loaded.metadata()));
             registered.set(version);
@@ -137,12 +176,13 @@ public final class ModelRegistry {
     }
 
     /** Inserts the row and moves the artifact in, in one transaction; a failure leaves neither. */
-    private ModelVersion insert(Principal caller, String modelName, StagedUpload upload, String key, NewVersion draft) {
+    private ModelVersion insert(Principal caller, Uploader uploader, String modelName, StagedUpload upload, String key,
+                                NewVersion draft) {
         AtomicBoolean created = new AtomicBoolean();
         try {
-            ModelVersion version = store.insertVersion(modelName, caller.userId(), draft,
+            ModelVersion version = store.insertVersion(modelName, uploader, draft,
                     v -> created.set(artifacts.put(key, upload.file())));
-            snapshots.remove(modelName);
+            snapshots.forget(modelName);
             audit(caller, "model.version_uploaded", modelName, Map.of("version", version.version(),
                     "sha256", draft.sha256(), "status", draft.status().value()));
             return version;
@@ -154,6 +194,11 @@ public final class ModelRegistry {
         }
     }
 
+    /** The caller as the store checks an upload: administrators add to any model and have no quota. */
+    private Uploader uploader(Principal caller) {
+        return new Uploader(caller.userId(), caller.admin(), caller.admin() ? Long.MAX_VALUE : quotaBytesPerUser);
+    }
+
     /**
      * Marks a version unable to serve (its workers keep crashing, say) and drops it from memory;
      * setting its state to active again retries it.
@@ -161,7 +206,7 @@ public final class ModelRegistry {
     public void markFailed(ModelVersion version, String message) {
         log.warn("{} failed: {}", version.label(), message);
         store.updateVersionStatus(version.id(), VersionStatus.FAILED, message);
-        snapshots.remove(version.modelName());
+        snapshots.forget(version.modelName());
         host.unload(version.id());
     }
 
@@ -194,7 +239,7 @@ public final class ModelRegistry {
     public Model updateSettings(Principal caller, String name, ModelSettings settings) {
         requireModel(caller, name);
         Model updated = store.updateModelSettings(name, settings).orElseThrow();
-        snapshots.remove(name);
+        snapshots.forget(name);
         audit(caller, "model.settings_changed", name, settings.changes());
         return updated;
     }
@@ -208,7 +253,7 @@ public final class ModelRegistry {
             // Re-activating a failed version is how a user asks ServeML to try it again.
             updated = store.updateVersionStatus(updated.id(), VersionStatus.READY, "").orElseThrow();
         }
-        snapshots.remove(modelName);
+        snapshots.forget(modelName);
         if (state == VersionState.ARCHIVED) {
             host.unload(updated.id());
         }
@@ -221,7 +266,7 @@ public final class ModelRegistry {
         ModelVersion deleted = store.findVersion(model.id(), version).filter(v -> !v.deleted())
                 .flatMap(v -> store.setVersionDeleted(model.id(), version, true))
                 .orElseThrow(() -> versionNotFound(modelName, version));
-        snapshots.remove(modelName);
+        snapshots.forget(modelName);
         host.unload(deleted.id());
         audit(caller, "model.version_deleted", modelName, Map.of("version", version));
         return deleted;
@@ -236,7 +281,7 @@ public final class ModelRegistry {
                     + "' is not deleted");
         }
         ModelVersion restored = store.setVersionDeleted(model.id(), version, false).orElseThrow();
-        snapshots.remove(modelName);
+        snapshots.forget(modelName);
         audit(caller, "model.version_restored", modelName, Map.of("version", version));
         return restored;
     }
@@ -244,7 +289,7 @@ public final class ModelRegistry {
     public Model deleteModel(Principal caller, String name) {
         requireModel(caller, name);
         Model deleted = store.setModelDeleted(name, true).orElseThrow(() -> modelNotFound(name));
-        snapshots.remove(name);
+        snapshots.forget(name);
         store.listVersions(deleted.id(), true).forEach(v -> host.unload(v.id()));
         audit(caller, "model.deleted", name, Map.of());
         return deleted;
@@ -257,7 +302,7 @@ public final class ModelRegistry {
             throw new ProblemException(ProblemType.NOT_DELETED, "model '" + name + "' is not deleted");
         }
         Model restored = store.setModelDeleted(name, false).orElseThrow();
-        snapshots.remove(name);
+        snapshots.forget(name);
         audit(caller, "model.restored", name, Map.of());
         return restored;
     }
@@ -280,8 +325,8 @@ public final class ModelRegistry {
      * methods then give the reason). Never blocks: the predict fast path calls it on an event loop.
      */
     public Optional<Served> findServableInMemory(Principal caller, String modelName, Optional<Integer> version) {
-        Optional<Snapshot> snapshot = snapshots.get(modelName);
-        if (snapshot == null || snapshot.isEmpty()
+        Optional<Snapshot> snapshot = snapshots.find(modelName);
+        if (snapshot.isEmpty()
                 || !(snapshot.get().model().isPublic() || caller.canSee(snapshot.get().model().ownerId()))) {
             return Optional.empty();
         }
@@ -347,7 +392,7 @@ public final class ModelRegistry {
     }
 
     private Snapshot servableSnapshot(Principal caller, String modelName) {
-        Optional<Snapshot> snapshot = snapshots.computeIfAbsent(modelName, this::readSnapshot)
+        Optional<Snapshot> snapshot = snapshots.get(modelName, this::readSnapshot)
                 .filter(s -> s.model().isPublic() || caller.canSee(s.model().ownerId()));
         if (snapshot.isEmpty() && caller.anonymous()) {
             throw new ProblemException(ProblemType.AUTHENTICATION_REQUIRED, "sign in or send an API key to use model '"

@@ -15,13 +15,31 @@ public interface ModelStore {
     Optional<Model> findModel(String name);
 
     /**
-     * Creates the model if it does not exist and inserts its next version, numbered one past the
-     * highest ever used. {@code beforeCommit} runs inside the transaction with the new row; if it
-     * throws, nothing is written.
+     * Creates the model (owned by the uploader) if it does not exist and inserts its next version,
+     * numbered one past the highest ever used. The owner and the quota are checked in the same
+     * transaction, under the model's row lock and the uploader's quota lock, so a concurrent
+     * upload cannot slip a version into a model it does not own. {@code beforeCommit} runs inside
+     * the transaction with the new row; if it throws, nothing is written.
      *
-     * @throws dev.serveml.problem.ProblemException {@code model-deleted} if the model is soft-deleted
+     * @throws dev.serveml.problem.ProblemException {@code name-taken} if another user owns the model,
+     *         {@code model-deleted} if it is soft-deleted, {@code storage-quota-exceeded} past the quota
      */
-    ModelVersion insertVersion(String modelName, long ownerId, NewVersion version, Consumer<ModelVersion> beforeCommit);
+    ModelVersion insertVersion(String modelName, Uploader uploader, NewVersion version,
+                               Consumer<ModelVersion> beforeCommit);
+
+    /**
+     * What a user's models hold: the bytes of their distinct artifacts (deleted versions too),
+     * and whether one artifact is already among them (storing it again costs nothing).
+     */
+    StoredBytes storedBytes(long ownerId, String artifactKey);
+
+    /** @param total bytes of distinct artifacts; @param includesKey whether the asked-for artifact is one */
+    record StoredBytes(long total, boolean includesKey) {
+        /** What storing an artifact of {@code size} bytes would add. */
+        public long adding(long size) {
+            return includesKey ? 0 : size;
+        }
+    }
 
     /** Changes a model's settings in one statement, as {@link ModelSettings} describes. */
     Optional<Model> updateModelSettings(String name, ModelSettings settings);

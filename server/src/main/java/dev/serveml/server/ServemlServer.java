@@ -57,6 +57,10 @@ import java.util.ArrayList;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ScheduledExecutorService;
@@ -88,10 +92,17 @@ public final class ServemlServer implements AutoCloseable {
         this.shutdownTimeout = shutdownTimeout;
     }
 
-    /** Builds and starts everything; on failure closes what was already started. */
+    /**
+     * Builds and starts everything; on failure closes what was already started. If the JVM is
+     * told to exit while this runs (Ctrl-C during start-up), what was started is closed too, so
+     * no PostgreSQL or Python worker outlives it.
+     */
     public static ServemlServer start(ServemlConfig config) {
         long started = System.nanoTime();
-        Deque<AutoCloseable> closeables = new ArrayDeque<>();
+        // Concurrent: the start-up hook may close while this thread is still starting things.
+        Deque<AutoCloseable> closeables = new ConcurrentLinkedDeque<>();
+        Thread abortHook = new Thread(() -> closeAll(closeables), "serveml-startup-abort");
+        Runtime.getRuntime().addShutdownHook(abortHook);
         try {
             createDirectories(config);
             ObjectMapper json = objectMapper();
@@ -140,7 +151,19 @@ public final class ServemlServer implements AutoCloseable {
                     log.warn("idle unload sweep failed: {}", e.toString()); // the next sweep tries again
                 }
             }, 1, 1, TimeUnit.SECONDS);
-            ModelRegistry registry = new ModelRegistry(models, artifacts, runtimes, host, audit);
+            // Validation loads have their own bounded pool of platform threads (a load may block in a
+            // process pipe): slow uploads never hold the Vert.x workers that sign-ins and reads need.
+            ThreadPoolExecutor validations = new ThreadPoolExecutor(config.storage().uploadThreads(),
+                    config.storage().uploadThreads(), 0, TimeUnit.MILLISECONDS,
+                    config.storage().uploadQueue() == 0 ? new SynchronousQueue<>()
+                            : new ArrayBlockingQueue<>(config.storage().uploadQueue()),
+                    named("serveml-upload-validation"));
+            closeables.push(() -> {
+                validations.shutdownNow();
+                validations.awaitTermination(10, TimeUnit.SECONDS);
+            });
+            ModelRegistry registry = new ModelRegistry(models, artifacts, runtimes, host, audit, config.storage(),
+                    validations);
             registryRef[0] = registry;
             ResponseCache cache = push(closeables, new ResponseCache(config.cache(), config.auth().redisUrl()
                     .<SharedCache>map(url -> new RedisSharedCache(url, InstantSource.system())), meters,
@@ -168,9 +191,21 @@ public final class ServemlServer implements AutoCloseable {
                     config.http().host(), port, config.database().embedded() ? "embedded" : "external database",
                     config.storage().dataDir(), (System.nanoTime() - started) / 1_000_000);
             return new ServemlServer(closeables, port, api, servers, config.http().shutdownTimeout());
-        } catch (RuntimeException | Error e) {
+        } catch (Exception | Error e) {
+            // Everything started so far stops, PostgreSQL included, whatever was thrown (Vert.x's
+            // await rethrows a checked BindException unwrapped).
             closeAll(closeables);
-            throw e;
+            if (e instanceof RuntimeException || e instanceof Error) {
+                throw e;
+            }
+            throw new IllegalStateException("ServeML failed to start: " + e, e);
+        } finally {
+            // From here the caller owns the server (Main closes it on SIGTERM).
+            try {
+                Runtime.getRuntime().removeShutdownHook(abortHook);
+            } catch (IllegalStateException e) {
+                // the JVM is already exiting: the hook is running or has run
+            }
         }
     }
 
@@ -187,6 +222,12 @@ public final class ServemlServer implements AutoCloseable {
                 vertx.deployVerticle(verticle, new DeploymentOptions()).await(30, TimeUnit.SECONDS);
             } catch (java.util.concurrent.TimeoutException e) {
                 throw new IllegalStateException("the HTTP server did not start within 30 s", e);
+            } catch (Exception e) {
+                if (e instanceof java.net.BindException) {
+                    throw new IllegalStateException("cannot listen on " + config.http().host() + ":" + config.http().port()
+                            + " (" + e.getMessage() + "); set SERVEML_HTTP_PORT or SERVEML_HTTP_HOST to a free address", e);
+                }
+                throw e;
             }
             servers.add(verticle.server());
         }

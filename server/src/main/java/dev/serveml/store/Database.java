@@ -3,39 +3,37 @@ package dev.serveml.store;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.serveml.config.DatabaseConfig;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 
 /**
  * The metadata database: an external PostgreSQL, or an embedded one whose data lives under the
- * data directory (so it survives restarts). Migrated with Flyway when opened.
+ * data directory (so it survives restarts), run and owned by ServeML itself ({@link LocalPostgres}:
+ * password required, loopback only, stopped on every way out, an orphan from a killed ServeML
+ * stopped at start). Migrated with Flyway when opened.
  */
 public final class Database implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Database.class);
 
-    private final EmbeddedPostgres embedded;
+    private final LocalPostgres embedded;
     private final HikariDataSource pool;
 
-    private Database(EmbeddedPostgres embedded, HikariDataSource pool) {
+    private Database(LocalPostgres embedded, HikariDataSource pool) {
         this.embedded = embedded;
         this.pool = pool;
     }
 
     /** Starts (if embedded), connects and migrates. Blocking. */
     public static Database open(DatabaseConfig config, Path embeddedDir) {
-        EmbeddedPostgres embedded = null;
+        LocalPostgres embedded = null;
+        HikariDataSource pool = null;
         try {
             HikariConfig hikari = new HikariConfig();
             hikari.setPoolName("serveml-db");
@@ -46,38 +44,26 @@ public final class Database implements AutoCloseable {
             hikari.setValidationTimeout(Math.max(250, Math.min(1_000, config.connectTimeout().toMillis())));
             if (config.embedded()) {
                 long started = System.nanoTime();
-                embedded = startEmbedded(embeddedDir);
-                hikari.setJdbcUrl(embedded.getJdbcUrl("postgres", "postgres"));
-                log.info("embedded PostgreSQL on port {} with data in {} ready in {} ms", embedded.getPort(),
+                embedded = LocalPostgres.start(embeddedDir);
+                hikari.setJdbcUrl(embedded.jdbcUrl());
+                hikari.setUsername(LocalPostgres.USER);
+                hikari.setPassword(embedded.password());
+                log.info("embedded PostgreSQL on 127.0.0.1:{} with data in {} ready in {} ms", embedded.port(),
                         embeddedDir, (System.nanoTime() - started) / 1_000_000);
             } else {
                 hikari.setJdbcUrl(config.url().orElseThrow());
                 hikari.setUsername(config.user());
                 hikari.setPassword(config.password());
             }
-            HikariDataSource pool = new HikariDataSource(hikari);
+            pool = new HikariDataSource(hikari);
             migrate(pool);
             return new Database(embedded, pool);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            if (pool != null) {
+                pool.close();
+            }
             closeEmbedded(embedded);
             throw e;
-        }
-    }
-
-    private static EmbeddedPostgres startEmbedded(Path dir) {
-        try {
-            Files.createDirectories(dir);
-            return EmbeddedPostgres.builder()
-                    .setDataDirectory(dir.resolve("data"))
-                    .setOverrideWorkingDirectory(dir.resolve("bin").toFile())
-                    .setCleanDataDirectory(false)
-                    .setRegisterShutdownHook(false)
-                    .setPGStartupWait(Duration.ofSeconds(60))
-                    .setServerConfig("listen_addresses", "127.0.0.1")
-                    .setServerConfig("max_connections", "100")
-                    .start();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start embedded PostgreSQL in " + dir, e);
         }
     }
 
@@ -145,17 +131,16 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
-        pool.close();
-        closeEmbedded(embedded);
+        try {
+            pool.close();
+        } finally {
+            closeEmbedded(embedded);
+        }
     }
 
-    private static void closeEmbedded(EmbeddedPostgres embedded) {
+    private static void closeEmbedded(LocalPostgres embedded) {
         if (embedded != null) {
-            try {
-                embedded.close();
-            } catch (IOException e) {
-                log.warn("embedded PostgreSQL did not stop cleanly: {}", e.getMessage());
-            }
+            embedded.close();
         }
     }
 }

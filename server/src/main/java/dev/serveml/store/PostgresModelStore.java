@@ -11,6 +11,7 @@ import dev.serveml.registry.ModelSettings;
 import dev.serveml.registry.ModelStore;
 import dev.serveml.registry.ModelVersion;
 import dev.serveml.registry.NewVersion;
+import dev.serveml.registry.Uploader;
 import dev.serveml.registry.VersionState;
 import dev.serveml.registry.VersionStatus;
 
@@ -42,6 +43,8 @@ public final class PostgresModelStore implements ModelStore {
             """;
 
     private static final TypeReference<Map<String, Object>> METADATA = new TypeReference<>() { };
+    /** The first key of the advisory lock that serialises one user's uploads against their quota. */
+    private static final int QUOTA_LOCK_CLASS = 0x51554f54; // "QUOT"
 
     private final DataSource dataSource;
     private final ObjectMapper json;
@@ -86,23 +89,37 @@ public final class PostgresModelStore implements ModelStore {
     }
 
     @Override
-    public ModelVersion insertVersion(String modelName, long ownerId, NewVersion v, Consumer<ModelVersion> beforeCommit) {
+    public ModelVersion insertVersion(String modelName, Uploader uploader, NewVersion v,
+                                      Consumer<ModelVersion> beforeCommit) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
+                if (uploader.hasQuota()) {
+                    // One user's uploads to different models take this lock first (then a model row),
+                    // so two of them cannot both fit under the quota; administrators take no quota lock.
+                    try (PreparedStatement s = c.prepareStatement("select pg_advisory_xact_lock(?, ?)")) {
+                        s.setInt(1, QUOTA_LOCK_CLASS);
+                        s.setInt(2, Long.hashCode(uploader.userId()));
+                        s.execute();
+                    }
+                }
                 try (PreparedStatement s = c.prepareStatement(
                         "insert into models (name, owner_id) values (?, ?) on conflict (name) do nothing")) {
                     s.setString(1, modelName);
-                    s.setLong(2, ownerId);
+                    s.setLong(2, uploader.userId());
                     s.executeUpdate();
                 }
                 long modelId;
-                // The row lock serialises concurrent uploads to one model, so numbers never collide.
+                // The row lock serialises concurrent uploads to one model, so numbers never collide, and
+                // the owner read under it is the owner at commit: a race for a new name has one winner.
                 try (PreparedStatement s = c.prepareStatement(
-                        "select id, deleted_at from models where name = ? for update")) {
+                        "select id, owner_id, deleted_at from models where name = ? for update")) {
                     s.setString(1, modelName);
                     try (ResultSet rs = s.executeQuery()) {
                         rs.next();
+                        if (!uploader.mayAddTo((Long) rs.getObject("owner_id"))) {
+                            throw Uploader.nameTaken(modelName);
+                        }
                         if (rs.getTimestamp("deleted_at") != null) {
                             throw new ProblemException(ProblemType.MODEL_DELETED, "model '" + modelName
                                     + "' is deleted; restore it (POST /api/v1/models/" + modelName
@@ -110,6 +127,10 @@ public final class PostgresModelStore implements ModelStore {
                         }
                         modelId = rs.getLong("id");
                     }
+                }
+                if (uploader.hasQuota()) {
+                    StoredBytes stored = storedBytes(c, uploader.userId(), v.artifactKey());
+                    uploader.requireRoom(stored.total(), stored.adding(v.sizeBytes()));
                 }
                 long versionId;
                 try (PreparedStatement s = c.prepareStatement("""
@@ -151,6 +172,31 @@ public final class PostgresModelStore implements ModelStore {
             }
         } catch (SQLException | JsonProcessingException e) {
             throw StoreException.of("insert version", e);
+        }
+    }
+
+    @Override
+    public StoredBytes storedBytes(long ownerId, String artifactKey) {
+        try (Connection c = dataSource.getConnection()) {
+            return storedBytes(c, ownerId, artifactKey);
+        } catch (SQLException e) {
+            throw StoreException.of("sum stored bytes", e);
+        }
+    }
+
+    private static StoredBytes storedBytes(Connection c, long ownerId, String artifactKey) throws SQLException {
+        // Content-addressed: a file kept by two versions is stored once, so it is counted once.
+        try (PreparedStatement s = c.prepareStatement("""
+                select coalesce(sum(size_bytes), 0), coalesce(bool_or(artifact_key = ?), false)
+                from (select distinct v.artifact_key, v.size_bytes
+                      from model_versions v join models m on m.id = v.model_id
+                      where m.owner_id = ?) artifacts""")) {
+            s.setString(1, artifactKey);
+            s.setLong(2, ownerId);
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return new StoredBytes(rs.getLong(1), rs.getBoolean(2));
+            }
         }
     }
 

@@ -24,7 +24,8 @@ class ConfigLoaderTest {
         assertThat(config.http()).isEqualTo(new HttpConfig("0.0.0.0", 8080, 16L << 20, CORES, Math.max(8, CORES * 4),
                 64L << 20, Duration.ofSeconds(10), Duration.ofSeconds(75), 10_000, Duration.ofSeconds(30),
                 Optional.empty()));
-        assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("serveml-data").toAbsolutePath(), 1L << 30));
+        assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("serveml-data").toAbsolutePath(), 1L << 30,
+                10L << 30, 2, Math.max(2, CORES), 64));
         assertThat(config.storage().dataDir().isAbsolute()).isTrue();
         assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.empty(), "serveml", "", 8, Duration.ofSeconds(2)));
         assertThat(config.database().embedded()).isTrue();
@@ -102,7 +103,8 @@ class ConfigLoaderTest {
 
         assertThat(config.http()).isEqualTo(new HttpConfig("127.0.0.1", 9090, 1L << 20, 2, 3, 64L << 20,
                 Duration.ofSeconds(10), Duration.ofSeconds(75), 10_000, Duration.ofSeconds(30), Optional.empty()));
-        assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("/var/lib/serveml-state"), 512L << 10));
+        assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("/var/lib/serveml-state"), 512L << 10,
+                10L << 30, 2, Math.max(2, CORES), 64));
         assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.of("jdbc:postgresql://db:5432/serveml"),
                 "serveml", "", 20, Duration.ofSeconds(2)));
         assertThat(config.database().embedded()).isFalse();
@@ -187,6 +189,31 @@ class ConfigLoaderTest {
         assertThat(ConfigLoader.parseSize("1.5GB")).isEqualTo(-1);
         assertThat(ConfigLoader.parseSize("99999999999999999999")).isEqualTo(-1);
         assertThat(ConfigLoader.parseSize("9999999999999G")).isEqualTo(-1);
+    }
+
+    @Test
+    void readsTheStorageQuotaAndTheUploadLimits() {
+        StorageConfig storage = ConfigLoader.load(Map.of(
+                "SERVEML_STORAGE_QUOTA_PER_USER", "500MB",
+                "SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER", "3",
+                "SERVEML_UPLOAD_THREADS", "6",
+                "SERVEML_UPLOAD_QUEUE", "0")).storage();
+
+        assertThat(storage.quotaBytesPerUser()).isEqualTo(500L << 20);
+        assertThat(storage.maxUploadsPerUser()).isEqualTo(3);
+        assertThat(storage.uploadThreads()).isEqualTo(6);
+        assertThat(storage.uploadQueue()).isZero();
+    }
+
+    @Test
+    void refusesAZeroQuotaAndNoUploadsPerUser() {
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(Map.of(
+                "SERVEML_STORAGE_QUOTA_PER_USER", "0",
+                "SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER", "0")));
+
+        assertThat(e.problems()).containsExactly(
+                "SERVEML_STORAGE_QUOTA_PER_USER: must be a positive size such as 512KB, 100MB or 2GB, got '0'",
+                "SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER: must be between 1 and 1024, got 0");
     }
 
     @Test

@@ -31,7 +31,8 @@ class ProblemTypeTest {
         assertThat(retryable).isEqualTo(transient_)
                 .containsExactlyInAnyOrder(ProblemType.MODEL_UNAVAILABLE, ProblemType.SERVICE_UNAVAILABLE,
                         ProblemType.INFERENCE_TIMEOUT, ProblemType.QUEUE_FULL, ProblemType.LOGIN_THROTTLED,
-                        ProblemType.RATE_LIMITED, ProblemType.QUOTA_EXCEEDED, ProblemType.DATABASE_UNAVAILABLE);
+                        ProblemType.RATE_LIMITED, ProblemType.QUOTA_EXCEEDED, ProblemType.DATABASE_UNAVAILABLE,
+                        ProblemType.TOO_MANY_UPLOADS);
     }
 
     @Test
