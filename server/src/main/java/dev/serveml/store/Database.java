@@ -105,7 +105,8 @@ public final class Database implements AutoCloseable {
 
     /**
      * Checks the database every {@code period} on a platform thread of its own (a check may
-     * block for the connect timeout), so readiness can answer at once.
+     * block for the connect timeout), so readiness can answer at once; restarts the embedded
+     * PostgreSQL when it has died.
      */
     public AutoCloseable watch(java.time.Duration period) {
         java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors
@@ -117,6 +118,10 @@ public final class Database implements AutoCloseable {
         timer.scheduleWithFixedDelay(() -> {
             boolean was = lastCheck.up();
             boolean up = ping();
+            if (!up && embedded != null && !embedded.alive()) {
+                // Ours died (kill -9, the OOM killer): start it again rather than wait for a person.
+                up = embedded.restartIfDead() && ping();
+            }
             if (was != up) {
                 if (up) {
                     log.info("the database answers again");

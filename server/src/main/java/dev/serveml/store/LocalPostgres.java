@@ -62,17 +62,22 @@ final class LocalPostgres implements AutoCloseable {
     private static final int PORT_ATTEMPTS = 3;
     private static final long MAX_LOG_BYTES = 16L << 20;
 
-    private final Process process;
+    private Process process;
     private final int port;
     private final String password;
     private final DataDirectoryLock lock;
+    private final Path dir;
+    private final Path binaries;
     private boolean closed;
 
-    private LocalPostgres(Process process, int port, String password, DataDirectoryLock lock) {
+    private LocalPostgres(Process process, int port, String password, DataDirectoryLock lock, Path dir,
+                          Path binaries) {
         this.process = process;
         this.port = port;
         this.password = password;
         this.lock = lock;
+        this.dir = dir;
+        this.binaries = binaries;
     }
 
     /**
@@ -93,7 +98,8 @@ final class LocalPostgres implements AutoCloseable {
                 throw new IllegalStateException("an older ServeML is using this data directory (" + dataDir
                         + "); stop it first, or give this one its own SERVEML_DATA_DIR");
             }
-            Commands commands = new Commands(PostgresBinaries.unpack(dir.resolve("bin")), logFile(dir), guard);
+            Path binaries = PostgresBinaries.unpack(dir.resolve("bin"));
+            Commands commands = new Commands(binaries, logFile(dir), guard);
             Secret secret = Secret.load(dir.resolve("password"));
             stopOrphan(data);
             prepare(commands, data, secret);
@@ -102,7 +108,7 @@ final class LocalPostgres implements AutoCloseable {
                 Process postmaster = commands.postmaster(data, port);
                 if (awaitReady(commands, postmaster, port, secret.value())) {
                     guard.handOver();
-                    return new LocalPostgres(postmaster, port, secret.value(), lock);
+                    return new LocalPostgres(postmaster, port, secret.value(), lock, dir, binaries);
                 }
                 if (attempt == PORT_ATTEMPTS) {
                     throw new IllegalStateException("the embedded PostgreSQL could not bind a port on 127.0.0.1 in "
@@ -125,6 +131,44 @@ final class LocalPostgres implements AutoCloseable {
 
     int port() {
         return port;
+    }
+
+    /** Whether the postmaster runs (false after it died, until {@link #restartIfDead}). */
+    synchronized boolean alive() {
+        return process.isAlive();
+    }
+
+    /**
+     * Starts the postmaster again, on the same port and data, when it has died (killed, OOM) and
+     * this server has not been closed; the JDBC pool reconnects by itself. Blocking (seconds).
+     * A start that fails (its old backends still hold the shared memory, say) is logged and
+     * tried again at the next call.
+     *
+     * @return whether a new postmaster now runs
+     */
+    synchronized boolean restartIfDead() {
+        if (closed || process.isAlive()) {
+            return false;
+        }
+        log.warn("the embedded PostgreSQL (pid {}) died (exit code {}); starting it again on port {}", process.pid(),
+                process.exitValue(), port);
+        try (StartGuard guard = new StartGuard()) {
+            Path data = dir.resolve("data");
+            stopOrphan(data);
+            Commands commands = new Commands(binaries, logFile(dir), guard);
+            Process postmaster = commands.postmaster(data, port);
+            if (!awaitReady(commands, postmaster, port, password)) {
+                log.warn("the embedded PostgreSQL cannot bind port {} again yet: {}", port, commands.logSinceStart());
+                return false;
+            }
+            guard.handOver();
+            process = postmaster;
+            log.info("the embedded PostgreSQL runs again (pid {})", postmaster.pid());
+            return true;
+        } catch (RuntimeException e) {
+            log.warn("the embedded PostgreSQL did not start again (next try in a moment): {}", e.getMessage());
+            return false;
+        }
     }
 
     /** Stops the postmaster (SIGTERM, then SIGKILL for it and its backends) and unlocks the data directory. */

@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The embedded PostgreSQL killed with SIGKILL under load, with authentication on: loaded models
  * keep answering known callers, writes are refused fast with a retryable 503, readiness says what
- * is down at once, and everything comes back by itself.
+ * is down at once, and ServeML starts its PostgreSQL again by itself.
  */
 class DatabaseOutageIT {
     @TempDir
@@ -117,9 +117,20 @@ class DatabaseOutageIT {
 
         PythonWorkersIT.await(() -> answered.get() > before + 300, Duration.ofSeconds(30),
                 "predictions during the outage");
+
+        // ServeML starts its PostgreSQL again by itself, and everything works again with no restart of ServeML.
+        PythonWorkersIT.await(() -> json(server.get("/health/ready")).get("status").asText().equals("UP"),
+                Duration.ofSeconds(60), "the embedded PostgreSQL to be running again");
+        assertThat(postmasterPid()).isNotEqualTo(pid);
+        assertThat(server.upload("after-outage", "iris_rf.onnx", fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
+        assertThat(server.login("outage-user", "password-of-outage-user")).isNotBlank();
+        assertThat(predict(revoked).statusCode()).isEqualTo(401);
+        int after = answered.get();
+        PythonWorkersIT.await(() -> answered.get() > after + 30, Duration.ofSeconds(30), "predictions after it");
         running.set(false);
         load.join();
         assertThat(failures).isEmpty();
+        assertThat(json(server.get("/api/v1/models/outage-iris")).get("name").asText()).isEqualTo("outage-iris");
     }
 
     private static void revoke(String token, String name) {
