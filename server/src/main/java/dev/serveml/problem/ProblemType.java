@@ -55,6 +55,8 @@ public enum ProblemType {
     MODEL_UNAVAILABLE("model-unavailable", 503, "Model unavailable", true),
     SERVICE_UNAVAILABLE("service-unavailable", 503, "Service unavailable", true),
     QUEUE_FULL("queue-full", 503, "Too many requests waiting for this model", true),
+    INVALID_REQUIREMENTS("invalid-requirements", 422, "The model's requirements name something pip may not install",
+            false),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";

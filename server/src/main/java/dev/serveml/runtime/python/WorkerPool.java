@@ -267,7 +267,9 @@ final class WorkerPool implements LoadedModel {
             }
             starting++;
         }
-        timers.schedule(() -> Thread.ofVirtual().start(() -> {
+        // A platform thread: starting a worker forks a process and waits on it, and the new worker's
+        // log readers block for its life; none of that may hold a virtual thread's carrier.
+        timers.schedule(() -> Thread.ofPlatform().daemon().name("serveml-worker-start").start(() -> {
             try {
                 Worker w = starter.get();
                 synchronized (this) {
