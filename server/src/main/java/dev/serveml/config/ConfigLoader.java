@@ -112,6 +112,20 @@ public final class ConfigLoader {
         if (maxFrame > Integer.MAX_VALUE - 8) {
             problems.add("SERVEML_PYTHON_MAX_FRAME: must be below 2GB");
         }
+        String index = string("SERVEML_PIP_INDEX_URL", "");
+        if (!index.isEmpty() && !index.matches("(?i)https?://[^\\s]+")) {
+            problems.add("SERVEML_PIP_INDEX_URL: must be an http(s) URL such as https://pypi.org/simple");
+        }
+        String wheelhouse = string("SERVEML_PIP_WHEELHOUSE", "");
+        Optional<Path> wheels = wheelhouse.isEmpty() ? Optional.empty() : Optional.of(path("SERVEML_PIP_WHEELHOUSE", ""));
+        if (wheels.isPresent() && !Files.isDirectory(wheels.get())) {
+            problems.add("SERVEML_PIP_WHEELHOUSE: not a directory: '" + wheelhouse + "'");
+        }
+        PipConfig pip = new PipConfig(duration("SERVEML_PIP_TIMEOUT", "300s", false),
+                index.isEmpty() ? Optional.empty() : Optional.of(index), wheels,
+                bool("SERVEML_PIP_ONLY_BINARY", true),
+                bool("SERVEML_PIP_ALLOW_DIRECT_REFERENCES", false),
+                duration("SERVEML_PIP_ENV_RETENTION", "168h", true));
         PythonConfig python = new PythonConfig(
                 path("SERVEML_PYTHON", "/usr/bin/python3"),
                 integer("SERVEML_PYTHON_WORKERS", 1, 1, 64),
@@ -120,7 +134,7 @@ public final class ConfigLoader {
                 duration("SERVEML_PYTHON_TIMEOUT", "30s", false),
                 duration("SERVEML_PYTHON_IDLE_TIMEOUT", "15m", true),
                 duration("SERVEML_PYTHON_START_TIMEOUT", "120s", false),
-                duration("SERVEML_PIP_TIMEOUT", "300s", false),
+                pip,
                 (int) Math.min(maxFrame, Integer.MAX_VALUE - 8),
                 storage.dataDir().resolve("python").resolve("envs"),
                 storage.dataDir().resolve("python").resolve("worker"));
@@ -192,6 +206,15 @@ public final class ConfigLoader {
     private java.util.List<String> list(String key, String fallback) {
         return java.util.Arrays.stream(string(key, fallback).split(",")).map(String::trim).filter(s -> !s.isEmpty())
                 .toList();
+    }
+
+    private boolean bool(String key, boolean fallback) {
+        String value = string(key, Boolean.toString(fallback)).toLowerCase(Locale.ROOT);
+        if (!value.equals("true") && !value.equals("false")) {
+            problems.add(key + ": must be 'true' or 'false', got '" + value + "'");
+            return fallback;
+        }
+        return value.equals("true");
     }
 
     private int integer(String key, int fallback, int min, int max) {

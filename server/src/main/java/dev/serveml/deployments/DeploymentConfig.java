@@ -9,6 +9,7 @@ import dev.serveml.inference.NativeRequest;
 import dev.serveml.inference.Serving;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.runtime.Resources;
+import dev.serveml.runtime.python.WorkerEnvironment;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * How a deployment's versions are served.
@@ -27,7 +27,7 @@ import java.util.Set;
  * @param maxQueueDelay longest a queued request waits for others to join its batch
  * @param timeout       deadline of a call that sends no {@code X-Request-Timeout}
  * @param memoryLimit   bytes a version may use (Python workers), empty for the server's default
- * @param env           environment variables for Python workers
+ * @param env           environment variables for Python workers (names as {@link WorkerEnvironment#refusal} allows)
  * @param idleUnload    unload after this long unused; zero keeps loaded
  * @param minInstances  1 or more keeps the versions loaded (pinned) whatever the memory budget says
  * @param cache         whether and how long answers are cached; what it leaves empty, the model decides
@@ -36,9 +36,6 @@ import java.util.Set;
 public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueueDelay, Duration timeout,
                                Optional<Long> memoryLimit, Map<String, String> env, Duration idleUnload,
                                int minInstances, CacheRule cache, Optional<JsonNode> warmUp) {
-    /** Names a deployment may not set: the sandbox and the worker rely on them. */
-    static final Set<String> RESERVED_ENV = Set.of("PATH", "HOME", "LANG", "PYTHONPATH", "PYTHONHOME",
-            "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONSTARTUP", "LD_PRELOAD", "LD_LIBRARY_PATH");
     private static final long MIN_MEMORY = 64L << 20;
 
     public DeploymentConfig {
@@ -95,12 +92,12 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
             } else {
                 for (var it = e.fields(); it.hasNext(); ) {
                     var f = it.next();
-                    if (!f.getValue().isTextual() || !f.getKey().matches("[A-Za-z_][A-Za-z0-9_]{0,127}")) {
+                    Optional<String> refused = WorkerEnvironment.refusal(f.getKey());
+                    if (!f.getValue().isTextual() || f.getValue().textValue().indexOf('\0') >= 0) {
                         errors.add(new ProblemException.FieldError(pointer + "/env/" + f.getKey(),
                                 "environment variables are NAME: \"text\""));
-                    } else if (RESERVED_ENV.contains(f.getKey()) || f.getKey().startsWith("SERVEML_")) {
-                        errors.add(new ProblemException.FieldError(pointer + "/env/" + f.getKey(), f.getKey()
-                                + " is set by ServeML for its workers and cannot be changed (nor any SERVEML_ name)"));
+                    } else if (refused.isPresent()) {
+                        errors.add(new ProblemException.FieldError(pointer + "/env/" + f.getKey(), refused.get()));
                     } else {
                         vars.put(f.getKey(), f.getValue().textValue());
                     }

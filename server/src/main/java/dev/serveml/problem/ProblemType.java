@@ -62,6 +62,8 @@ public enum ProblemType {
     TOO_MANY_UPLOADS("too-many-uploads", 429, "Too many uploads in progress", true),
     STORAGE_QUOTA_EXCEEDED("storage-quota-exceeded", 413, "Storage quota exceeded", false),
     STORAGE_FULL("storage-full", 507, "Insufficient storage", false),
+    INVALID_REQUIREMENTS("invalid-requirements", 422, "The model's requirements name something pip may not install",
+            false),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";

@@ -118,6 +118,10 @@ public final class ServemlServer implements AutoCloseable {
                     push(closeables, new PythonModelRuntime(config.python(), json, meters,
                             4 * config.storage().maxUploadBytes())));
             AuditLog audit = push(closeables, new AuditLog(new PostgresAuditStore(database.dataSource(), json)));
+            // Threads, the rule: virtual threads only for work that waits on sockets (JDBC here), never
+            // for blocking pipe or file reads or process waits: a virtual thread blocked there holds
+            // its carrier, and there are only as many carriers as cores (2 on a small machine). Those
+            // go to platform threads (the Python runtime reads its workers' and pip's output on them).
             ExecutorService identityLoads = Executors.newVirtualThreadPerTaskExecutor();
             closeables.push(identityLoads::shutdown);
             Identity identity = Identity.start(config.auth(), new PostgresIdentityStore(database.dataSource()),
@@ -171,7 +175,8 @@ public final class ServemlServer implements AutoCloseable {
             InferenceService inference = new InferenceService(registry, host, inferencePool, ticker,
                     config.batching().requestTimeout(), limits, cache, meters);
 
-            ExecutorService rollouts = Executors.newVirtualThreadPerTaskExecutor();
+            // Platform threads: a rollout extracts archives, runs pip and starts worker processes.
+            ExecutorService rollouts = Executors.newCachedThreadPool(named("serveml-rollout"));
             closeables.push(rollouts::shutdownNow);
             Deployments deployments = new Deployments(new PostgresDeploymentStore(database.dataSource(), json),
                     registry, host, inference, rollouts, meters, audit, config.batching().requestTimeout());

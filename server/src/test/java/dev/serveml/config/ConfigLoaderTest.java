@@ -296,4 +296,32 @@ class ConfigLoaderTest {
                 () -> ConfigLoader.load(java.util.Map.of("SERVEML_DATABASE_URL", "mysql://x?password=s3cret")));
         assertThat(e.getMessage()).doesNotContain("s3cret").contains("password=***");
     }
+
+    @Test
+    void pipGetsNoIndexWheelsOnlyAndNoDirectReferencesUnlessConfigured(@TempDir Path wheels) {
+        PipConfig defaults = ConfigLoader.load(Map.of()).python().pip();
+        assertThat(defaults).isEqualTo(new PipConfig(Duration.ofSeconds(300), Optional.empty(), Optional.empty(), true,
+                false, Duration.ofHours(168)));
+
+        PipConfig set = ConfigLoader.load(Map.of("SERVEML_PIP_INDEX_URL", "https://reader:s3cret@pypi.example/simple",
+                "SERVEML_PIP_WHEELHOUSE", wheels.toString(), "SERVEML_PIP_ONLY_BINARY", "false",
+                "SERVEML_PIP_ALLOW_DIRECT_REFERENCES", "true", "SERVEML_PIP_ENV_RETENTION", "0")).python().pip();
+        assertThat(set.indexUrl()).hasValue("https://reader:s3cret@pypi.example/simple");
+        assertThat(set.wheelhouse()).hasValue(wheels);
+        assertThat(set.onlyBinary()).isFalse();
+        assertThat(set.allowDirectReferences()).isTrue();
+        assertThat(set.envRetention()).isZero();
+        assertThat(set.toString()).doesNotContain("s3cret");
+    }
+
+    @Test
+    void badPipSettingsAreConfigErrors() {
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(Map.of(
+                "SERVEML_PIP_INDEX_URL", "ftp://x", "SERVEML_PIP_WHEELHOUSE", "/no/such/wheelhouse",
+                "SERVEML_PIP_ONLY_BINARY", "yes")));
+        assertThat(e.problems()).containsExactly(
+                "SERVEML_PIP_INDEX_URL: must be an http(s) URL such as https://pypi.org/simple",
+                "SERVEML_PIP_WHEELHOUSE: not a directory: '/no/such/wheelhouse'",
+                "SERVEML_PIP_ONLY_BINARY: must be 'true' or 'false', got 'yes'");
+    }
 }

@@ -32,6 +32,8 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
@@ -45,6 +47,12 @@ import java.util.stream.Stream;
 public final class PythonModelRuntime implements ModelRuntime {
     private static final Logger log = LoggerFactory.getLogger(PythonModelRuntime.class);
     private static final String WORKER_PACKAGE = "python/serveml_worker/";
+    /** Where the sandbox shows the model directory, the worker package and the worker's socket. */
+    private static final String MODEL_DIR = "/serveml/model";
+    private static final String WORKER_DIR = "/serveml/worker";
+    private static final String SOCKET = "/run/serveml/worker.sock";
+    /** A worker's private /tmp (a tmpfs, so memory) holds a quarter of its memory limit, at most this. */
+    private static final long MAX_TMP_BYTES = 1L << 30;
     private static final List<String> MODEL_EXTENSIONS = List.of(".pkl", ".pickle", ".joblib", ".json", ".ubj",
             ".pt", ".pth", ".torchscript");
 
@@ -64,8 +72,10 @@ public final class PythonModelRuntime implements ModelRuntime {
         this.meters = meters;
         this.runDir = config.workerDir().resolveSibling("run");
         this.maxExtractBytes = maxExtractBytes;
-        this.sandbox = new Sandbox(config);
-        this.environments = new Environments(config);
+        // Whatever a stopped server left here (model directories, sockets, builds) belongs to no one now.
+        Environments.deleteTree(runDir);
+        this.sandbox = new Sandbox(config, runDir.resolve("sandbox"));
+        this.environments = new Environments(config, sandbox, runDir.resolve("builds"));
         this.timers = Executors.newScheduledThreadPool(1, r -> {
             Thread t = new Thread(r, "serveml-python-timers");
             t.setDaemon(true);
@@ -78,7 +88,6 @@ public final class PythonModelRuntime implements ModelRuntime {
             log.warn("SERVEML_PYTHON_SANDBOX=off: Python workers run WITHOUT a sandbox; unpickling a model runs its "
                     + "code with ServeML's rights and network. Only do this on a single-user machine.");
         }
-        Environments.deleteTree(runDir);
         unpackWorker();
     }
 
@@ -135,24 +144,29 @@ public final class PythonModelRuntime implements ModelRuntime {
     public LoadedModel load(LoadRequest request) {
         requireAvailable();
         Path modelDir = runDir.resolve("models").resolve(UUID.randomUUID().toString());
+        Optional<Path> venv = Optional.empty();
         try {
             ModelFiles files = materialize(request, modelDir);
-            Path interpreter = environments.interpreterFor(files.requirements(), request.label());
-            Path socketDir = runDir.resolve("sockets").resolve(UUID.randomUUID().toString().substring(0, 8));
-            Worker.Spec spec = spec(request, interpreter, socketDir, modelDir, files);
+            venv = environments.acquire(files.requirements(), request.label());
+            Worker.Spec spec = spec(request, venv, modelDir, files);
             Worker first = Worker.start(spec, json, timers);
             Signature signature = signature(first.loaded().loaded());
             Map<String, Object> metadata = metadata(first.loaded());
             WorkerPool.Settings settings = new WorkerPool.Settings(request.model(), request.label(),
                     request.resources().instancesOr(config.workers()),
                     config.requestTimeout(), config.idleTimeout());
+            Optional<Path> held = venv;
+            AtomicBoolean closed = new AtomicBoolean();
             return new WorkerPool(settings, first, () -> Worker.start(spec, json, timers), signature, metadata,
                     timers, meters, () -> {
-                        Environments.deleteTree(modelDir);
-                        Environments.deleteTree(socketDir);
+                        if (closed.compareAndSet(false, true)) { // the environment is released once
+                            Environments.deleteTree(modelDir);
+                            environments.release(held);
+                        }
                     });
         } catch (RuntimeException e) {
             Environments.deleteTree(modelDir);
+            environments.release(venv);
             throw e;
         }
     }
@@ -231,34 +245,39 @@ public final class PythonModelRuntime implements ModelRuntime {
         return dir;
     }
 
-    private Worker.Spec spec(LoadRequest request, Path interpreter, Path socketDir, Path modelDir, ModelFiles files) {
-        String label = request.label();
-        List<String> command = List.of(interpreter.toString(), "-m", "serveml_worker",
-                "--socket", socketDir.resolve("worker.sock").toString(),
-                "--max-frame", Integer.toString(config.maxFrame()),
-                "--memory-limit", Long.toString(request.resources().memoryLimit().orElse(config.memoryLimit())));
-        List<Path> readable = new ArrayList<>(List.of(config.workerDir(), modelDir));
-        if (!interpreter.equals(config.interpreter())) {
-            readable.add(interpreter.getParent().getParent());
-        }
-        Map<String, String> env = new HashMap<>();
-        for (String threads : List.of("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")) {
-            env.put(threads, "1");
-        }
-        // The deployment's variables may change those; the ones the sandbox and the worker rely on win.
-        env.putAll(request.resources().env());
-        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
-        env.put("HOME", "/tmp");
-        env.put("LANG", "C.UTF-8");
-        env.put("PYTHONPATH", config.workerDir().toString());
-        env.put("PYTHONDONTWRITEBYTECODE", "1");
-        env.put("PYTHONUNBUFFERED", "1");
+    /**
+     * How this version's workers start: in the sandbox, seeing the worker package, the model
+     * directory and the virtualenv read-only at fixed paths, and only their own socket.
+     */
+    private Worker.Spec spec(LoadRequest request, Optional<Path> venv, Path modelDir, ModelFiles files) {
+        String interpreter = venv.map(v -> sandbox.path(v, Environments.VENV) + "/bin/python3")
+                .orElse(config.interpreter().toString());
+        String model = sandbox.path(modelDir, MODEL_DIR);
+        List<Sandbox.Bind> binds = new ArrayList<>(List.of(Sandbox.Bind.readOnly(config.workerDir(), WORKER_DIR),
+                Sandbox.Bind.readOnly(modelDir, MODEL_DIR)));
+        venv.ifPresent(v -> binds.add(Sandbox.Bind.readOnly(v, Environments.VENV)));
         // Some processors need these for OpenBLAS to compute correctly; never drop them.
+        Map<String, String> passThrough = new HashMap<>();
         for (String keep : List.of("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")) {
-            Optional.ofNullable(System.getenv(keep)).ifPresent(v -> env.put(keep, v));
+            Optional.ofNullable(System.getenv(keep)).ifPresent(v -> passThrough.put(keep, v));
         }
-        return new Worker.Spec(label, sandbox.wrap(command, List.of(socketDir), readable), env, socketDir, modelDir,
-                files.modelFile(), files.format(), config.maxFrame(), config.startTimeout());
+        Map<String, String> env = WorkerEnvironment.of(request.resources().env(),
+                sandbox.path(config.workerDir(), WORKER_DIR), passThrough);
+        long memory = request.resources().memoryLimit().orElse(config.memoryLimit());
+        Function<Path, ProcessBuilder> launcher = socketDir -> {
+            Path socket = socketDir.resolve("worker.sock");
+            List<String> command = List.of(interpreter, "-m", "serveml_worker",
+                    "--socket", sandbox.path(socket, SOCKET),
+                    "--max-frame", Integer.toString(config.maxFrame()),
+                    "--memory-limit", Long.toString(memory));
+            List<Sandbox.Bind> all = new ArrayList<>(binds);
+            // The socket file alone, not its directory: the payload has nothing to write beside it.
+            all.add(new Sandbox.Bind(socket, SOCKET, true));
+            return sandbox.command(new Sandbox.Jail(command, env, all, false, Optional.empty(),
+                    Math.min(memory / 4, MAX_TMP_BYTES)), socketDir);
+        };
+        return new Worker.Spec(request.label(), launcher, runDir.resolve("sockets"), model, files.modelFile(),
+                files.format(), config.maxFrame(), config.startTimeout());
     }
 
     private Signature signature(JsonNode loaded) {
@@ -322,5 +341,6 @@ public final class PythonModelRuntime implements ModelRuntime {
     @Override
     public void close() {
         timers.shutdownNow();
+        Environments.deleteTree(runDir);
     }
 }

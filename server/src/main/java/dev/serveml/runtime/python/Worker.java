@@ -23,15 +23,18 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 
 /**
  * One worker process serving one model, one request at a time: started, greeted (HELLO), told to
@@ -43,9 +46,17 @@ final class Worker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
     private static final int STDERR_LINES = 30;
 
-    /** How to start a worker. */
-    record Spec(String label, List<String> command, Map<String, String> environment, Path socketDir,
-                Path modelDir, String modelFile, String format, int maxFrame, Duration startTimeout) {
+    /**
+     * How to start a worker.
+     *
+     * @param launcher   the worker's process, given the fresh directory of ServeML's own that holds
+     *                   its socket {@code worker.sock} (and whatever else starting it needs)
+     * @param socketRoot where those directories are made; each is removed once its worker connected
+     *                   or failed, so nothing of it outlives the start
+     * @param modelDir   the model directory as the worker sees it (LOAD's {@code model_dir})
+     */
+    record Spec(String label, Function<Path, ProcessBuilder> launcher, Path socketRoot, String modelDir,
+                String modelFile, String format, int maxFrame, Duration startTimeout) {
     }
 
     /** What the worker said when its model loaded. */
@@ -65,11 +76,11 @@ final class Worker implements AutoCloseable {
     private final SocketChannel channel;
     private final InputStream in;
     private final OutputStream out;
-    private final Deque<String> stderr;
+    private final Stderr stderr;
     private final AtomicBoolean timedOut = new AtomicBoolean();
     private final Loaded loaded;
 
-    private Worker(Spec spec, ObjectMapper json, Process process, SocketChannel channel, Deque<String> stderr,
+    private Worker(Spec spec, ObjectMapper json, Process process, SocketChannel channel, Stderr stderr,
                    Loaded loaded) throws IOException {
         this.spec = spec;
         this.json = json;
@@ -87,33 +98,34 @@ final class Worker implements AutoCloseable {
      * @throws ProblemException {@code invalid-model} when the model does not load, with the worker's reason
      */
     static Worker start(Spec spec, ObjectMapper json, ScheduledExecutorService timers) {
-        Path socket = spec.socketDir().resolve("worker.sock");
-        Deque<String> stderr = new ArrayDeque<>();
+        Path socketDir = spec.socketRoot().resolve(UUID.randomUUID().toString().substring(0, 8));
+        Path socket = socketDir.resolve("worker.sock");
+        Stderr stderr = null;
         Process process = null;
         SocketChannel channel = null;
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-            Files.createDirectories(spec.socketDir());
-            Files.deleteIfExists(socket);
+            Files.createDirectories(spec.socketRoot());
+            Files.createDirectory(socketDir, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
             server.bind(UnixDomainSocketAddress.of(socket));
             server.configureBlocking(false);
-            ProcessBuilder pb = new ProcessBuilder(spec.command());
-            pb.environment().clear();
-            pb.environment().putAll(spec.environment());
-            process = pb.start();
-            pipeLogs(spec.label(), process, stderr);
+            process = spec.launcher().apply(socketDir).start();
+            stderr = pipeLogs(spec.label(), process);
             long deadline = System.nanoTime() + spec.startTimeout().toNanos();
             while ((channel = server.accept()) == null) {
                 if (!process.isAlive()) {
                     throw startFailure(spec, "the worker exited with status " + process.exitValue()
-                            + " before connecting", stderr);
+                            + " before connecting", stderr, process);
                 }
                 if (System.nanoTime() > deadline) {
                     throw startFailure(spec, "the worker did not connect within " + spec.startTimeout().toSeconds()
-                            + " s", stderr);
+                            + " s", stderr, process);
                 }
                 Thread.sleep(10);
             }
             channel.configureBlocking(true);
+            // Connected: the socket's name (and the sandbox's options beside it) are no longer needed.
+            Environments.deleteTree(socketDir);
             Process started = process;
             ScheduledFuture<?> guard = timers.schedule(started::destroyForcibly, spec.startTimeout().toMillis(),
                     TimeUnit.MILLISECONDS);
@@ -122,9 +134,10 @@ final class Worker implements AutoCloseable {
                 OutputStream out = new BufferedOutputStream(Channels.newOutputStream(channel));
                 Frames.Frame hello = Frames.read(in, spec.maxFrame());
                 if (hello.type() != Frames.HELLO) {
-                    throw startFailure(spec, "the worker did not say hello (frame type " + hello.type() + ")", stderr);
+                    throw startFailure(spec, "the worker did not say hello (frame type " + hello.type() + ")", stderr,
+                            process);
                 }
-                Frames.write(out, Frames.LOAD, json.writeValueAsBytes(Map.of("model_dir", spec.modelDir().toString(),
+                Frames.write(out, Frames.LOAD, json.writeValueAsBytes(Map.of("model_dir", spec.modelDir(),
                         "model_file", spec.modelFile(), "format", spec.format())));
                 Frames.Frame answer = Frames.read(in, spec.maxFrame());
                 if (answer.type() == Frames.ERROR) {
@@ -133,7 +146,8 @@ final class Worker implements AutoCloseable {
                             + clientText(error.path("message").asText("unknown error"), spec.modelDir()));
                 }
                 if (answer.type() != Frames.LOADED) {
-                    throw startFailure(spec, "unexpected frame type " + answer.type() + " instead of LOADED", stderr);
+                    throw startFailure(spec, "unexpected frame type " + answer.type() + " instead of LOADED", stderr,
+                            process);
                 }
                 Loaded loaded = new Loaded(json.readTree(hello.payload()), json.readTree(answer.payload()));
                 return new Worker(spec, json, process, channel, stderr, loaded);
@@ -142,7 +156,7 @@ final class Worker implements AutoCloseable {
             }
         } catch (EOFException | Frames.ProtocolException e) {
             kill(process, channel);
-            throw startFailure(spec, "the worker exited while loading the model", stderr);
+            throw startFailure(spec, "the worker exited while loading the model", stderr, process);
         } catch (IOException e) {
             kill(process, channel);
             throw new UncheckedIOException("cannot start a worker for " + spec.label(), e);
@@ -153,18 +167,43 @@ final class Worker implements AutoCloseable {
         } catch (RuntimeException e) {
             kill(process, channel);
             throw e;
+        } finally {
+            Environments.deleteTree(socketDir);
         }
     }
 
-    private static ProblemException startFailure(Spec spec, String what, Deque<String> stderr) {
-        String tail = tail(stderr, 8);
+    private static ProblemException startFailure(Spec spec, String what, Stderr stderr, Process process) {
+        String tail = stderr == null ? "" : stderr.tail(process, 8);
         return new ProblemException(ProblemType.INVALID_MODEL, what + (tail.isEmpty() ? "" : "; its last words: "
                 + tail));
     }
 
-    private static void pipeLogs(String label, Process process, Deque<String> stderr) {
-        Thread.ofVirtual().name("worker-stdout").start(() -> drain(label, process.getInputStream(), null));
-        Thread.ofVirtual().name("worker-stderr").start(() -> drain(label, process.getErrorStream(), stderr));
+    /**
+     * Platform threads, never virtual: these reads block for the worker's whole life, and a
+     * virtual thread blocked in a pipe read holds its carrier; a few workers would take all of
+     * them (there are as many as cores) and stop every other virtual thread (issue 12).
+     */
+    private static Stderr pipeLogs(String label, Process process) {
+        Deque<String> lines = new ArrayDeque<>();
+        Thread.ofPlatform().daemon().name("serveml-worker-stdout").start(() -> drain(label, process.getInputStream(),
+                null));
+        return new Stderr(lines, Thread.ofPlatform().daemon().name("serveml-worker-stderr")
+                .start(() -> drain(label, process.getErrorStream(), lines)));
+    }
+
+    /** A worker's last stderr lines, and the thread reading them. */
+    private record Stderr(Deque<String> lines, Thread reader) {
+        /** The last {@code n} lines; once the process is gone, after its final lines were read (bounded). */
+        String tail(Process process, int n) {
+            if (!process.isAlive()) {
+                try {
+                    reader.join(1_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return Worker.tail(lines, n);
+        }
     }
 
     private static void drain(String label, InputStream stream, Deque<String> keep) {
@@ -219,12 +258,15 @@ final class Worker implements AutoCloseable {
                 default -> throw new Frames.ProtocolException("unexpected frame type " + answer.type());
             };
         } catch (IOException e) {
-            kill(process, channel);
             if (timedOut.get()) {
+                kill(process, channel);
                 throw new ProblemException(ProblemType.INFERENCE_TIMEOUT, "the model did not answer within "
                         + timeout.toMillis() + " ms; its worker was replaced");
             }
-            throw new WorkerDied(describeDeath(e));
+            // Described before the kill, so its own exit status and last words are what is reported.
+            String death = describeDeath(e);
+            kill(process, channel);
+            throw new WorkerDied(death);
         } finally {
             guard.cancel(false);
         }
@@ -242,9 +284,9 @@ final class Worker implements AutoCloseable {
      * What a client may see of a worker's error: its first line, with the model directory and any
      * other absolute path taken out (libraries put their install paths and stack traces in messages).
      */
-    static String clientText(String message, Path modelDir) {
+    static String clientText(String message, String modelDir) {
         String first = message.strip().lines().findFirst().orElse("unknown error");
-        first = first.replace(modelDir.toString() + "/", "").replace(modelDir.toString(), "the model directory");
+        first = first.replace(modelDir + "/", "").replace(modelDir, "the model directory");
         return first.replaceAll("(?<![\\w.])(/[\\w.+-]+)+/", "");
     }
 
@@ -261,7 +303,7 @@ final class Worker implements AutoCloseable {
     }
 
     String lastErrors() {
-        return tail(stderr, 8);
+        return stderr.tail(process, 8);
     }
 
     private static String tail(Deque<String> lines, int n) {

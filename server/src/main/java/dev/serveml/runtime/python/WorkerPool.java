@@ -396,7 +396,9 @@ final class WorkerPool implements LoadedModel {
             }
             starting++;
         }
-        timers.schedule(() -> Thread.ofVirtual().start(() -> {
+        // A platform thread: starting a worker forks a process and waits on it, and the new worker's
+        // log readers block for its life; none of that may hold a virtual thread's carrier.
+        timers.schedule(() -> Thread.ofPlatform().daemon().name("serveml-worker-start").start(() -> {
             synchronized (this) {
                 if (closed || circuit != Circuit.CLOSED) {
                     starting--; // it opened during the backoff
