@@ -183,7 +183,7 @@ final class Environments {
 
     /** Runs one step; a non-zero exit or a timeout is the user's {@code environment-failed} problem. */
     private void run(Sandbox.Jail jail, Path work, String step, String label) throws IOException {
-        Process p = sandbox.command(jail, work).redirectErrorStream(true).start();
+        Process p = sandbox.start(sandbox.command(jail, work).redirectErrorStream(true));
         List<String> output = new ArrayList<>();
         // A platform thread: this read blocks for as long as pip runs, and a virtual thread would
         // hold one of the few carriers all that time (see PythonModelRuntime).

@@ -264,7 +264,7 @@ public final class PythonModelRuntime implements ModelRuntime {
         Map<String, String> env = WorkerEnvironment.of(request.resources().env(),
                 sandbox.path(config.workerDir(), WORKER_DIR), passThrough);
         long memory = request.resources().memoryLimit().orElse(config.memoryLimit());
-        Function<Path, ProcessBuilder> launcher = socketDir -> {
+        Function<Path, Process> launcher = socketDir -> {
             Path socket = socketDir.resolve("worker.sock");
             List<String> command = List.of(interpreter, "-m", "serveml_worker",
                     "--socket", sandbox.path(socket, SOCKET),
@@ -273,8 +273,12 @@ public final class PythonModelRuntime implements ModelRuntime {
             List<Sandbox.Bind> all = new ArrayList<>(binds);
             // The socket file alone, not its directory: the payload has nothing to write beside it.
             all.add(new Sandbox.Bind(socket, SOCKET, true));
-            return sandbox.command(new Sandbox.Jail(command, env, all, false, Optional.empty(),
-                    Math.min(memory / 4, MAX_TMP_BYTES)), socketDir);
+            try {
+                return sandbox.start(sandbox.command(new Sandbox.Jail(command, env, all, false, Optional.empty(),
+                        Math.min(memory / 4, MAX_TMP_BYTES)), socketDir));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot start a worker for " + request.label(), e);
+            }
         };
         return new Worker.Spec(request.label(), launcher, runDir.resolve("sockets"), model, files.modelFile(),
                 files.format(), config.maxFrame(), config.startTimeout());
@@ -341,6 +345,7 @@ public final class PythonModelRuntime implements ModelRuntime {
     @Override
     public void close() {
         timers.shutdownNow();
+        sandbox.close();
         Environments.deleteTree(runDir);
     }
 }

@@ -83,6 +83,18 @@ final class Sandbox {
 
     private final PythonConfig config;
     private final Optional<Path> bwrap;
+    /**
+     * The one thread that starts sandboxed processes. bubblewrap's {@code --die-with-parent} is
+     * PR_SET_PDEATHSIG, which fires when the <em>thread</em> that started the process ends, not the
+     * JVM: started from a short-lived thread (a worker restart, a rollout), a worker would be
+     * killed a moment later. This thread lives as long as the runtime.
+     */
+    private final java.util.concurrent.ExecutorService spawner = java.util.concurrent.Executors
+            .newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "serveml-process-spawner");
+                t.setDaemon(true);
+                return t;
+            });
     private final Path home;
     private final Optional<Path> seccomp;
     private final List<String> systemArgs;
@@ -117,6 +129,31 @@ final class Sandbox {
             throw new UncheckedIOException("cannot prepare the sandbox in " + home, e);
         }
         this.systemArgs = systemArgs();
+    }
+
+    /**
+     * Starts the process on the spawner thread (see {@link #spawner}). Blocking until it has
+     * started (milliseconds).
+     */
+    Process start(ProcessBuilder builder) throws IOException {
+        try {
+            return spawner.submit(builder::start).get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IllegalStateException("cannot start " + builder.command().get(0), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting a process", e);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            throw new IOException("the Python runtime is shutting down", e);
+        }
+    }
+
+    /** Stops the spawner; processes it started keep their own lives (their owners stop them). */
+    void close() {
+        spawner.shutdown();
     }
 
     /** Null when workers can run as configured, otherwise why not. */

@@ -49,13 +49,14 @@ final class Worker implements AutoCloseable {
     /**
      * How to start a worker.
      *
-     * @param launcher   the worker's process, given the fresh directory of ServeML's own that holds
-     *                   its socket {@code worker.sock} (and whatever else starting it needs)
+     * @param launcher   starts the worker's process (on the sandbox's spawner thread), given the
+     *                   fresh directory of ServeML's own that holds its socket {@code worker.sock}
+     *                   (and whatever else starting it needs)
      * @param socketRoot where those directories are made; each is removed once its worker connected
      *                   or failed, so nothing of it outlives the start
      * @param modelDir   the model directory as the worker sees it (LOAD's {@code model_dir})
      */
-    record Spec(String label, Function<Path, ProcessBuilder> launcher, Path socketRoot, String modelDir,
+    record Spec(String label, Function<Path, Process> launcher, Path socketRoot, String modelDir,
                 String modelFile, String format, int maxFrame, Duration startTimeout) {
     }
 
@@ -109,7 +110,7 @@ final class Worker implements AutoCloseable {
                     PosixFilePermissions.fromString("rwx------")));
             server.bind(UnixDomainSocketAddress.of(socket));
             server.configureBlocking(false);
-            process = spec.launcher().apply(socketDir).start();
+            process = spec.launcher().apply(socketDir);
             stderr = pipeLogs(spec.label(), process);
             long deadline = System.nanoTime() + spec.startTimeout().toNanos();
             while ((channel = server.accept()) == null) {
