@@ -99,7 +99,8 @@ public final class ConfigLoader {
                 string("SERVEML_DATABASE_USER", "serveml"),
                 string("SERVEML_DATABASE_PASSWORD", ""),
                 integer("SERVEML_DATABASE_POOL_SIZE", 8, 1, 200),
-                duration("SERVEML_DATABASE_CONNECT_TIMEOUT", "2s", false));
+                duration("SERVEML_DATABASE_CONNECT_TIMEOUT", "2s", false),
+                duration("SERVEML_DATABASE_SOCKET_TIMEOUT", "30s", false));
         RuntimeConfig runtime = new RuntimeConfig(integer("SERVEML_ONNX_INTRA_OP_THREADS", 1, 1, 256),
                 integer("SERVEML_INFERENCE_THREADS", cores + 1, 1, 512),
                 // 2^27: the largest count whose 8-byte elements still fit one Java buffer

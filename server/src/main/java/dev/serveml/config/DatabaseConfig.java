@@ -11,9 +11,11 @@ import java.util.Optional;
  * @param poolSize maximum JDBC connections
  * @param connectTimeout longest a request waits for a connection before it is told the database is
  *                       unavailable (503); readiness checks with it too
+ * @param socketTimeout  longest one statement may wait on the database's answer before its
+ *                       connection is dropped and the request told the database is unavailable
  */
 public record DatabaseConfig(Optional<String> url, String user, String password, int poolSize,
-                             java.time.Duration connectTimeout) {
+                             java.time.Duration connectTimeout, java.time.Duration socketTimeout) {
     public boolean embedded() {
         return url.isEmpty();
     }
@@ -27,6 +29,6 @@ public record DatabaseConfig(Optional<String> url, String user, String password,
     public String toString() {
         return "DatabaseConfig[url=" + url.map(DatabaseConfig::redact).orElse("(embedded)") + ", user=" + user
                 + ", password=" + (password.isEmpty() ? "" : "***") + ", poolSize=" + poolSize + ", connectTimeout="
-                + connectTimeout + "]";
+                + connectTimeout + ", socketTimeout=" + socketTimeout + "]";
     }
 }

@@ -42,6 +42,10 @@ public final class Database implements AutoCloseable {
             // A dead database must be answered fast (503 within the timeout), not after Hikari's 30 s.
             hikari.setConnectionTimeout(Math.max(250, config.connectTimeout().toMillis()));
             hikari.setValidationTimeout(Math.max(250, Math.min(1_000, config.connectTimeout().toMillis())));
+            // A database that hangs (stopped, a network partition) must not hold a request, the
+            // readiness check or a pool connection forever: every read on the socket has a bound.
+            hikari.addDataSourceProperty("socketTimeout", Long.toString(Math.max(1, config.socketTimeout().toSeconds())));
+            hikari.addDataSourceProperty("connectTimeout", Long.toString(Math.max(1, config.connectTimeout().toSeconds())));
             if (config.embedded()) {
                 long started = System.nanoTime();
                 embedded = LocalPostgres.start(embeddedDir);

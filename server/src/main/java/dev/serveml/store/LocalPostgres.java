@@ -471,11 +471,12 @@ final class LocalPostgres implements AutoCloseable {
                             + "';\n", "setting the password");
         }
 
+        /** Commits are flushed before they are acknowledged (the default): a killed postmaster loses no registered row. */
         Process postmaster(Path data, int port) {
             return spawn(List.of("postgres", "-D", data.toString(), "-p", Integer.toString(port),
                     "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
                     "-c", "password_encryption=scram-sha-256", "-c", "max_connections=100",
-                    "-c", "timezone=UTC", "-c", "synchronous_commit=off"), false);
+                    "-c", "timezone=UTC"), false);
         }
 
         private void run(List<String> command, String input, String what) {

@@ -12,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -23,7 +24,7 @@ import static dev.serveml.e2e.TestServer.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The embedded PostgreSQL killed with SIGKILL under load, with authentication on: loaded models
+ * The embedded PostgreSQL hung (SIGSTOP), then killed (SIGKILL), under load, with authentication on: loaded models
  * keep answering known callers, writes are refused fast with a retryable 503, readiness says what
  * is down at once, and ServeML starts its PostgreSQL again by itself.
  */
@@ -37,7 +38,8 @@ class DatabaseOutageIT {
         // Credentials are re-read from the database on every call (1 ms), so serving them during the
         // outage can only come from the grace.
         server = TestServer.start(dataDir, Map.of("SERVEML_AUTH_CACHE_TTL", "1ms",
-                "SERVEML_AUTH_OUTAGE_GRACE", "2m", "SERVEML_DATABASE_CONNECT_TIMEOUT", "1s"));
+                "SERVEML_AUTH_OUTAGE_GRACE", "2m", "SERVEML_DATABASE_CONNECT_TIMEOUT", "1s",
+                "SERVEML_DATABASE_SOCKET_TIMEOUT", "2s"));
     }
 
     @AfterAll
@@ -49,6 +51,11 @@ class DatabaseOutageIT {
 
     static long postmasterPid() throws IOException {
         return Long.parseLong(Files.readAllLines(dataDir.resolve("postgres/data/postmaster.pid")).get(0).strip());
+    }
+
+    static void signal(String signal, long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();
+        assertThat(kill.waitFor()).isZero();
     }
 
     HttpResponse<String> predict(String credential) {
@@ -88,10 +95,14 @@ class DatabaseOutageIT {
             }
         });
         PythonWorkersIT.await(() -> answered.get() > 30, Duration.ofSeconds(20), "load before the outage");
+        // First the database hangs: every PostgreSQL process stopped (SIGSTOP), so connections go unanswered.
         long pid = postmasterPid();
-        assertThat(ProcessHandle.of(pid).orElseThrow().destroyForcibly()).isTrue();
-        PythonWorkersIT.await(() -> !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false),
-                Duration.ofSeconds(10), "the postmaster to die");
+        ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
+        List<ProcessHandle> postgres = new java.util.ArrayList<>(postmaster.descendants().toList());
+        postgres.add(postmaster);
+        for (ProcessHandle p : postgres) {
+            signal("STOP", p.pid());
+        }
         int before = answered.get();
 
         // Readiness answers at once and says what is down.
@@ -117,6 +128,12 @@ class DatabaseOutageIT {
 
         PythonWorkersIT.await(() -> answered.get() > before + 300, Duration.ofSeconds(30),
                 "predictions during the outage");
+
+        // Then it dies (SIGKILL, as the OOM killer would).
+        for (ProcessHandle p : postgres) {
+            p.destroyForcibly();
+        }
+        PythonWorkersIT.await(() -> !postmaster.isAlive(), Duration.ofSeconds(10), "the postmaster to die");
 
         // ServeML starts its PostgreSQL again by itself, and everything works again with no restart of ServeML.
         PythonWorkersIT.await(() -> json(server.get("/health/ready")).get("status").asText().equals("UP"),
