@@ -268,12 +268,44 @@ public final class AuthService {
         return new CreatedKey(key, secret);
     }
 
+    /**
+     * The caller's keys: all of them for a signed-in session; for an API key, only itself and the
+     * keys made from it (transitively), so a leaked key can neither see nor revoke its siblings
+     * or the keys it came from.
+     */
     public List<ApiKey> listKeys(Principal caller) {
-        return store.listApiKeys(caller.userId());
+        List<ApiKey> all = store.listApiKeys(caller.userId());
+        if (caller.apiKeyId() == 0) {
+            return all;
+        }
+        java.util.Set<Long> lineage = lineage(all, caller.apiKeyId());
+        return all.stream().filter(k -> lineage.contains(k.id())).toList();
     }
 
-    /** Revokes a key and every key created from it (transitively); they stop working here at once. */
+    /** {@code root} and every key created from it, through any number of steps. */
+    static java.util.Set<Long> lineage(List<ApiKey> keys, long root) {
+        java.util.Set<Long> ids = new java.util.HashSet<>(List.of(root));
+        boolean grew = true;
+        while (grew) {
+            grew = false;
+            for (ApiKey k : keys) {
+                if (k.parentId() != null && ids.contains(k.parentId()) && ids.add(k.id())) {
+                    grew = true;
+                }
+            }
+        }
+        return ids;
+    }
+
+    /**
+     * Revokes a key and every key created from it (transitively); they stop working here at once.
+     * An API key may revoke only itself and what it created (see {@link #listKeys}).
+     */
     public ApiKey revokeKey(Principal caller, long keyId) {
+        if (caller.apiKeyId() != 0 && !lineage(store.listApiKeys(caller.userId()), caller.apiKeyId()).contains(keyId)) {
+            throw new ProblemException(ProblemType.ROUTE_NOT_FOUND, "you have no API key with id " + keyId
+                    + " that this key created");
+        }
         List<ApiKey> revoked = store.revokeApiKey(caller.userId(), keyId);
         if (revoked.isEmpty()) {
             throw new ProblemException(ProblemType.ROUTE_NOT_FOUND, "you have no API key with id " + keyId);

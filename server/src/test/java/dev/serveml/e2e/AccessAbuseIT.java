@@ -142,6 +142,16 @@ class AccessAbuseIT {
         String grandchild = createKey(c, "{\"name\":\"deeper\",\"scopes\":[\"models:read\"]}").get("key").asText();
         assertThat(as(grandchild, "GET", "/api/v1/models", null).statusCode()).isEqualTo(200);
         String sibling = server.createKey(token, "sibling", "[\"models:read\"]");
+        // A key sees and revokes only itself and what it made: not its parent, not the owner's other keys.
+        assertThat(json(as(c, "GET", "/api/v1/api-keys", null)).get("items").findValues("name").stream()
+                .map(JsonNode::asText).toList()).containsExactlyInAnyOrder("narrow", "deeper");
+        assertProblem(as(c, "DELETE", "/api/v1/api-keys/" + parent.get("id").asLong(), null), 404, "not-found",
+                "that this key created");
+        long siblingId = json(as(token, "GET", "/api/v1/api-keys", null)).get("items").findParents("name").stream()
+                .filter(k -> k.get("name").asText().equals("sibling")).findFirst().orElseThrow().get("id").asLong();
+        assertProblem(as(grandchild, "DELETE", "/api/v1/api-keys/" + siblingId, null), 404, "not-found",
+                "that this key created");
+        assertThat(as(p, "GET", "/api/v1/models", null).statusCode()).isEqualTo(200);
 
         assertThat(as(token, "DELETE", "/api/v1/api-keys/" + parent.get("id").asLong(), null).statusCode()).isEqualTo(200);
         assertProblem(as(p, "GET", "/api/v1/models", null), 401, "invalid-api-key", "revoked");
