@@ -53,8 +53,17 @@ class PostgresLifecycleIT {
             p.destroyForcibly();
             p.waitFor(30, TimeUnit.SECONDS);
         }
-        // A safety net only: the tests below assert that nothing is left.
-        postmaster(work.resolve("data")).ifPresent(ProcessHandle::destroyForcibly);
+        // A safety net only: the tests below assert that nothing is left. The running one's PostgreSQL
+        // (killed with its JVM, so orphaned) must be gone before JUnit deletes the directory it writes in.
+        Optional<ProcessHandle> postmaster = postmaster(work.resolve("data"));
+        if (postmaster.isPresent()) {
+            List<ProcessHandle> all = new ArrayList<>(postmaster.get().descendants().toList());
+            all.add(postmaster.get());
+            all.forEach(ProcessHandle::destroyForcibly);
+            for (ProcessHandle p : all) {
+                p.onExit().get(30, TimeUnit.SECONDS);
+            }
+        }
     }
 
     @Test
