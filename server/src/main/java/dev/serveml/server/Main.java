@@ -41,6 +41,13 @@ public final class Main {
         ServemlServer server;
         try {
             server = ServemlServer.start(config);
+        } catch (IllegalStateException | java.io.UncheckedIOException e) {
+            // What the operator can act on (a port taken, a full disk, another ServeML on the data
+            // directory) is said in one line; the trace is for whoever debugs it.
+            log.error("ServeML failed to start: {}", e.getMessage());
+            log.debug("the start failed here", e);
+            System.exit(1);
+            return;
         } catch (RuntimeException e) {
             log.error("ServeML failed to start: {}", e.getMessage(), e);
             System.exit(1);

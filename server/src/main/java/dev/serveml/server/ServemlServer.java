@@ -51,6 +51,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -287,12 +288,42 @@ public final class ServemlServer implements AutoCloseable {
                 .build();
     }
 
+    /** Free space a first start needs: PostgreSQL's binaries (~60 MB) and a new cluster with its WAL (~50 MB). */
+    static final long FIRST_START_BYTES = 160L << 20;
+    /** Free space any start needs, so that PostgreSQL can write and uploads can be staged at all. */
+    static final long START_BYTES = 32L << 20;
+
     private static void createDirectories(ServemlConfig config) {
+        Path dataDir = config.storage().dataDir();
         try {
-            Files.createDirectories(config.storage().dataDir());
+            Files.createDirectories(dataDir);
             Files.createDirectories(config.storage().uploadsDir());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the data directory " + config.storage().dataDir(), e);
+            throw new UncheckedIOException("cannot create the data directory " + dataDir, e);
+        }
+        requireSpace(config);
+    }
+
+    /**
+     * Says how much room a start needs before anything fails for want of it (initdb's own words
+     * never said "disk full").
+     */
+    private static void requireSpace(ServemlConfig config) {
+        Path dataDir = config.storage().dataDir();
+        boolean firstEmbedded = config.database().embedded()
+                && !Files.exists(config.storage().postgresDir().resolve("data").resolve("PG_VERSION"));
+        long needed = firstEmbedded ? FIRST_START_BYTES : START_BYTES;
+        long free;
+        try {
+            free = Files.getFileStore(dataDir).getUsableSpace();
+        } catch (IOException e) {
+            return; // cannot tell: the start goes on and says what fails
+        }
+        if (free < needed) {
+            throw new IllegalStateException("the data directory " + dataDir + " has " + (free >> 20) + " MB free; "
+                    + "ServeML needs at least " + (needed >> 20) + " MB there" + (firstEmbedded
+                    ? " for its first start (the embedded PostgreSQL's binaries and a new database)" : "")
+                    + ". Free some space, or set SERVEML_DATA_DIR to a directory on a larger disk");
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.serveml.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.serveml.config.ConfigLoader;
+import dev.serveml.server.ServemlServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -12,12 +14,14 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static dev.serveml.e2e.Problems.assertProblem;
 import static dev.serveml.e2e.TestServer.fixture;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * A full disk is said to be a full disk. Upload staging ({@code tmp}) and the artifacts are on
@@ -56,6 +60,25 @@ class DiskFullIT {
             if (mounted != null) {
                 run("umount", "-l", mounted.toString());
             }
+        }
+    }
+
+    @Test
+    void aFirstStartOnATooSmallDiskSaysHowMuchSpaceItNeeds() throws Exception {
+        Path small = Files.createDirectories(dataDir.resolve("small-disk"));
+        assertThat(mount(small, "64m")).isTrue();
+        try {
+            Map<String, String> env = Map.of("SERVEML_DATA_DIR", small.toString(), "SERVEML_HTTP_PORT", "0",
+                    "SERVEML_HTTP_HOST", "127.0.0.1");
+            assertThatThrownBy(() -> ServemlServer.start(ConfigLoader.load(env)))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("MB free; ServeML needs at least 160 MB there for its first start")
+                    .hasMessageContaining("SERVEML_DATA_DIR");
+            try (Stream<Path> left = Files.list(small)) {
+                assertThat(left.map(p -> p.getFileName().toString()).toList()).doesNotContain("postgres");
+            }
+        } finally {
+            run("umount", "-l", small.toString());
         }
     }
 
