@@ -151,7 +151,7 @@ class DashboardIT {
     }
 
     @Test
-    void theUploadWizardRefusesANameTheServerWouldRefuseAndTakesTheLongestItAccepts() {
+    void theUploadWizardRefusesANameTheServerWouldRefuseAndTakesTheLongestItAccepts() throws Exception {
         open("/upload");
         find("upload-file").sendKeys(fixturePath("iris_rf.onnx"));
         type("upload-model-name", "n".repeat(65));
