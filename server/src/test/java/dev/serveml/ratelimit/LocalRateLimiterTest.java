@@ -11,6 +11,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The rate-limiter contract on in-process buckets, and what only they do: answer at once, on an injected clock. */
 class LocalRateLimiterTest implements RateLimiterContract {
     private final LocalRateLimiter limiter = new LocalRateLimiter(InstantSource.system());
+    /** The fake clock of {@link #startingAt}, moved by the test. */
+    private final AtomicLong millis = new AtomicLong();
 
     @Override
     public RateLimiter limiter() {
@@ -27,8 +29,7 @@ class LocalRateLimiterTest implements RateLimiterContract {
 
     @Test
     void aUsedUpBucketRefillsAsTheInjectedClockPassesThePeriod() {
-        AtomicLong millis = new AtomicLong(Instant.parse("2026-12-01T10:00:00Z").toEpochMilli());
-        LocalRateLimiter onFakeClock = new LocalRateLimiter(() -> Instant.ofEpochMilli(millis.get()));
+        LocalRateLimiter onFakeClock = startingAt("2026-12-01T10:00:00Z");
         Limit limit = Limit.perMinute(2);
         onFakeClock.consumeNow("k", limit);
         onFakeClock.consumeNow("k", limit);
@@ -43,8 +44,7 @@ class LocalRateLimiterTest implements RateLimiterContract {
 
     @Test
     void aDailyQuotaRefillsWholeAtUtcMidnightAndNotBefore() {
-        AtomicLong millis = new AtomicLong(Instant.parse("2026-12-01T23:00:00Z").toEpochMilli());
-        LocalRateLimiter onFakeClock = new LocalRateLimiter(() -> Instant.ofEpochMilli(millis.get()));
+        LocalRateLimiter onFakeClock = startingAt("2026-12-01T23:00:00Z");
         Limit quota = Limit.perDay(2);
         onFakeClock.consumeNow("q", quota);
         onFakeClock.consumeNow("q", quota);
@@ -56,5 +56,10 @@ class LocalRateLimiterTest implements RateLimiterContract {
         assertThat(onFakeClock.consumeNow("q", quota).allowed()).isFalse();
         millis.addAndGet(1_000);
         assertThat(onFakeClock.consumeNow("q", quota).remaining()).isEqualTo(1);
+    }
+
+    private LocalRateLimiter startingAt(String instant) {
+        millis.set(Instant.parse(instant).toEpochMilli());
+        return new LocalRateLimiter(() -> Instant.ofEpochMilli(millis.get()));
     }
 }
