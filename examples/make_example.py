@@ -50,17 +50,17 @@ def forest_nodes(rf, label, probs):
     return node, classes
 
 
-def forest_to_onnx(rf, n_features):
-    """sklearn forest -> a model of one TreeEnsembleClassifier (see forest_nodes)."""
+def forest_to_onnx(rf, n_features, graph="iris_forest", producer="serveml-example"):
+    """sklearn forest -> a checked model of one TreeEnsembleClassifier (see forest_nodes)."""
     node, classes = forest_nodes(rf, "label", "probabilities")
-    g = helper.make_graph([node], "iris_forest",
+    g = helper.make_graph([node], graph,
                           [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", n_features])],
                           [helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
                            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT,
                                                          ["N", len(classes)])])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
                                             helper.make_opsetid("ai.onnx.ml", 1)],
-                          producer_name="serveml-example")
+                          producer_name=producer)
     m.ir_version = 8
     onnx.checker.check_model(m)
     return m
