@@ -5,7 +5,7 @@ sklearn's bundled iris, exported by hand as an ai.onnx.ml TreeEnsembleClassifier
   in:  X FLOAT [N,4]                     (sepal length, sepal width, petal length, petal width)
   out: label INT64 [N], probabilities FLOAT [N,3]   (classes 0=setosa, 1=versicolor, 2=virginica)
 
-Self-contained (no dependency on the test fixtures). Needs Debian's python3-onnx, python3-sklearn,
+Self-contained (the test fixtures import its converter, not the other way). Needs Debian's python3-onnx, python3-sklearn,
 python3-numpy. Usage: /usr/bin/python3 make_example.py [OUT_DIR]   (default: this script's folder)
 """
 import os, sys
@@ -16,9 +16,11 @@ from sklearn.datasets import load_iris
 from sklearn.ensemble import RandomForestClassifier
 
 
-def forest_to_onnx(rf, n_features):
-    """sklearn forest -> TreeEnsembleClassifier. Thresholds are stored as the largest float32 <=
-    sklearn's float64 threshold, so float32 inputs split exactly as in sklearn."""
+def forest_nodes(rf, label, probs):
+    """sklearn forest -> TreeEnsembleClassifier node with outputs (label, probs), and the class
+    labels. sklearn compares float32(x) <= float64 threshold; ONNX keeps float32 thresholds, so
+    each is stored as the largest float32 <= sklearn's threshold (exact for float32 inputs).
+    The one copy of the converter: the server's test fixtures (make_fixtures.py) import it."""
     a = {k: [] for k in ["nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_values",
                          "nodes_modes", "nodes_truenodeids", "nodes_falsenodeids",
                          "class_treeids", "class_nodeids", "class_ids", "class_weights"]}
@@ -42,17 +44,23 @@ def forest_to_onnx(rf, n_features):
                     a["class_treeids"].append(t); a["class_nodeids"].append(n)
                     a["class_ids"].append(ci); a["class_weights"].append(float(w) / n_trees)
     classes = [int(c) for c in rf.classes_]
-    node = helper.make_node("TreeEnsembleClassifier", ["X"], ["label", "probabilities"],
+    node = helper.make_node("TreeEnsembleClassifier", ["X"], [label, probs],
                             domain="ai.onnx.ml", classlabels_int64s=classes,
                             post_transform="NONE", **a)
-    g = helper.make_graph([node], "iris_forest",
+    return node, classes
+
+
+def forest_to_onnx(rf, n_features, graph="iris_forest", producer="serveml-example"):
+    """sklearn forest -> a checked model of one TreeEnsembleClassifier (see forest_nodes)."""
+    node, classes = forest_nodes(rf, "label", "probabilities")
+    g = helper.make_graph([node], graph,
                           [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", n_features])],
                           [helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
                            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT,
                                                          ["N", len(classes)])])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
                                             helper.make_opsetid("ai.onnx.ml", 1)],
-                          producer_name="serveml-example")
+                          producer_name=producer)
     m.ir_version = 8
     onnx.checker.check_model(m)
     return m

@@ -37,7 +37,6 @@ import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -49,7 +48,6 @@ import java.util.stream.Stream;
  */
 public final class Deployments {
     private static final Logger log = LoggerFactory.getLogger(Deployments.class);
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Duration DRAIN_LIMIT = Duration.ofSeconds(30);
     /** Acts for the server itself when it resumes rollouts at start-up. */
     private static final Principal SYSTEM = new Principal(-1, "serveml", Role.ADMIN, Set.of(Scope.ADMIN), 0,
@@ -113,7 +111,7 @@ public final class Deployments {
         }
         JsonNode nameNode = body.get("name");
         String name = nameNode == null || !nameNode.isTextual() ? null : nameNode.textValue();
-        if (name == null || !NAME.matcher(name).matches()) {
+        if (name == null || !ModelRegistry.NAME.matcher(name).matches()) {
             throw ProblemException.field(ProblemType.INVALID_NAME, "/name", "deployment names are 1-64 characters: "
                     + "letters, digits, '.', '_' and '-', starting with a letter or digit");
         }

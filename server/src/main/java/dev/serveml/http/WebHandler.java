@@ -1,8 +1,10 @@
 package dev.serveml.http;
 
+import dev.serveml.registry.ModelRegistry;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.Json;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.StaticHandler;
 
@@ -25,6 +27,7 @@ final class WebHandler {
             + "frame-ancestors 'none'";
 
     private final Buffer page;
+    private final Buffer rules = Buffer.buffer(rulesScript());
     /** Drawn by server/src/web/make_favicon.py; browsers ask for it on every site. */
     private final Buffer icon;
 
@@ -38,6 +41,10 @@ final class WebHandler {
         api.route(HttpMethod.GET, "/favicon.ico", Access.PUBLIC, ctx -> secure(ctx.response())
                 .putHeader("Content-Type", "image/x-icon").putHeader("Cache-Control", "public, max-age=86400")
                 .end(icon));
+        // Before /ui/*: the dashboard checks names by the rule the server enforces, not a copy of it.
+        api.route(HttpMethod.GET, "/ui/rules.js", Access.PUBLIC, ctx -> secure(ctx.response())
+                .putHeader("Content-Type", "text/javascript; charset=utf-8").putHeader("Cache-Control", "no-cache")
+                .end(rules));
         StaticHandler assets = StaticHandler.create("web/ui").setCachingEnabled(false).setDirectoryListing(false);
         api.route(HttpMethod.GET, "/ui/*", Access.PUBLIC, ctx -> {
             secure(ctx.response());
@@ -48,6 +55,12 @@ final class WebHandler {
     private void page(RoutingContext ctx) {
         secure(ctx.response()).putHeader("Content-Type", "text/html; charset=utf-8")
                 .putHeader("Cache-Control", "no-cache").end(page);
+    }
+
+    /** The server's input rules as a JavaScript module for the dashboard. */
+    static String rulesScript() {
+        return "// Made by the server (WebHandler) from the rules it enforces: the dashboard cannot disagree.\n"
+                + "export const NAME = new RegExp(" + Json.encode("^" + ModelRegistry.NAME.pattern() + "$") + ");\n";
     }
 
     private static HttpServerResponse secure(HttpServerResponse response) {

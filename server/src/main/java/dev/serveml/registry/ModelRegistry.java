@@ -43,7 +43,11 @@ import java.util.stream.Collectors;
  */
 public final class ModelRegistry {
     private static final Logger log = LoggerFactory.getLogger(ModelRegistry.class);
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    /**
+     * The one rule for model and deployment names. The dashboard loads it from the server
+     * ({@code /ui/rules.js}) and openapi.json states it (ApiNameRuleTest holds the two equal).
+     */
+    public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     /** Model names kept in memory for serving; more than a server hosts, few enough to stay small. */
     private static final int MAX_SNAPSHOTS = 10_000;
     /** How long a name that matched no model is remembered (anyone can ask for any name). */

@@ -6,10 +6,10 @@ import { request, uploadVersion } from '../api.js';
 import { h, replace, field, problem, empty, loading } from '../dom.js';
 import { rolloutProgress } from '../progress.js';
 import { failure, showUpload, size, ACCEPT, PYTHON } from './upload.js';
+import { NAME } from '../rules.js';
 
 export const id = 'deploy';
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const ENV = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const STEPS = ['Model', 'Resources', 'Dependencies', 'Review and deploy'];
 

@@ -5,12 +5,12 @@
 import { request, uploadVersion, ApiError } from '../api.js';
 import { h, replace, field, problem, badge, success } from '../dom.js';
 import { signatureTable } from './model.js';
+import { NAME } from '../rules.js';
 
 export const id = 'upload';
 
 export const ACCEPT = '.onnx,.pkl,.pickle,.joblib,.json,.ubj,.pt,.zip,.tar.gz,.tgz';
 export const PYTHON = /\.(pkl|pickle|joblib|json|ubj|pt|zip|tar\.gz|tgz)$/i;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function size(bytes) {
   if (bytes < 1024) return `${bytes} B`;
@@ -50,7 +50,7 @@ export function render(root, params) {
       e.preventDefault();
       const chosen = file.files[0] || state.file;
       const problems = [];
-      if (!NAME.test(name.value.trim())) problems.push('the name must start with a letter or digit and use only letters, digits, . _ -');
+      if (!NAME.test(name.value.trim())) problems.push('the name must be 1-64 characters, start with a letter or digit and use only letters, digits, . _ -');
       if (!chosen) problems.push('choose a model file');
       if (problems.length) {
         replace(error, problem({ message: problems.join('; ') + '.', title: 'Check the form' }, 'wizard-invalid'));

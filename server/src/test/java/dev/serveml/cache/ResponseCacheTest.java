@@ -29,12 +29,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static dev.serveml.cache.ResponseCacheContract.answer;
+import static dev.serveml.cache.ResponseCacheContract.model;
+import static dev.serveml.cache.ResponseCacheContract.row;
+import static dev.serveml.cache.ResponseCacheContract.user;
+import static dev.serveml.cache.ResponseCacheContract.version;
 import static org.assertj.core.api.Assertions.assertThat;
 
-class ResponseCacheTest {
+/** The response-cache contract in process only, and the rest of the cache's rules (L2 behind a map stand-in). */
+class ResponseCacheTest implements ResponseCacheContract {
     private static final CacheConfig ON = new CacheConfig(true, Duration.ofMinutes(5), 100);
-    /** The owner of {@link #model}'s models. */
-    private static final Principal OWNER = user(1, Role.USER);
     private final AtomicLong now = new AtomicLong(1_000_000_000L);
     private final Meters meters = new Meters();
 
@@ -197,9 +201,9 @@ class ResponseCacheTest {
         assertThat(back).isEqualTo(outputs);
     }
 
-    private static Principal user(long id, Role role) {
-        return new Principal(id, "user" + id, role, role == Role.ADMIN ? Set.of(Scope.ADMIN) : Set.of(Scope.PREDICT), 0,
-                "127.0.0.1", 0, 0);
+    @Override
+    public ResponseCache cache() {
+        return cache(ON, Optional.empty());
     }
 
     private ResponseCache cache(CacheConfig config, Optional<SharedCache> shared) {
@@ -212,33 +216,6 @@ class ResponseCacheTest {
 
     private static CacheSlot slot(ResponseCache cache, Model m, long versionId, List<Tensor> inputs, Set<String> outputs) {
         return cache.slot(OWNER, m, version(versionId), "", inputs, outputs, CacheRule.MODEL).orElseThrow();
-    }
-
-    private static List<Tensor> row(float first) {
-        return List.of(Tensor.ofFloats("input", new long[]{1, 4}, first, 3.5f, 1.4f, 0.2f));
-    }
-
-    private static Map<String, Output> answer() {
-        Map<String, Output> outputs = new LinkedHashMap<>();
-        java.nio.ByteBuffer label = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(0, 2);
-        outputs.put("label", Tensor.of("label", dev.serveml.inference.DataType.INT64, new long[]{1}, label));
-        Map<String, Double> scores = new LinkedHashMap<>();
-        scores.put("0", 0.1);
-        scores.put("1", 0.2);
-        scores.put("2", 0.7);
-        outputs.put("probabilities", new MapSequence("probabilities", List.of(scores)));
-        return outputs;
-    }
-
-    private static Model model(Boolean cacheEnabled, Integer ttlSeconds) {
-        return new Model(1, "iris", "", 1L, false, null, cacheEnabled, ttlSeconds, Instant.EPOCH, Instant.EPOCH,
-                Optional.empty(), 1, 1);
-    }
-
-    private static ModelVersion version(long id) {
-        return new ModelVersion(id, 1, "iris", (int) id, "onnx", "onnx", "00", 1, "k", "iris.onnx",
-                new Signature(List.of(), List.of()), VersionState.ACTIVE, VersionStatus.READY, "", Optional.empty(),
-                Map.of(), Instant.EPOCH, Instant.EPOCH, Optional.empty());
     }
 
     /** An in-memory second tier (a Redis stand-in for unit tests; the IT uses a real redis-server). */

@@ -47,13 +47,16 @@ final class ChildServer implements AutoCloseable {
                 "SERVEML_ADMIN_PASSWORD", TestServer.ADMIN_PASSWORD));
         builder.environment().putAll(env);
         Process process = builder.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!Files.exists(portFile)) {
-            if (!process.isAlive() || System.nanoTime() > deadline) {
-                process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-                throw new AssertionError("ServeML did not start:\n" + Files.readString(log));
-            }
-            Thread.sleep(100);
+        try {
+            Poll.until(() -> {
+                if (!process.isAlive()) {
+                    throw new AssertionError("ServeML exited with " + process.exitValue());
+                }
+                return Files.exists(portFile);
+            }, Duration.ofSeconds(120), "ServeML to write its port file");
+        } catch (AssertionError e) {
+            process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            throw new AssertionError("ServeML did not start (" + e.getMessage() + "):\n" + Files.readString(log), e);
         }
         return new ChildServer(process, log, Integer.parseInt(Files.readString(portFile).trim()));
     }

@@ -13,6 +13,7 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -49,6 +50,7 @@ class ConnectionLimitsIT {
                         out.flush();
                         sent.incrementAndGet();
                         normal.add(server.get("/health/live").statusCode());
+                        // Not a wait for a condition: the slow client drips one byte a second.
                         Thread.sleep(1000);
                     }
                     out.write("\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -117,17 +119,16 @@ class ConnectionLimitsIT {
                 }
             }
             // Closed connections make room again (their close reaches the server a moment later).
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            String answer = "";
-            while (System.nanoTime() < deadline && !answer.startsWith("HTTP/1.1 200")) {
+            String answer = Poll.until(() -> {
                 try (Socket s = connect(server)) {
                     s.getOutputStream().write(LIVE.getBytes(StandardCharsets.US_ASCII));
-                    answer = readResponse(s.getInputStream());
+                    return readResponse(s.getInputStream());
                 } catch (SocketException e) {
-                    answer = "";
+                    return "";
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
                 }
-                Thread.sleep(50);
-            }
+            }, a -> a.startsWith("HTTP/1.1 200"), Duration.ofSeconds(30), "a closed connection to make room");
             assertThat(answer).startsWith("HTTP/1.1 200");
         }
     }

@@ -151,6 +151,25 @@ class DashboardIT {
     }
 
     @Test
+    void theUploadWizardRefusesANameTheServerWouldRefuseAndTakesTheLongestItAccepts() throws Exception {
+        open("/upload");
+        find("upload-file").sendKeys(fixturePath("iris_rf.onnx"));
+        type("upload-model-name", "n".repeat(65));
+        click("wizard-next-1");
+        // Refused by the form (the input's pattern, or the wizard's own check): still on step one.
+        boolean refusedByPattern = !(Boolean) ((org.openqa.selenium.JavascriptExecutor) driver).executeScript(
+                "return document.querySelector('[data-testid=upload-model-name]').checkValidity()");
+        if (!refusedByPattern) {
+            assertThat(visible("wizard-invalid").getText()).contains("1-64 characters");
+        }
+        assertThat(driver.findElements(testId("wizard-next-2"))).isEmpty();
+
+        type("upload-model-name", "n".repeat(64));
+        click("wizard-next-1");
+        assertThat(visible("wizard-next-2").isDisplayed()).isTrue();
+    }
+
+    @Test
     void theIrisModelUploadsThroughTheWizardAndItsConsoleAnswersLabelZero() throws Exception {
         open("/upload");
         type("upload-model-name", "iris-ui");

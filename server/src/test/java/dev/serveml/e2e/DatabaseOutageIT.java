@@ -94,7 +94,7 @@ class DatabaseOutageIT {
                 }
             }
         });
-        PythonWorkersIT.await(() -> answered.get() > 30, Duration.ofSeconds(20), "load before the outage");
+        Poll.until(() -> answered.get() > 30, Duration.ofSeconds(20), "load before the outage");
         // First the database hangs: every PostgreSQL process stopped (SIGSTOP), so connections go unanswered.
         long pid = postmasterPid();
         ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
@@ -106,7 +106,7 @@ class DatabaseOutageIT {
         int before = answered.get();
 
         // Readiness answers at once and says what is down.
-        PythonWorkersIT.await(() -> {
+        Poll.until(() -> {
             long started = System.nanoTime();
             HttpResponse<String> r = server.get("/health/ready");
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(1));
@@ -126,24 +126,24 @@ class DatabaseOutageIT {
         // A key this server revoked stays refused.
         assertThat(predict(revoked).statusCode()).isNotEqualTo(200);
 
-        PythonWorkersIT.await(() -> answered.get() > before + 300, Duration.ofSeconds(30),
+        Poll.until(() -> answered.get() > before + 300, Duration.ofSeconds(30),
                 "predictions during the outage");
 
         // Then it dies (SIGKILL, as the OOM killer would).
         for (ProcessHandle p : postgres) {
             p.destroyForcibly();
         }
-        PythonWorkersIT.await(() -> !postmaster.isAlive(), Duration.ofSeconds(10), "the postmaster to die");
+        Poll.until(() -> !postmaster.isAlive(), Duration.ofSeconds(10), "the postmaster to die");
 
         // ServeML starts its PostgreSQL again by itself, and everything works again with no restart of ServeML.
-        PythonWorkersIT.await(() -> json(server.get("/health/ready")).get("status").asText().equals("UP"),
+        Poll.until(() -> json(server.get("/health/ready")).get("status").asText().equals("UP"),
                 Duration.ofSeconds(60), "the embedded PostgreSQL to be running again");
         assertThat(postmasterPid()).isNotEqualTo(pid);
         assertThat(server.upload("after-outage", "iris_rf.onnx", fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
         assertThat(server.login("outage-user", "password-of-outage-user")).isNotBlank();
         assertThat(predict(revoked).statusCode()).isEqualTo(401);
         int after = answered.get();
-        PythonWorkersIT.await(() -> answered.get() > after + 30, Duration.ofSeconds(30), "predictions after it");
+        Poll.until(() -> answered.get() > after + 30, Duration.ofSeconds(30), "predictions after it");
         running.set(false);
         load.join();
         assertThat(failures).isEmpty();

@@ -130,7 +130,7 @@ class DeploymentConfigIT {
     }
 
     @Test
-    void theConfiguredBatchingStacksConcurrentCalls() {
+    void theConfiguredBatchingStacksConcurrentCalls() throws InterruptedException {
         uploadHandler("doubler-batched");
         // One worker whose every call takes 400 ms: the first call runs alone (an idle model never
         // waits), and the seven sent while it runs queue behind it and are stacked into one call.
@@ -142,7 +142,9 @@ class DeploymentConfigIT {
         List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             if (i == 1) {
-                DeploymentsIT.sleep(100); // the first is running
+                // Let time pass so the first call is running before the others are sent: nothing the
+                // server exposes says a call reached its worker.
+                Thread.sleep(100);
             }
             calls.add(client.sendAsync(HttpRequest.newBuilder(server.uri("/api/v1/deployments/doubler-batched/predict"))
                     .header("Authorization", "Bearer " + server.adminKey()).header("Content-Type", "application/json")

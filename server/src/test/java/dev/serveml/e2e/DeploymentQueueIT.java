@@ -86,6 +86,7 @@ class DeploymentQueueIT {
         List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             calls.add(CompletableFuture.supplyAsync(() -> call("busy", 666, null)));
+            // Let time pass between the calls so they arrive in turn; no condition to poll for.
             Thread.sleep(50);
         }
         int ok = 0;
@@ -111,6 +112,7 @@ class DeploymentQueueIT {
     void aCallWhoseDeadlinePassesWhileQueuedAnswers504() throws Exception {
         deploy("late");
         CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> call("late", 666, null));
+        // Let time pass for the slow call to reach its worker: the server exposes nothing that says so.
         Thread.sleep(400);
         long started = System.nanoTime();
         HttpResponse<String> late = call("late", 1, 300);
@@ -126,6 +128,7 @@ class DeploymentQueueIT {
     void deletingADeploymentWaitsForItsCallsInFlight() throws Exception {
         deploy("drained");
         CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> call("drained", 666, null));
+        // Let time pass for the slow call to reach its worker: the server exposes nothing that says so.
         Thread.sleep(400);
         HttpResponse<String> deleted = server.delete("/api/v1/deployments/drained");
         assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(200);

@@ -64,24 +64,8 @@ class DeploymentsIT {
     }
 
     static JsonNode awaitStatusOn(TestServer server, String name, String status) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (true) {
-            JsonNode d = json(server.get("/api/v1/deployments/" + name));
-            if (d.path("status").asText().equals(status) || System.nanoTime() > deadline) {
-                assertThat(d.path("status").asText()).as(d.toString()).isEqualTo(status);
-                return d;
-            }
-            sleep(50);
-        }
-    }
-
-    static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
+        return Poll.until(() -> json(server.get("/api/v1/deployments/" + name)),
+                d -> d.path("status").asText().equals(status), Duration.ofSeconds(30), name + " to be " + status);
     }
 
     /** Reads a whole SSE stream (it ends when the deployment settles) into its data objects. */
@@ -232,15 +216,10 @@ class DeploymentsIT {
     }
 
     static JsonNode awaitShadow(String name, int requests) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (true) {
-            JsonNode stats = json(server.get("/api/v1/deployments/" + name)).get("shadow_stats");
-            if (stats.get("requests").asInt() >= requests || System.nanoTime() > deadline) {
-                assertThat(stats.get("requests").asInt()).as(stats.toString()).isEqualTo(requests);
-                return stats;
-            }
-            sleep(20);
-        }
+        JsonNode stats = Poll.until(() -> json(server.get("/api/v1/deployments/" + name)).get("shadow_stats"),
+                s -> s.get("requests").asInt() >= requests, Duration.ofSeconds(20), requests + " shadowed requests");
+        assertThat(stats.get("requests").asInt()).as(stats.toString()).isEqualTo(requests);
+        return stats;
     }
 
     @Test

@@ -13,6 +13,7 @@ import java.io.OutputStream;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -171,11 +172,8 @@ class DiskFullIT {
 
     /** The temporary file of a failed upload is deleted asynchronously; wait for it a little. */
     private static void awaitNoLeftoverUploads() throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!UploadRaceIT.leftoverUploads(dataDir).isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        assertThat(UploadRaceIT.leftoverUploads(dataDir)).isEmpty();
+        Poll.until(() -> UploadRaceIT.leftoverUploads(dataDir), List::isEmpty, Duration.ofSeconds(10),
+                "the failed upload's temporary file to be deleted");
         try (Stream<Path> all = Files.walk(staging)) {
             List<Path> files = all.filter(Files::isRegularFile).toList();
             assertThat(files).as("nothing left in the staging tmpfs").isEmpty();

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -208,22 +209,20 @@ class ModelRegistryIT {
 
     private static List<Path> uploadsLeft() throws IOException {
         Path dir = dataDir.resolve("tmp/uploads");
-        // Deletion of an aborted upload is asynchronous; give it a moment without sleeping blindly.
-        for (int i = 0; i < 50; i++) {
-            try (Stream<Path> files = Files.list(dir)) {
-                List<Path> left = files.toList();
-                if (left.isEmpty()) {
-                    return left;
-                }
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        // Deletion of an aborted upload is asynchronous: poll for it; what is left after the limit is
+        // returned for the caller's assertion to show.
+        try {
+            return Poll.until(() -> list(dir), List::isEmpty, Duration.ofSeconds(1), "aborted uploads to be deleted");
+        } catch (AssertionError stillThere) {
+            return list(dir);
         }
+    }
+
+    private static List<Path> list(Path dir) {
         try (Stream<Path> files = Files.list(dir)) {
             return files.toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

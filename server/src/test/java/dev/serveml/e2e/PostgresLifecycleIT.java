@@ -138,6 +138,14 @@ class PostgresLifecycleIT {
     }
 
     /** Starts ServeML in its own JVM and waits until it says where it listens. */
+    private static String read(Path log) {
+        try {
+            return Files.exists(log) ? Files.readString(log) : "";
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private Child startChild(Path dataDir, String name) throws Exception {
         Path log = work.resolve(name + ".log");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -148,19 +156,23 @@ class PostgresLifecycleIT {
         builder.environment().putAll(env(dataDir, "0"));
         Process p = builder.start();
         children.add(p);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (System.nanoTime() < deadline) {
-            String out = Files.exists(log) ? Files.readString(log) : "";
-            Matcher m = LISTENING.matcher(out);
-            if (m.find()) {
-                return new Child(p, Integer.parseInt(m.group(1)));
-            }
-            if (!p.isAlive()) {
-                throw new AssertionError("ServeML exited with " + p.exitValue() + ":\n" + out);
-            }
-            Thread.sleep(100);
+        try {
+            Integer port = Poll.until(() -> {
+                String out = read(log);
+                Matcher m = LISTENING.matcher(out);
+                if (m.find()) {
+                    return Integer.parseInt(m.group(1));
+                }
+                if (!p.isAlive()) {
+                    throw new AssertionError("ServeML exited with " + p.exitValue() + ":\n" + out);
+                }
+                return null;
+            }, listening -> true, Duration.ofSeconds(90), "ServeML to listen");
+            return new Child(p, port);
+        } catch (AssertionError e) {
+            throw e.getMessage().startsWith("ServeML exited") ? e
+                    : new AssertionError("ServeML did not start within 90 s:\n" + Files.readString(log), e);
         }
-        throw new AssertionError("ServeML did not start within 90 s:\n" + Files.readString(log));
     }
 
     private static Map<String, String> env(Path dataDir, String port) {

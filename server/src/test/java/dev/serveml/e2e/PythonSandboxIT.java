@@ -279,7 +279,7 @@ class PythonSandboxIT {
         assertThat(count(sockets)).as("socket directories after a load").isZero();
         assertThat(count(models)).isEqualTo(before + 1);
         assertThat(server.delete("/api/v1/models/unloaded").statusCode()).isEqualTo(200);
-        PythonWorkersIT.await(() -> count(models) == before, Duration.ofSeconds(20), "the model directory to go");
+        Poll.until(() -> count(models) == before, Duration.ofSeconds(20), "the model directory to go");
     }
 
     @Test

@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.BooleanSupplier;
 
 import static dev.serveml.e2e.Problems.assertProblem;
 import static dev.serveml.e2e.TestServer.fixture;
@@ -91,23 +90,8 @@ class PythonWorkersIT {
     }
 
     static ProcessHandle newWorker(Set<ProcessHandle> before) {
-        await(() -> workers().stream().anyMatch(p -> !before.contains(p)), Duration.ofSeconds(30), "a new worker");
+        Poll.until(() -> workers().stream().anyMatch(p -> !before.contains(p)), Duration.ofSeconds(30), "a new worker");
         return workers().stream().filter(p -> !before.contains(p)).findFirst().orElseThrow();
-    }
-
-    static void await(BooleanSupplier condition, Duration limit, String what) {
-        long deadline = System.nanoTime() + limit.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
     }
 
     @Test
@@ -118,14 +102,14 @@ class PythonWorkersIT {
                 + "\"killed\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}, "
                 + "\"config\": {\"instances\": 2}}");
         assertThat(d.statusCode()).as(d.body()).isEqualTo(201);
-        await(() -> json(server.get("/api/v1/deployments/killed")).get("status").asText().equals("active"),
+        Poll.until(() -> json(server.get("/api/v1/deployments/killed")).get("status").asText().equals("active"),
                 Duration.ofSeconds(60), "the deployment to be active");
-        await(() -> workers().stream().filter(p -> !before.contains(p)).count() >= 2, Duration.ofSeconds(30),
+        Poll.until(() -> workers().stream().filter(p -> !before.contains(p)).count() >= 2, Duration.ofSeconds(30),
                 "two workers");
         CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> server.postJson(
                 "/api/v1/deployments/killed/predict", "{\"inputs\": {\"x\": [[777]]}}"));
         // The worker serving it sleeps for a second; the idle one waits on its socket.
-        await(() -> sleeping(before).isPresent(), Duration.ofSeconds(5), "a worker busy with the call");
+        Poll.until(() -> sleeping(before).isPresent(), Duration.ofSeconds(5), "a worker busy with the call");
         ProcessHandle busy = sleeping(before).orElseThrow();
         assertThat(busy.destroyForcibly()).isTrue();
 
@@ -133,7 +117,7 @@ class PythonWorkersIT {
 
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         assertThat(json(r).get("outputs").get("y")).isEqualTo(json("[[778.0]]"));
-        await(() -> workers().stream().filter(p -> !before.contains(p) && p.isAlive()).count() >= 2,
+        Poll.until(() -> workers().stream().filter(p -> !before.contains(p) && p.isAlive()).count() >= 2,
                 Duration.ofSeconds(30), "the killed worker's replacement");
     }
 
@@ -143,7 +127,7 @@ class PythonWorkersIT {
         HttpResponse<String> r = call("killer-input", 13);
         assertProblem(r, 503, "model-unavailable", "died during this request (tried twice)");
         assertThat(r.headers().firstValue("Retry-After")).isPresent();
-        await(() -> call("killer-input", 1).statusCode() == 200, Duration.ofSeconds(20), "a replacement worker");
+        Poll.until(() -> call("killer-input", 1).statusCode() == 200, Duration.ofSeconds(20), "a replacement worker");
     }
 
     static long retryAfter(HttpResponse<String> r) {
@@ -168,6 +152,7 @@ class PythonWorkersIT {
         CompletableFuture<HttpResponse<String>> upload = CompletableFuture.supplyAsync(
                 () -> server.upload("halfloaded", "slow.zip", archive));
         ProcessHandle worker = newWorker(before);
+        // Let time pass for the new worker to be inside its (slow) load: nothing outside it says so.
         Thread.sleep(500);
         worker.destroyForcibly();
         assertProblem(upload.get(), 422, "invalid-model", "exited while loading");
@@ -179,13 +164,13 @@ class PythonWorkersIT {
         uploadMischief("sleepy");
         HttpResponse<String> r = call("sleepy", 999);
         assertProblem(r, 504, "inference-timeout", "did not answer within 2000 ms");
-        await(() -> call("sleepy", 1).statusCode() == 200, Duration.ofSeconds(20), "the replacement worker");
+        Poll.until(() -> call("sleepy", 1).statusCode() == 200, Duration.ofSeconds(20), "the replacement worker");
     }
 
     @Test
     void workersThatKeepCrashingOpenTheCircuitAndAProbeClosesItAgain() {
         uploadMischief("crashy");
-        await(() -> {
+        Poll.until(() -> {
             HttpResponse<String> r = call("crashy", 13);
             return r.statusCode() == 503 && json(r).get("detail").asText().contains("is not taking calls");
         }, Duration.ofSeconds(90), "the circuit to open");
@@ -204,7 +189,7 @@ class PythonWorkersIT {
         assertThat(ready.toString()).doesNotContain("crashy");
 
         // After the cool-down one call probes it; answered, the circuit closes and calls flow again.
-        await(() -> call("crashy", 1).statusCode() == 200, Duration.ofSeconds(30), "the probe to close the circuit");
+        Poll.until(() -> call("crashy", 1).statusCode() == 200, Duration.ofSeconds(30), "the probe to close the circuit");
         assertThat(json(call("crashy", 2)).get("outputs").get("y")).isEqualTo(json("[[3.0]]"));
         assertThat(json(server.get("/api/v1/models/crashy/versions/1")).get("unavailable").isNull()).isTrue();
         assertThat(json(server.get("/health/ready")).get("checks").get("models").asText()).isEqualTo("UP");
@@ -213,12 +198,12 @@ class PythonWorkersIT {
     @Test
     void aProbeWhoseWorkerDiesOpensTheCircuitForLonger() {
         uploadMischief("crashy-probe");
-        await(() -> {
+        Poll.until(() -> {
             HttpResponse<String> r = call("crashy-probe", 13);
             return r.statusCode() == 503 && json(r).get("detail").asText().contains("is not taking calls");
         }, Duration.ofSeconds(90), "the circuit to open");
         // The first call after the 5 s cool-down is the probe; it crashes the worker again: 10 s now.
-        await(() -> retryAfter(call("crashy-probe", 13)) > 5, Duration.ofSeconds(30), "the circuit to open again");
+        Poll.until(() -> retryAfter(call("crashy-probe", 13)) > 5, Duration.ofSeconds(30), "the circuit to open again");
         HttpResponse<String> refused = call("crashy-probe", 1);
         assertProblem(refused, 503, "model-unavailable", "is not taking calls");
         assertThat(retryAfter(refused)).isBetween(6L, 10L);
@@ -230,7 +215,7 @@ class PythonWorkersIT {
         uploadMischief("idler");
         ProcessHandle worker = newWorker(before);
         assertThat(call("idler", 1).statusCode()).isEqualTo(200);
-        await(() -> !worker.isAlive(), Duration.ofSeconds(20), "the idle worker to stop");
+        Poll.until(() -> !worker.isAlive(), Duration.ofSeconds(20), "the idle worker to stop");
         HttpResponse<String> cold = call("idler", 2);
         assertThat(cold.statusCode()).isEqualTo(200);
         assertThat(json(cold).get("outputs").get("y")).isEqualTo(json("[[3.0]]"));

@@ -5,15 +5,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static dev.serveml.e2e.TestServer.fixture;
 import static dev.serveml.e2e.TestServer.json;
@@ -28,44 +23,23 @@ class RedisRateLimitIT {
 
     @TempDir
     Path dir;
-    Process redis;
-    int redisPort;
+    RedisServer redis;
 
     @BeforeEach
     void startRedis() throws Exception {
-        Path binary = Path.of("/usr/bin/redis-server");
-        if (!Files.isExecutable(binary)) {
-            SystemRequirements.require(false, "redis-server is not installed (apt-get install redis-server)");
-        }
-        try (ServerSocket s = new ServerSocket(0)) {
-            redisPort = s.getLocalPort();
-        }
-        redis = new ProcessBuilder(binary.toString(), "--port", Integer.toString(redisPort), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no").redirectErrorStream(true)
-                .redirectOutput(dir.resolve("redis.log").toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true) {
-            try (Socket ignored = new Socket("127.0.0.1", redisPort)) {
-                break;
-            } catch (IOException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("redis-server did not start", e);
-                }
-                Thread.sleep(50);
-            }
-        }
+        redis = RedisServer.start(dir);
     }
 
     @AfterEach
     void stopRedis() {
         if (redis != null) {
-            redis.destroyForcibly();
+            redis.close();
         }
     }
 
     @Test
     void twoInstancesOnOneRedisAdmitTheLimitInTotalAndSurviveRedisGoingAway() throws Exception {
-        Map<String, String> env = Map.of("SERVEML_REDIS_URL", "redis://127.0.0.1:" + redisPort,
+        Map<String, String> env = Map.of("SERVEML_REDIS_URL", redis.url(),
                 "SERVEML_ANONYMOUS_RATE_LIMIT", Integer.toString(LIMIT));
         try (TestServer a = TestServer.start(dir.resolve("a"), env); TestServer b = TestServer.start(dir.resolve("b"), env)) {
             for (TestServer s : new TestServer[]{a, b}) {
@@ -87,7 +61,7 @@ class RedisRateLimitIT {
             assertThat(admitted).isEqualTo(LIMIT);
             assertThat(refused).isEqualTo(LIMIT);
 
-            redis.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            redis.kill();
             // Local buckets start full, so each instance serves again on its own.
             HttpResponse<String> during = anonymous(a);
             assertThat(during.statusCode()).as(during.body()).isEqualTo(200);

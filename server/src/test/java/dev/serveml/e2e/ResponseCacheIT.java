@@ -6,15 +6,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static dev.serveml.e2e.TestServer.fixture;
 import static dev.serveml.e2e.TestServer.json;
@@ -168,18 +163,9 @@ class ResponseCacheIT {
 
     @Test
     void twoInstancesOnOneRedisShareAnswers() throws Exception {
-        Path binary = Path.of("/usr/bin/redis-server");
-        SystemRequirements.require(Files.isExecutable(binary), "redis-server is not installed (apt-get install redis-server)");
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        Process redis = new ProcessBuilder(binary.toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no").redirectErrorStream(true)
-                .redirectOutput(dataDir.resolve("redis.log").toFile()).start();
+        RedisServer redis = RedisServer.start(dataDir.resolve("redis"));
         try {
-            awaitPort(port);
-            Map<String, String> env = Map.of("SERVEML_REDIS_URL", "redis://127.0.0.1:" + port);
+            Map<String, String> env = Map.of("SERVEML_REDIS_URL", redis.url());
             try (TestServer a = TestServer.start(dataDir.resolve("a"), env);
                  TestServer b = TestServer.start(dataDir.resolve("b"), env)) {
                 // Each instance has its own database: the same upload gets the same version id in both.
@@ -193,7 +179,7 @@ class ResponseCacheIT {
                 assertThat(b.get("/metrics").body())
                         .contains("serveml_cache_requests_total{level=\"l2\",result=\"hit\"} 1.0");
 
-                redis.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                redis.kill();
                 // Without Redis each instance still answers, from its own L1 or from the model.
                 assertThat(predict(b, "shared", ROW, false).headers().firstValue("X-Cache")).hasValue("hit");
                 HttpResponse<String> other = predict(a, "shared", "{\"features\": [6.0, 3.0, 4.8, 1.8]}", false);
@@ -201,7 +187,7 @@ class ResponseCacheIT {
                 assertThat(other.headers().firstValue("X-Cache")).hasValue("miss");
             }
         } finally {
-            redis.destroyForcibly();
+            redis.close();
         }
     }
 
@@ -217,19 +203,5 @@ class ResponseCacheIT {
             b.header("Cache-Control", "no-cache");
         }
         return s.send(b.build());
-    }
-
-    private static void awaitPort(int port) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true) {
-            try (Socket ignored = new Socket("127.0.0.1", port)) {
-                return;
-            } catch (IOException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("redis-server did not start", e);
-                }
-                Thread.sleep(50);
-            }
-        }
     }
 }

@@ -175,17 +175,9 @@ class ShutdownIT {
         }
     }
 
-    private static void awaitActive(TestServer server, String name) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        JsonNode d = null;
-        while (System.nanoTime() < deadline) {
-            d = json(server.get("/api/v1/deployments/" + name));
-            if (d.path("status").asText().equals("active")) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("not active: " + d);
+    private static void awaitActive(TestServer server, String name) {
+        Poll.until(() -> json(server.get("/api/v1/deployments/" + name)),
+                d -> d.path("status").asText().equals("active"), Duration.ofSeconds(120), name + " to be active");
     }
 
     private static void uploadHandler(TestServer server, String model) {
@@ -198,6 +190,7 @@ class ShutdownIT {
         while (child.process().isAlive()) {
             outcomes.add(probe(child.port()));
             try {
+                // Not a wait for a condition: the pause spaces the samples over the shutdown.
                 Thread.sleep(100);
             } catch (InterruptedException e) {
                 return;
@@ -244,34 +237,27 @@ class ShutdownIT {
     }
 
     /** Waits until {@code depth} calls to {@code model} v1 wait in its queue (so all were taken). */
-    private static void awaitQueueDepth(java.util.function.Supplier<String> metrics, String model, int depth)
-            throws InterruptedException {
+    private static void awaitQueueDepth(java.util.function.Supplier<String> metrics, String model, int depth) {
         Pattern gauge = Pattern.compile("serveml_queue_depth\\{model=\"" + model + "\",version=\"1\"} ([0-9.]+)");
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        String text = "";
-        while (System.nanoTime() < deadline) {
-            text = metrics.get();
+        Poll.until(metrics, text -> {
             Matcher m = gauge.matcher(text);
-            if (m.find() && Double.parseDouble(m.group(1)) >= depth) {
-                return;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("the calls never all reached the server:\n" + text);
+            return m.find() && Double.parseDouble(m.group(1)) >= depth;
+        }, Duration.ofSeconds(60), "all " + depth + " calls to reach the server's queue");
     }
 
-    private void awaitActive(ChildServer child, String name) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        JsonNode d = null;
-        while (System.nanoTime() < deadline) {
-            d = json(client.send(HttpRequest.newBuilder(child.uri("/api/v1/deployments/" + name)).build(),
-                    HttpResponse.BodyHandlers.ofString()));
-            if (d.path("status").asText().equals("active")) {
-                return;
-            }
-            Thread.sleep(100);
+    private void awaitActive(ChildServer child, String name) {
+        try {
+            Poll.until(() -> {
+                try {
+                    return json(client.send(HttpRequest.newBuilder(child.uri("/api/v1/deployments/" + name)).build(),
+                            HttpResponse.BodyHandlers.ofString()));
+                } catch (IOException | InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, d -> d.path("status").asText().equals("active"), Duration.ofSeconds(120), name + " to be active");
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n" + child.log(), e);
         }
-        throw new AssertionError("not active: " + d + "\n" + child.log());
     }
 
     private HttpResponse<String> post(ChildServer child, String path, String body) throws Exception {

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -71,13 +72,9 @@ class UploadLimitsIT {
             otherUploads.add(CompletableFuture.supplyAsync(() -> upload(other, name, zip), clients));
         }
         // The refusals come at once, while the admitted uploads load (12 s each).
-        List<HttpResponse<String>> refused = new ArrayList<>();
-        long waitUntil = System.nanoTime() + 10_000_000_000L;
-        while (refused.size() < 3 && System.nanoTime() < waitUntil) {
-            refused.clear();
-            greedyUploads.stream().filter(CompletableFuture::isDone).map(CompletableFuture::join).forEach(refused::add);
-            Thread.sleep(50);
-        }
+        List<HttpResponse<String>> refused = Poll.until(() -> greedyUploads.stream().filter(CompletableFuture::isDone)
+                .map(CompletableFuture::join).toList(), done -> done.size() >= 3, Duration.ofSeconds(10),
+                "three uploads to be refused");
         assertThat(refused).as("three of the greedy tenant's five uploads are refused at once").hasSize(3);
         for (HttpResponse<String> r : refused) {
             assertThat(assertProblem(r, 429, "too-many-uploads", "SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER")

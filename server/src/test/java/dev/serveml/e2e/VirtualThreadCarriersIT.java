@@ -65,19 +65,21 @@ class VirtualThreadCarriersIT {
         pb.environment().put("SERVEML_BCRYPT_COST", "4");
         server = pb.start();
         base = URI.create("http://127.0.0.1:" + port);
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (true) {
-            try {
-                if (send(HttpRequest.newBuilder(base.resolve("/health/live")).GET(), null).statusCode() == 200) {
-                    break;
+        try {
+            Poll.until(() -> {
+                if (!server.isAlive()) {
+                    throw new AssertionError("the server exited");
                 }
-            } catch (IOException notYet) {
-                // still starting
-            }
-            if (!server.isAlive() || System.nanoTime() > deadline) {
-                throw new AssertionError("the server did not start: " + log());
-            }
-            Thread.sleep(200);
+                try {
+                    return send(HttpRequest.newBuilder(base.resolve("/health/live")).GET(), null).statusCode() == 200;
+                } catch (IOException notYet) {
+                    return false; // still starting
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, Duration.ofSeconds(120), "the server to be live");
+        } catch (AssertionError e) {
+            throw new AssertionError("the server did not start: " + log(), e);
         }
     }
 
@@ -135,23 +137,20 @@ class VirtualThreadCarriersIT {
                 awaitActive(token);
             }
             answered.add("round " + round);
+            // Not a wait for a condition: spaces the rounds over the minute the test watches.
             Thread.sleep(500);
         }
         assertThat(answered).hasSizeGreaterThan(5);
     }
 
-    private static void awaitActive(String token) throws Exception {
-        long deadline = System.nanoTime() + CALL_LIMIT.toNanos();
-        while (true) {
-            JsonNode d = json(send(HttpRequest.newBuilder(base.resolve("/api/v1/deployments/rolling")).GET(), token));
-            if (d.path("status").asText().equals("active")) {
-                return;
+    private static void awaitActive(String token) {
+        Poll.until(() -> {
+            try {
+                return json(send(HttpRequest.newBuilder(base.resolve("/api/v1/deployments/rolling")).GET(), token));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
             }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("the rollout did not finish within " + CALL_LIMIT.toSeconds() + " s: " + d);
-            }
-            Thread.sleep(100);
-        }
+        }, d -> d.path("status").asText().equals("active"), CALL_LIMIT, "the rollout to finish");
     }
 
     private static HttpResponse<String> post(String path, String token, String body, int expected) throws Exception {
