@@ -113,7 +113,34 @@ public final class ConfigLoader {
 
     private ServemlConfig build() {
         boolean authOn = first(SERVEML_AUTH);
-        HttpConfig http = new HttpConfig(
+        HttpConfig http = http(authOn);
+        StorageConfig storage = storage();
+        DatabaseConfig database = database();
+        RuntimeConfig runtime = new RuntimeConfig(integer(SERVEML_ONNX_INTRA_OP_THREADS),
+                integer(SERVEML_INFERENCE_THREADS),
+                integer(SERVEML_MAX_OUTPUT_ELEMENTS));
+        PythonConfig python = python(storage.dataDir());
+        AuthConfig auth = auth(authOn);
+        RedisConfig redis = new RedisConfig(optionalString(SERVEML_REDIS_URL));
+        BatchingConfig batching = new BatchingConfig(
+                integer(SERVEML_MAX_BATCH_SIZE),
+                duration(SERVEML_MAX_QUEUE_DELAY),
+                integer(SERVEML_QUEUE_CAPACITY),
+                duration(SERVEML_REQUEST_TIMEOUT));
+        HostingConfig hosting = new HostingConfig(
+                size(SERVEML_MODEL_MEMORY),
+                duration(SERVEML_MODEL_IDLE_UNLOAD));
+        CacheConfig cache = new CacheConfig(first(SERVEML_CACHE),
+                duration(SERVEML_CACHE_TTL),
+                integer(SERVEML_CACHE_MAX_ENTRIES));
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        return new ServemlConfig(http, storage, database, runtime, python, batching, hosting, auth, redis, cache);
+    }
+
+    private HttpConfig http(boolean authOn) {
+        return new HttpConfig(
                 // Without authentication every caller is the admin: only this machine may call,
                 // unless the listener is chosen on purpose.
                 string(SERVEML_HTTP_HOST, authOn ? "0.0.0.0" : "127.0.0.1"),
@@ -127,23 +154,29 @@ public final class ConfigLoader {
                 integer(SERVEML_HTTP_MAX_CONNECTIONS),
                 duration(SERVEML_SHUTDOWN_TIMEOUT),
                 optionalPath(SERVEML_PORT_FILE));
-        StorageConfig storage = new StorageConfig(
+    }
+
+    private StorageConfig storage() {
+        return new StorageConfig(
                 path(SERVEML_DATA_DIR),
                 size(SERVEML_MAX_UPLOAD_SIZE),
                 size(SERVEML_STORAGE_QUOTA_PER_USER),
                 integer(SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER),
                 integer(SERVEML_UPLOAD_THREADS),
                 integer(SERVEML_UPLOAD_QUEUE));
-        DatabaseConfig database = new DatabaseConfig(
+    }
+
+    private DatabaseConfig database() {
+        return new DatabaseConfig(
                 optionalString(SERVEML_DATABASE_URL),
                 string(SERVEML_DATABASE_USER),
                 string(SERVEML_DATABASE_PASSWORD),
                 integer(SERVEML_DATABASE_POOL_SIZE),
                 duration(SERVEML_DATABASE_CONNECT_TIMEOUT),
                 duration(SERVEML_DATABASE_SOCKET_TIMEOUT));
-        RuntimeConfig runtime = new RuntimeConfig(integer(SERVEML_ONNX_INTRA_OP_THREADS),
-                integer(SERVEML_INFERENCE_THREADS),
-                integer(SERVEML_MAX_OUTPUT_ELEMENTS));
+    }
+
+    private PythonConfig python(Path dataDir) {
         String sandbox = choice(SERVEML_PYTHON_SANDBOX);
         long maxFrame = size(SERVEML_PYTHON_MAX_FRAME);
         PipConfig pip = new PipConfig(duration(SERVEML_PIP_TIMEOUT),
@@ -154,7 +187,7 @@ public final class ConfigLoader {
                 duration(SERVEML_PIP_ENV_RETENTION));
         Map<String, String> passThrough = new TreeMap<>();
         Setting.WORKER_PASS_THROUGH.forEach(k -> Optional.ofNullable(source.get(k)).ifPresent(v -> passThrough.put(k, v)));
-        PythonConfig python = new PythonConfig(
+        return new PythonConfig(
                 path(SERVEML_PYTHON),
                 integer(SERVEML_PYTHON_WORKERS),
                 sandbox,
@@ -164,9 +197,12 @@ public final class ConfigLoader {
                 duration(SERVEML_PYTHON_START_TIMEOUT),
                 pip,
                 (int) Math.min(maxFrame, Integer.MAX_VALUE - 8),
-                storage.dataDir().resolve("python").resolve("envs"),
-                storage.dataDir().resolve("python").resolve("worker"),
+                dataDir.resolve("python").resolve("envs"),
+                dataDir.resolve("python").resolve("worker"),
                 passThrough);
+    }
+
+    private AuthConfig auth(boolean authOn) {
         AuthConfig auth = new AuthConfig(authOn,
                 string(SERVEML_JWT_SECRET),
                 duration(SERVEML_ACCESS_TOKEN_TTL),
@@ -191,22 +227,7 @@ public final class ConfigLoader {
         if (auth.adminPassword().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 72) {
             problems.add("SERVEML_ADMIN_PASSWORD: must be at most 72 bytes in UTF-8 (bcrypt reads no more)");
         }
-        RedisConfig redis = new RedisConfig(optionalString(SERVEML_REDIS_URL));
-        BatchingConfig batching = new BatchingConfig(
-                integer(SERVEML_MAX_BATCH_SIZE),
-                duration(SERVEML_MAX_QUEUE_DELAY),
-                integer(SERVEML_QUEUE_CAPACITY),
-                duration(SERVEML_REQUEST_TIMEOUT));
-        HostingConfig hosting = new HostingConfig(
-                size(SERVEML_MODEL_MEMORY),
-                duration(SERVEML_MODEL_IDLE_UNLOAD));
-        CacheConfig cache = new CacheConfig(first(SERVEML_CACHE),
-                duration(SERVEML_CACHE_TTL),
-                integer(SERVEML_CACHE_MAX_ENTRIES));
-        if (!problems.isEmpty()) {
-            throw new ConfigException(problems);
-        }
-        return new ServemlConfig(http, storage, database, runtime, python, batching, hosting, auth, redis, cache);
+        return auth;
     }
 
     /** The text of a key as set (trimmed), else its default; a set, non-empty value also passes the key's own check. */
