@@ -2,7 +2,6 @@ package dev.serveml.config;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * Identity, access and rate limits.
@@ -17,7 +16,6 @@ import java.util.Optional;
  * @param minPasswordLength  shortest password accepted
  * @param rateLimitPerMinute default requests per minute for a user or API key
  * @param anonymousPerMinute requests per minute for an anonymous caller, by IP
- * @param redisUrl           Redis for shared rate-limit buckets; empty keeps them in process
  * @param corsOrigins        origins allowed by CORS; empty allows none
  * @param corsMethods        methods allowed by CORS
  * @param corsHeaders        request headers allowed by CORS
@@ -33,7 +31,7 @@ import java.util.Optional;
  */
 public record AuthConfig(boolean enabled, String jwtSecret, Duration accessTokenTtl, Duration refreshTokenTtl,
                          String adminPassword, boolean registrationOpen, int bcryptCost, int minPasswordLength,
-                         int rateLimitPerMinute, int anonymousPerMinute, Optional<String> redisUrl,
+                         int rateLimitPerMinute, int anonymousPerMinute,
                          List<String> corsOrigins, List<String> corsMethods, List<String> corsHeaders,
                          int signInPerMinute, int bcryptConcurrency, Duration credentialCacheTtl,
                          Duration outageGrace) {
@@ -43,8 +41,7 @@ public record AuthConfig(boolean enabled, String jwtSecret, Duration accessToken
                 + ", accessTokenTtl=" + accessTokenTtl + ", refreshTokenTtl=" + refreshTokenTtl + ", adminPassword="
                 + (adminPassword.isEmpty() ? "(generated)" : "***") + ", registrationOpen=" + registrationOpen
                 + ", bcryptCost=" + bcryptCost + ", rateLimitPerMinute=" + rateLimitPerMinute + ", anonymousPerMinute="
-                + anonymousPerMinute + ", redis=" + redisUrl.map(u -> u.replaceAll("//[^@/]*@", "//***@")).orElse("(none)")
-                + ", corsOrigins=" + corsOrigins + ", signInPerMinute=" + signInPerMinute + ", bcryptConcurrency="
+                + anonymousPerMinute + ", corsOrigins=" + corsOrigins + ", signInPerMinute=" + signInPerMinute + ", bcryptConcurrency="
                 + bcryptConcurrency + "]";
     }
 }

@@ -18,10 +18,17 @@ import java.time.Duration;
  * @param maxFrame       largest protocol frame either side accepts, in bytes
  * @param envDir         where virtualenvs are cached, by requirements hash
  * @param workerDir      where the worker's Python package is unpacked at start
+ * @param passThrough    variables of the server's environment handed to every worker unchanged
+ *                       ({@link Setting#WORKER_PASS_THROUGH}: some processors need them for OpenBLAS
+ *                       to compute correctly)
  */
 public record PythonConfig(Path interpreter, int workers, String sandbox, long memoryLimit, Duration requestTimeout,
                            Duration idleTimeout, Duration startTimeout, PipConfig pip, int maxFrame,
-                           Path envDir, Path workerDir) {
+                           Path envDir, Path workerDir, java.util.Map<String, String> passThrough) {
+    public PythonConfig {
+        passThrough = java.util.Map.copyOf(passThrough);
+    }
+
     public boolean sandboxed() {
         return !"off".equals(sandbox);
     }

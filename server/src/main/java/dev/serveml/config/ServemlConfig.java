@@ -5,7 +5,7 @@ import java.util.Objects;
 /** The whole configuration. Each component is handed only its own sub-record. */
 public record ServemlConfig(HttpConfig http, StorageConfig storage, DatabaseConfig database, RuntimeConfig runtime,
                             PythonConfig python, BatchingConfig batching, HostingConfig hosting,
-                            AuthConfig auth, CacheConfig cache) {
+                            AuthConfig auth, RedisConfig redis, CacheConfig cache) {
     public ServemlConfig {
         Objects.requireNonNull(http);
         Objects.requireNonNull(storage);
@@ -15,6 +15,7 @@ public record ServemlConfig(HttpConfig http, StorageConfig storage, DatabaseConf
         Objects.requireNonNull(batching);
         Objects.requireNonNull(hosting);
         Objects.requireNonNull(auth);
+        Objects.requireNonNull(redis);
         Objects.requireNonNull(cache);
     }
 
@@ -22,6 +23,7 @@ public record ServemlConfig(HttpConfig http, StorageConfig storage, DatabaseConf
     @Override
     public String toString() {
         return "http=" + http + ", storage=" + storage + ", database=" + database + ", runtime=" + runtime
-                + ", python=" + python + ", batching=" + batching + ", hosting=" + hosting + ", auth=" + auth + ", cache=" + cache;
+                + ", python=" + python + ", batching=" + batching + ", hosting=" + hosting + ", auth=" + auth + ", redis=" + redis
+                + ", cache=" + cache;
     }
 }

@@ -19,6 +19,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * {@code java -jar serveml.jar}: starts ServeML with configuration from the environment; SIGTERM
  * or Ctrl-C stops it gracefully (see {@link ServemlServer#close}) and exits 0.
+ * {@code java -jar serveml.jar config} prints the effective configuration instead (one
+ * {@code KEY=value} a line, secrets masked) and exits: 0, or 2 with the problems a start would have.
  */
 public final class Main {
     private static final Logger log = LoggerFactory.getLogger(Main.class);
@@ -29,6 +31,15 @@ public final class Main {
     public static void main(String[] args) throws InterruptedException {
         // Never let the tokenizer library or ONNX Runtime reach for the network.
         System.setProperty("DJL_OFFLINE", "true");
+        if (args.length == 1 && args[0].equals("config")) {
+            System.exit(printConfig(ConfigLoader::listEnvironment, System.out, System.err));
+            return;
+        }
+        if (args.length > 0) {
+            System.err.println("usage: java -jar serveml.jar [config]");
+            System.exit(2);
+            return;
+        }
         ServemlConfig config;
         try {
             config = ConfigLoader.fromEnvironment();
@@ -76,6 +87,18 @@ public final class Main {
         });
         config.http().portFile().ifPresent(file -> writePort(file, server.port()));
         stopped.await();
+    }
+
+    /** Prints the listing and answers the exit status: 0, or 2 when the configuration is unusable. */
+    static int printConfig(java.util.function.Supplier<java.util.List<String>> listing, java.io.PrintStream out,
+                           java.io.PrintStream err) {
+        try {
+            listing.get().forEach(out::println);
+            return 0;
+        } catch (ConfigException e) {
+            err.println("ServeML cannot start: " + e.getMessage());
+            return 2;
+        }
     }
 
     /**

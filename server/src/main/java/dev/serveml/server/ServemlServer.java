@@ -127,7 +127,7 @@ public final class ServemlServer implements AutoCloseable {
             closeables.push(identityLoads::shutdown);
             Identity identity = Identity.start(config.auth(), new PostgresIdentityStore(database.dataSource()),
                     config.storage().dataDir().resolve("secrets"), InstantSource.system(), identityLoads, audit);
-            RateLimiter limiter = push(closeables, config.auth().redisUrl()
+            RateLimiter limiter = push(closeables, config.redis().url()
                     .<RateLimiter>map(url -> new RedisRateLimiter(url, InstantSource.system()))
                     .orElseGet(() -> new LocalRateLimiter(InstantSource.system())));
             RequestLimits limits = new RequestLimits(limiter, config.auth());
@@ -170,7 +170,7 @@ public final class ServemlServer implements AutoCloseable {
             ModelRegistry registry = new ModelRegistry(models, artifacts, runtimes, host, audit, config.storage(),
                     validations);
             registryRef[0] = registry;
-            ResponseCache cache = push(closeables, new ResponseCache(config.cache(), config.auth().redisUrl()
+            ResponseCache cache = push(closeables, new ResponseCache(config.cache(), config.redis().url()
                     .<SharedCache>map(url -> new RedisSharedCache(url, InstantSource.system())), meters,
                     com.github.benmanes.caffeine.cache.Ticker.systemTicker(), ForkJoinPool.commonPool()));
             InferenceService inference = new InferenceService(registry, host, inferencePool, ticker,

@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,7 +27,7 @@ class RequestLimitsTest {
 
     private static AuthConfig config(int signInPerMinute) {
         return new AuthConfig(true, "", Duration.ofMinutes(15), Duration.ofDays(7), "", true, 4, 10, 1000, 600,
-                Optional.empty(), List.of(), List.of(), List.of(), signInPerMinute, 1, Duration.ofSeconds(30),
+                List.of(), List.of(), List.of(), signInPerMinute, 1, Duration.ofSeconds(30),
                 Duration.ofMinutes(15));
     }
 

@@ -23,7 +23,6 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -257,12 +256,8 @@ public final class PythonModelRuntime implements ModelRuntime {
                 Sandbox.Bind.readOnly(modelDir, MODEL_DIR)));
         venv.ifPresent(v -> binds.add(Sandbox.Bind.readOnly(v, Environments.VENV)));
         // Some processors need these for OpenBLAS to compute correctly; never drop them.
-        Map<String, String> passThrough = new HashMap<>();
-        for (String keep : List.of("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")) {
-            Optional.ofNullable(System.getenv(keep)).ifPresent(v -> passThrough.put(keep, v));
-        }
         Map<String, String> env = WorkerEnvironment.of(request.resources().env(),
-                sandbox.path(config.workerDir(), WORKER_DIR), passThrough);
+                sandbox.path(config.workerDir(), WORKER_DIR), config.passThrough());
         long memory = request.resources().memoryLimit().orElse(config.memoryLimit());
         Function<Path, Process> launcher = socketDir -> {
             Path socket = socketDir.resolve("worker.sock");
