@@ -73,7 +73,8 @@ public enum Setting {
             "longest one statement waits for the database's answer (a hung database or a partition); then 503 "
                     + "`database-unavailable`"),
     SERVEML_ONNX_INTRA_OP_THREADS(integer("1", 1, 256), "ONNX Runtime threads per call"),
-    SERVEML_INFERENCE_THREADS(integer(cores -> cores + 1, "cores + 1", 1, 512), "threads running model calls"),
+    SERVEML_INFERENCE_THREADS(integer(cores -> cores + 1, "cores + 1", 1, 512), "threads running model calls; "
+            + "model loads run on as many threads of their own, so a slow load never holds one of these"),
     SERVEML_HTTP_EVENT_LOOPS(integer(cores -> cores, "cores", 1, 256), "Vert.x event-loop threads"),
     SERVEML_WORKER_THREADS(integer(cores -> Math.max(8, cores * 4), "4 × cores (at least 8)", 1, 1024),
             "Vert.x threads for blocking work"),

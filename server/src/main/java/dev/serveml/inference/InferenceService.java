@@ -38,7 +38,7 @@ public final class InferenceService {
     private final Meters meters;
 
     /**
-     * @param executor       where versions are resolved and loaded and inputs bound (blocking work)
+     * @param executor       where versions are resolved and inputs bound (blocking work); never waits for a load
      * @param defaultTimeout deadline of requests that name none
      * @param admission      the last check before a model runs for a caller (per-model rate limits)
      */
@@ -114,18 +114,32 @@ public final class InferenceService {
         return CompletableFuture.supplyAsync(() -> {
             Model m = registry.requireServableModel(caller, model);
             admission.admit(caller, m);
-            ModelVersion v = registry.resolveServable(caller, model, version);
-            ModelHost.Lease lease = host.acquire(v);
-            try {
-                Signature signature = lease.model().signature();
-                List<Tensor> inputs = binder.apply(signature);
-                validate(signature, inputs, outputs);
-                return new Bound(v, lease, inputs, cache.slot(caller, m, v, lease.answerVariant(), inputs, outputs, rule).orElse(null));
-            } catch (RuntimeException | Error e) {
-                lease.release();
-                throw e;
-            }
-        }, executor).thenCompose(bound -> answer(bound, outputs, deadline, fresh));
+            return new Resolved(m, registry.resolveServable(caller, model, version));
+        }, executor).thenCompose(resolved -> {
+            // A version still loading is waited for as a future, never on this pool's threads: they
+            // run every model's calls. Binding then comes back to this pool, off the load's thread.
+            CompletableFuture<ModelHost.Lease> leased = host.acquireAsync(resolved.version(), deadline);
+            Function<ModelHost.Lease, Bound> bind = lease -> bind(caller, resolved, lease, binder, outputs, rule);
+            return leased.isDone() ? leased.thenApply(bind) : leased.thenApplyAsync(bind, executor);
+        }).thenCompose(bound -> answer(bound, outputs, deadline, fresh));
+    }
+
+    private Bound bind(Principal caller, Resolved resolved, ModelHost.Lease lease,
+                       Function<Signature, List<Tensor>> binder, Set<String> outputs, CacheRule rule) {
+        try {
+            Signature signature = lease.model().signature();
+            List<Tensor> inputs = binder.apply(signature);
+            validate(signature, inputs, outputs);
+            ModelVersion v = resolved.version();
+            return new Bound(v, lease, inputs, cache.slot(caller, resolved.model(), v, lease.answerVariant(), inputs,
+                    outputs, rule).orElse(null));
+        } catch (RuntimeException | Error e) {
+            lease.release();
+            throw e;
+        }
+    }
+
+    private record Resolved(Model model, ModelVersion version) {
     }
 
     /**

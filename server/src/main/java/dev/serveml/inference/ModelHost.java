@@ -2,6 +2,8 @@ package dev.serveml.inference;
 
 import dev.serveml.config.HostingConfig;
 import dev.serveml.metrics.Meters;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
 import dev.serveml.registry.ModelVersion;
 import dev.serveml.runtime.LoadedModel;
 import dev.serveml.runtime.Resources;
@@ -20,12 +22,19 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
  * The versions held in memory, keyed by version id. A version loads once on first use (callers
- * arriving during a load wait for that same load) and counts as loaded after a warm-up call. The
+ * arriving during a load wait for that same load) and counts as loaded after a warm-up call.
+ * Loads run on their own executor and waiting for one is a future, so a slow load (a Python
+ * environment, a 20 s {@code load()}) never holds a thread that model calls need; its waiters
+ * are bounded and keep their deadlines as a queue's would. The
  * loaded versions' {@link LoadedModel#memoryBytes()} are kept within a budget: loading past it
  * unloads the least recently used versions that are neither pinned nor held by a request. A model
  * is closed only after the requests holding it have let go. Thread-safe.
@@ -97,6 +106,7 @@ public final class ModelHost implements AutoCloseable {
     private static final class Slot {
         final ModelVersion version;
         final CompletableFuture<HeldModel> ready = new CompletableFuture<>();
+        final AtomicInteger waiters = new AtomicInteger(); // bounded callers waiting for the load
         volatile Serving serving; // what it was loaded with; batching may change later
         volatile long lastUsed; // written without the host's lock: on every request, and races are harmless
 
@@ -115,6 +125,8 @@ public final class ModelHost implements AutoCloseable {
     private final HostingConfig config;
     private final Serving defaults;
     private final Queues batchers;
+    private final Executor loads;
+    private final int queueCapacity;
     private final Ticker ticker;
     private final Meters meters;
     private final Map<Long, Slot> slots = new HashMap<>();
@@ -123,10 +135,15 @@ public final class ModelHost implements AutoCloseable {
 
     /**
      * @param defaults how versions no deployment configures are served
-     * @param batchers makes the queue for a freshly loaded version
+     * @param batchers      makes the queue for a freshly loaded version
+     * @param loads         where loads run (artifact fetch, session or worker start, warm-up): never
+     *                      the pool of model calls, which a slow load would otherwise stall
+     * @param queueCapacity requests that may wait for one version's load, as its queue would hold
      */
-    public ModelHost(ModelLoader loader, HostingConfig config, Serving defaults, Queues batchers, Ticker ticker,
-                     Meters meters) {
+    public ModelHost(ModelLoader loader, HostingConfig config, Serving defaults, Queues batchers, Executor loads,
+                     int queueCapacity, Ticker ticker, Meters meters) {
+        this.loads = loads;
+        this.queueCapacity = queueCapacity;
         this.loader = loader;
         this.config = config;
         this.defaults = defaults;
@@ -140,11 +157,36 @@ public final class ModelHost implements AutoCloseable {
 
     /**
      * Holds this version's loaded model, loading it first if needed. Blocking (a load can take
-     * long). The model stays loaded until the lease is released.
+     * long): for callers off the request path (rollouts, explicit loads); the load itself runs on
+     * the loads executor. Not bounded by the queue capacity and without a deadline. The model stays
+     * loaded until the lease is released.
      *
      * @throws RuntimeException whatever the load threw (a {@code ProblemException} for the client)
      */
     public Lease acquire(ModelVersion version) {
+        try {
+            return acquire(version, Long.MAX_VALUE, false).join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
+    /**
+     * Holds this version's loaded model, starting its load on the loads executor if needed. Never
+     * blocks beyond the host's short lock: a caller waiting for a load holds no thread. Completes at
+     * once when the version is loaded. While it loads, at most the queue capacity of callers wait
+     * ({@code queue-full} at once past it), and a caller whose deadline passes first fails with
+     * {@code inference-timeout}, as in the version's queue.
+     *
+     * @param deadlineNanos on {@link Ticker#nanoTime()}'s scale
+     * @return completes with the lease (release it), or exceptionally with whatever the load threw
+     *         (a {@code ProblemException} for the client)
+     */
+    public CompletableFuture<Lease> acquireAsync(ModelVersion version, long deadlineNanos) {
+        return acquire(version, deadlineNanos, true);
+    }
+
+    private CompletableFuture<Lease> acquire(ModelVersion version, long deadlineNanos, boolean bounded) {
         while (true) {
             Slot slot;
             boolean mine = false;
@@ -157,21 +199,100 @@ public final class ModelHost implements AutoCloseable {
                 }
             }
             if (mine) {
-                Serving settings = slot.serving;
-                load(slot, () -> loader.load(version, settings.resources()));
+                startLoad(slot);
             }
-            HeldModel held;
-            try {
-                held = slot.ready.join();
-            } catch (CompletionException e) {
-                throw e.getCause() instanceof RuntimeException r ? r : e;
+            if (!slot.ready.isDone()) {
+                return await(slot, deadlineNanos, bounded);
             }
+            if (slot.ready.isCompletedExceptionally()) {
+                return CompletableFuture.failedFuture(slot.ready.exceptionNow()); // the load's failure
+            }
+            HeldModel held = slot.ready.join();
             if (held.tryLease()) {
                 touch(slot);
-                return new Lease(this, slot, held);
+                return CompletableFuture.completedFuture(new Lease(this, slot, held));
             }
             // Unloaded between lookup and lease: it is already out of the map; look again.
         }
+    }
+
+    /** Runs the slot's load on the loads executor; its outcome goes to {@code slot.ready}. */
+    private void startLoad(Slot slot) {
+        Serving settings = slot.serving;
+        Runnable task = () -> {
+            try {
+                load(slot, () -> loader.load(slot.version, settings.resources()));
+            } catch (RuntimeException | Error e) {
+                log.debug("loading {} failed: {}", slot.version.label(), e.toString()); // its waiters have it
+            }
+        };
+        try {
+            loads.execute(task);
+        } catch (RejectedExecutionException e) {
+            synchronized (this) {
+                slots.remove(slot.version.id(), slot);
+            }
+            slot.ready.completeExceptionally(new ProblemException(ProblemType.SERVICE_UNAVAILABLE,
+                    "the server is shutting down"));
+        }
+    }
+
+    /** A future lease for a caller waiting on a load under way, bounded and timed like a queued request. */
+    private CompletableFuture<Lease> await(Slot slot, long deadlineNanos, boolean bounded) {
+        ModelVersion version = slot.version;
+        CompletableFuture<Lease> lease = new CompletableFuture<>();
+        AtomicBoolean waiting = new AtomicBoolean(bounded);
+        if (bounded && slot.waiters.incrementAndGet() > queueCapacity) {
+            slot.waiters.decrementAndGet();
+            meters.rejected(version.modelName(), version.version(), "queue_full");
+            lease.completeExceptionally(new ProblemException(ProblemType.QUEUE_FULL, "the queue of "
+                    + version.modelName() + " v" + version.version() + " is full (" + queueCapacity
+                    + " requests waiting for it to load); retry shortly"));
+            return lease;
+        }
+        Runnable leave = () -> {
+            if (waiting.compareAndSet(true, false)) {
+                slot.waiters.decrementAndGet();
+            }
+        };
+        if (deadlineNanos != Long.MAX_VALUE) {
+            ticker.schedule(deadlineNanos - ticker.nanoTime(), () -> {
+                if (lease.completeExceptionally(new ProblemException(ProblemType.INFERENCE_TIMEOUT, "the request's "
+                        + "deadline passed while it waited for " + version.modelName() + " v" + version.version()
+                        + " to load; it was not run"))) {
+                    leave.run();
+                    meters.rejected(version.modelName(), version.version(), "timeout");
+                }
+            });
+        }
+        slot.ready.whenComplete((held, failure) -> {
+            leave.run();
+            if (lease.isDone()) {
+                return; // its deadline passed first
+            }
+            if (failure != null) {
+                lease.completeExceptionally(failure instanceof CompletionException c && c.getCause() != null
+                        ? c.getCause() : failure);
+                return;
+            }
+            // Unloaded at once after loading (evicted, reloaded): look again, as a blocking caller would.
+            CompletableFuture<Lease> next;
+            if (held.tryLease()) {
+                touch(slot);
+                next = CompletableFuture.completedFuture(new Lease(this, slot, held));
+            } else {
+                next = acquire(version, deadlineNanos, bounded);
+            }
+            next.whenComplete((got, error) -> {
+                if (error != null) {
+                    lease.completeExceptionally(error instanceof CompletionException c && c.getCause() != null
+                            ? c.getCause() : error);
+                } else if (!lease.complete(got)) {
+                    got.release(); // timed out meanwhile
+                }
+            });
+        });
+        return lease;
     }
 
     /**

@@ -140,6 +140,15 @@ public final class ServemlServer implements AutoCloseable {
             ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(named("serveml-scheduler"));
             closeables.push(timers::shutdownNow);
             Ticker ticker = Ticker.system(timers);
+            // Loads get their own platform threads (a load reads archives and process pipes): a slow
+            // load then holds one of these, never an inference thread that other models' calls need.
+            // Loads of distinct versions run at once up to this many; callers wait on futures.
+            ExecutorService loadPool = Executors.newFixedThreadPool(config.runtime().inferenceThreads(),
+                    named("serveml-load"));
+            closeables.push(() -> {
+                loadPool.shutdownNow();
+                loadPool.awaitTermination(10, TimeUnit.SECONDS);
+            });
             ModelRegistry[] registryRef = new ModelRegistry[1];
             ModelHost host = push(closeables, new ModelHost((v, resources) -> registryRef[0].load(v, resources),
                     config.hosting(), Serving.defaults(config.batching(), config.hosting()),
@@ -147,7 +156,7 @@ public final class ServemlServer implements AutoCloseable {
                             serving.batching(config.batching()),
                             loaded.concurrency() > 0 ? loaded.concurrency() : config.runtime().inferenceThreads(),
                             inferencePool, ticker, meters),
-                    ticker, meters));
+                    loadPool, config.batching().queueCapacity(), ticker, meters));
             // Deployments set their own idle times, so the sweep always runs; it is cheap.
             timers.scheduleWithFixedDelay(() -> {
                 try {

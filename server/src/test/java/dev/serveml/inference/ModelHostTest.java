@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -33,6 +34,121 @@ class ModelHostTest {
     private final Meters meters = new Meters();
     private final Map<Long, Fake> models = new HashMap<>();
     private final List<Fake> loads = new ArrayList<>();
+    private java.util.concurrent.Executor loadRunner = Runnable::run; // inline unless a test holds loads back
+    private RuntimeException loadFailure; // what the next load throws, if set
+
+    @Test
+    void aCallerWaitingForALoadGetsAFutureAndTheLoadRunsOnTheLoadsExecutor() {
+        ManualExecutor loadPool = new ManualExecutor();
+        loadRunner = loadPool;
+        ModelHost host = host(1_000, Duration.ZERO);
+
+        CompletableFuture<ModelHost.Lease> first = host.acquireAsync(version(1), deadlineIn(30_000));
+        CompletableFuture<ModelHost.Lease> second = host.acquireAsync(version(1), deadlineIn(30_000));
+
+        // Nothing ran on the caller's thread: the load waits on its own executor, once for both.
+        assertThat(first).isNotDone();
+        assertThat(second).isNotDone();
+        assertThat(loads).isEmpty();
+        assertThat(loadPool.pending()).isEqualTo(1);
+        loadPool.runAll();
+        assertThat(loads).hasSize(1);
+        assertThat(first.join().model()).isSameAs(model(1));
+        assertThat(second.join().model()).isSameAs(model(1));
+        first.join().release();
+        second.join().release();
+        // Loaded now: the next caller's future is complete at once, with nothing handed to the executor.
+        CompletableFuture<ModelHost.Lease> warm = host.acquireAsync(version(1), deadlineIn(30_000));
+        assertThat(warm).isDone();
+        assertThat(loadPool.pending()).isZero();
+        warm.join().release();
+    }
+
+    @Test
+    void aCallerWhoseDeadlinePassesWhileTheModelLoadsGetsATimeoutAndHoldsNothing() {
+        ManualExecutor loadPool = new ManualExecutor();
+        loadRunner = loadPool;
+        ModelHost host = host(1_000, Duration.ZERO);
+        CompletableFuture<ModelHost.Lease> hurried = host.acquireAsync(version(1), deadlineIn(100));
+        CompletableFuture<ModelHost.Lease> patient = host.acquireAsync(version(1), deadlineIn(30_000));
+
+        ticker.advanceMillis(100);
+
+        assertThat(hurried).isCompletedExceptionally();
+        assertThatThrownBy(hurried::join).hasCauseInstanceOf(ProblemException.class).cause()
+                .satisfies(e -> {
+                    assertThat(((ProblemException) e).type()).isEqualTo(ProblemType.INFERENCE_TIMEOUT);
+                    assertThat(((ProblemException) e).detail()).contains("while it waited for m1 v1 to load");
+                });
+        assertThat(patient).isNotDone();
+        loadPool.runAll();
+        patient.join().release();
+        // The timed-out caller took no lease, so an unload closes the model at once.
+        host.unload(1);
+        assertThat(model(1).closed).isTrue();
+        assertThat(meters.scrape()).contains("reason=\"timeout\"");
+    }
+
+    @Test
+    void callersPastTheQueueCapacityWaitingForALoadAreRefusedAtOnce() {
+        ManualExecutor loadPool = new ManualExecutor();
+        loadRunner = loadPool;
+        ModelHost host = host(1_000, Duration.ZERO);
+        List<CompletableFuture<ModelHost.Lease>> waiting = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            waiting.add(host.acquireAsync(version(1), deadlineIn(30_000)));
+        }
+
+        CompletableFuture<ModelHost.Lease> oneTooMany = host.acquireAsync(version(1), deadlineIn(30_000));
+
+        assertThat(oneTooMany).isCompletedExceptionally();
+        assertThatThrownBy(oneTooMany::join).cause().isInstanceOfSatisfying(ProblemException.class, e -> {
+            assertThat(e.type()).isEqualTo(ProblemType.QUEUE_FULL);
+            assertThat(e.detail()).contains("the queue of m1 v1 is full (16 requests waiting for it to load)");
+        });
+        loadPool.runAll();
+        waiting.forEach(f -> f.join().release());
+        assertThat(host.acquireAsync(version(1), deadlineIn(30_000)).join().model()).isSameAs(model(1));
+    }
+
+    @Test
+    void aLoadThatFailsFailsEveryWaiterWithItsProblemAndTheNextCallLoadsAgain() {
+        ManualExecutor loadPool = new ManualExecutor();
+        loadRunner = loadPool;
+        ModelHost host = host(1_000, Duration.ZERO);
+        loadFailure = new ProblemException(ProblemType.MODEL_UNAVAILABLE, "the worker exited while loading");
+        CompletableFuture<ModelHost.Lease> a = host.acquireAsync(version(1), deadlineIn(30_000));
+        CompletableFuture<ModelHost.Lease> b = host.acquireAsync(version(1), deadlineIn(30_000));
+
+        loadPool.runAll();
+
+        for (CompletableFuture<ModelHost.Lease> f : List.of(a, b)) {
+            assertThatThrownBy(f::join).cause().isSameAs(loadFailure);
+        }
+        assertThat(host.isLoaded(1)).isFalse();
+        loadFailure = null;
+        CompletableFuture<ModelHost.Lease> again = host.acquireAsync(version(1), deadlineIn(30_000));
+        loadPool.runAll();
+        assertThat(again.join().model()).isSameAs(model(1));
+    }
+
+    @Test
+    void aLoadTheExecutorRefusesFailsItsCallersAsTheServerShuttingDown() {
+        loadRunner = task -> {
+            throw new java.util.concurrent.RejectedExecutionException("shut down");
+        };
+        ModelHost host = host(1_000, Duration.ZERO);
+
+        CompletableFuture<ModelHost.Lease> f = host.acquireAsync(version(1), deadlineIn(30_000));
+
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(ProblemException.class,
+                e -> assertThat(e.type()).isEqualTo(ProblemType.SERVICE_UNAVAILABLE));
+        assertThat(host.isLoaded(1)).isFalse();
+    }
+
+    private long deadlineIn(long millis) {
+        return ticker.nanoTime() + millis * 1_000_000L;
+    }
 
     @Test
     void theLeastRecentlyUsedVersionsAreEvictedWhenTheBudgetWouldBeExceeded() {
@@ -287,6 +403,9 @@ class ModelHostTest {
     private ModelHost host(long budget, Duration idle) {
         BatchingConfig batching = new BatchingConfig(1, Duration.ofMillis(2), 16, Duration.ofSeconds(30));
         return new ModelHost((v, resources) -> {
+            if (loadFailure != null) {
+                throw loadFailure;
+            }
             Fake fake = models.computeIfAbsent(v.id(), id -> new Fake(100));
             if (fake.closed || (fake.resources != null && !fake.resources.equals(resources))) {
                 fake = new Fake(100); // loaded again after an unload, or with other resources: a fresh instance
@@ -298,7 +417,7 @@ class ModelHostTest {
         }, new HostingConfig(budget, idle), Serving.defaults(batching, new HostingConfig(budget, idle)),
                 (v, m, serving) -> new Batcher(m, v.modelName(), v.version(), false, serving.batching(batching), 1,
                         Runnable::run, ticker, meters),
-                ticker, meters);
+                loadRunner, 16, ticker, meters);
     }
 
     /** One request on the version: acquire, call, release, a millisecond later on the clock. */
