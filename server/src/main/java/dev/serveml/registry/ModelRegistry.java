@@ -28,7 +28,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -136,7 +135,6 @@ public final class ModelRegistry {
                         + upload.fileName() + "' from its name; supported formats: " + supportedFormats()
                         + " (name the file with its extension, e.g. model.onnx)");
             }
-            AtomicReference<ModelVersion> registered = new AtomicReference<>();
             String key = ArtifactStore.keyFor(upload.sha256(), upload.extension());
             if (uploader.hasQuota()) {
                 ModelStore.StoredBytes stored = store.storedBytes(uploader.userId(), key);
@@ -145,12 +143,7 @@ public final class ModelRegistry {
             try {
                 loaded = runtime.load(new LoadRequest(upload.file(), format, upload.fileName(), modelName,
                         modelName + " (new version)",
-                        upload.requirements(), Resources.DEFAULT, message -> {
-                            ModelVersion v = registered.get();
-                            if (v != null) {
-                                markFailed(v, message);
-                            }
-                        }));
+                        upload.requirements(), Resources.DEFAULT));
             } catch (ProblemException e) {
                 if (e.type() != ProblemType.ENVIRONMENT_FAILED) {
                     throw e;
@@ -165,7 +158,6 @@ public final class ModelRegistry {
             ModelVersion version = insert(caller, uploader, modelName, upload, key, new NewVersion(format, runtime.name(),
                     upload.sha256(), upload.size(), key, upload.fileName(), loaded.signature(), VersionStatus.READY,
                     "", upload.requirements(), loaded.metadata()));
-            registered.set(version);
             host.install(version, loaded);
             loaded = null;
             log.info("registered {} v{} ({}, {} bytes, sha256 {})", modelName, version.version(), format,
@@ -201,17 +193,6 @@ public final class ModelRegistry {
     /** The caller as the store checks an upload: administrators add to any model and have no quota. */
     private Uploader uploader(Principal caller) {
         return new Uploader(caller.userId(), caller.admin(), caller.admin() ? Long.MAX_VALUE : quotaBytesPerUser);
-    }
-
-    /**
-     * Marks a version unable to serve (its workers keep crashing, say) and drops it from memory;
-     * setting its state to active again retries it.
-     */
-    public void markFailed(ModelVersion version, String message) {
-        log.warn("{} failed: {}", version.label(), message);
-        store.updateVersionStatus(version.id(), VersionStatus.FAILED, message);
-        snapshots.forget(version.modelName());
-        host.unload(version.id());
     }
 
     private String supportedFormats() {
@@ -443,8 +424,7 @@ public final class ModelRegistry {
 
     private LoadRequest loadRequest(ModelVersion version, Resources resources) {
         return new LoadRequest(artifacts.localPath(version.artifactKey()), version.format(), version.fileName(),
-                version.modelName(), version.label(), version.requirements(), resources,
-                message -> markFailed(version, message));
+                version.modelName(), version.label(), version.requirements(), resources);
     }
 
     private static void requireValidName(String name) {

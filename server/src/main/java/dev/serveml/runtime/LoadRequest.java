@@ -3,7 +3,6 @@ package dev.serveml.runtime;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.function.Consumer;
 
 /**
  * What a runtime needs to load one model.
@@ -15,11 +14,9 @@ import java.util.function.Consumer;
  * @param label        how logs name the model ("iris v3")
  * @param requirements a requirements.txt sent beside the model, if any
  * @param resources    what the loaded model may use (instances, memory, environment)
- * @param onFailure    called (at most once per failure episode, from any thread) when a loaded
- *                     model stops being able to serve, with a message for the user
  */
 public record LoadRequest(Path artifact, String format, String fileName, String model, String label, Optional<String> requirements,
-                          Resources resources, Consumer<String> onFailure) {
+                          Resources resources) {
     public LoadRequest {
         Objects.requireNonNull(artifact);
         Objects.requireNonNull(format);
@@ -28,6 +25,5 @@ public record LoadRequest(Path artifact, String format, String fileName, String 
         Objects.requireNonNull(label);
         Objects.requireNonNull(requirements);
         Objects.requireNonNull(resources);
-        Objects.requireNonNull(onFailure);
     }
 }
