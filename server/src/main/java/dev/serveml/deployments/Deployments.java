@@ -256,7 +256,7 @@ public final class Deployments {
         }
         for (ModelVersion v : versions) {
             try {
-                WarmUp.bind(config.warmUp().get(), v.signature());
+                config.warmUp().get().bind(v.signature()); // kept: the version's loads reuse it
             } catch (ProblemException e) {
                 throw TrafficPolicy.invalid(List.of(new ProblemException.FieldError("/config/warmup",
                         "the warm-up sample does not fit " + v.label() + ": " + e.detail())));

@@ -1,6 +1,5 @@
 package dev.serveml.inference;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.serveml.config.BatchingConfig;
 import dev.serveml.config.HostingConfig;
 import dev.serveml.runtime.Resources;
@@ -22,7 +21,7 @@ import java.util.Optional;
  *                      row made from its signature
  */
 public record Serving(Resources resources, int maxBatchSize, Duration maxQueueDelay, Duration idleUnload,
-                      Optional<JsonNode> warmUp) {
+                      Optional<WarmUp.Sample> warmUp) {
     public Serving {
         Objects.requireNonNull(resources);
         Objects.requireNonNull(warmUp);
