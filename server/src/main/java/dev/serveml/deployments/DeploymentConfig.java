@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.serveml.config.ConfigLoader;
 import dev.serveml.inference.CacheRule;
-import dev.serveml.inference.NativeRequest;
 import dev.serveml.inference.Serving;
+import dev.serveml.inference.WarmUp;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.runtime.Resources;
 import dev.serveml.runtime.python.WorkerEnvironment;
@@ -35,7 +35,7 @@ import java.util.Optional;
  */
 public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueueDelay, Duration timeout,
                                Optional<Long> memoryLimit, Map<String, String> env, Duration idleUnload,
-                               int minInstances, CacheRule cache, Optional<JsonNode> warmUp) {
+                               int minInstances, CacheRule cache, Optional<WarmUp.Sample> warmUp) {
     private static final long MIN_MEMORY = 64L << 20;
 
     public DeploymentConfig {
@@ -105,14 +105,13 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
             }
         }
         CacheRule rule = cacheRule(node.get("cache"), cache, pointer + "/cache", errors);
-        Optional<JsonNode> sample = warmUp;
+        Optional<WarmUp.Sample> sample = warmUp;
         JsonNode w = node.get("warmup");
         if (w != null && w.isNull()) {
             sample = Optional.empty();
         } else if (w != null) {
             try {
-                NativeRequest.of(w);
-                sample = Optional.of(w.deepCopy());
+                sample = Optional.of(WarmUp.Sample.of(w));
             } catch (ProblemException bad) {
                 errors.add(new ProblemException.FieldError(pointer + "/warmup", "warmup must be a predict body for "
                         + "the model, e.g. {\"features\": [5.1, 3.5, 1.4, 0.2]}: " + bad.detail()));
@@ -211,7 +210,7 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
         env.forEach(vars::put);
         o.put("idle_unload_ms", idleUnload.toMillis()).put("min_instances", minInstances);
         if (warmUp.isPresent()) {
-            o.set("warmup", warmUp.get().deepCopy());
+            o.set("warmup", warmUp.get().body());
         } else {
             o.putNull("warmup");
         }
@@ -243,6 +242,6 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
                         o.path("cache").path("ttl_ms").isIntegralNumber()
                                 ? Optional.of(Duration.ofMillis(o.path("cache").path("ttl_ms").longValue()))
                                 : Optional.empty()),
-                o.hasNonNull("warmup") ? Optional.of(o.get("warmup").deepCopy()) : Optional.empty());
+                o.hasNonNull("warmup") ? Optional.of(WarmUp.Sample.of(o.get("warmup"))) : Optional.empty());
     }
 }

@@ -87,7 +87,10 @@ public final class Deployments {
         // A failed deployment stops imposing its settings (a bad warm-up sample, say) on its versions.
         this.rollout = new Rollout(host, registry::prepare, events, rollouts,
                 d -> release(d, List.copyOf(d.policy().allVersions())));
-        this.traffic = new Traffic(inference, meters);
+        this.traffic = new Traffic(inference, meters, d -> {
+            Deployment now = live.get(d.name());
+            return now != null && now.id() == d.id();
+        });
         store.list().forEach(d -> live.put(d.name(), d));
     }
 
@@ -253,7 +256,7 @@ public final class Deployments {
         }
         for (ModelVersion v : versions) {
             try {
-                WarmUp.bind(config.warmUp().get(), v.signature());
+                config.warmUp().get().bind(v.signature()); // kept: the version's loads reuse it
             } catch (ProblemException e) {
                 throw TrafficPolicy.invalid(List.of(new ProblemException.FieldError("/config/warmup",
                         "the warm-up sample does not fit " + v.label() + ": " + e.detail())));

@@ -22,8 +22,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
 /**
@@ -38,20 +38,23 @@ final class Traffic {
 
     private final InferenceService inference;
     private final Meters meters;
-    private final Map<Long, AtomicInteger> inFlight = new ConcurrentHashMap<>();
-    private final Set<Long> draining = ConcurrentHashMap.newKeySet();
+    /** The live deployments' calls: an entry is dropped when its deployment's drain ends. */
+    private final Map<Long, InFlight> inFlight = new ConcurrentHashMap<>();
+    /** Whether a deployment (by id) is still live: a call holding a deleted one is refused after its drain. */
+    private final Predicate<Deployment> live;
     private final Map<Long, ShadowStats> shadows = new ConcurrentHashMap<>();
     private final Semaphore shadowPermits = new Semaphore(MAX_SHADOWS);
 
-    Traffic(InferenceService inference, Meters meters) {
+    Traffic(InferenceService inference, Meters meters, Predicate<Deployment> live) {
         this.inference = inference;
         this.meters = meters;
+        this.live = live;
     }
 
     CompletableFuture<InferenceResult> call(Principal caller, Deployment d, UnaryOperator<String> headers,
                                             Function<Signature, List<Tensor>> binder, Set<String> outputs,
                                             Optional<Duration> timeout, boolean fresh, boolean small) {
-        AtomicInteger count = enter(d);
+        InFlight count = enter(d);
         if (count == null) {
             return CompletableFuture.failedFuture(Deployments.notFound(d.name()));
         }
@@ -66,7 +69,7 @@ final class Traffic {
                 .orElseGet(() -> inference.infer(caller, d.modelName(), Optional.of(version), binder, outputs, deadline,
                         fresh, rule));
         return answer.whenComplete((result, failure) -> {
-                    count.decrementAndGet();
+                    count.leave();
                     Throwable cause = failure instanceof CompletionException c && c.getCause() != null
                             ? c.getCause() : failure;
                     if (cause instanceof ProblemException p && p.type() == ProblemType.QUEUE_FULL) {
@@ -92,7 +95,7 @@ final class Traffic {
             stats.skipped();
             return;
         }
-        AtomicInteger count = enter(d);
+        InFlight count = enter(d);
         if (count == null) {
             shadowPermits.release();
             return;
@@ -106,7 +109,7 @@ final class Traffic {
         }
         copy.whenComplete((result, failure) -> {
             shadowPermits.release();
-            count.decrementAndGet();
+            count.leave();
             long took = System.nanoTime() - started;
             if (failure != null) {
                 stats.failed(took);
@@ -136,37 +139,38 @@ final class Traffic {
         });
     }
 
-    /** Counts a call in, or null when the deployment is being deleted. */
-    private AtomicInteger enter(Deployment d) {
-        AtomicInteger count = inFlight.computeIfAbsent(d.id(), id -> new AtomicInteger());
-        count.incrementAndGet();
-        if (draining.contains(d.id())) {
-            count.decrementAndGet();
+    /** Counts a call in, or null when the deployment is being deleted or is gone. */
+    private InFlight enter(Deployment d) {
+        InFlight calls = inFlight.computeIfAbsent(d.id(), id -> new InFlight());
+        if (!calls.enter()) {
             return null;
         }
-        return count;
+        if (live.test(d)) {
+            return calls;
+        }
+        // A call that looked the deployment up before its deletion and arrives after the drain
+        // ended: refused, and the entry it made again is dropped.
+        calls.leave();
+        if (calls.running() == 0) {
+            inFlight.remove(d.id(), calls);
+        }
+        return null;
     }
 
     /**
      * Refuses new calls to the deployment and waits, blocking, until the calls in flight (shadow
-     * copies too) are answered or {@code limit} passes.
+     * copies too) are answered or {@code limit} passes; the last call to end signals it. The
+     * deployment's entries are dropped either way.
      *
      * @return the calls still in flight when it gave up (0 when drained)
      */
     int drain(long deploymentId, Duration limit) {
-        draining.add(deploymentId);
-        AtomicInteger count = inFlight.computeIfAbsent(deploymentId, id -> new AtomicInteger());
-        long deadline = System.nanoTime() + limit.toNanos();
-        while (count.get() > 0 && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+        InFlight calls = inFlight.computeIfAbsent(deploymentId, id -> new InFlight());
+        try {
+            return calls.drain(limit);
+        } finally {
+            inFlight.remove(deploymentId, calls);
+            shadows.remove(deploymentId);
         }
-        inFlight.remove(deploymentId);
-        shadows.remove(deploymentId);
-        return count.get();
     }
 }

@@ -138,7 +138,12 @@ final class DeploymentsHandler {
         Principal caller = HttpApi.principal(ctx);
         Deployment d = deployments.require(caller, ctx.pathParam("name"));
         Served served = HttpApi.serving(ctx, Served.deployment(d.name(), d.modelName()));
-        NativeRequest request = NativeRequest.of(responses.jsonBody(ctx));
+        responses.decoded(ctx, () -> NativeRequest.of(responses.jsonBody(ctx)),
+                request -> predict(ctx, timeout, caller, d, served, request));
+    }
+
+    private void predict(RoutingContext ctx, Optional<Duration> timeout, Principal caller, Deployment d,
+                         Served served, NativeRequest request) {
         Future.fromCompletionStage(deployments.infer(caller, d, ctx.request()::getHeader, request::bind, Set.of(),
                         timeout, HttpApi.wantsFresh(ctx), HttpApi.isSmall(ctx)), ctx.vertx().getOrCreateContext())
                 .onSuccess(result -> {

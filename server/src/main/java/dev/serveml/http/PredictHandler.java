@@ -41,7 +41,12 @@ final class PredictHandler {
 
     private void predict(RoutingContext ctx, Optional<Integer> version) {
         Optional<Duration> timeout = HttpApi.requestTimeout(ctx);
-        NativeRequest request = NativeRequest.of(responses.jsonBody(ctx));
+        responses.decoded(ctx, () -> NativeRequest.of(responses.jsonBody(ctx)),
+                request -> predict(ctx, version, timeout, request));
+    }
+
+    private void predict(RoutingContext ctx, Optional<Integer> version, Optional<Duration> timeout,
+                         NativeRequest request) {
         Principal caller = HttpApi.principal(ctx);
         String name = ctx.pathParam("name");
         Served served = HttpApi.serving(ctx, Served.model(name));

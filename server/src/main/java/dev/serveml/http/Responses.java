@@ -129,6 +129,28 @@ final class Responses {
         vertx.executeBlocking(work, false).onSuccess(onSuccess::accept).onFailure(ctx::fail);
     }
 
+    /**
+     * Decodes the request body and hands it to {@code then} on the request's event loop. A small
+     * body (most are a few hundred bytes) is decoded inline, where a hop to a worker would cost
+     * more than the parse; a large one (up to SERVEML_MAX_REQUEST_SIZE, 16 MB by default) on a
+     * worker, unordered, so that parsing it never holds the event loop and the other connections
+     * on it. A decoding failure goes to the problem mapper either way.
+     */
+    <T> void decoded(RoutingContext ctx, Supplier<T> decode, Consumer<T> then) {
+        if (HttpApi.isSmall(ctx)) {
+            then.accept(decode.get());
+            return;
+        }
+        vertx.executeBlocking(decode::get, false).onSuccess(body -> {
+            try {
+                then.accept(body);
+            } catch (RuntimeException e) {
+                // Inline, a handler's throw reaches the route's failure handler; from a callback it must be sent there.
+                ctx.fail(e);
+            }
+        }).onFailure(ctx::fail);
+    }
+
     /** The request body as JSON (the route has a body handler). */
     JsonNode jsonBody(RoutingContext ctx) {
         Buffer body = ctx.body().buffer();

@@ -172,9 +172,16 @@ final class V2Handler {
 
     private void infer(RoutingContext ctx, Optional<Integer> version) {
         Optional<Duration> timeout = HttpApi.requestTimeout(ctx);
-        Buffer body = ctx.body().buffer();
-        byte[] bytes = body == null ? new byte[0] : body.getBytes();
-        V2Codec.InferRequest request = codec.decode(bytes, ctx.request().getHeader(V2Codec.HEADER_LENGTH), responses);
+        String headerLength = ctx.request().getHeader(V2Codec.HEADER_LENGTH);
+        responses.decoded(ctx, () -> {
+            Buffer body = ctx.body().buffer();
+            byte[] bytes = body == null ? new byte[0] : body.getBytes();
+            return codec.decode(bytes, headerLength, responses);
+        }, request -> infer(ctx, version, timeout, request));
+    }
+
+    private void infer(RoutingContext ctx, Optional<Integer> version, Optional<Duration> timeout,
+                       V2Codec.InferRequest request) {
         Set<String> outputs = new LinkedHashSet<>();
         request.outputs().forEach(o -> outputs.add(o.name()));
         Principal caller = HttpApi.principal(ctx);

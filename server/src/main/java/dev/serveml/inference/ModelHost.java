@@ -475,7 +475,7 @@ public final class ModelHost implements AutoCloseable {
      * @throws dev.serveml.problem.ProblemException {@code invalid-deployment} when the sample fails
      */
     public void warmUp(ModelVersion version) {
-        Optional<com.fasterxml.jackson.databind.JsonNode> sample = servingOf(version.id()).warmUp();
+        Optional<WarmUp.Sample> sample = servingOf(version.id()).warmUp();
         if (sample.isPresent()) {
             withModel(version, model -> {
                 WarmUp.run(version, model, sample);

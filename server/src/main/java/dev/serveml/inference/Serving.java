@@ -1,6 +1,5 @@
 package dev.serveml.inference;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.serveml.config.BatchingConfig;
 import dev.serveml.config.HostingConfig;
 import dev.serveml.runtime.Resources;
@@ -18,11 +17,11 @@ import java.util.Optional;
  * @param maxBatchSize  most rows per model call; 1 turns batching off
  * @param maxQueueDelay longest the oldest queued request waits for others to join its batch
  * @param idleUnload    unload after this long unused; zero keeps the version loaded
- * @param warmUp        a predict body the model must answer before it counts as loaded; empty for a
- *                      row made from its signature
+ * @param warmUp        a predict body the model must answer before it counts as loaded, bound once per
+ *                      signature; empty for a row made from its signature
  */
 public record Serving(Resources resources, int maxBatchSize, Duration maxQueueDelay, Duration idleUnload,
-                      Optional<JsonNode> warmUp) {
+                      Optional<WarmUp.Sample> warmUp) {
     public Serving {
         Objects.requireNonNull(resources);
         Objects.requireNonNull(warmUp);

@@ -12,8 +12,10 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The call a freshly loaded model answers before it counts as ready, so the first client does
@@ -33,10 +35,10 @@ public final class WarmUp {
      * @throws ProblemException {@code invalid-deployment} when the sample does not fit or the model
      *                          rejects it
      */
-    static void run(ModelVersion version, LoadedModel model, Optional<JsonNode> sample) {
+    static void run(ModelVersion version, LoadedModel model, Optional<Sample> sample) {
         if (sample.isPresent()) {
             try {
-                model.infer(bind(sample.get(), model.signature()), Set.of());
+                model.infer(sample.get().bind(model.signature()), Set.of());
             } catch (ProblemException e) {
                 throw new ProblemException(ProblemType.INVALID_DEPLOYMENT, "the warm-up sample of " + version.label()
                         + " failed: " + e.detail() + " (fix config.warmup, a predict body for this model)");
@@ -51,15 +53,60 @@ public final class WarmUp {
     }
 
     /**
-     * A warm-up sample's inputs for this signature, checked as a predict call's would be; a
-     * deployment checks its sample with this before it rolls out.
-     *
-     * @throws ProblemException what a predict call with this body would be answered
+     * A deployment's warm-up sample: the predict body as given (stored and shown back as JSON),
+     * decoded once, and bound once per signature. The deployment binds it to each version's
+     * signature when it is created or changed (refusing one that does not fit), and every load
+     * of those versions then reuses those inputs instead of decoding the body again. Tensors are
+     * read through duplicates, so one bound list serves every load. Equal when the bodies are.
      */
-    public static List<Tensor> bind(JsonNode sample, Signature signature) {
-        List<Tensor> inputs = NativeRequest.of(sample).bind(signature);
-        InferenceService.validate(signature, inputs, Set.of());
-        return inputs;
+    public static final class Sample {
+        private final JsonNode body;
+        private final NativeRequest request;
+        private final Map<Signature, List<Tensor>> bound = new ConcurrentHashMap<>();
+
+        private Sample(JsonNode body) {
+            this.body = body;
+            this.request = NativeRequest.of(body);
+        }
+
+        /** @throws ProblemException {@code invalid-request} when the body is not a predict body */
+        public static Sample of(JsonNode body) {
+            return new Sample(body.deepCopy());
+        }
+
+        /** The body as given. */
+        public JsonNode body() {
+            return body.deepCopy();
+        }
+
+        /**
+         * The sample's inputs for this signature, checked as a predict call's would be; bound on
+         * the first ask, then reused.
+         *
+         * @throws ProblemException what a predict call with this body would be answered
+         */
+        public List<Tensor> bind(Signature signature) {
+            return bound.computeIfAbsent(signature, s -> {
+                List<Tensor> inputs = request.bind(s);
+                InferenceService.validate(s, inputs, Set.of());
+                return List.copyOf(inputs);
+            });
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Sample other && body.equals(other.body);
+        }
+
+        @Override
+        public int hashCode() {
+            return body.hashCode();
+        }
+
+        @Override
+        public String toString() {
+            return "Sample[" + body + "]";
+        }
     }
 
     private static List<Tensor> signatureRow(LoadedModel model) {

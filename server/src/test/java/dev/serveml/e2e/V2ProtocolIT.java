@@ -91,6 +91,20 @@ class V2ProtocolIT {
     }
 
     @Test
+    void aJsonInferBodyPastTheInlineThresholdIsDecodedOnAWorkerAndAnsweredInFull() {
+        // About 100 KB of rows: past the 64 KB parsed on the event loop.
+        String rows = "5.1,3.5,1.4,0.2,".repeat(5_000);
+        JsonNode a = json(server.postJson("/v2/models/iris/infer", "{\"id\":\"big\",\"inputs\":[{\"name\":\"X\","
+                + "\"shape\":[5001,4],\"datatype\":\"FP32\",\"data\":[" + rows + "6.7,3.0,5.2,2.3]}],"
+                + "\"outputs\":[{\"name\":\"label\"}]}"));
+        assertThat(a.get("id").asText()).isEqualTo("big");
+        assertThat(a.get("outputs").get(0).get("shape")).isEqualTo(json("[5001]"));
+        assertThat(a.get("outputs").get(0).get("data").get(5_000).asInt()).isEqualTo(2);
+        assertThat(server.postJson("/v2/models/iris/infer", "{\"inputs\":[{\"name\":\"X\",\"data\":[" + rows)
+                .statusCode()).isEqualTo(400);
+    }
+
+    @Test
     void everyDatatypeOnnxRuntimeJavaFeedsRoundTripsThroughJson() {
         String request = """
                 {"inputs":[

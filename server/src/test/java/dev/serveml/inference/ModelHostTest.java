@@ -370,7 +370,8 @@ class ModelHostTest {
     void aWarmUpSampleIsTheWarmUpCallAndAModelThatRejectsItDoesNotLoad() throws Exception {
         ModelHost host = host(1000, Duration.ZERO);
         JsonNode sample = new ObjectMapper().readTree("{\"inputs\": {\"x\": [[1, 2, 3], [4, 5, 6]], \"s\": [\"a\", \"b\"]}}");
-        Serving withSample = new Serving(Resources.DEFAULT, 1, Duration.ofMillis(2), Duration.ZERO, Optional.of(sample));
+        Serving withSample = new Serving(Resources.DEFAULT, 1, Duration.ofMillis(2), Duration.ZERO,
+                Optional.of(WarmUp.Sample.of(sample)));
         Fake good = new Fake(100);
         List<long[]> seen = new ArrayList<>();
         good.onInfer = inputs -> seen.add(inputs.get(0).shape());
