@@ -5,12 +5,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,8 +17,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 import static dev.serveml.e2e.Problems.assertProblem;
 import static dev.serveml.e2e.TestServer.fixture;
@@ -66,7 +60,7 @@ class LoadIsolationIT {
                 "SERVEML_RATE_LIMIT", "100000000"));
         assertThat(server.upload("iris", "iris_rf.onnx", fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
         // The upload's validation load sleeps too; then the model is dropped so the next call loads it cold.
-        HttpResponse<String> up = server.upload("slow", "slow.zip", zip(Map.of("handler.py", SLOW_HANDLER,
+        HttpResponse<String> up = server.upload("slow", "slow.zip", PythonModelsIT.zip(Map.of("handler.py", SLOW_HANDLER,
                 "slow_load", String.valueOf(LOAD_SECONDS))));
         assertThat(up.statusCode()).as(up.body()).isEqualTo(201);
     }
@@ -159,19 +153,5 @@ class LoadIsolationIT {
             t.join();
         }
         return ok.get() * 1e9 / window.toNanos();
-    }
-
-    private static byte[] zip(Map<String, String> files) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(out)) {
-            for (Map.Entry<String, String> f : files.entrySet()) {
-                zip.putNextEntry(new ZipEntry(f.getKey()));
-                zip.write(f.getValue().getBytes(StandardCharsets.UTF_8));
-                zip.closeEntry();
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
     }
 }
