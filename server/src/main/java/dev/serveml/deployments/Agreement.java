@@ -1,9 +1,9 @@
 package dev.serveml.deployments;
 
-import dev.serveml.inference.DataType;
-import dev.serveml.inference.MapSequence;
-import dev.serveml.inference.Output;
-import dev.serveml.inference.Tensor;
+import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.MapSequence;
+import dev.serveml.tensor.Output;
+import dev.serveml.tensor.Tensor;
 
 import java.nio.ByteBuffer;
 import java.util.Arrays;

@@ -3,11 +3,11 @@ package dev.serveml.http;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.serveml.inference.DataType;
-import dev.serveml.inference.MapSequence;
-import dev.serveml.inference.Output;
-import dev.serveml.inference.Tensor;
-import dev.serveml.inference.TensorJson;
+import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.MapSequence;
+import dev.serveml.tensor.Output;
+import dev.serveml.tensor.Tensor;
+import dev.serveml.tensor.TensorJson;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 

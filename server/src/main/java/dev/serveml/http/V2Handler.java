@@ -11,7 +11,7 @@ import dev.serveml.inference.CacheStatus;
 import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.ModelHost;
-import dev.serveml.inference.TensorSpec;
+import dev.serveml.tensor.TensorSpec;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.registry.ModelRegistry;

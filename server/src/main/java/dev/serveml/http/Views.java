@@ -1,6 +1,6 @@
 package dev.serveml.http;
 
-import dev.serveml.inference.Signature;
+import dev.serveml.tensor.Signature;
 import dev.serveml.registry.Model;
 import dev.serveml.registry.ModelVersion;
 

@@ -1,5 +1,8 @@
 package dev.serveml.inference;
 
+import dev.serveml.tensor.Output;
+import dev.serveml.tensor.Tensor;
+
 import dev.serveml.auth.Principal;
 import dev.serveml.registry.Model;
 import dev.serveml.registry.ModelVersion;

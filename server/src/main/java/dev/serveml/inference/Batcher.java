@@ -1,5 +1,8 @@
 package dev.serveml.inference;
 
+import dev.serveml.tensor.Output;
+import dev.serveml.tensor.Tensor;
+
 import dev.serveml.config.BatchingConfig;
 import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;

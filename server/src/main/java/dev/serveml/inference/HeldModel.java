@@ -1,5 +1,7 @@
 package dev.serveml.inference;
 
+import dev.serveml.tensor.Signature;
+
 import dev.serveml.runtime.LoadedModel;
 
 /**

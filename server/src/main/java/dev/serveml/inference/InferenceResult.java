@@ -1,5 +1,7 @@
 package dev.serveml.inference;
 
+import dev.serveml.tensor.Output;
+
 import dev.serveml.registry.ModelVersion;
 
 import java.util.Map;

@@ -1,5 +1,10 @@
 package dev.serveml.inference;
 
+import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.MapSequence;
+import dev.serveml.tensor.Output;
+import dev.serveml.tensor.Tensor;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;

@@ -9,7 +9,7 @@ import dev.serveml.artifacts.StagedUpload;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
-import dev.serveml.inference.Signature;
+import dev.serveml.tensor.Signature;
 import dev.serveml.runtime.LoadRequest;
 import dev.serveml.runtime.Resources;
 import dev.serveml.runtime.LoadedModel;

@@ -1,6 +1,6 @@
 package dev.serveml.registry;
 
-import dev.serveml.inference.Signature;
+import dev.serveml.tensor.Signature;
 
 import java.time.Instant;
 import java.util.Map;

@@ -1,9 +1,9 @@
 package dev.serveml.runtime;
 
-import dev.serveml.inference.Output;
-import dev.serveml.inference.Signature;
-import dev.serveml.inference.Tensor;
-import dev.serveml.inference.TensorSpec;
+import dev.serveml.tensor.Output;
+import dev.serveml.tensor.Signature;
+import dev.serveml.tensor.Tensor;
+import dev.serveml.tensor.TensorSpec;
 
 import java.util.List;
 import java.util.Map;

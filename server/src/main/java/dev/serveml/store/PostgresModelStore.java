@@ -3,7 +3,7 @@ package dev.serveml.store;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.serveml.inference.Signature;
+import dev.serveml.tensor.Signature;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.registry.Model;

@@ -1,5 +1,11 @@
 package dev.serveml.inference;
 
+import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.Output;
+import dev.serveml.tensor.Signature;
+import dev.serveml.tensor.Tensor;
+import dev.serveml.tensor.TensorSpec;
+
 import dev.serveml.config.BatchingConfig;
 import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;

@@ -1,20 +1,38 @@
 package dev.serveml.inference;
 
+import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.Signature;
+import dev.serveml.tensor.Tensor;
+import dev.serveml.tensor.TensorSpec;
+
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemException.FieldError;
 import dev.serveml.problem.ProblemType;
 import org.junit.jupiter.api.Test;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-import static dev.serveml.inference.TensorJsonTest.parse;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 class NativeRequestTest {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private static JsonNode parse(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
     private static final Signature ONE_INPUT = new Signature(
             List.of(TensorSpec.tensor("X", DataType.FP32, List.of(-1L, 4L))),
             List.of(TensorSpec.tensor("label", DataType.INT64, List.of(-1L))));

@@ -1,5 +1,10 @@
 package dev.serveml.inference;
 
+import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.Signature;
+import dev.serveml.tensor.Tensor;
+import dev.serveml.tensor.TensorSpec;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.serveml.problem.ProblemException;

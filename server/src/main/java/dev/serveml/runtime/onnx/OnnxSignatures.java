@@ -7,9 +7,9 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.SequenceInfo;
 import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.ValueInfo;
-import dev.serveml.inference.DataType;
-import dev.serveml.inference.Signature;
-import dev.serveml.inference.TensorSpec;
+import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.Signature;
+import dev.serveml.tensor.TensorSpec;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 

@@ -1,7 +1,7 @@
 package dev.serveml.runtime.python;
 
-import dev.serveml.inference.DataType;
-import dev.serveml.inference.Tensor;
+import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.Tensor;
 
 import java.io.DataInputStream;
 import java.io.EOFException;

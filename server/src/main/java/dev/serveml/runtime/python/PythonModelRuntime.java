@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.serveml.artifacts.Archives;
 import dev.serveml.config.PythonConfig;
-import dev.serveml.inference.Signature;
+import dev.serveml.tensor.Signature;
 import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;

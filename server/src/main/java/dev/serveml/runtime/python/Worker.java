@@ -2,7 +2,7 @@ package dev.serveml.runtime.python;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.serveml.inference.Tensor;
+import dev.serveml.tensor.Tensor;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import org.slf4j.Logger;

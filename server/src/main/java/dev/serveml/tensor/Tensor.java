@@ -1,4 +1,4 @@
-package dev.serveml.inference;
+package dev.serveml.tensor;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

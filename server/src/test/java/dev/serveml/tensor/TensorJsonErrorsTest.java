@@ -1,4 +1,4 @@
-package dev.serveml.inference;
+package dev.serveml.tensor;
 
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemException.FieldError;
@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import static dev.serveml.inference.TensorJsonTest.parse;
+import static dev.serveml.tensor.TensorJsonTest.parse;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 

@@ -1,4 +1,4 @@
-package dev.serveml.inference;
+package dev.serveml.tensor;
 
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.serveml.inference;
+package dev.serveml.tensor;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
