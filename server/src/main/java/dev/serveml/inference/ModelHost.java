@@ -5,6 +5,8 @@ import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.registry.ModelVersion;
+import dev.serveml.registry.VersionEvent;
+import dev.serveml.registry.VersionListener;
 import dev.serveml.runtime.LoadedModel;
 import dev.serveml.runtime.Resources;
 import org.slf4j.Logger;
@@ -39,7 +41,7 @@ import java.util.function.Supplier;
  * unloads the least recently used versions that are neither pinned nor held by a request. A model
  * is closed only after the requests holding it have let go. Thread-safe.
  */
-public final class ModelHost implements AutoCloseable {
+public final class ModelHost implements VersionListener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ModelHost.class);
 
     /**
@@ -319,6 +321,23 @@ public final class ModelHost implements AutoCloseable {
             return work.apply(lease.model());
         } finally {
             lease.release();
+        }
+    }
+
+    /**
+     * The registry's changes (subscribe this host to it): a registered version's validated model is
+     * kept so its first call is warm; a retired version is unloaded.
+     */
+    @Override
+    public void on(VersionEvent event) {
+        switch (event) {
+            case VersionEvent.Registered registered -> {
+                LoadedModel model = registered.adopt();
+                if (model != null) {
+                    install(registered.version(), model);
+                }
+            }
+            case VersionEvent.Retired retired -> unload(retired.versionId());
         }
     }
 

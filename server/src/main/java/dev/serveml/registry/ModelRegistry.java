@@ -6,7 +6,6 @@ import dev.serveml.audit.AuditLog;
 import dev.serveml.config.StorageConfig;
 import dev.serveml.auth.Principal;
 import dev.serveml.artifacts.StagedUpload;
-import dev.serveml.inference.ModelHost;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.tensor.Signature;
@@ -14,6 +13,7 @@ import dev.serveml.runtime.LoadRequest;
 import dev.serveml.runtime.Resources;
 import dev.serveml.runtime.LoadedModel;
 import dev.serveml.runtime.ModelRuntime;
+import dev.serveml.runtime.Runtimes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,12 +24,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 
 /**
  * Models and versions: registration of uploads, reads, lifecycle and soft deletion, and the
@@ -58,8 +58,9 @@ public final class ModelRegistry {
 
     private final ModelStore store;
     private final ArtifactStore artifacts;
-    private final List<ModelRuntime> runtimes;
-    private final ModelHost host;
+    private final Runtimes runtimes;
+    /** Those who serve versions (the model host): told of changes, never called otherwise. */
+    private final List<VersionListener> listeners = new CopyOnWriteArrayList<>();
     private final AuditLog audit;
     private final Snapshots<Snapshot> snapshots = new Snapshots<>(MAX_SNAPSHOTS, UNKNOWN_NAME_TTL,
             Ticker.systemTicker(), ForkJoinPool.commonPool());
@@ -71,13 +72,12 @@ public final class ModelRegistry {
      * @param validations where uploads are validated by loading them: a bounded pool of its own,
      *                    so slow models never hold the HTTP worker threads that sign-ins and reads use
      */
-    public ModelRegistry(ModelStore store, ArtifactStore artifacts, List<ModelRuntime> runtimes, ModelHost host,
-                         AuditLog audit, StorageConfig storage, Executor validations) {
+    public ModelRegistry(ModelStore store, ArtifactStore artifacts, Runtimes runtimes, AuditLog audit,
+                         StorageConfig storage, Executor validations) {
         this.audit = audit;
         this.store = store;
         this.artifacts = artifacts;
-        this.runtimes = List.copyOf(runtimes);
-        this.host = host;
+        this.runtimes = runtimes;
         this.quotaBytesPerUser = storage.quotaBytesPerUser();
         this.validations = validations;
     }
@@ -121,20 +121,9 @@ public final class ModelRegistry {
                         + "' is deleted; restore it (POST /api/v1/models/" + modelName
                         + "/restore) or upload under another name");
             }
-            ModelRuntime runtime = null;
-            String format = null;
-            for (ModelRuntime candidate : runtimes) {
-                format = candidate.detectFormat(upload.fileName(), upload.head(), upload.file());
-                if (format != null) {
-                    runtime = candidate;
-                    break;
-                }
-            }
-            if (runtime == null) {
-                throw new ProblemException(ProblemType.UNSUPPORTED_MODEL_FORMAT, "cannot tell the format of '"
-                        + upload.fileName() + "' from its name; supported formats: " + supportedFormats()
-                        + " (name the file with its extension, e.g. model.onnx)");
-            }
+            Runtimes.Detected detected = runtimes.detect(upload.fileName(), upload.head(), upload.file());
+            ModelRuntime runtime = detected.runtime();
+            String format = detected.format();
             String key = ArtifactStore.keyFor(upload.sha256(), upload.extension());
             if (uploader.hasQuota()) {
                 ModelStore.StoredBytes stored = store.storedBytes(uploader.userId(), key);
@@ -158,8 +147,13 @@ public final class ModelRegistry {
             ModelVersion version = insert(caller, uploader, modelName, upload, key, new NewVersion(format, runtime.name(),
                     upload.sha256(), upload.size(), key, upload.fileName(), loaded.signature(), VersionStatus.READY,
                     "", upload.requirements(), loaded.metadata()));
-            host.install(version, loaded);
+            VersionEvent.Registered registered = new VersionEvent.Registered(version, loaded);
             loaded = null;
+            try {
+                publish(registered);
+            } finally {
+                registered.closeUnadopted();
+            }
             log.info("registered {} v{} ({}, {} bytes, sha256 {})", modelName, version.version(), format,
                     upload.size(), upload.sha256());
             return version;
@@ -195,8 +189,20 @@ public final class ModelRegistry {
         return new Uploader(caller.userId(), caller.admin(), caller.admin() ? Long.MAX_VALUE : quotaBytesPerUser);
     }
 
-    private String supportedFormats() {
-        return runtimes.stream().flatMap(r -> r.formats().stream()).collect(Collectors.joining(", "));
+    /** Adds one who serves versions; see {@link VersionEvent}. */
+    public void subscribe(VersionListener listener) {
+        listeners.add(listener);
+    }
+
+    private void publish(VersionEvent event) {
+        for (VersionListener listener : listeners) {
+            try {
+                listener.on(event);
+            } catch (RuntimeException e) {
+                // The change is stored; a listener's failure must not undo it or hide it from the others.
+                log.warn("a version listener failed on {}: {}", event, e.toString());
+            }
+        }
     }
 
     /** The models the caller may see (all for an admin), deleted ones too when asked. */
@@ -240,7 +246,7 @@ public final class ModelRegistry {
         }
         snapshots.forget(modelName);
         if (state == VersionState.ARCHIVED) {
-            host.unload(updated.id());
+            publish(new VersionEvent.Retired(updated.id()));
         }
         audit(caller, "model.version_state_changed", modelName, Map.of("version", version, "state", state.value()));
         return updated;
@@ -252,7 +258,7 @@ public final class ModelRegistry {
                 .flatMap(v -> store.setVersionDeleted(model.id(), version, true))
                 .orElseThrow(() -> versionNotFound(modelName, version));
         snapshots.forget(modelName);
-        host.unload(deleted.id());
+        publish(new VersionEvent.Retired(deleted.id()));
         audit(caller, "model.version_deleted", modelName, Map.of("version", version));
         return deleted;
     }
@@ -275,7 +281,7 @@ public final class ModelRegistry {
         requireModel(caller, name);
         Model deleted = store.setModelDeleted(name, true).orElseThrow(() -> modelNotFound(name));
         snapshots.forget(name);
-        store.listVersions(deleted.id(), true).forEach(v -> host.unload(v.id()));
+        store.listVersions(deleted.id(), true).forEach(v -> publish(new VersionEvent.Retired(v.id())));
         audit(caller, "model.deleted", name, Map.of());
         return deleted;
     }
@@ -417,9 +423,7 @@ public final class ModelRegistry {
     }
 
     private ModelRuntime runtimeOf(ModelVersion version) {
-        return runtimes.stream().filter(r -> r.name().equals(version.runtime())).findFirst()
-                .orElseThrow(() -> new ProblemException(ProblemType.MODEL_UNAVAILABLE, "the runtime '"
-                        + version.runtime() + "' of this version is not enabled on this server"));
+        return runtimes.named(version.runtime());
     }
 
     private LoadRequest loadRequest(ModelVersion version, Resources resources) {

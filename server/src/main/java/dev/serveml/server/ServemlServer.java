@@ -32,6 +32,7 @@ import dev.serveml.inference.Ticker;
 import dev.serveml.metrics.Meters;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.runtime.ModelRuntime;
+import dev.serveml.runtime.Runtimes;
 import dev.serveml.runtime.onnx.OnnxModelRuntime;
 import dev.serveml.runtime.python.PythonModelRuntime;
 import dev.serveml.stats.ServingStats;
@@ -149,14 +150,28 @@ public final class ServemlServer implements AutoCloseable {
                 loadPool.shutdownNow();
                 loadPool.awaitTermination(10, TimeUnit.SECONDS);
             });
-            ModelRegistry[] registryRef = new ModelRegistry[1];
-            ModelHost host = push(closeables, new ModelHost((v, resources) -> registryRef[0].load(v, resources),
+            // Validation loads have their own bounded pool of platform threads (a load may block in a
+            // process pipe): slow uploads never hold the Vert.x workers that sign-ins and reads need.
+            ThreadPoolExecutor validations = new ThreadPoolExecutor(config.storage().uploadThreads(),
+                    config.storage().uploadThreads(), 0, TimeUnit.MILLISECONDS,
+                    config.storage().uploadQueue() == 0 ? new SynchronousQueue<>()
+                            : new ArrayBlockingQueue<>(config.storage().uploadQueue()),
+                    named("serveml-upload-validation"));
+            ModelRegistry registry = new ModelRegistry(models, artifacts, new Runtimes(runtimes), audit,
+                    config.storage(), validations);
+            ModelHost host = push(closeables, new ModelHost(registry::load,
                     config.hosting(), Serving.defaults(config.batching(), config.hosting()),
                     (v, loaded, serving) -> new Batcher(loaded, v.modelName(), v.version(), loaded.batchable(),
                             serving.batching(config.batching()),
                             loaded.concurrency() > 0 ? loaded.concurrency() : config.runtime().inferenceThreads(),
                             inferencePool, ticker, meters),
                     loadPool, config.batching().queueCapacity(), ticker, meters));
+            registry.subscribe(host);
+            // Closed before the host: a validation still running hands its model to a live host.
+            closeables.push(() -> {
+                validations.shutdownNow();
+                validations.awaitTermination(10, TimeUnit.SECONDS);
+            });
             // Deployments set their own idle times, so the sweep always runs; it is cheap.
             timers.scheduleWithFixedDelay(() -> {
                 try {
@@ -165,20 +180,6 @@ public final class ServemlServer implements AutoCloseable {
                     log.warn("idle unload sweep failed: {}", e.toString()); // the next sweep tries again
                 }
             }, 1, 1, TimeUnit.SECONDS);
-            // Validation loads have their own bounded pool of platform threads (a load may block in a
-            // process pipe): slow uploads never hold the Vert.x workers that sign-ins and reads need.
-            ThreadPoolExecutor validations = new ThreadPoolExecutor(config.storage().uploadThreads(),
-                    config.storage().uploadThreads(), 0, TimeUnit.MILLISECONDS,
-                    config.storage().uploadQueue() == 0 ? new SynchronousQueue<>()
-                            : new ArrayBlockingQueue<>(config.storage().uploadQueue()),
-                    named("serveml-upload-validation"));
-            closeables.push(() -> {
-                validations.shutdownNow();
-                validations.awaitTermination(10, TimeUnit.SECONDS);
-            });
-            ModelRegistry registry = new ModelRegistry(models, artifacts, runtimes, host, audit, config.storage(),
-                    validations);
-            registryRef[0] = registry;
             ResponseCache cache = push(closeables, new ResponseCache(config.cache(), config.redis().url()
                     .<SharedCache>map(url -> new RedisSharedCache(url, InstantSource.system())), meters,
                     com.github.benmanes.caffeine.cache.Ticker.systemTicker(), ForkJoinPool.commonPool()));
