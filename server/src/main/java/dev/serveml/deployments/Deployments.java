@@ -5,12 +5,11 @@ import dev.serveml.audit.AuditLog;
 import dev.serveml.auth.Principal;
 import dev.serveml.auth.Role;
 import dev.serveml.auth.Scope;
-import dev.serveml.inference.InferenceResult;
+import dev.serveml.inference.PredictRequest;
+import dev.serveml.inference.Prediction;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.inference.Serving;
-import dev.serveml.tensor.Signature;
-import dev.serveml.tensor.Tensor;
 import dev.serveml.inference.WarmUp;
 import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
@@ -35,8 +34,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
-import java.util.function.Function;
-import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -369,28 +366,13 @@ public final class Deployments {
     }
 
     /**
-     * Calls a deployment: the policy picks the version (by the sticky header's value when it has
-     * one), the deployment's cache rule applies. Never blocks. Run {@link #shadow} once the client
-     * has the answer.
-     *
-     * @param headers the request's headers by name
-     * @param fresh   run the model even if the answer is cached
-     * @param small   the request may be bound on the calling thread (see {@code InferenceService.inferInMemory})
+     * Calls a deployment with a request the {@code Predictor} resolved to it: the policy picks the
+     * version (by the sticky header's value when it has one), the deployment's deadline and cache
+     * rule apply. Never blocks. Run the answer's {@code afterDelivery} once the client has it: it sends
+     * the shadow copy.
      */
-    public CompletableFuture<InferenceResult> infer(Principal caller, Deployment d, UnaryOperator<String> headers,
-                                                    Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                                    Optional<Duration> timeout, boolean fresh, boolean small) {
-        return traffic.call(caller, d, headers, binder, outputs, timeout, fresh, small);
-    }
-
-    /** Sends a copy of an answered call to the deployment's shadow version, if any; never fails. */
-    public void shadow(Principal caller, Deployment d, InferenceResult primary,
-                       Function<Signature, List<Tensor>> binder, Set<String> outputs) {
-        try {
-            traffic.shadow(caller, d, primary, binder, outputs);
-        } catch (RuntimeException e) {
-            log.warn("shadow call of deployment {} not started: {}", d.name(), e.toString());
-        }
+    public CompletableFuture<Prediction> predict(Deployment d, PredictRequest request) {
+        return traffic.call(d, request);
     }
 
     static ProblemException notFound(String name) {

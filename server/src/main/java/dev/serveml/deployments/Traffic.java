@@ -1,11 +1,10 @@
 package dev.serveml.deployments;
 
-import dev.serveml.auth.Principal;
-import dev.serveml.inference.CacheRule;
 import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.InferenceService;
-import dev.serveml.tensor.Signature;
-import dev.serveml.tensor.Tensor;
+import dev.serveml.inference.PredictRequest;
+import dev.serveml.inference.Prediction;
+import dev.serveml.inference.Target;
 import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
@@ -13,18 +12,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Function;
 import java.util.function.Predicate;
-import java.util.function.UnaryOperator;
 
 /**
  * Sends a deployment's calls to versions by its policy, copies them to its shadow, and counts
@@ -51,23 +46,27 @@ final class Traffic {
         this.live = live;
     }
 
-    CompletableFuture<InferenceResult> call(Principal caller, Deployment d, UnaryOperator<String> headers,
-                                            Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                            Optional<Duration> timeout, boolean fresh, boolean small) {
+    /**
+     * Calls a deployment: the policy picks the version (by the sticky header's value when it has
+     * one), the deployment's deadline and cache rule apply. The answer's {@code afterDelivery} starts
+     * the shadow copy. Never blocks.
+     */
+    CompletableFuture<Prediction> call(Deployment d, PredictRequest request) {
         InFlight count = enter(d);
         if (count == null) {
             return CompletableFuture.failedFuture(Deployments.notFound(d.name()));
         }
-        String sticky = d.policy().stickyHeader().map(headers).orElse(null);
+        String sticky = d.policy().stickyHeader().map(request.metadata()).orElse(null);
         int version = d.policy().choose(sticky, ThreadLocalRandom.current().nextInt(100));
         meters.deploymentRequest(d.name(), version);
-        Optional<Duration> deadline = timeout.or(() -> Optional.of(d.config().timeout()));
-        CacheRule rule = d.config().cache();
-        CompletableFuture<InferenceResult> answer = (small
-                ? inference.inferInMemory(caller, d.modelName(), Optional.of(version), binder, outputs, deadline, fresh,
-                rule) : Optional.<CompletableFuture<InferenceResult>>empty())
-                .orElseGet(() -> inference.infer(caller, d.modelName(), Optional.of(version), binder, outputs, deadline,
-                        fresh, rule));
+        PredictRequest routed = request.withTarget(new Target.Model(d.modelName(), Optional.of(version)))
+                .withTimeout(request.timeout().or(() -> Optional.of(d.config().timeout())));
+        CompletableFuture<InferenceResult> answer;
+        try {
+            answer = inference.predict(routed, d.config().cache());
+        } catch (RuntimeException e) {
+            answer = CompletableFuture.failedFuture(e);
+        }
         return answer.whenComplete((result, failure) -> {
                     count.leave();
                     Throwable cause = failure instanceof CompletionException c && c.getCause() != null
@@ -77,15 +76,24 @@ final class Traffic {
                     } else if (cause instanceof ProblemException p && p.type() == ProblemType.INFERENCE_TIMEOUT) {
                         meters.deploymentRejected(d.name(), version, "timeout");
                     }
-                });
+                })
+                .thenApply(result -> new Prediction(result, Optional.of(d.name()),
+                        Optional.of(() -> shadow(d, result, request))));
     }
 
     /**
      * Runs a copy of an answered call on the deployment's shadow version, if it has one, and
      * records its latency and whether it agreed. Its failures are counted and logged, never thrown.
      */
-    void shadow(Principal caller, Deployment d, InferenceResult primary, Function<Signature, List<Tensor>> binder,
-                Set<String> outputs) {
+    private void shadow(Deployment d, InferenceResult primary, PredictRequest request) {
+        try {
+            startShadow(d, primary, request);
+        } catch (RuntimeException e) {
+            log.warn("shadow call of deployment {} not started: {}", d.name(), e.toString());
+        }
+    }
+
+    private void startShadow(Deployment d, InferenceResult primary, PredictRequest request) {
         if (d.policy().shadow().isEmpty()) {
             return;
         }
@@ -103,7 +111,9 @@ final class Traffic {
         long started = System.nanoTime();
         CompletableFuture<InferenceResult> copy;
         try {
-            copy = inference.inferCopy(caller, d.modelName(), version, binder, outputs, d.config().timeout());
+            // The copy answers nobody: it never bypasses the cache and has the deployment's own deadline.
+            copy = inference.predictCopy(request.withTarget(new Target.Model(d.modelName(), Optional.of(version)))
+                    .withTimeout(Optional.of(d.config().timeout())).withFresh(false));
         } catch (RuntimeException e) {
             copy = CompletableFuture.failedFuture(e);
         }

@@ -7,12 +7,12 @@ import dev.serveml.deployments.Deployment;
 import dev.serveml.deployments.DeploymentEvent;
 import dev.serveml.deployments.Deployments;
 import dev.serveml.deployments.ShadowStats;
-import dev.serveml.inference.CacheStatus;
+import dev.serveml.inference.Target;
 import dev.serveml.inference.NativeRequest;
+import dev.serveml.predict.Predictor;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.stats.ServingStats;
-import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
@@ -24,7 +24,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /** Deployments over REST: lifecycle, rollback and promotion, the event stream, and predict. */
 final class DeploymentsHandler {
@@ -43,11 +42,13 @@ final class DeploymentsHandler {
     }
 
     private final Deployments deployments;
+    private final Predictor predictor;
     private final ServingStats stats;
     private final Responses responses;
 
-    DeploymentsHandler(Deployments deployments, ServingStats stats, Responses responses) {
+    DeploymentsHandler(Deployments deployments, Predictor predictor, ServingStats stats, Responses responses) {
         this.deployments = deployments;
+        this.predictor = predictor;
         this.stats = stats;
         this.responses = responses;
     }
@@ -135,24 +136,15 @@ final class DeploymentsHandler {
 
     private void predict(RoutingContext ctx) {
         Optional<Duration> timeout = HttpApi.requestTimeout(ctx);
-        Principal caller = HttpApi.principal(ctx);
-        Deployment d = deployments.require(caller, ctx.pathParam("name"));
+        // Resolved before the body is read: an unknown deployment is 404 whatever was sent.
+        Predictor.Route route = predictor.route(HttpApi.principal(ctx), new Target.Deployment(ctx.pathParam("name")));
+        Deployment d = route.deployment().orElseThrow();
         Served served = HttpApi.serving(ctx, Served.deployment(d.name(), d.modelName()));
         responses.decoded(ctx, () -> NativeRequest.of(responses.jsonBody(ctx)),
-                request -> predict(ctx, timeout, caller, d, served, request));
-    }
-
-    private void predict(RoutingContext ctx, Optional<Duration> timeout, Principal caller, Deployment d,
-                         Served served, NativeRequest request) {
-        Future.fromCompletionStage(deployments.infer(caller, d, ctx.request()::getHeader, request::bind, Set.of(),
-                        timeout, HttpApi.wantsFresh(ctx), HttpApi.isSmall(ctx)), ctx.vertx().getOrCreateContext())
-                .onSuccess(result -> {
-                    served.cacheHit(result.cache() == CacheStatus.HIT);
-                    // The shadow copy starts once the answer is written: the client never waits for it.
-                    ctx.addEndHandler(done -> deployments.shadow(caller, d, result, request::bind, Set.of()));
-                    PredictHandler.send(responses, ctx, request.style(), result, d.name());
-                })
-                .onFailure(ctx::fail);
+                request -> HttpApi.predict(ctx, predictor,
+                        HttpApi.predictRequest(ctx, route.target(), timeout, request::bind), served,
+                        prediction -> PredictHandler.send(responses, ctx, request.style(), prediction.result(),
+                                d.name())));
     }
 
     /**

@@ -11,7 +11,13 @@ import dev.serveml.config.HttpConfig;
 import dev.serveml.ratelimit.Decision;
 import dev.serveml.ratelimit.RequestLimits;
 import dev.serveml.config.StorageConfig;
-import dev.serveml.inference.InferenceService;
+import dev.serveml.inference.CacheStatus;
+import dev.serveml.inference.PredictRequest;
+import dev.serveml.inference.Prediction;
+import dev.serveml.inference.Target;
+import dev.serveml.predict.Predictor;
+import dev.serveml.tensor.Signature;
+import dev.serveml.tensor.Tensor;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
@@ -19,6 +25,7 @@ import dev.serveml.problem.ProblemType;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.stats.ServingStats;
 import dev.serveml.store.Database;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
@@ -33,6 +40,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.Optional;
 
@@ -74,7 +82,7 @@ public final class HttpApi {
     private volatile boolean draining;
 
     public HttpApi(Vertx vertx, HttpConfig http, StorageConfig storage, AuthConfig auth, ObjectMapper json,
-                   Meters meters, ModelRegistry registry, ModelHost host, InferenceService inference,
+                   Meters meters, ModelRegistry registry, ModelHost host, Predictor predictor,
                    Deployments deployments, Database database, Identity identity, RequestLimits limits,
                    AuditLog audit, ServingStats stats) {
         this.router = Router.router(vertx);
@@ -104,9 +112,9 @@ public final class HttpApi {
         UploadReceiver uploads = new UploadReceiver(vertx, storage);
         // The router tries routes in order, matching each path pattern: the hot routes (predict and
         // infer) go first, so a prediction is not matched against every management route first.
-        new PredictHandler(inference, responses).register(this);
-        new V2Handler(registry, host, inference, deployments, database, responses).register(this);
-        new DeploymentsHandler(deployments, stats, responses).register(this);
+        new PredictHandler(predictor, responses).register(this);
+        new V2Handler(registry, host, predictor, deployments, database, responses).register(this);
+        new DeploymentsHandler(deployments, predictor, stats, responses).register(this);
         new AuthHandler(identity.service(), audit, responses).register(this);
         new ModelsHandler(registry, host, uploads, stats, responses).register(this);
         new StatsHandler(stats, deployments, registry, responses).register(this);
@@ -403,12 +411,36 @@ public final class HttpApi {
         return control != null && control.toLowerCase(Locale.ROOT).contains("no-cache");
     }
 
-    /** Bodies up to this size are bound on the event loop when their model is in memory (the fast path). */
-    private static final int SMALL_BODY = 64 * 1024;
-
-    /** Whether the request body is small enough to bind on the event loop. */
+    /** Whether the request body is small enough to decode and bind on the event loop. */
     static boolean isSmall(RoutingContext ctx) {
-        return ctx.body().length() <= SMALL_BODY;
+        return ctx.body().length() <= PredictRequest.INLINE_BYTES;
+    }
+
+    /**
+     * The prediction an HTTP request asks for: its caller, deadline ({@code Request-Timeout}),
+     * {@code Cache-Control: no-cache}, body size and headers, with these inputs.
+     */
+    static PredictRequest predictRequest(RoutingContext ctx, Target target, Optional<Duration> timeout,
+                                         Function<Signature, List<Tensor>> binder) {
+        return PredictRequest.of(principal(ctx), target, binder).withTimeout(timeout).withFresh(wantsFresh(ctx))
+                .withSize(ctx.body().length()).withMetadata(ctx.request()::getHeader);
+    }
+
+    /**
+     * Predicts and, on success, counts a cache hit, sets {@code X-Cache}, sends the answer with
+     * {@code send} and runs the prediction's follow-up once the response has ended; a failure goes
+     * to the router's error handler in the protocol's shape.
+     */
+    static void predict(RoutingContext ctx, Predictor predictor, PredictRequest request, Served served,
+                        Handler<Prediction> send) {
+        Future.fromCompletionStage(predictor.predict(request), ctx.vertx().getOrCreateContext())
+                .onSuccess(prediction -> {
+                    served.cacheHit(prediction.result().cache() == CacheStatus.HIT);
+                    prediction.afterDelivery().ifPresent(after -> ctx.addEndHandler(done -> after.run()));
+                    ctx.response().putHeader(X_CACHE, prediction.result().cache().label());
+                    send.handle(prediction);
+                })
+                .onFailure(ctx::fail);
     }
 
     /** Nanoseconds since the request reached the router. */

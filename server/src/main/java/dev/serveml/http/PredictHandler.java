@@ -1,17 +1,16 @@
 package dev.serveml.http;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.serveml.auth.Principal;
 import dev.serveml.auth.Scope;
-import dev.serveml.inference.CacheStatus;
 import dev.serveml.inference.InferenceResult;
-import dev.serveml.inference.InferenceService;
+import dev.serveml.inference.PredictRequest;
+import dev.serveml.inference.Target;
+import dev.serveml.predict.Predictor;
 import dev.serveml.tensor.MapSequence;
 import dev.serveml.inference.NativeRequest;
 import dev.serveml.tensor.Output;
 import dev.serveml.tensor.Tensor;
 import dev.serveml.tensor.TensorJson;
-import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
 
@@ -19,16 +18,14 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 
 /** The native predict routes: the request shapes users already send, answered row by row. */
 final class PredictHandler {
-    private final InferenceService inference;
+    private final Predictor predictor;
     private final Responses responses;
 
-    PredictHandler(InferenceService inference, Responses responses) {
-        this.inference = inference;
+    PredictHandler(Predictor predictor, Responses responses) {
+        this.predictor = predictor;
         this.responses = responses;
     }
 
@@ -47,21 +44,11 @@ final class PredictHandler {
 
     private void predict(RoutingContext ctx, Optional<Integer> version, Optional<Duration> timeout,
                          NativeRequest request) {
-        Principal caller = HttpApi.principal(ctx);
         String name = ctx.pathParam("name");
         Served served = HttpApi.serving(ctx, Served.model(name));
-        boolean fresh = HttpApi.wantsFresh(ctx);
-        CompletableFuture<InferenceResult> answer = (HttpApi.isSmall(ctx)
-                ? inference.inferInMemory(caller, name, version, request::bind, Set.of(), timeout, fresh)
-                : Optional.<CompletableFuture<InferenceResult>>empty())
-                .orElseGet(() -> inference.infer(caller, name, version, request::bind, Set.of(), timeout, fresh));
-        Future.fromCompletionStage(answer, ctx.vertx().getOrCreateContext())
-                .onSuccess(result -> {
-                    served.cacheHit(result.cache() == CacheStatus.HIT);
-                    ctx.response().putHeader(HttpApi.X_CACHE, result.cache().label());
-                    send(responses, ctx, request.style(), result, null);
-                })
-                .onFailure(ctx::fail);
+        PredictRequest predict = HttpApi.predictRequest(ctx, new Target.Model(name, version), timeout, request::bind);
+        HttpApi.predict(ctx, predictor, predict, served,
+                prediction -> send(responses, ctx, request.style(), prediction.result(), null));
     }
 
     /**

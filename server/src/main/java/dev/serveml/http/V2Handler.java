@@ -7,9 +7,11 @@ import dev.serveml.deployments.Deployment;
 import dev.serveml.deployments.DeploymentStatus;
 import dev.serveml.deployments.Deployments;
 import dev.serveml.deployments.TrafficPolicy;
-import dev.serveml.inference.CacheStatus;
 import dev.serveml.inference.InferenceResult;
-import dev.serveml.inference.InferenceService;
+import dev.serveml.inference.PredictRequest;
+import dev.serveml.inference.Target;
+import dev.serveml.predict.Predictor;
+import dev.serveml.tensor.Tensor;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.tensor.TensorSpec;
 import dev.serveml.problem.ProblemException;
@@ -17,7 +19,6 @@ import dev.serveml.problem.ProblemType;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.registry.ModelVersion;
 import dev.serveml.store.Database;
-import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
@@ -28,7 +29,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * The Open Inference Protocol (KServe V2, Triton) over HTTP/REST: server and model health and
@@ -39,18 +39,18 @@ final class V2Handler {
 
     private final ModelRegistry registry;
     private final ModelHost host;
-    private final InferenceService inference;
+    private final Predictor predictor;
     private final Database database;
     private final V2Codec codec;
     private final Responses responses;
     private final Deployments deployments;
 
-    V2Handler(ModelRegistry registry, ModelHost host, InferenceService inference, Deployments deployments,
+    V2Handler(ModelRegistry registry, ModelHost host, Predictor predictor, Deployments deployments,
               Database database, Responses responses) {
         this.deployments = deployments;
         this.registry = registry;
         this.host = host;
-        this.inference = inference;
+        this.predictor = predictor;
         this.database = database;
         this.codec = new V2Codec(responses.mapper(), responses.maxResponseBytes());
         this.responses = responses;
@@ -184,34 +184,23 @@ final class V2Handler {
                        V2Codec.InferRequest request) {
         Set<String> outputs = new LinkedHashSet<>();
         request.outputs().forEach(o -> outputs.add(o.name()));
-        Principal caller = HttpApi.principal(ctx);
         String name = ctx.pathParam("name");
-        boolean fresh = HttpApi.wantsFresh(ctx);
-        // The name is a deployment's first, then a model's.
-        Optional<Deployment> deployment = version.isEmpty() ? deployments.find(caller, name) : Optional.empty();
-        Served served = HttpApi.serving(ctx, deployment.map(d -> Served.deployment(d.name(), d.modelName()))
+        // Without a version the name is a deployment's first, then a model's.
+        Predictor.Route route = predictor.route(HttpApi.principal(ctx),
+                version.isEmpty() ? new Target.Named(name) : new Target.Model(name, version));
+        Served served = HttpApi.serving(ctx, route.deployment().map(d -> Served.deployment(d.name(), d.modelName()))
                 .orElseGet(() -> Served.model(name)));
-        CompletableFuture<InferenceResult> answer = deployment.isPresent()
-                ? deployments.infer(caller, deployment.get(), ctx.request()::getHeader, sig -> request.inputs(),
-                outputs, timeout, fresh, HttpApi.isSmall(ctx))
-                : (HttpApi.isSmall(ctx)
-                ? inference.inferInMemory(caller, name, version, sig -> request.inputs(), outputs, timeout, fresh)
-                : Optional.<CompletableFuture<InferenceResult>>empty())
-                .orElseGet(() -> inference.infer(caller, name, version, sig -> request.inputs(), outputs, timeout,
-                        fresh));
-        Future.fromCompletionStage(answer, ctx.vertx().getOrCreateContext())
-                .onSuccess(result -> {
-                    served.cacheHit(result.cache() == CacheStatus.HIT);
-                    deployment.ifPresent(d -> ctx.addEndHandler(done -> deployments.shadow(caller, d, result,
-                            sig -> request.inputs(), outputs)));
-                    ctx.response().putHeader(HttpApi.X_CACHE, result.cache().label());
-                    responses.answer(ctx, V2Codec.floorBytes(request, result.outputs()),
-                            () -> codec.encode(deployment.map(Deployment::name).orElse(result.version().modelName()),
-                                    Integer.toString(result.version().version()), request, result.outputs(),
-                                    result.cache().label()),
-                            encoded -> send(ctx, encoded));
-                })
-                .onFailure(ctx::fail);
+        List<Tensor> inputs = request.inputs();
+        PredictRequest predict = HttpApi.predictRequest(ctx, route.target(), timeout, signature -> inputs)
+                .withOutputs(outputs);
+        HttpApi.predict(ctx, predictor, predict, served, prediction -> {
+            InferenceResult result = prediction.result();
+            responses.answer(ctx, V2Codec.floorBytes(request, result.outputs()),
+                    () -> codec.encode(prediction.deployment().orElse(result.version().modelName()),
+                            Integer.toString(result.version().version()), request, result.outputs(),
+                            result.cache().label()),
+                    encoded -> send(ctx, encoded));
+        });
     }
 
     private static void send(RoutingContext ctx, V2Codec.Encoded encoded) {

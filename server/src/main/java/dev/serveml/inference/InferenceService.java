@@ -46,10 +46,8 @@ public final class InferenceService {
      * @param executor       where versions are resolved and inputs bound (blocking work); never waits for a load
      * @param defaultTimeout deadline of requests that name none
      * @param admission      the last check before a model runs for a caller (per-model rate limits)
-     */
-    /**
-     * @param cache  answers identical requests to the same version without running the model
-     * @param meters counts every answer (cached or computed) per model and version
+     * @param cache          answers identical requests to the same version without running the model
+     * @param meters         counts every answer (cached or computed) per model and version
      */
     public InferenceService(ModelRegistry registry, ModelHost host, Executor executor, Ticker ticker,
                             Duration defaultTimeout, Admission admission, AnswerCache cache, Meters meters) {
@@ -63,81 +61,77 @@ public final class InferenceService {
         this.defaultTimeout = defaultTimeout;
     }
 
-    /** {@link #infer(Principal, String, Optional, Function, Set, Optional)} with the default deadline. */
-    public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
-                                                    Function<Signature, List<Tensor>> binder, Set<String> outputs) {
-        return infer(caller, model, version, binder, outputs, Optional.empty());
-    }
-
-    /** {@link #infer(Principal, String, Optional, Function, Set, Optional, boolean)} answering from the cache. */
-    public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
-                                                    Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                                    Optional<Duration> timeout) {
-        return infer(caller, model, version, binder, outputs, timeout, false);
-    }
-
     /**
-     * Predicts with a model. Never blocks the calling thread.
+     * Predicts with the model the request names ({@link Target.Model}), under the model's cache
+     * settings. Never blocks the calling thread. A small request whose model is already in memory
+     * is bound and validated here and goes straight to the version's queue (a cache hit completes
+     * at once); any other goes through this service's executor.
      *
-     * @param version empty for the latest active version
-     * @param binder  turns the request into input tensors once the signature is known; may throw
-     *                {@link ProblemException}
-     * @param outputs names of the outputs wanted; empty for all
-     * @param timeout how long the request may wait for the model, from now; empty for the default
-     * @param fresh   run the model even if the answer is cached (the fresh answer is still stored)
      * @return completes with the result, or exceptionally with a {@link ProblemException}
+     * @throws IllegalArgumentException when the request names a deployment: the {@code Predictor}
+     *                                  resolves those
      */
-    public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
-                                                    Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                                    Optional<Duration> timeout, boolean fresh) {
-        return infer(caller, model, version, binder, outputs, timeout, fresh, CacheRule.MODEL);
+    public CompletableFuture<InferenceResult> predict(PredictRequest request) {
+        return predict(request, CacheRule.MODEL);
     }
 
-    /** {@link #infer(Principal, String, Optional, Function, Set, Optional, boolean)} under a deployment's cache rule. */
-    public CompletableFuture<InferenceResult> infer(Principal caller, String model, Optional<Integer> version,
-                                                    Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                                    Optional<Duration> timeout, boolean fresh, CacheRule rule) {
-        return start(caller, model, version, binder, outputs, timeout, fresh, admission, rule);
+    /** {@link #predict(PredictRequest)} under a deployment's cache rule, for the version its policy chose. */
+    public CompletableFuture<InferenceResult> predict(PredictRequest request, CacheRule rule) {
+        Target.Model target = modelOf(request);
+        if (request.bindsInline()) {
+            Optional<CompletableFuture<InferenceResult>> inMemory = inMemory(request, target, rule);
+            if (inMemory.isPresent()) {
+                return inMemory.get();
+            }
+        }
+        return start(request, target, admission, rule);
     }
 
     /**
-     * Like {@link #infer(Principal, String, Optional, Function, Set, Optional, boolean)} for a copy of a
-     * call already admitted (a deployment's shadow traffic): it takes no rate-limit token or quota.
+     * {@link #predict(PredictRequest)} for a copy of a call already admitted (a deployment's shadow
+     * traffic): it takes no rate-limit token or quota, and never runs on the calling thread.
      */
-    public CompletableFuture<InferenceResult> inferCopy(Principal caller, String model, int version,
-                                                        Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                                        Duration timeout) {
-        return start(caller, model, Optional.of(version), binder, outputs, Optional.of(timeout), false,
-                Admission.ALWAYS, CacheRule.MODEL);
+    public CompletableFuture<InferenceResult> predictCopy(PredictRequest request) {
+        return start(request, modelOf(request), Admission.ALWAYS, CacheRule.MODEL);
     }
 
-    private CompletableFuture<InferenceResult> start(Principal caller, String model, Optional<Integer> version,
-                                                     Function<Signature, List<Tensor>> binder, Set<String> outputs,
-                                                     Optional<Duration> timeout, boolean fresh, Admission admission,
+    private static Target.Model modelOf(PredictRequest request) {
+        if (request.target() instanceof Target.Model model) {
+            return model;
+        }
+        throw new IllegalArgumentException("the inference service predicts with models; resolve "
+                + request.target() + " first");
+    }
+
+    private CompletableFuture<InferenceResult> start(PredictRequest request, Target.Model target, Admission admission,
                                                      CacheRule rule) {
-        long deadline = ticker.nanoTime() + timeout.orElse(defaultTimeout).toNanos();
+        long deadline = deadline(request);
+        Principal caller = request.caller();
         return CompletableFuture.supplyAsync(() -> {
-            Model m = registry.requireServableModel(caller, model);
+            Model m = registry.requireServableModel(caller, target.name());
             admission.admit(caller, m);
-            return new Resolved(m, registry.resolveServable(caller, model, version));
+            return new Resolved(m, registry.resolveServable(caller, target.name(), target.version()));
         }, executor).thenCompose(resolved -> {
             // A version still loading is waited for as a future, never on this pool's threads: they
             // run every model's calls. Binding then comes back to this pool, off the load's thread.
             CompletableFuture<ModelHost.Lease> leased = host.acquireAsync(resolved.version(), deadline);
-            Function<ModelHost.Lease, Bound> bind = lease -> bind(caller, resolved, lease, binder, outputs, rule);
+            Function<ModelHost.Lease, Bound> bind = lease -> bind(request, resolved, lease, rule);
             return leased.isDone() ? leased.thenApply(bind) : leased.thenApplyAsync(bind, executor);
-        }).thenCompose(bound -> answer(bound, outputs, deadline, fresh));
+        }).thenCompose(bound -> answer(bound, request.outputs(), deadline, request.fresh()));
     }
 
-    private Bound bind(Principal caller, Resolved resolved, ModelHost.Lease lease,
-                       Function<Signature, List<Tensor>> binder, Set<String> outputs, CacheRule rule) {
+    private long deadline(PredictRequest request) {
+        return ticker.nanoTime() + request.timeout().orElse(defaultTimeout).toNanos();
+    }
+
+    private Bound bind(PredictRequest request, Resolved resolved, ModelHost.Lease lease, CacheRule rule) {
         try {
             Signature signature = lease.model().signature();
-            List<Tensor> inputs = binder.apply(signature);
-            validate(signature, inputs, outputs);
+            List<Tensor> inputs = request.binder().apply(signature);
+            validate(signature, inputs, request.outputs());
             ModelVersion v = resolved.version();
-            return new Bound(v, lease, inputs, cache.slot(caller, resolved.model(), v, lease.answerVariant(), inputs,
-                    outputs, rule).orElse(null));
+            return new Bound(v, lease, inputs, cache.slot(request.caller(), resolved.model(), v, lease.answerVariant(),
+                    inputs, request.outputs(), rule).orElse(null));
         } catch (RuntimeException | Error e) {
             lease.release();
             throw e;
@@ -148,34 +142,29 @@ public final class InferenceService {
     }
 
     /**
-     * The same call as {@link #infer(Principal, String, Optional, Function, Set, Optional, boolean)}
-     * without leaving the calling thread until the model runs, when everything it needs is already
-     * in memory: the model's registry snapshot, no per-model admission check, the version loaded.
-     * A cache hit then completes at once, on the caller's thread; a miss goes straight to the
-     * version's queue. Empty when anything is not in memory or the request is not valid: call
-     * {@code infer}, which also gives the reasons. Never blocks; binding runs here, so callers keep
-     * it to small requests.
+     * The call without leaving the calling thread until the model runs, when everything it needs is
+     * already in memory: the model's registry snapshot, no per-model admission check, the version
+     * loaded. A cache hit then completes at once, on the caller's thread; a miss goes straight to
+     * the version's queue. Empty when anything is not in memory or the request is not valid: the
+     * slower path then runs it and gives the reasons. Never blocks; binding runs here, so it is only
+     * for small requests.
      */
-    public Optional<CompletableFuture<InferenceResult>> inferInMemory(
-            Principal caller, String model, Optional<Integer> version, Function<Signature, List<Tensor>> binder,
-            Set<String> outputs, Optional<Duration> timeout, boolean fresh) {
-        return inferInMemory(caller, model, version, binder, outputs, timeout, fresh, CacheRule.MODEL);
-    }
-
-    /** {@link #inferInMemory(Principal, String, Optional, Function, Set, Optional, boolean)} under a cache rule. */
-    public Optional<CompletableFuture<InferenceResult>> inferInMemory(
-            Principal caller, String model, Optional<Integer> version, Function<Signature, List<Tensor>> binder,
-            Set<String> outputs, Optional<Duration> timeout, boolean fresh, CacheRule rule) {
-        ModelRegistry.Served served = registry.findServableInMemory(caller, model, version).orElse(null);
+    private Optional<CompletableFuture<InferenceResult>> inMemory(PredictRequest request, Target.Model target,
+                                                                  CacheRule rule) {
+        Principal caller = request.caller();
+        Set<String> outputs = request.outputs();
+        boolean fresh = request.fresh();
+        ModelRegistry.Served served = registry.findServableInMemory(caller, target.name(), target.version())
+                .orElse(null);
         if (served == null || admission.checks(served.model())) {
             return Optional.empty();
         }
-        long deadline = ticker.nanoTime() + timeout.orElse(defaultTimeout).toNanos();
+        long deadline = deadline(request);
         ModelVersion v = served.version();
         List<Tensor> inputs;
         CacheSlot slot;
         try {
-            inputs = binder.apply(v.signature());
+            inputs = request.binder().apply(v.signature());
             validate(v.signature(), inputs, outputs);
             slot = cache.slot(caller, served.model(), v, host.servingOf(v.id()).resources().answerVariant(), inputs,
                     outputs, rule).orElse(null);

@@ -30,6 +30,7 @@ import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.ModelHost;
 import dev.serveml.inference.Ticker;
 import dev.serveml.metrics.Meters;
+import dev.serveml.predict.Predictor;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.runtime.ModelRuntime;
 import dev.serveml.runtime.Runtimes;
@@ -200,7 +201,7 @@ public final class ServemlServer implements AutoCloseable {
             ServingStats stats = new ServingStats(InstantSource.system());
             timers.scheduleWithFixedDelay(stats::sweep, 1, 1, TimeUnit.MINUTES);
             HttpApi api = new HttpApi(vertx, config.http(), config.storage(), config.auth(), json, meters, registry,
-                    host, inference, deployments, database, identity, limits, audit, stats);
+                    host, new Predictor(inference, deployments), deployments, database, identity, limits, audit, stats);
             List<HttpServer> servers = listen(vertx, api, config);
             int port = servers.get(0).actualPort();
             log.info("ServeML listening on http://{}:{} ({} mode, data in {}), ready in {} ms",
