@@ -1,6 +1,5 @@
 package dev.serveml.deployments;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.serveml.audit.AuditLog;
 import dev.serveml.auth.Principal;
 import dev.serveml.auth.Role;
@@ -104,25 +103,20 @@ public final class Deployments {
         }
     }
 
-    public Deployment create(Principal caller, JsonNode body) {
-        if (body == null || !body.isObject()) {
-            throw new ProblemException(ProblemType.INVALID_REQUEST, "send {\"name\": \"...\", \"model\": \"...\", "
-                    + "\"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}, \"config\": {...}}");
-        }
-        JsonNode nameNode = body.get("name");
-        String name = nameNode == null || !nameNode.isTextual() ? null : nameNode.textValue();
-        if (name == null || !ModelRegistry.NAME.matcher(name).matches()) {
-            throw ProblemException.field(ProblemType.INVALID_NAME, "/name", "deployment names are 1-64 characters: "
-                    + "letters, digits, '.', '_' and '-', starting with a letter or digit");
-        }
-        JsonNode modelNode = body.get("model");
-        if (modelNode == null || !modelNode.isTextual()) {
-            throw TrafficPolicy.invalid(List.of(new ProblemException.FieldError("/model",
-                    "model must name the model to deploy")));
-        }
-        Model model = registry.requireModel(caller, modelNode.textValue());
-        TrafficPolicy policy = TrafficPolicy.parse(body.get("policy"), "/policy");
-        DeploymentConfig config = defaults.merge(body.get("config"), "/config");
+    /**
+     * Creates a deployment and starts its rollout. Checks in this order, answering the first
+     * fault: the name, the model (found and the caller's), the policy, the config, the versions,
+     * the warm-up sample, the name being free. Blocking.
+     */
+    public Deployment create(Principal caller, DeploymentRequest request) {
+        String name = request.name().filter(n -> ModelRegistry.NAME.matcher(n).matches()).orElseThrow(() ->
+                ProblemException.field(ProblemType.INVALID_NAME, "/name", "deployment names are 1-64 characters: "
+                        + "letters, digits, '.', '_' and '-', starting with a letter or digit"));
+        String modelName = request.model().orElseThrow(() -> TrafficPolicy.invalid(List.of(
+                new ProblemException.FieldError("/model", "model must name the model to deploy"))));
+        Model model = registry.requireModel(caller, modelName);
+        TrafficPolicy policy = request.policy().get();
+        DeploymentConfig config = request.config().apply(defaults);
         List<ModelVersion> versions = deployable(caller, model.name(), policy);
         checkWarmUp(config, versions);
         if (live.containsKey(name)) {
@@ -158,14 +152,14 @@ public final class Deployments {
         return find(caller, name).orElseThrow(() -> notFound(name));
     }
 
-    /** Changes the policy and/or config; the old policy becomes the one rollback returns to. */
-    public Deployment update(Principal caller, String name, JsonNode body) {
+    /**
+     * Changes the policy and/or config; the old policy becomes the one rollback returns to. The
+     * deployment is looked up before the change is judged, the policy before the config. Blocking.
+     */
+    public Deployment update(Principal caller, String name, DeploymentChange change) {
         Deployment d = require(caller, name);
-        if (body == null || !body.isObject() || (!body.has("policy") && !body.has("config"))) {
-            throw new ProblemException(ProblemType.INVALID_REQUEST, "send {\"policy\": {...}} and/or {\"config\": {...}}");
-        }
-        TrafficPolicy policy = body.has("policy") ? TrafficPolicy.parse(body.get("policy"), "/policy") : d.policy();
-        DeploymentConfig config = d.config().merge(body.get("config"), "/config");
+        TrafficPolicy policy = change.policy().apply(d.policy());
+        DeploymentConfig config = change.config().apply(d.config());
         Optional<TrafficPolicy> previous = policy.equals(d.policy()) ? d.previousPolicy() : Optional.of(d.policy());
         return change(caller, d, policy, previous, config, "updated", "updated", "deployment.updated");
     }

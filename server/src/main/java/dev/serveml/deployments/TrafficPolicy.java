@@ -8,11 +8,8 @@ import dev.serveml.problem.ProblemType;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * How a deployment's calls are spread over its model's versions: weighted primaries (adding to
@@ -24,8 +21,6 @@ import java.util.regex.Pattern;
  * @param stickyHeader a request header; calls with the same value go to the same version
  */
 public record TrafficPolicy(List<Split> versions, Optional<Integer> shadow, Optional<String> stickyHeader) {
-    private static final Pattern HEADER = Pattern.compile("[A-Za-z0-9-]{1,64}");
-
     /** One primary version and its share of calls. */
     public record Split(int version, int weight) {
     }
@@ -76,83 +71,10 @@ public record TrafficPolicy(List<Split> versions, Optional<Integer> shadow, Opti
     }
 
     /**
-     * Reads a policy from a request body, or the {@code invalid-deployment} problem listing every
-     * field that is wrong.
-     *
-     * @param pointer where the policy sits in the request ("/policy")
+     * The {@code invalid-deployment} problem for these fields; its detail is the one message, or
+     * every field and its message. The service and the HTTP reader of policies word it alike.
      */
-    public static TrafficPolicy parse(JsonNode node, String pointer) {
-        List<ProblemException.FieldError> errors = new ArrayList<>();
-        if (node == null || !node.isObject()) {
-            throw invalid(List.of(new ProblemException.FieldError(pointer, "policy must be an object like "
-                    + "{\"versions\": [{\"version\": 1, \"weight\": 100}]}")));
-        }
-        JsonNode list = node.get("versions");
-        List<Split> splits = new ArrayList<>();
-        if (list == null || !list.isArray() || list.isEmpty()) {
-            errors.add(new ProblemException.FieldError(pointer + "/versions",
-                    "versions must be a non-empty list of {\"version\": n, \"weight\": percent}"));
-        } else {
-            Set<Integer> seen = new HashSet<>();
-            int total = 0;
-            for (int i = 0; i < list.size(); i++) {
-                JsonNode item = list.get(i);
-                String at = pointer + "/versions/" + i;
-                int version = positive(item == null ? null : item.get("version"), at + "/version", errors,
-                        "version must be a version number (1, 2, ...)");
-                JsonNode w = item == null ? null : item.get("weight");
-                int weight = -1;
-                if (w == null || !w.isIntegralNumber() || w.intValue() < 1 || w.intValue() > 100) {
-                    errors.add(new ProblemException.FieldError(at + "/weight", "weight must be a whole percent from 1 to 100"));
-                } else {
-                    weight = w.intValue();
-                    total += weight;
-                }
-                if (version > 0 && !seen.add(version)) {
-                    errors.add(new ProblemException.FieldError(at + "/version", "version " + version + " is listed twice"));
-                }
-                splits.add(new Split(version, weight));
-            }
-            if (errors.isEmpty() && total != 100) {
-                errors.add(new ProblemException.FieldError(pointer + "/versions",
-                        "the weights must add up to 100; they add up to " + total));
-            }
-        }
-        Optional<Integer> shadow = Optional.empty();
-        JsonNode s = node.get("shadow");
-        if (s != null && !s.isNull()) {
-            int v = positive(s, pointer + "/shadow", errors, "shadow must be a version number (1, 2, ...)");
-            if (v > 0 && splits.stream().anyMatch(x -> x.version() == v)) {
-                errors.add(new ProblemException.FieldError(pointer + "/shadow", "the shadow version " + v
-                        + " is also a primary; a shadow must be a version that gets no live traffic"));
-            }
-            shadow = v > 0 ? Optional.of(v) : Optional.empty();
-        }
-        Optional<String> sticky = Optional.empty();
-        JsonNode h = node.get("sticky_header");
-        if (h != null && !h.isNull()) {
-            if (!h.isTextual() || !HEADER.matcher(h.textValue()).matches()) {
-                errors.add(new ProblemException.FieldError(pointer + "/sticky_header",
-                        "sticky_header must be a header name such as X-User-Id"));
-            } else {
-                sticky = Optional.of(h.textValue());
-            }
-        }
-        if (!errors.isEmpty()) {
-            throw invalid(errors);
-        }
-        return new TrafficPolicy(splits, shadow, sticky);
-    }
-
-    private static int positive(JsonNode n, String pointer, List<ProblemException.FieldError> errors, String message) {
-        if (n == null || !n.isIntegralNumber() || n.intValue() < 1) {
-            errors.add(new ProblemException.FieldError(pointer, message));
-            return -1;
-        }
-        return n.intValue();
-    }
-
-    static ProblemException invalid(List<ProblemException.FieldError> errors) {
+    public static ProblemException invalid(List<ProblemException.FieldError> errors) {
         String detail = errors.size() == 1 ? errors.get(0).message()
                 : errors.size() + " fields are invalid: " + String.join("; ", errors.stream()
                 .map(e -> e.pointer() + ": " + e.message()).toList());
@@ -169,5 +91,13 @@ public record TrafficPolicy(List<Split> versions, Optional<Integer> shadow, Opti
         shadow.ifPresent(v -> o.put("shadow", v));
         stickyHeader.ifPresent(v -> o.put("sticky_header", v));
         return o;
+    }
+
+    /** Reads what {@link #toJson()} wrote. */
+    public static TrafficPolicy fromJson(JsonNode o) {
+        List<Split> splits = new ArrayList<>();
+        o.path("versions").forEach(s -> splits.add(new Split(s.path("version").asInt(), s.path("weight").asInt())));
+        return new TrafficPolicy(splits, o.hasNonNull("shadow") ? Optional.of(o.get("shadow").asInt()) : Optional.empty(),
+                o.hasNonNull("sticky_header") ? Optional.of(o.get("sticky_header").asText()) : Optional.empty());
     }
 }

@@ -72,7 +72,7 @@ final class DeploymentsHandler {
     private void create(RoutingContext ctx) {
         JsonNode body = responses.jsonBody(ctx);
         answer(ctx, 201, caller -> {
-            Deployment d = deployments.create(caller, body);
+            Deployment d = deployments.create(caller, DeploymentJson.creation(body));
             ctx.response().putHeader("Location", "/api/v1/deployments/" + d.name());
             return d;
         });
@@ -89,12 +89,13 @@ final class DeploymentsHandler {
     }
 
     private void update(RoutingContext ctx) {
-        // The body is checked after the lookup, so that others' deployments answer 404 whatever they send.
+        // The body is read after the lookup, so that others' deployments answer 404 whatever they send; what it
+        // asks is judged by the service, after its own lookup (DeploymentChange).
         Buffer raw = ctx.body().buffer();
         answer(ctx, 200, caller -> {
             Deployment d = deployments.require(caller, ctx.pathParam("name"));
             byte[] bytes = raw == null ? new byte[0] : raw.getBytes();
-            return deployments.update(caller, d.name(), responses.readTree(bytes, 0, bytes.length));
+            return deployments.update(caller, d.name(), DeploymentJson.change(responses.readTree(bytes, 0, bytes.length)));
         });
     }
 

@@ -176,9 +176,9 @@ public final class PostgresDeploymentStore implements DeploymentStore {
             long owner = rs.getLong("owner_id");
             Long ownerId = rs.wasNull() ? null : owner;
             return new Deployment(rs.getLong("id"), rs.getString("name"), ownerId, rs.getLong("model_id"),
-                    rs.getString("model_name"), TrafficPolicy.parse(json.readTree(rs.getString("policy")), "/policy"),
+                    rs.getString("model_name"), TrafficPolicy.fromJson(json.readTree(rs.getString("policy"))),
                     previous == null ? Optional.empty()
-                            : Optional.of(TrafficPolicy.parse(json.readTree(previous), "/previous_policy")),
+                            : Optional.of(TrafficPolicy.fromJson(json.readTree(previous))),
                     DeploymentConfig.fromJson(json.readTree(rs.getString("config"))),
                     DeploymentStatus.parse(rs.getString("status")), rs.getString("status_message"),
                     rs.getTimestamp("created_at").toInstant(), rs.getTimestamp("updated_at").toInstant());

@@ -331,6 +331,66 @@ class DeploymentsIT {
     }
 
     @Test
+    void ofSeveralFaultsTheFirstTheServiceChecksIsAnsweredAndAnotherTenantLearnsNothingFromItsBody() {
+        String one = "{\"versions\": [{\"version\": 1, \"weight\": 100}]}";
+        String nine = "{\"versions\": [{\"version\": 9, \"weight\": 100}]}";
+        String badPolicy = "{\"versions\": [{\"version\": 1, \"weight\": 60}]}";
+        String badConfig = "{\"max_batch_size\": 0}";
+        String create = "{\"name\": \"%s\", \"model\": \"%s\", \"policy\": %s, \"config\": %s}";
+        // The name, then the model named, then the model found, then the policy, then the config.
+        assertProblem(server.postJson("/api/v1/deployments", "{\"name\": \"bad name!\", \"model\": 5, \"policy\": 1}"),
+                422, "invalid-name", "deployment names");
+        JsonNode p = assertProblem(server.postJson("/api/v1/deployments", "{\"name\": \"faults\", \"policy\": 1}"),
+                422, "invalid-deployment", "model must name the model to deploy");
+        assertThat(p.get("errors").findValuesAsText("pointer")).containsExactly("/model");
+        assertProblem(server.postJson("/api/v1/deployments", create.formatted("faults", "nope", badPolicy, badConfig)),
+                404, "model-not-found", "nope");
+        p = assertProblem(server.postJson("/api/v1/deployments", create.formatted("faults", "iris", badPolicy, badConfig)),
+                422, "invalid-deployment", "the weights must add up to 100; they add up to 60");
+        assertThat(p.get("errors").findValuesAsText("pointer")).containsExactly("/policy/versions");
+        // The config before the versions, the versions before the warm-up sample, all before the name being taken.
+        p = assertProblem(server.postJson("/api/v1/deployments", create.formatted("faults", "iris", nine, badConfig)),
+                422, "invalid-deployment", "max_batch_size must be a whole number from 1 to 4096");
+        assertThat(p.get("errors").findValuesAsText("pointer")).containsExactly("/config/max_batch_size");
+        assertProblem(server.postJson("/api/v1/deployments", create.formatted("faults", "iris", nine,
+                "{\"warmup\": {\"features\": [1, 2]}}")), 404, "version-not-found", "no version 9");
+        assertThat(deploy("faults", one).statusCode()).isEqualTo(201);
+        p = assertProblem(deploy("faults", one, badConfig), 422, "invalid-deployment", "max_batch_size");
+        assertThat(p.get("errors").findValuesAsText("pointer")).containsExactly("/config/max_batch_size");
+
+        // Another tenant: the admin's model and deployment are not found, whatever the body holds.
+        String other = server.newUser("fault-prober");
+        for (String policy : List.of(badPolicy, one, "1")) {
+            assertProblem(as(other, "POST", "/api/v1/deployments", create.formatted("probe", "iris", policy, badConfig)),
+                    404, "model-not-found", "iris");
+        }
+        for (String body : List.of("{", "[]", "{}", "{\"policy\": 1}", "{\"config\": " + badConfig + "}",
+                "{\"policy\": " + nine + "}")) {
+            assertProblem(as(other, "PATCH", "/api/v1/deployments/faults", body), 404, "deployment-not-found", "faults");
+        }
+        // The owner sending the same bodies has them judged: the policy before the config before the versions.
+        assertProblem(server.patchJson("/api/v1/deployments/faults", "{"), 400, "malformed-json", "not valid JSON");
+        assertProblem(server.patchJson("/api/v1/deployments/faults", "[]"), 400, "invalid-request", "and/or");
+        assertProblem(server.patchJson("/api/v1/deployments/faults", "{}"), 400, "invalid-request", "and/or");
+        p = assertProblem(server.patchJson("/api/v1/deployments/faults", "{\"policy\": " + badPolicy + ", \"config\": "
+                + badConfig + "}"), 422, "invalid-deployment", "add up to 60");
+        assertThat(p.get("errors").findValuesAsText("pointer")).containsExactly("/policy/versions");
+        p = assertProblem(server.patchJson("/api/v1/deployments/faults", "{\"policy\": " + nine + ", \"config\": "
+                + badConfig + "}"), 422, "invalid-deployment", "max_batch_size");
+        assertThat(p.get("errors").findValuesAsText("pointer")).containsExactly("/config/max_batch_size");
+        assertProblem(server.patchJson("/api/v1/deployments/faults", "{\"policy\": " + nine + "}"), 404,
+                "version-not-found", "no version 9");
+        assertThat(json(server.get("/api/v1/deployments/faults")).get("policy")).as("nothing changed")
+                .isEqualTo(json(one));
+    }
+
+    private static HttpResponse<String> as(String token, String method, String path, String body) {
+        return server.sendRaw(HttpRequest.newBuilder(server.uri(path)).header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body))
+                .build());
+    }
+
+    @Test
     void anotherTenantSeesTheDeploymentAsNotFoundEverywhere() {
         assertThat(deploy("private", "{\"versions\": [{\"version\": 1, \"weight\": 100}]}").statusCode()).isEqualTo(201);
         String other = server.newUser("deploy-intruder");
