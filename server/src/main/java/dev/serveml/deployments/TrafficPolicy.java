@@ -8,8 +8,11 @@ import dev.serveml.problem.ProblemType;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * How a deployment's calls are spread over its model's versions: weighted primaries (adding to
@@ -25,8 +28,35 @@ public record TrafficPolicy(List<Split> versions, Optional<Integer> shadow, Opti
     public record Split(int version, int weight) {
     }
 
+    /**
+     * A policy is valid whoever builds it: the HTTP reader explains each fault with its field
+     * first, and this refuses any policy that would route wrongly (a caller that builds one itself
+     * cannot skip the rules).
+     *
+     * @throws IllegalArgumentException when the primaries are empty, repeat a version, or their
+     *                                  weights are not whole percents adding to 100, or the shadow
+     *                                  is also a primary
+     */
     public TrafficPolicy {
         versions = List.copyOf(versions);
+        if (versions.isEmpty()) {
+            throw new IllegalArgumentException("a traffic policy has at least one primary version");
+        }
+        int total = 0;
+        Set<Integer> seen = new HashSet<>();
+        for (Split split : versions) {
+            if (split.version() < 1 || split.weight() < 1 || split.weight() > 100 || !seen.add(split.version())) {
+                throw new IllegalArgumentException("invalid split " + split + " in " + versions);
+            }
+            total += split.weight();
+        }
+        if (total != 100) {
+            throw new IllegalArgumentException("the weights add up to " + total + ", not 100");
+        }
+        if (shadow.isPresent() && (shadow.get() < 1 || seen.contains(shadow.get()))) {
+            throw new IllegalArgumentException("the shadow " + shadow.get() + " is not a version apart from the primaries");
+        }
+        Objects.requireNonNull(stickyHeader);
     }
 
     /** Every version a call may touch: primaries first, then the shadow. */

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** How a policy spreads calls, and the stored forms of policies and configs (their HTTP form: http.DeploymentJsonTest). */
 class TrafficPolicyTest {
@@ -22,6 +23,25 @@ class TrafficPolicyTest {
 
     private static TrafficPolicy policy(Optional<Integer> shadow, Optional<String> sticky, TrafficPolicy.Split... splits) {
         return new TrafficPolicy(List.of(splits), shadow, sticky);
+    }
+
+    @Test
+    void aPolicyThatWouldRouteWronglyCannotBeBuiltWhoeverBuildsIt() {
+        TrafficPolicy.Split half = new TrafficPolicy.Split(1, 50);
+        assertThatThrownBy(() -> policy(Optional.empty(), Optional.empty())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> policy(Optional.empty(), Optional.empty(), half))
+                .hasMessageContaining("add up to 50");
+        assertThatThrownBy(() -> policy(Optional.empty(), Optional.empty(), half, half))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> policy(Optional.empty(), Optional.empty(), new TrafficPolicy.Split(1, 101),
+                new TrafficPolicy.Split(2, -1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> policy(Optional.empty(), Optional.empty(), new TrafficPolicy.Split(0, 100)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> policy(Optional.of(1), Optional.empty(), new TrafficPolicy.Split(1, 100)))
+                .hasMessageContaining("shadow");
+
+        assertThat(policy(Optional.of(2), Optional.empty(), new TrafficPolicy.Split(1, 100)).allVersions())
+                .containsExactly(1, 2);
     }
 
     @Test
