@@ -21,35 +21,17 @@ class HuggingFaceTokenizerParityTest {
 
     @Test
     void wordPieceGivesTheExpectedIdsMasksTypesAndOffsetsForEverySentence() throws IOException {
-        List<HfFixtures.Encoded> cases = fixtures.encodings("wordpiece", "singles");
-        assertThat(cases).hasSizeGreaterThan(10);
-        try (HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(fixtures.tokenizer("wordpiece"))) {
-            for (HfFixtures.Encoded expected : cases) {
-                assertEncoding(tokenizer.encode(expected.text()), expected);
-            }
-        }
+        assertEveryCase("wordpiece", "singles", 11);
     }
 
     @Test
     void wordPieceGivesTheExpectedIdsAndTypeIdsForEveryQuestionContextPair() throws IOException {
-        List<HfFixtures.Encoded> cases = fixtures.encodings("wordpiece", "pairs");
-        assertThat(cases).isNotEmpty();
-        try (HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(fixtures.tokenizer("wordpiece"))) {
-            for (HfFixtures.Encoded expected : cases) {
-                assertEncoding(tokenizer.encode(expected.text(), expected.textPair()), expected);
-            }
-        }
+        assertEveryCase("wordpiece", "pairs", 3);
     }
 
     @Test
     void byteLevelBpeGivesTheExpectedIdsAndOffsetsForEverySentence() throws IOException {
-        List<HfFixtures.Encoded> cases = fixtures.encodings("bpe", "singles");
-        assertThat(cases).isNotEmpty();
-        try (HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(fixtures.tokenizer("bpe"))) {
-            for (HfFixtures.Encoded expected : cases) {
-                assertEncoding(tokenizer.encode(expected.text()), expected);
-            }
-        }
+        assertEveryCase("bpe", "singles", 5);
     }
 
     @Test
@@ -58,6 +40,17 @@ class HuggingFaceTokenizerParityTest {
         for (String repo : List.of("bert-tiny-sst2", "bert-tiny-ner", "bert-tiny-squad")) {
             try (HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(fixtures.repo(repo))) {
                 assertThat(tokenizer.encode(first.text()).getIds()).as(repo).containsExactly(first.ids());
+            }
+        }
+    }
+
+    private void assertEveryCase(String kind, String group, int atLeast) throws IOException {
+        List<HfFixtures.Encoded> cases = fixtures.encodings(kind, group);
+        assertThat(cases).hasSizeGreaterThanOrEqualTo(atLeast);
+        try (HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(fixtures.tokenizer(kind))) {
+            for (HfFixtures.Encoded expected : cases) {
+                assertEncoding(expected.textPair() == null ? tokenizer.encode(expected.text())
+                        : tokenizer.encode(expected.text(), expected.textPair()), expected);
             }
         }
     }
