@@ -85,7 +85,7 @@ class ConfigCatalogueTest {
     void everySecretIsMaskedAndNoOtherValueIs() {
         assertThat(Arrays.stream(Setting.values()).filter(Setting::secret).map(Setting::name)).containsExactlyInAnyOrder(
                 "SERVEML_DATABASE_URL", "SERVEML_DATABASE_PASSWORD", "SERVEML_ADMIN_PASSWORD", "SERVEML_JWT_SECRET",
-                "SERVEML_REDIS_URL", "SERVEML_PIP_INDEX_URL");
+                "SERVEML_REDIS_URL", "SERVEML_PIP_INDEX_URL", "SERVEML_HF_TOKEN");
         assertThat(Setting.SERVEML_ADMIN_PASSWORD.masked("hunter2-hunter2")).isEqualTo("***");
         assertThat(Setting.SERVEML_ADMIN_PASSWORD.masked("")).isEmpty();
         assertThat(Setting.SERVEML_DATABASE_USER.masked("app")).isEqualTo("app");
