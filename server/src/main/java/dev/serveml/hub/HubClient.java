@@ -135,8 +135,10 @@ public final class HubClient implements AutoCloseable {
             try {
                 files.put(file.path(), cache.link(request.repo(), info.commit(), file));
             } catch (IllegalArgumentException e) {
-                throw new ProblemException(ProblemType.HUB_BAD_ANSWER, "the Hub's listing of " + request.repo()
-                        + " names a file through a folder that leaves the repository; nothing was used");
+                LOG.error("{}: a folder of the cached snapshot {} leads out of the cache (a symlink); refused",
+                        request.repo(), info.commit());
+                throw new ProblemException(ProblemType.HUB_BAD_ANSWER, "the file " + file.path() + " of "
+                        + request.repo() + " would be placed outside its cache folder; nothing was written there");
             } catch (IOException e) {
                 throw local(e);
             }
