@@ -144,29 +144,26 @@ class HubClientIT {
 
     @Test
     void anInterruptedTransferIsResumedWithRangeAndTheResultIsByteIdentical() throws IOException {
-        hub.cutAfter.put("onnx/model.onnx", 100_000L);
-        hub.cutTimes.set(1);
-
-        Snapshot snapshot = fetch(null);
-
-        assertThat(Files.readAllBytes(snapshot.files().get("onnx/model.onnx"))).isEqualTo(repo.files.get("onnx/model.onnx"));
         String sha = FakeHub.sha256(repo.files.get("onnx/model.onnx"));
-        assertThat(hub.seen).filteredOn(s -> s.host().equals("cdn") && s.path().contains(sha))
-                .extracting(FakeHub.Seen::range)
-                .containsExactly(Optional.empty(), Optional.of("bytes=100000-"));
-        assertThat(blobNames()).noneMatch(n -> n.endsWith(".incomplete"));
+        assertResumed("onnx/model.onnx", 100_000, s -> s.host().equals("cdn") && s.path().contains(sha));
     }
 
     @Test
     void aFileKeptInGitIsResumedFromTheHubItselfToo() throws IOException {
-        hub.cutAfter.put("tokenizer.json", 1000L);
+        assertResumed("tokenizer.json", 1000, s -> s.host().equals("hub") && s.path().endsWith("/tokenizer.json"));
+    }
+
+    private void assertResumed(String path, long cut, java.util.function.Predicate<FakeHub.Seen> transfers)
+            throws IOException {
+        hub.cutAfter.put(path, cut);
         hub.cutTimes.set(1);
 
         Snapshot snapshot = fetch(null);
 
-        assertThat(Files.readAllBytes(snapshot.files().get("tokenizer.json"))).isEqualTo(repo.files.get("tokenizer.json"));
-        assertThat(hub.seen).filteredOn(s -> s.path().endsWith("/tokenizer.json")).extracting(FakeHub.Seen::range)
-                .containsExactly(Optional.empty(), Optional.of("bytes=1000-"));
+        assertThat(Files.readAllBytes(snapshot.files().get(path))).isEqualTo(repo.files.get(path));
+        assertThat(hub.seen).filteredOn(transfers).extracting(FakeHub.Seen::range)
+                .containsExactly(Optional.empty(), Optional.of("bytes=" + cut + "-"));
+        assertThat(blobNames()).noneMatch(n -> n.endsWith(".incomplete"));
     }
 
     @Test
