@@ -99,6 +99,9 @@ public final class ConfigLoader {
                 merged.put(k, v);
             }
         });
+        for (String keep : Setting.HUB_FALLBACKS) {
+            Optional.ofNullable(env.get(keep)).ifPresent(v -> merged.put(keep, v));
+        }
         for (String keep : Setting.WORKER_PASS_THROUGH) {
             Optional.ofNullable(env.get(keep)).ifPresent(v -> merged.put(keep, v));
         }
@@ -133,10 +136,11 @@ public final class ConfigLoader {
         CacheConfig cache = new CacheConfig(first(SERVEML_CACHE),
                 duration(SERVEML_CACHE_TTL),
                 integer(SERVEML_CACHE_MAX_ENTRIES));
+        HubConfig hub = hub();
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new ServemlConfig(http, storage, database, runtime, python, batching, hosting, auth, redis, cache);
+        return new ServemlConfig(http, storage, database, runtime, python, batching, hosting, auth, redis, cache, hub);
     }
 
     private HttpConfig http(boolean authOn) {
@@ -200,6 +204,45 @@ public final class ConfigLoader {
                 dataDir.resolve("python").resolve("envs"),
                 dataDir.resolve("python").resolve("worker"),
                 passThrough);
+    }
+
+    /** The Hub keys, with Hugging Face's own variables as their defaults, in huggingface_hub's order. */
+    private HubConfig hub() {
+        String hfEndpoint = source.getOrDefault("HF_ENDPOINT", "").trim();
+        String endpoint = string(SERVEML_HF_ENDPOINT, hfEndpoint.isEmpty() ? HubConfig.DEFAULT_ENDPOINT : hfEndpoint);
+        if (source.getOrDefault(SERVEML_HF_ENDPOINT.name(), "").isBlank() && !hfEndpoint.isEmpty()) {
+            String problem = SERVEML_HF_ENDPOINT.spec().check().apply(hfEndpoint);
+            if (problem != null) {
+                problems.add("HF_ENDPOINT (the default of SERVEML_HF_ENDPOINT): " + problem);
+                endpoint = HubConfig.DEFAULT_ENDPOINT;
+            }
+        }
+        Optional<Path> cache = optionalPath(SERVEML_HF_CACHE);
+        if (cache.isEmpty()) {
+            effective.put(SERVEML_HF_CACHE, "");
+        }
+        Path cacheDir = cache.orElseGet(this::hfCacheDefault);
+        return new HubConfig(java.net.URI.create(endpoint.replaceAll("/+$", "")), optionalString(SERVEML_HF_TOKEN),
+                cacheDir, bool(SERVEML_HF_OFFLINE), duration(SERVEML_HF_TIMEOUT));
+    }
+
+    private Path hfCacheDefault() {
+        try {
+            String hubCache = source.getOrDefault("HF_HUB_CACHE", "").trim();
+            if (!hubCache.isEmpty()) {
+                return Path.of(hubCache).toAbsolutePath().normalize();
+            }
+            String home = source.getOrDefault("HF_HOME", "").trim();
+            if (!home.isEmpty()) {
+                return Path.of(home, "hub").toAbsolutePath().normalize();
+            }
+            String userHome = source.getOrDefault("HOME", "").trim();
+            return Path.of(userHome.isEmpty() ? System.getProperty("user.home") : userHome, ".cache", "huggingface", "hub")
+                    .toAbsolutePath().normalize();
+        } catch (InvalidPathException e) {
+            problems.add("HF_HUB_CACHE/HF_HOME: not a valid path (" + e.getMessage() + ")");
+            return Path.of(System.getProperty("user.home"), ".cache", "huggingface", "hub");
+        }
     }
 
     private AuthConfig auth(boolean authOn) {

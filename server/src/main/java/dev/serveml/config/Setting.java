@@ -138,6 +138,21 @@ public enum Setting {
             "`true` accepts requirement lines that are URLs, VCS references, paths or `name @ url` (never pip options)"),
     SERVEML_PIP_TIMEOUT(duration("300s", false), "longest pip run"),
     SERVEML_PIP_ENV_RETENTION(duration("168h", true), "virtualenvs unused this long are removed (`0` keeps them)"),
+    SERVEML_HF_ENDPOINT(string(HubConfig.DEFAULT_ENDPOINT).doc("`HF_ENDPOINT`, else `" + HubConfig.DEFAULT_ENDPOINT + "`")
+                    .check(v -> v.matches("(?i)https?://[^\\s/?#@]+(/[^\\s?#@]*)?") ? null
+                            : "must be an http(s) URL without credentials, query or fragment, such as "
+                            + HubConfig.DEFAULT_ENDPOINT),
+            "the Hugging Face Hub that `hf://` model sources are read from"),
+    SERVEML_HF_TOKEN(string("").doc("(none)").asSecret(),
+            "Hugging Face token for gated and private repositories; sent only to the Hub's own host, never to a "
+                    + "download redirect elsewhere, never logged (`HF_TOKEN` is not read: every tenant would borrow it)"),
+    SERVEML_HF_CACHE(path("").doc("`HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`"),
+            "the Hugging Face cache, in its standard layout (`models--org--name/{blobs,refs,snapshots}`), so a cache "
+                    + "filled by `huggingface-cli` is reused"),
+    SERVEML_HF_OFFLINE(bool("false"),
+            "`true`: Hub sources are resolved from the cache alone and no connection is ever opened"),
+    SERVEML_HF_TIMEOUT(duration("30s", false),
+            "longest the Hub may take to connect or answer, and a download may stall, before it is retried"),
     SERVEML_MAX_BATCH_SIZE(integer("1", 1, 4096).doc("`1` (off)"),
             "most rows one model call takes from concurrent requests (dynamic batching)"),
     SERVEML_MAX_QUEUE_DELAY(duration("2ms", true), "longest the oldest queued request waits for others to join its batch"),
@@ -160,6 +175,13 @@ public enum Setting {
      * need them for OpenBLAS to compute correctly. The loader reads them into {@link PythonConfig}.
      */
     public static final List<String> WORKER_PASS_THROUGH = List.of("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE");
+
+    /**
+     * Hugging Face's own variables, read (never required) as the defaults of the {@code SERVEML_HF_*}
+     * keys so that a machine already set up for {@code huggingface-cli} works unchanged; {@code HOME}
+     * places the default cache. The loader reads them into {@link HubConfig}.
+     */
+    public static final List<String> HUB_FALLBACKS = List.of("HF_ENDPOINT", "HF_HUB_CACHE", "HF_HOME", "HOME");
 
     public static final Set<String> NOT_SERVER = Set.of("SERVEML_ROOT", "SERVEML_REPO_ROOT", "SERVEML_REQUIRE_ALL",
             "SERVEML_SHARED", "SERVEML_API_KEY");

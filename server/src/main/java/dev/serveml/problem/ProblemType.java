@@ -64,6 +64,17 @@ public enum ProblemType {
     STORAGE_FULL("storage-full", 507, "Insufficient storage", false),
     INVALID_REQUIREMENTS("invalid-requirements", 422, "The model's requirements name something pip may not install",
             false),
+    /** A Hugging Face repository, revision or file the Hub does not have (or hides: private repos read as missing). */
+    HUB_REPO_NOT_FOUND("hub-repo-not-found", 422, "Not found on the Hugging Face Hub", false),
+    /** A gated or private repository asked for without a token that may read it. */
+    HUB_AUTH_REQUIRED("hub-auth-required", 422, "The Hugging Face repository needs a token with access", false),
+    /** A repository with weights but no ONNX export (or none for the variant asked). */
+    HUB_NO_ONNX("hub-no-onnx", 422, "The Hugging Face repository has no usable ONNX export", false),
+    /** Offline mode, or the Hub unreachable, and the revision is not in the local cache. */
+    HUB_NOT_CACHED("hub-not-cached", 422, "Not in the local Hugging Face cache", false),
+    /** The Hub (or its download host) answered something that cannot be trusted: a bad listing, a wrong hash. */
+    HUB_BAD_ANSWER("hub-bad-answer", 502, "The Hugging Face Hub sent an unusable answer", false),
+    HUB_UNAVAILABLE("hub-unavailable", 503, "The Hugging Face Hub cannot be reached", true),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";

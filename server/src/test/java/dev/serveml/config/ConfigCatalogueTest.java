@@ -85,7 +85,7 @@ class ConfigCatalogueTest {
     void everySecretIsMaskedAndNoOtherValueIs() {
         assertThat(Arrays.stream(Setting.values()).filter(Setting::secret).map(Setting::name)).containsExactlyInAnyOrder(
                 "SERVEML_DATABASE_URL", "SERVEML_DATABASE_PASSWORD", "SERVEML_ADMIN_PASSWORD", "SERVEML_JWT_SECRET",
-                "SERVEML_REDIS_URL", "SERVEML_PIP_INDEX_URL");
+                "SERVEML_REDIS_URL", "SERVEML_PIP_INDEX_URL", "SERVEML_HF_TOKEN");
         assertThat(Setting.SERVEML_ADMIN_PASSWORD.masked("hunter2-hunter2")).isEqualTo("***");
         assertThat(Setting.SERVEML_ADMIN_PASSWORD.masked("")).isEmpty();
         assertThat(Setting.SERVEML_DATABASE_USER.masked("app")).isEqualTo("app");
@@ -126,5 +126,40 @@ class ConfigCatalogueTest {
         assertThat(Setting.distance("kitten", "sitting")).isEqualTo(3);
         assertThat(Setting.distance("", "abc")).isEqualTo(3);
         assertThat(Setting.nearest("SERVEML_PYTHON_WORKER")).isEqualTo(Setting.SERVEML_PYTHON_WORKERS);
+    }
+
+    @Test
+    void theHubKeysFallBackToHuggingFacesOwnVariablesInHuggingfaceHubsOrder() {
+        HubConfig defaults = ConfigLoader.load(Map.of("HOME", "/home/u")).hub();
+        assertThat(defaults.endpoint()).hasToString("https://huggingface.co");
+        assertThat(defaults.cacheDir()).isEqualTo(Path.of("/home/u/.cache/huggingface/hub"));
+        assertThat(defaults.offline()).isFalse();
+        assertThat(defaults.token()).isEmpty();
+        assertThat(ConfigLoader.load(Map.of("HF_HOME", "/hf")).hub().cacheDir()).isEqualTo(Path.of("/hf/hub"));
+        assertThat(ConfigLoader.load(Map.of("HF_HOME", "/hf", "HF_HUB_CACHE", "/hub")).hub().cacheDir())
+                .isEqualTo(Path.of("/hub"));
+        assertThat(ConfigLoader.load(Map.of("HF_HUB_CACHE", "/hub", "SERVEML_HF_CACHE", "/mine")).hub().cacheDir())
+                .isEqualTo(Path.of("/mine"));
+        assertThat(ConfigLoader.load(Map.of("HF_ENDPOINT", "https://hf-mirror.example/")).hub().endpoint())
+                .hasToString("https://hf-mirror.example");
+        assertThat(ConfigLoader.load(Map.of("HF_ENDPOINT", "https://hf-mirror.example",
+                "SERVEML_HF_ENDPOINT", "http://127.0.0.1:9000")).hub().endpoint()).hasToString("http://127.0.0.1:9000");
+        HubConfig set = ConfigLoader.load(Map.of("SERVEML_HF_TOKEN", "hf_s3cret", "SERVEML_HF_OFFLINE", "true")).hub();
+        assertThat(set.token()).hasValue("hf_s3cret");
+        assertThat(set.offline()).isTrue();
+        assertThat(set.toString()).doesNotContain("hf_s3cret");
+        assertThat(ConfigLoader.list(Map.of("SERVEML_HF_TOKEN", "hf_s3cret"))).contains("SERVEML_HF_TOKEN=***");
+    }
+
+    @Test
+    void aHubEndpointWithCredentialsQueryOrAnotherSchemeIsRefused() {
+        for (String bad : List.of("ftp://hub", "https://user:pw@hub", "https://hub?x=1", "https://hub#x", "hub")) {
+            ConfigException e = catchThrowableOfType(ConfigException.class,
+                    () -> ConfigLoader.load(Map.of("SERVEML_HF_ENDPOINT", bad)));
+            assertThat(e).as(bad).isNotNull();
+            assertThat(e.problems()).singleElement().asString().startsWith("SERVEML_HF_ENDPOINT: must be an http(s) URL");
+        }
+        assertThat(catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(Map.of("HF_ENDPOINT", "ftp://x")))
+                .problems()).singleElement().asString().startsWith("HF_ENDPOINT (the default of SERVEML_HF_ENDPOINT)");
     }
 }

@@ -32,7 +32,7 @@ class ProblemTypeTest {
                 .containsExactlyInAnyOrder(ProblemType.MODEL_UNAVAILABLE, ProblemType.SERVICE_UNAVAILABLE,
                         ProblemType.INFERENCE_TIMEOUT, ProblemType.QUEUE_FULL, ProblemType.LOGIN_THROTTLED,
                         ProblemType.RATE_LIMITED, ProblemType.QUOTA_EXCEEDED, ProblemType.DATABASE_UNAVAILABLE,
-                        ProblemType.TOO_MANY_UPLOADS);
+                        ProblemType.TOO_MANY_UPLOADS, ProblemType.HUB_UNAVAILABLE);
     }
 
     @Test
