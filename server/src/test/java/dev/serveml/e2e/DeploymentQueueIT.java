@@ -52,7 +52,7 @@ class DeploymentQueueIT {
         server = TestServer.start(dataDir, Map.of("SERVEML_CACHE", "off", "SERVEML_QUEUE_CAPACITY", "1",
                 "SERVEML_INFERENCE_THREADS", "1",
                 "SERVEML_PYTHON_TIMEOUT", "10s"));
-        HttpResponse<String> r = server.upload("slowpy", "slow.zip", PythonModelsIT.zip(Map.of("handler.py", SLOW)));
+        HttpResponse<String> r = server.upload("slowpy", "slow.zip", Fixtures.zip(Map.of("handler.py", SLOW)));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
     }
 
@@ -67,7 +67,7 @@ class DeploymentQueueIT {
         HttpResponse<String> r = server.postJson("/api/v1/deployments", "{\"name\": \"" + name + "\", \"model\": \"slowpy\","
                 + " \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}, \"config\": {\"min_instances\": 1}}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        DeploymentsIT.awaitStatusOn(server, name, "active");
+        server.awaitDeployment(name, "active");
     }
 
     static HttpResponse<String> call(String name, double x, Integer timeoutMs) {

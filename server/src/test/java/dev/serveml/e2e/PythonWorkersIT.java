@@ -73,7 +73,7 @@ class PythonWorkersIT {
     }
 
     static void uploadMischief(String name) {
-        HttpResponse<String> r = server.upload(name, "mischief.zip", PythonModelsIT.zip(Map.of("handler.py", MISCHIEF)));
+        HttpResponse<String> r = server.upload(name, "mischief.zip", Fixtures.zip(Map.of("handler.py", MISCHIEF)));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
     }
 
@@ -148,7 +148,7 @@ class PythonWorkersIT {
     @Test
     void aWorkerKilledWhileLoadingFailsTheUploadCleanly() throws Exception {
         Set<ProcessHandle> before = workers();
-        byte[] archive = PythonModelsIT.zip(Map.of("handler.py", MISCHIEF, "slow_load", ""));
+        byte[] archive = Fixtures.zip(Map.of("handler.py", MISCHIEF, "slow_load", ""));
         CompletableFuture<HttpResponse<String>> upload = CompletableFuture.supplyAsync(
                 () -> server.upload("halfloaded", "slow.zip", archive));
         ProcessHandle worker = newWorker(before);

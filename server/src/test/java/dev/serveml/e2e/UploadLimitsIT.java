@@ -62,13 +62,13 @@ class UploadLimitsIT {
         List<CompletableFuture<HttpResponse<String>>> greedyUploads = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             String name = "greedy-" + i;
-            byte[] zip = UploadRaceIT.slowHandler("greedy " + i, LOAD_SECONDS);
+            byte[] zip = Fixtures.slowHandler("greedy " + i, LOAD_SECONDS);
             greedyUploads.add(CompletableFuture.supplyAsync(() -> upload(greedy, name, zip), clients));
         }
         List<CompletableFuture<HttpResponse<String>>> otherUploads = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
             String name = "other-" + i;
-            byte[] zip = UploadRaceIT.slowHandler("other " + i, LOAD_SECONDS);
+            byte[] zip = Fixtures.slowHandler("other " + i, LOAD_SECONDS);
             otherUploads.add(CompletableFuture.supplyAsync(() -> upload(other, name, zip), clients));
         }
         // The refusals come at once, while the admitted uploads load (12 s each).
@@ -106,9 +106,9 @@ class UploadLimitsIT {
             HttpResponse<String> r = f.get();
             assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         }
-        HttpResponse<String> later = upload(greedy, "greedy-later", UploadRaceIT.slowHandler("later", 0.1));
+        HttpResponse<String> later = upload(greedy, "greedy-later", Fixtures.slowHandler("later", 0.1));
         assertThat(later.statusCode()).as("slots are given back: " + later.body()).isEqualTo(201);
-        assertThat(UploadRaceIT.leftoverUploads(dataDir)).isEmpty();
+        assertThat(server.leftoverUploads()).isEmpty();
     }
 
     private static HttpResponse<String> upload(String token, String model, byte[] zip) {
