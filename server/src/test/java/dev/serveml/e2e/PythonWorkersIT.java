@@ -151,9 +151,9 @@ class PythonWorkersIT {
         byte[] archive = Fixtures.zip(Map.of("handler.py", MISCHIEF, "slow_load", ""));
         CompletableFuture<HttpResponse<String>> upload = CompletableFuture.supplyAsync(
                 () -> server.upload("halfloaded", "slow.zip", archive));
-        ProcessHandle worker = newWorker(before);
-        // Let time pass for the new worker to be inside its (slow) load: nothing outside it says so.
-        Thread.sleep(500);
+        // The new worker is inside its slow load once it sleeps in the kernel.
+        ProcessHandle worker = Poll.until(() -> sleeping(before).orElse(null), p -> true, Duration.ofSeconds(30),
+                "a new worker asleep in its load");
         worker.destroyForcibly();
         assertProblem(upload.get(), 422, "invalid-model", "exited while loading");
         assertProblem(server.get("/api/v1/models/halfloaded"), 404, "model-not-found", "halfloaded");
