@@ -1,9 +1,9 @@
 package dev.serveml.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -32,22 +32,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 class AccessAbuseIT {
     static final String ROW = "{\"features\": [5.1, 3.5, 1.4, 0.2]}";
 
-    @TempDir
-    static Path dataDir;
+    @RegisterExtension
+    static final SharedServer shared = new SharedServer();
     static TestServer server;
     /** A client whose connections come from 127.0.0.2: another address for the server. */
     static HttpClient elsewhere;
 
     @BeforeAll
     static void start() throws IOException {
-        server = TestServer.start(dataDir.resolve("main"));
+        server = shared.server();
         elsewhere = HttpClient.newBuilder().localAddress(InetAddress.getByName("127.0.0.2"))
                 .connectTimeout(Duration.ofSeconds(5)).build();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     static HttpResponse<String> as(String credential, String method, String path, String json) {

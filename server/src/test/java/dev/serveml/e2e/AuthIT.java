@@ -8,9 +8,9 @@ import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.http.HttpRequest;
@@ -28,18 +28,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Accounts, sessions, keys, public models, rate limits, quotas and the audit log, over real HTTP. */
 class AuthIT {
-    @TempDir
-    static Path dataDir;
+    @RegisterExtension
+    static final SharedServer shared = new SharedServer();
     static TestServer server;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start(dataDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
+        server = shared.server();
     }
 
     static HttpResponse<String> as(String credential, String method, String path, String json) {

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
@@ -47,8 +48,8 @@ class DashboardIT {
     private static final Path SCREENSHOTS = Path.of("target", "screenshots");
     private static final Duration WAIT = Duration.ofSeconds(30);
 
-    @TempDir
-    static Path dataDir;
+    @RegisterExtension
+    static final SharedServer shared = new SharedServer();
     @TempDir
     static Path profileDir;
     static TestServer server;
@@ -60,7 +61,7 @@ class DashboardIT {
         SystemRequirements.require(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
                 "Chromium and its driver are not installed (apt-get install chromium chromium-driver)");
         Files.createDirectories(SCREENSHOTS);
-        server = TestServer.start(dataDir);
+        server = shared.server();
         service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
         ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile()).addArguments("--headless", "--no-sandbox",
                 "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -77,9 +78,6 @@ class DashboardIT {
         } finally {
             if (service != null) {
                 service.stop();
-            }
-            if (server != null) {
-                server.close();
             }
         }
     }
@@ -363,7 +361,7 @@ class DashboardIT {
         HttpResponse<String> created = server.postJson("/api/v1/deployments", "{\"name\": \"canary-web\", \"model\": "
                 + "\"canary\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}}");
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
-        DeploymentsIT.awaitStatusOn(server, "canary-web", "active");
+        server.awaitDeployment("canary-web", "active");
         open("/deployments/canary-web");
         assertThat(visible("deployment-policy").getText()).isEqualTo("v1 100%");
         type("weight-1", "90");
@@ -386,7 +384,7 @@ class DashboardIT {
         HttpResponse<String> created = server.postJson("/api/v1/deployments", "{\"name\": \"tuned-web\", \"model\": "
                 + "\"tuned\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}}");
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
-        DeploymentsIT.awaitStatusOn(server, "tuned-web", "active");
+        server.awaitDeployment("tuned-web", "active");
         open("/deployments/tuned-web");
         click("config-edit");
         type("config-instances", "2");

@@ -1,15 +1,13 @@
 package dev.serveml.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +18,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static dev.serveml.e2e.DeploymentsIT.awaitStatusOn;
+import static dev.serveml.e2e.Fixtures.firstDoubled;
 import static dev.serveml.e2e.Problems.assertProblem;
 import static dev.serveml.e2e.TestServer.fixture;
 import static dev.serveml.e2e.TestServer.json;
@@ -34,22 +32,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  * model, since a version shared by two deployments takes the config deployed last.
  */
 class DeploymentConfigIT {
-    @TempDir
-    static Path dataDir;
+    @RegisterExtension
+    static final SharedServer shared = new SharedServer();
     static TestServer server;
 
     @BeforeAll
     static void start() {
         SystemRequirements.requireBubblewrap();
         SystemRequirements.requirePython("numpy");
-        server = TestServer.start(dataDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
+        server = shared.server();
     }
 
     static void uploadHandler(String model) {
@@ -62,11 +53,6 @@ class DeploymentConfigIT {
                 + "\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}, \"config\": " + config + "}");
     }
 
-    static double firstDoubled(HttpResponse<String> r) {
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        return json(r).get("predictions").get(0).get("doubled").get(0).asDouble();
-    }
-
     static HttpResponse<String> predict(String deployment) {
         return server.postJson("/api/v1/deployments/" + deployment + "/predict", "{\"instances\": [[1.0, 2.0]]}");
     }
@@ -77,13 +63,13 @@ class DeploymentConfigIT {
         assertThat(deploy("doubler-ten", "doubler-env", "{\"instances\": 3, \"env\": {\"HANDLER_BIAS\": \"10\"}}")
                 .statusCode()).isEqualTo(201);
 
-        JsonNode d = awaitStatusOn(server, "doubler-ten", "active");
+        JsonNode d = server.awaitDeployment("doubler-ten", "active");
 
         assertThat(d.get("config").get("instances").asInt()).isEqualTo(3);
         assertThat(d.get("config").get("env").get("HANDLER_BIAS").asText()).isEqualTo("10");
         assertThat(d.get("versions").get(0).get("instances").asInt()).isEqualTo(3);
         assertThat(firstDoubled(predict("doubler-ten"))).isEqualTo(12.0);
-        List<JsonNode> events = DeploymentsIT.eventsUnchecked(server, "doubler-ten");
+        List<JsonNode> events = server.deploymentEvents("doubler-ten");
         assertThat(events).anySatisfy(e -> {
             assertThat(e.get("step").asText()).isEqualTo("built");
             assertThat(e.get("message").asText()).contains("environment for 1 requirement(s) ready (cached)");
@@ -96,7 +82,7 @@ class DeploymentConfigIT {
     void newResourcesLoadTheVersionAgainWhileEveryCallIsAnswered() throws Exception {
         uploadHandler("doubler-live");
         deploy("doubler-live", "doubler-live", "{\"env\": {\"HANDLER_BIAS\": \"1\"}}");
-        awaitStatusOn(server, "doubler-live", "active");
+        server.awaitDeployment("doubler-live", "active");
         assertThat(firstDoubled(predict("doubler-live"))).isEqualTo(3.0);
 
         Set<String> answers = ConcurrentHashMap.newKeySet();
@@ -117,7 +103,7 @@ class DeploymentConfigIT {
         HttpResponse<String> patched = server.patchJson("/api/v1/deployments/doubler-live",
                 "{\"config\": {\"env\": {\"HANDLER_BIAS\": \"2\"}, \"instances\": 2}}");
         assertThat(patched.statusCode()).as(patched.body()).isEqualTo(200);
-        JsonNode d = awaitStatusOn(server, "doubler-live", "active");
+        JsonNode d = server.awaitDeployment("doubler-live", "active");
         stop.set(true);
         caller.join(Duration.ofSeconds(30));
 
@@ -125,7 +111,7 @@ class DeploymentConfigIT {
         assertThat(d.get("versions").get(0).get("instances").asInt()).isEqualTo(2);
         assertThat(failures).as("no call failed during the reload").isEmpty();
         assertThat(answers).isSubsetOf("3.0", "4.0");
-        assertThat(DeploymentsIT.eventsUnchecked(server, "doubler-live")).anySatisfy(e -> assertThat(
+        assertThat(server.deploymentEvents("doubler-live")).anySatisfy(e -> assertThat(
                 e.get("message").asText()).contains("loading doubler-live v1 again with 2 instance(s)"));
     }
 
@@ -136,7 +122,7 @@ class DeploymentConfigIT {
         // waits), and the seven sent while it runs queue behind it and are stacked into one call.
         deploy("doubler-batched", "doubler-batched", "{\"instances\": 1, \"max_batch_size\": 16, "
                 + "\"max_queue_delay\": \"2s\", \"env\": {\"HANDLER_SLEEP_MS\": \"400\"}}");
-        awaitStatusOn(server, "doubler-batched", "active");
+        server.awaitDeployment("doubler-batched", "active");
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
         List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
@@ -187,9 +173,9 @@ class DeploymentConfigIT {
     void everyDeploymentChangeIsInTheAuditLog() {
         uploadHandler("doubler-audit");
         deploy("doubler-audit", "doubler-audit", "{}");
-        awaitStatusOn(server, "doubler-audit", "active");
+        server.awaitDeployment("doubler-audit", "active");
         server.patchJson("/api/v1/deployments/doubler-audit", "{\"config\": {\"max_batch_size\": 4}}");
-        awaitStatusOn(server, "doubler-audit", "active");
+        server.awaitDeployment("doubler-audit", "active");
         server.delete("/api/v1/deployments/doubler-audit");
 
         JsonNode log = json(server.get("/api/v1/audit?limit=500"));

@@ -39,7 +39,7 @@ class DeploymentEvictionIT {
             HttpResponse<String> r = server.postJson("/api/v1/deployments", "{\"name\": \"d-" + name + "\", \"model\": \""
                     + name + "\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}, \"config\": " + config + "}");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-            DeploymentsIT.awaitStatusOn(server, "d-" + name, "active");
+            server.awaitDeployment("d-" + name, "active");
         }
     }
 

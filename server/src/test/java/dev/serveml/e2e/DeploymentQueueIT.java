@@ -6,13 +6,19 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Stream;
 
 import static dev.serveml.e2e.Problems.assertProblem;
 import static dev.serveml.e2e.TestServer.fixture;
@@ -20,29 +26,41 @@ import static dev.serveml.e2e.TestServer.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Deployments under load with a slow Python handler, one inference thread and a queue of one:
- * a full queue answers 503 at once, a passed deadline 504, deleting waits for the calls in
- * flight, and a version whose environment failed cannot be deployed.
+ * Deployments under load with a Python handler that holds a call until the test lets it go, one
+ * inference thread and a queue of one: a full queue answers 503 at once, a passed deadline 504
+ * while the call ahead still runs, deleting waits for the calls in flight, and a version whose
+ * environment failed cannot be deployed. Nothing here waits for time to pass: each step waits for
+ * what the server answers, so two busy cores make it slower, never wrong.
  */
 class DeploymentQueueIT {
-    /** Sleeps 1.5 s when x[0][0] is 666. */
-    static final String SLOW = """
-            import time
+    /**
+     * Holds a call whose x[0][0] is 1000 or more until the file release-&lt;x&gt; appears in its
+     * model directory (which the sandbox binds read-only, so a file the test adds shows inside).
+     */
+    static final String HOLDING = """
+            import os, time
             import numpy as np
+            # DeploymentQueueIT: held calls
             SIGNATURE = {"inputs": [{"name": "x", "datatype": "FP64", "shape": [-1, 1], "kind": "tensor"}],
                          "outputs": [{"name": "y", "datatype": "FP64", "shape": [-1, 1], "kind": "tensor"}]}
+            MODEL_DIR = None
             def load(model_dir):
-                pass
+                global MODEL_DIR
+                MODEL_DIR = model_dir
             def predict(inputs):
                 x = np.asarray(inputs["x"], dtype=np.float64)
-                if x[0][0] == 666:
-                    time.sleep(1.5)
+                if x[0][0] >= 1000:
+                    gate = os.path.join(MODEL_DIR, "release-%d" % int(x[0][0]))
+                    while not os.path.exists(gate):
+                        time.sleep(0.01)
                 return {"y": x + 1}
             """;
 
     @TempDir
     static Path dataDir;
     static TestServer server;
+    /** The callers' threads: the common pool has a single thread on two cores. */
+    static final ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor();
 
     @BeforeAll
     static void start() {
@@ -52,12 +70,13 @@ class DeploymentQueueIT {
         server = TestServer.start(dataDir, Map.of("SERVEML_CACHE", "off", "SERVEML_QUEUE_CAPACITY", "1",
                 "SERVEML_INFERENCE_THREADS", "1",
                 "SERVEML_PYTHON_TIMEOUT", "10s"));
-        HttpResponse<String> r = server.upload("slowpy", "slow.zip", PythonModelsIT.zip(Map.of("handler.py", SLOW)));
+        HttpResponse<String> r = server.upload("slowpy", "slow.zip", Fixtures.zip(Map.of("handler.py", HOLDING)));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
     }
 
     @AfterAll
     static void stop() {
+        callers.shutdownNow();
         if (server != null) {
             server.close();
         }
@@ -67,7 +86,7 @@ class DeploymentQueueIT {
         HttpResponse<String> r = server.postJson("/api/v1/deployments", "{\"name\": \"" + name + "\", \"model\": \"slowpy\","
                 + " \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}, \"config\": {\"min_instances\": 1}}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        DeploymentsIT.awaitStatusOn(server, name, "active");
+        server.awaitDeployment(name, "active");
     }
 
     static HttpResponse<String> call(String name, double x, Integer timeoutMs) {
@@ -80,45 +99,81 @@ class DeploymentQueueIT {
         return server.send(b.build());
     }
 
+    /**
+     * Sends a call that the worker holds until {@link #release}{@code (gate)}, and returns once it
+     * holds the version's one call slot: a call with a short deadline then waits in the queue and
+     * is answered 504, where before it ran at once.
+     */
+    static CompletableFuture<HttpResponse<String>> hold(String name, int gate) {
+        CompletableFuture<HttpResponse<String>> held = CompletableFuture.supplyAsync(() -> call(name, gate, null), callers);
+        Poll.until(() -> {
+            if (held.isDone()) {
+                throw new AssertionError("the held call was answered: " + held.join().body());
+            }
+            return call(name, 1, 200).statusCode() == 504;
+        }, Duration.ofSeconds(30), "the held call to take the call slot");
+        return held;
+    }
+
+    /** Lets the calls held at {@code gate} answer. */
+    static void release(int gate) {
+        try (Stream<Path> files = Files.walk(server.dataDir().resolve("python"))) {
+            List<Path> handlers = files.filter(f -> f.getFileName().toString().equals("handler.py"))
+                    .filter(f -> read(f).contains("DeploymentQueueIT: held calls")).toList();
+            assertThat(handlers).as("the model's unpacked handler").isNotEmpty();
+            for (Path h : handlers) {
+                Files.createFile(h.resolveSibling("release-" + gate));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return ""; // a worker's directory going away meanwhile
+        }
+    }
+
+    static double queueDepth() {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "serveml_queue_depth\\{model=\"slowpy\",version=\"1\"} ([0-9.]+)").matcher(server.get("/metrics").body());
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+
     @Test
     void aFullQueueAnswers503AtOnceWithRetryAfterWhileTheAdmittedCallsSucceed() throws Exception {
         deploy("busy");
-        List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
-            calls.add(CompletableFuture.supplyAsync(() -> call("busy", 666, null)));
-            // Let time pass between the calls so they arrive in turn; no condition to poll for.
-            Thread.sleep(50);
+        CompletableFuture<HttpResponse<String>> running = hold("busy", 1001);
+        CompletableFuture<HttpResponse<String>> queued = CompletableFuture.supplyAsync(() -> call("busy", 5, null), callers);
+        Poll.until(() -> queueDepth() == 1, Duration.ofSeconds(30), "the second call to wait in the queue");
+        for (int i = 0; i < 4; i++) {
+            HttpResponse<String> r = call("busy", 6, null);
+            assertProblem(r, 503, "queue-full", "slowpy");
+            assertThat(r.headers().firstValue("Retry-After")).isPresent();
         }
-        int ok = 0;
-        int full = 0;
-        for (CompletableFuture<HttpResponse<String>> c : calls) {
-            HttpResponse<String> r = c.get();
-            if (r.statusCode() == 200) {
-                ok++;
-                assertThat(json(r).get("outputs").get("y")).isEqualTo(json("[[667.0]]"));
-            } else {
-                full++;
-                assertProblem(r, 503, "queue-full", "slowpy");
-                assertThat(r.headers().firstValue("Retry-After")).isPresent();
-            }
-        }
-        assertThat(ok).isGreaterThanOrEqualTo(2);
-        assertThat(full).isGreaterThanOrEqualTo(1);
+        assertThat(running.isDone() || queued.isDone()).as("the admitted calls wait, the others were refused at once")
+                .isFalse();
+        release(1001);
+        assertThat(json(running.get()).get("outputs").get("y")).isEqualTo(json("[[1002.0]]"));
+        assertThat(json(queued.get()).get("outputs").get("y")).isEqualTo(json("[[6.0]]"));
         assertThat(server.get("/metrics").body()).contains("serveml_deployment_requests_rejected_total{deployment=\"busy\","
-                + "reason=\"queue_full\",version=\"1\"} " + full + ".0");
+                + "reason=\"queue_full\",version=\"1\"} 4.0");
     }
 
     @Test
     void aCallWhoseDeadlinePassesWhileQueuedAnswers504() throws Exception {
         deploy("late");
-        CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> call("late", 666, null));
-        // Let time pass for the slow call to reach its worker: the server exposes nothing that says so.
-        Thread.sleep(400);
-        long started = System.nanoTime();
-        HttpResponse<String> late = call("late", 1, 300);
-        long tookMs = (System.nanoTime() - started) / 1_000_000;
+        CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> call("late", 2001, null), callers);
+        // A call with a deadline runs at once while the slot is free; once the held call has it, the
+        // next one waits in the queue and must be answered at its deadline, not when the slot frees.
+        HttpResponse<String> late = Poll.until(() -> call("late", 1, 300), r -> r.statusCode() == 504,
+                Duration.ofSeconds(30), "a call queued behind the held one to pass its deadline");
         assertProblem(late, 504, "inference-timeout", "deadline");
-        assertThat(tookMs).isLessThan(1_400);
+        assertThat(slow.isDone()).as("answered while the call ahead of it still runs").isFalse();
+        release(2001);
         assertThat(slow.get().statusCode()).isEqualTo(200);
         assertThat(server.get("/metrics").body()).contains("serveml_deployment_requests_rejected_total{deployment=\"late\","
                 + "reason=\"timeout\",version=\"1\"} 1.0");
@@ -127,10 +182,14 @@ class DeploymentQueueIT {
     @Test
     void deletingADeploymentWaitsForItsCallsInFlight() throws Exception {
         deploy("drained");
-        CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> call("drained", 666, null));
-        // Let time pass for the slow call to reach its worker: the server exposes nothing that says so.
-        Thread.sleep(400);
-        HttpResponse<String> deleted = server.delete("/api/v1/deployments/drained");
+        CompletableFuture<HttpResponse<String>> slow = hold("drained", 3001);
+        CompletableFuture<HttpResponse<String>> deleting = CompletableFuture.supplyAsync(
+                () -> server.delete("/api/v1/deployments/drained"), callers);
+        // The delete has begun once the name is gone for new calls; then it waits for the held one.
+        Poll.until(() -> call("drained", 1, 200).statusCode() == 404, Duration.ofSeconds(30), "the delete to begin");
+        assertThat(deleting.isDone()).as("the delete waits for the call in flight").isFalse();
+        release(3001);
+        HttpResponse<String> deleted = deleting.get();
         assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(200);
         assertThat(slow.isDone()).as("the delete answered before the call in flight").isTrue();
         HttpResponse<String> r = slow.get();

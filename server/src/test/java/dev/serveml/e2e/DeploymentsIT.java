@@ -1,21 +1,16 @@
 package dev.serveml.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 import static dev.serveml.e2e.Problems.assertProblem;
 import static dev.serveml.e2e.Problems.assertV2Error;
@@ -26,28 +21,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Deployments over HTTP with ONNX models: the lifecycle and its event stream, canary and sticky
  * splits, a shadow that always fails, rollback and promotion, bad input, tenancy, V2 names and
- * Triton's repository API. Model "iris": v1 and v2 the same forest, v3 a model that cannot take
- * iris rows (so it fails every call), v4 the forest with ZipMap.
+ * Triton's repository API. Model "dep-iris": v1 and v2 the same forest, v3 a model that cannot take
+ * iris rows (so it fails every call), v4 the forest with ZipMap. (Named "dep-iris": model names are
+ * global on the shared server, and V2ProtocolIT has "iris".)
  */
 class DeploymentsIT {
     static final String ROW = "{\"features\": [5.1, 3.5, 1.4, 0.2]}";
 
-    @TempDir
-    static Path dataDir;
+    @RegisterExtension
+    static final SharedServer shared = new SharedServer();
     static TestServer server;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start(dataDir);
+        server = shared.server();
         for (String file : List.of("iris_rf.onnx", "iris_rf.onnx", "add_fixed.onnx", "iris_zipmap.onnx")) {
-            HttpResponse<String> r = server.upload("iris", file, fixture(file));
+            HttpResponse<String> r = server.upload("dep-iris", file, fixture(file));
             assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         }
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     static HttpResponse<String> deploy(String name, String policy) {
@@ -55,36 +46,17 @@ class DeploymentsIT {
     }
 
     static HttpResponse<String> deploy(String name, String policy, String config) {
-        return server.postJson("/api/v1/deployments", "{\"name\": \"" + name + "\", \"model\": \"iris\", \"policy\": "
+        return server.postJson("/api/v1/deployments", "{\"name\": \"" + name + "\", \"model\": \"dep-iris\", \"policy\": "
                 + policy + ", \"config\": " + config + "}");
     }
 
     static JsonNode awaitStatus(String name, String status) {
-        return awaitStatusOn(server, name, status);
-    }
-
-    static JsonNode awaitStatusOn(TestServer server, String name, String status) {
-        return Poll.until(() -> json(server.get("/api/v1/deployments/" + name)),
-                d -> d.path("status").asText().equals(status), Duration.ofSeconds(30), name + " to be " + status);
+        return server.awaitDeployment(name, status);
     }
 
     /** Reads a whole SSE stream (it ends when the deployment settles) into its data objects. */
-    static List<JsonNode> events(String name) throws Exception {
-        return eventsOn(server, name);
-    }
-
-    static List<JsonNode> eventsOn(TestServer server, String name) throws Exception {
-        HttpClient client = HttpClient.newHttpClient();
-        HttpResponse<Stream<String>> r = client.send(HttpRequest.newBuilder(server.uri("/api/v1/deployments/" + name
-                        + "/events")).header("Authorization", "Bearer " + server.adminKey()).timeout(Duration.ofSeconds(30))
-                .GET().build(), HttpResponse.BodyHandlers.ofLines());
-        assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.headers().firstValue("Content-Type")).hasValue("text/event-stream");
-        List<JsonNode> out = new ArrayList<>();
-        try (Stream<String> lines = r.body()) {
-            lines.filter(l -> l.startsWith("data: ")).forEach(l -> out.add(json(l.substring(6))));
-        }
-        return out;
+    static List<JsonNode> events(String name) {
+        return server.deploymentEvents(name);
     }
 
     @Test
@@ -95,7 +67,7 @@ class DeploymentsIT {
         assertThat(created.headers().firstValue("Location")).hasValue("/api/v1/deployments/life");
         JsonNode body = json(created);
         assertThat(body.get("name").asText()).isEqualTo("life");
-        assertThat(body.get("model").asText()).isEqualTo("iris");
+        assertThat(body.get("model").asText()).isEqualTo("dep-iris");
         assertThat(body.get("status").asText()).isEqualTo("pending");
         assertThat(body.get("policy")).isEqualTo(json("{\"versions\":[{\"version\":1,\"weight\":100}],\"shadow\":2}"));
         assertThat(body.get("config").get("timeout_ms").asLong()).isEqualTo(10_000);
@@ -107,7 +79,7 @@ class DeploymentsIT {
         assertThat(early.get(0).get("status").asText()).isEqualTo("pending");
         assertThat(early.get(1).get("status").asText()).isEqualTo("building");
         assertThat(early.get(2).get("status").asText()).isEqualTo("loading");
-        assertThat(early.get(2).get("message").asText()).contains("iris v1", "warm-up");
+        assertThat(early.get(2).get("message").asText()).contains("dep-iris v1", "warm-up");
         JsonNode last = early.get(early.size() - 1);
         assertThat(last.get("status").asText()).isEqualTo("active");
         assertThat(last.get("percent").asInt()).isEqualTo(100);
@@ -129,7 +101,7 @@ class DeploymentsIT {
         assertThat(p.statusCode()).as(p.body()).isEqualTo(200);
         JsonNode answer = json(p);
         assertThat(answer.get("deployment").asText()).isEqualTo("life");
-        assertThat(answer.get("model").asText()).isEqualTo("iris");
+        assertThat(answer.get("model").asText()).isEqualTo("dep-iris");
         assertThat(answer.get("version").asInt()).isEqualTo(1);
         assertThat(answer.get("predictions").get(0).get("label").asLong()).isEqualTo(0);
 
@@ -246,7 +218,7 @@ class DeploymentsIT {
         JsonNode rolledBack = json(server.post("/api/v1/deployments/roll/rollback", null, new byte[0]));
         assertThat(rolledBack.get("policy")).isEqualTo(promoted.get("previous_policy"));
         assertThat(rolledBack.get("previous_policy")).isEqualTo(promoted.get("policy"));
-        assertThat(eventsUnchecked("roll").stream().map(e -> e.get("step").asText()).toList())
+        assertThat(events("roll").stream().map(e -> e.get("step").asText()).toList())
                 .contains("created", "updated", "promoted", "rollback").endsWith("active");
 
         // A shadow is promoted ahead of a canary, and an explicit version wins over both.
@@ -258,18 +230,6 @@ class DeploymentsIT {
         JsonNode p = assertProblem(server.postJson("/api/v1/deployments/roll/promote", "{\"version\": 3}"), 422,
                 "invalid-deployment", "not in deployment");
         assertThat(p.get("errors").get(0).get("pointer").asText()).isEqualTo("/version");
-    }
-
-    static List<JsonNode> eventsUnchecked(String name) {
-        return eventsUnchecked(server, name);
-    }
-
-    static List<JsonNode> eventsUnchecked(TestServer server, String name) {
-        try {
-            return eventsOn(server, name);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
     }
 
     @Test

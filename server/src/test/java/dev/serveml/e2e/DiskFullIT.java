@@ -111,7 +111,7 @@ class DiskFullIT {
             JsonNode problem = assertProblem(r, 507, "storage-full", "the data directory is full");
             assertThat(problem.get("detail").asText()).contains("storing the model file");
             assertThat(server.get("/api/v1/models/no-room").statusCode()).isEqualTo(404);
-            assertThat(UploadRaceIT.artifactNames(dataDir)).noneMatch(f -> f.startsWith(UploadRaceIT.sha256(model)))
+            assertThat(server.artifactNames()).noneMatch(f -> f.startsWith(Fixtures.sha256(model)))
                     .noneMatch(f -> f.endsWith(".part"));
             awaitNoLeftoverUploads();
         } finally {
@@ -135,7 +135,7 @@ class DiskFullIT {
                     return {"y": np.asarray(inputs["x"], dtype=np.float64) + 1}
                 """;
         // 8 MiB of zeros compress to a few KiB; unpacked they do not fit the 4 MiB tmpfs.
-        byte[] archive = PythonModelsIT.zip(java.util.Map.of("handler.py", handler, "weights.bin",
+        byte[] archive = Fixtures.zip(java.util.Map.of("handler.py", handler, "weights.bin",
                 "\0".repeat(8 << 20)));
         assertThat(archive.length).isLessThan(1 << 20);
 
@@ -151,7 +151,7 @@ class DiskFullIT {
         }
         awaitNoLeftoverUploads();
         HttpResponse<String> fits = server.upload("unpacks-fine", "model.zip",
-                PythonModelsIT.zip(java.util.Map.of("handler.py", handler)));
+                Fixtures.zip(java.util.Map.of("handler.py", handler)));
         assertThat(fits.statusCode()).as(fits.body()).isEqualTo(201);
     }
 
@@ -172,7 +172,7 @@ class DiskFullIT {
 
     /** The temporary file of a failed upload is deleted asynchronously; wait for it a little. */
     private static void awaitNoLeftoverUploads() throws InterruptedException {
-        Poll.until(() -> UploadRaceIT.leftoverUploads(dataDir), List::isEmpty, Duration.ofSeconds(10),
+        Poll.until(() -> server.leftoverUploads(), List::isEmpty, Duration.ofSeconds(10),
                 "the failed upload's temporary file to be deleted");
         try (Stream<Path> all = Files.walk(staging)) {
             List<Path> files = all.filter(Files::isRegularFile).toList();

@@ -60,7 +60,7 @@ class LoadIsolationIT {
                 "SERVEML_RATE_LIMIT", "100000000"));
         assertThat(server.upload("iris", "iris_rf.onnx", fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
         // The upload's validation load sleeps too; then the model is dropped so the next call loads it cold.
-        HttpResponse<String> up = server.upload("slow", "slow.zip", PythonModelsIT.zip(Map.of("handler.py", SLOW_HANDLER,
+        HttpResponse<String> up = server.upload("slow", "slow.zip", Fixtures.zip(Map.of("handler.py", SLOW_HANDLER,
                 "slow_load", String.valueOf(LOAD_SECONDS))));
         assertThat(up.statusCode()).as(up.body()).isEqualTo(201);
     }

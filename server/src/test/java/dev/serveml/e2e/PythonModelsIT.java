@@ -1,21 +1,15 @@
 package dev.serveml.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.UUID;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 import static dev.serveml.e2e.Problems.assertProblem;
 import static dev.serveml.e2e.TestServer.fixture;
@@ -28,8 +22,8 @@ import static org.assertj.core.api.Assertions.within;
  * workers, answering what the libraries themselves answer (see fixtures/python).
  */
 class PythonModelsIT {
-    @TempDir
-    static Path dataDir;
+    @RegisterExtension
+    static final SharedServer shared = new SharedServer();
     static TestServer server;
     static JsonNode expected;
 
@@ -37,15 +31,8 @@ class PythonModelsIT {
     static void start() {
         SystemRequirements.requireBubblewrap();
         SystemRequirements.requirePython("numpy", "sklearn", "joblib", "xgboost", "torch", "pandas");
-        server = TestServer.start(dataDir);
+        server = shared.server();
         expected = json(new String(fixture("python/expected_python.json"), StandardCharsets.UTF_8));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
     }
 
     static JsonNode upload(String model, String file) {
@@ -204,7 +191,7 @@ class PythonModelsIT {
     void aRequirementsPartBesideTheFileIsUsedAndShownOnTheVersion() {
         String boundary = "b-" + UUID.randomUUID();
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        body.writeBytes(TestServer.multipart(boundary, "file", "model.zip", zip(Map.of("handler.py", """
+        body.writeBytes(TestServer.multipart(boundary, "file", "model.zip", Fixtures.zip(Map.of("handler.py", """
                 import numpy as np
                 def load(model_dir):
                     pass
@@ -243,19 +230,5 @@ class PythonModelsIT {
                 "{\"inputs\":[{\"name\":\"X\",\"shape\":[1,4],\"datatype\":\"FP64\",\"data\":[6.7,3.0,5.2,2.3]}]}"));
         assertThat(v2.get("outputs").get(0).get("data")).isEqualTo(json("[2]"));
         assertThat(json(server.get("/v2/models/py-bad")).get("platform").asText()).isEqualTo("python");
-    }
-
-    static byte[] zip(Map<String, String> files) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(out)) {
-            for (Map.Entry<String, String> f : files.entrySet()) {
-                zip.putNextEntry(new ZipEntry(f.getKey()));
-                zip.write(f.getValue().getBytes(StandardCharsets.UTF_8));
-                zip.closeEntry();
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
     }
 }

@@ -137,7 +137,7 @@ class PythonSandboxIT {
         Path marker = hostDir.resolve("setup-py-ran");
         Files.writeString(project.resolve("setup.py"), "open(" + pythonString(marker.toString())
                 + ", 'w').write('pwned')\nfrom setuptools import setup\nsetup(name='evilproj', version='1.0')\n");
-        HttpResponse<String> r = server.upload("local-project", "model.zip", PythonModelsIT.zip(Map.of(
+        HttpResponse<String> r = server.upload("local-project", "model.zip", Fixtures.zip(Map.of(
                 "handler.py", HANDLER, "requirements.txt", "numpy\n" + project + "\n")));
         // The line is named by its number, and shown without the host's folders.
         assertProblem(r, 422, "invalid-requirements", "requirements line 2 '.../evilproj' is a local path");
@@ -162,7 +162,7 @@ class PythonSandboxIT {
                         "direct reference"),
                 List.of("./vendor/x", "./vendor/x", "local path"));
         for (List<String> line : lines) {
-            HttpResponse<String> r = server.upload("bad-line", "model.zip", PythonModelsIT.zip(Map.of(
+            HttpResponse<String> r = server.upload("bad-line", "model.zip", Fixtures.zip(Map.of(
                     "handler.py", HANDLER, "requirements.txt", "numpy\n\n" + line.get(0) + "\n")));
             JsonNode p = assertProblem(r, 422, "invalid-requirements", "requirements line 3 '" + line.get(1) + "'");
             assertThat(p.get("detail").asText()).contains(line.get(2));
@@ -173,7 +173,7 @@ class PythonSandboxIT {
     @Test
     void anSdistOnlyRequirementIsNeverBuiltSoItsSetupPyNeverRuns() {
         JsonNode e = expected().get("wheelhouse");
-        HttpResponse<String> r = server.upload("sdist-only", "model.zip", PythonModelsIT.zip(Map.of(
+        HttpResponse<String> r = server.upload("sdist-only", "model.zip", Fixtures.zip(Map.of(
                 "handler.py", HANDLER, "requirements.txt", e.get("sdist_requirement").asText() + "\n")));
         JsonNode p = assertProblem(r, 422, "environment-failed", "serveml-sdist-only");
         assertThat(p.get("detail").asText()).contains("ERROR: ").doesNotContain(e.get("sdist_prints").asText());
@@ -185,13 +185,13 @@ class PythonSandboxIT {
         JsonNode e = expected().get("wheelhouse");
         String handler = HANDLER.replace("import numpy as np", "import numpy as np\nimport serveml_tiny_wheel")
                 .replace("+ 1}", "+ serveml_tiny_wheel.VALUE}");
-        HttpResponse<String> r = server.upload("wheel-user", "model.zip", PythonModelsIT.zip(Map.of(
+        HttpResponse<String> r = server.upload("wheel-user", "model.zip", Fixtures.zip(Map.of(
                 "handler.py", handler, "requirements.txt", e.get("wheel_requirement").asText() + "\n")));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         assertThat(json(server.postJson("/api/v1/models/wheel-user/predict", "{\"inputs\": {\"input\": [[1, 2]]}}"))
                 .get("outputs").get("output")).isEqualTo(json("[[43.0, 44.0]]"));
 
-        r = server.upload("satisfied", "model.zip", PythonModelsIT.zip(Map.of("handler.py", HANDLER,
+        r = server.upload("satisfied", "model.zip", Fixtures.zip(Map.of("handler.py", HANDLER,
                 "requirements.txt", "# Debian has these\nnumpy\nscikit-learn>=1.0  # the sklearn of python3-sklearn\n"
                         + "joblib; python_version >= \"3.8\"\n")));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
@@ -206,7 +206,7 @@ class PythonSandboxIT {
         // Only an administrator can let pip build sdists; when one does, the setup.py runs boxed.
         try (TestServer builds = TestServer.start(otherData, Map.of("SERVEML_PIP_WHEELHOUSE", wheelhouse.toString(),
                 "SERVEML_PIP_ONLY_BINARY", "false"))) {
-            HttpResponse<String> r = builds.upload("probe", "model.zip", PythonModelsIT.zip(Map.of(
+            HttpResponse<String> r = builds.upload("probe", "model.zip", Fixtures.zip(Map.of(
                     "handler.py", HANDLER, "requirements.txt", e.get("probe_requirement").asText() + "\n")));
             JsonNode p = assertProblem(r, 422, "environment-failed", "PROBE:");
             JsonNode report = decode(p.get("detail").asText(), "PROBE:");
@@ -244,9 +244,9 @@ class PythonSandboxIT {
         String secret = "tenant-secret-value-7f3a";
         assertThat(deploy("env-ok", "env-ok", "{\"env\": {\"HANDLER_BIAS\": \"10\", "
                 + "\"PYTHONHASHSEED\": \"0\", \"TENANT_TOKEN\": \"" + secret + "\"}}").statusCode()).isEqualTo(201);
-        DeploymentsIT.awaitStatusOn(server, "env-ok", "active");
+        server.awaitDeployment("env-ok", "active");
         HttpResponse<String> r = server.postJson("/api/v1/deployments/env-ok/predict", "{\"instances\": [[1.0, 2.0]]}");
-        assertThat(DeploymentConfigIT.firstDoubled(r)).isEqualTo(12.0);
+        assertThat(Fixtures.firstDoubled(r)).isEqualTo(12.0);
 
         List<ProcessHandle> bwraps = ProcessHandle.current().descendants()
                 .filter(p -> p.info().command().map(c -> c.endsWith("/bwrap")).orElse(false)).toList();
@@ -300,7 +300,7 @@ class PythonSandboxIT {
             Path halfBuilt = Files.createDirectories(envs.resolve("00000000cafebabe.tmp-left-by-a-kill"));
 
             // Building another environment collects: the stale one goes, the one gc-a holds stays.
-            assertThat(gc.upload("gc-b", "model.zip", PythonModelsIT.zip(Map.of("handler.py", HANDLER,
+            assertThat(gc.upload("gc-b", "model.zip", Fixtures.zip(Map.of("handler.py", HANDLER,
                     "requirements.txt", "numpy\njoblib\n"))).statusCode()).isEqualTo(201);
             assertThat(stale).doesNotExist();
             assertThat(inUse).exists();

@@ -73,7 +73,7 @@ class PythonWorkersIT {
     }
 
     static void uploadMischief(String name) {
-        HttpResponse<String> r = server.upload(name, "mischief.zip", PythonModelsIT.zip(Map.of("handler.py", MISCHIEF)));
+        HttpResponse<String> r = server.upload(name, "mischief.zip", Fixtures.zip(Map.of("handler.py", MISCHIEF)));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
     }
 
@@ -148,12 +148,12 @@ class PythonWorkersIT {
     @Test
     void aWorkerKilledWhileLoadingFailsTheUploadCleanly() throws Exception {
         Set<ProcessHandle> before = workers();
-        byte[] archive = PythonModelsIT.zip(Map.of("handler.py", MISCHIEF, "slow_load", ""));
+        byte[] archive = Fixtures.zip(Map.of("handler.py", MISCHIEF, "slow_load", ""));
         CompletableFuture<HttpResponse<String>> upload = CompletableFuture.supplyAsync(
                 () -> server.upload("halfloaded", "slow.zip", archive));
-        ProcessHandle worker = newWorker(before);
-        // Let time pass for the new worker to be inside its (slow) load: nothing outside it says so.
-        Thread.sleep(500);
+        // The new worker is inside its slow load once it sleeps in the kernel.
+        ProcessHandle worker = Poll.until(() -> sleeping(before).orElse(null), p -> true, Duration.ofSeconds(30),
+                "a new worker asleep in its load");
         worker.destroyForcibly();
         assertProblem(upload.get(), 422, "invalid-model", "exited while loading");
         assertProblem(server.get("/api/v1/models/halfloaded"), 404, "model-not-found", "halfloaded");

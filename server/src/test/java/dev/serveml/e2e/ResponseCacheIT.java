@@ -74,7 +74,7 @@ class ResponseCacheIT {
                     + "\"deployed-cache\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}, "
                     + "\"config\": {\"cache\": " + d[1] + "}}");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-            DeploymentsIT.awaitStatusOn(server, "dc-" + d[0], "active");
+            server.awaitDeployment("dc-" + d[0], "active");
         }
         assertThat(json(server.get("/api/v1/deployments/dc-cached")).get("config").get("cache"))
                 .isEqualTo(json("{\"enabled\": true, \"ttl_ms\": 90000}"));

@@ -1,14 +1,12 @@
 package dev.serveml.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 
 import static dev.serveml.e2e.Problems.assertProblem;
 import static dev.serveml.e2e.TestServer.fixture;
@@ -23,15 +21,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ServingStatsIT {
     static final String ROW = "{\"features\": [5.1, 3.5, 1.4, 0.2]}";
 
-    @TempDir
-    static Path dataDir;
+    @RegisterExtension
+    static final SharedServer shared = new SharedServer();
     static TestServer server;
     static String owner;
     static String other;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start(dataDir);
+        server = shared.server();
         owner = server.newUser("stats-owner");
         other = server.newUser("stats-other");
         server.useCredential(owner);
@@ -39,12 +37,7 @@ class ServingStatsIT {
         HttpResponse<String> d = server.postJson("/api/v1/deployments", "{\"name\": \"counted-web\", \"model\": "
                 + "\"counted\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}}");
         assertThat(d.statusCode()).as(d.body()).isEqualTo(201);
-        DeploymentsIT.awaitStatusOn(server, "counted-web", "active");
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
+        server.awaitDeployment("counted-web", "active");
     }
 
     @Test
@@ -102,7 +95,7 @@ class ServingStatsIT {
         HttpResponse<String> d = server.postJson("/api/v1/deployments", "{\"name\": \"reborn\", \"model\": "
                 + "\"reborn-model\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}}");
         assertThat(d.statusCode()).as(d.body()).isEqualTo(201);
-        DeploymentsIT.awaitStatusOn(server, "reborn", "active");
+        server.awaitDeployment("reborn", "active");
         assertThat(server.postJson("/api/v1/deployments/reborn/predict", ROW).statusCode()).isEqualTo(200);
         assertThat(sum(json(server.get("/api/v1/deployments/reborn/stats")), "requests")).isEqualTo(1);
 

@@ -59,8 +59,8 @@ class StorageQuotaIT {
         assertThat(problem.get("detail").asText()).contains("14.4 KiB used", "122 B file", "SERVEML_STORAGE_QUOTA_PER_USER");
         assertProblem(server.send(HttpRequest.newBuilder(server.uri("/api/v1/models/q-third"))
                 .header("Authorization", "Bearer " + tenant).GET().build()), 404, "model-not-found", "q-third");
-        assertThat(UploadRaceIT.artifactNames(dataDir)).noneMatch(f -> f.startsWith(UploadRaceIT.sha256(third)));
-        assertThat(UploadRaceIT.leftoverUploads(dataDir)).isEmpty();
+        assertThat(server.artifactNames()).noneMatch(f -> f.startsWith(Fixtures.sha256(third)));
+        assertThat(server.leftoverUploads()).isEmpty();
     }
 
     @Test

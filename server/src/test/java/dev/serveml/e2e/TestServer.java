@@ -14,15 +14,22 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 /**
  * A real ServeML on port 0 (embedded PostgreSQL, filesystem artifacts under a temporary data
- * dir) and a real HTTP client for it.
+ * dir) and a real HTTP client for it. Either a server of the test's own ({@link #start}, closed
+ * by the test) or a class's handle on the JVM's shared server (see {@link SharedServer}): the
+ * handle has its own client and credential, and closing it leaves the server running.
  */
 final class TestServer implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -36,6 +43,11 @@ final class TestServer implements AutoCloseable {
     /** Sent as {@code Authorization: Bearer ...} by every helper below; null sends nothing. */
     private String bearer;
     private final String adminKey;
+    /** A handle on the shared server: it is neither restarted nor closed through this object. */
+    private final boolean shared;
+    /** On the shared server: the model names each class has uploaded to, to catch two classes using one. */
+    private final Map<String, String> modelNames;
+    private final String user;
 
     private TestServer(Path dataDir, Map<String, String> extra) {
         this.dataDir = dataDir;
@@ -53,6 +65,26 @@ final class TestServer implements AutoCloseable {
         this.adminKey = "off".equals(env.get("SERVEML_AUTH")) ? null : createKey(login("admin", ADMIN_PASSWORD),
                 "tests", "[\"admin\", \"predict\", \"models:read\", \"models:write\", \"deployments:write\"]");
         this.bearer = adminKey;
+        this.shared = false;
+        this.modelNames = new ConcurrentHashMap<>();
+        this.user = null;
+    }
+
+    /** Another handle on {@code running}'s server for {@code user}, with a client and a credential of its own. */
+    private TestServer(TestServer running, String user) {
+        this.dataDir = running.dataDir;
+        this.env = running.env;
+        this.server = running.server;
+        this.adminKey = running.adminKey;
+        this.bearer = adminKey;
+        this.shared = true;
+        this.modelNames = running.modelNames;
+        this.user = user;
+    }
+
+    /** A handle on this (shared) server for the test class {@code user}; see {@link SharedServer}. */
+    TestServer handle(String user) {
+        return new TestServer(this, user);
     }
 
     /** Signs in and returns the access token. */
@@ -110,6 +142,9 @@ final class TestServer implements AutoCloseable {
 
     /** Stops and starts again on the same data directory. */
     void restart() {
+        if (shared) {
+            throw new IllegalStateException("the shared server is not restarted: a test that restarts starts its own");
+        }
         server.close();
         server = ServemlServer.start(ConfigLoader.load(env));
     }
@@ -154,6 +189,12 @@ final class TestServer implements AutoCloseable {
 
     /** Uploads {@code bytes} as the multipart part {@code file} named {@code fileName}. */
     HttpResponse<String> upload(String model, String fileName, byte[] bytes) {
+        String first = shared ? modelNames.putIfAbsent(model, user) : null;
+        if (first != null && !first.equals(user)) {
+            // Names are global: the upload would add a version to the other class's model.
+            throw new AssertionError(user + " uploads model '" + model + "', which " + first
+                    + " uses on the shared server too: give it a name of its own");
+        }
         String boundary = "serveml-" + UUID.randomUUID();
         byte[] body = multipart(boundary, "file", fileName, bytes);
         return post("/api/v1/models/" + model + "/versions", "multipart/form-data; boundary=" + boundary, body);
@@ -216,6 +257,57 @@ final class TestServer implements AutoCloseable {
         }
     }
 
+    /** Polls the deployment until its status is {@code status} (30 s at most) and returns it. */
+    JsonNode awaitDeployment(String name, String status) {
+        return Poll.until(() -> json(get("/api/v1/deployments/" + name)),
+                d -> d.path("status").asText().equals(status), Duration.ofSeconds(30), name + " to be " + status);
+    }
+
+    /**
+     * Reads a deployment's whole event stream as the admin (the stream ends when the deployment
+     * settles) into its data objects.
+     */
+    List<JsonNode> deploymentEvents(String name) {
+        HttpResponse<Stream<String>> r = exchange(HttpRequest.newBuilder(uri("/api/v1/deployments/" + name + "/events"))
+                .header("Authorization", "Bearer " + adminKey).timeout(Duration.ofSeconds(30)).GET().build(),
+                HttpResponse.BodyHandlers.ofLines());
+        if (r.statusCode() != 200 || !r.headers().firstValue("Content-Type").orElse("").equals("text/event-stream")) {
+            r.body().close();
+            throw new AssertionError("no event stream for " + name + ": " + r.statusCode() + " " + r.headers().map());
+        }
+        List<JsonNode> out = new ArrayList<>();
+        try (Stream<String> lines = r.body()) {
+            lines.filter(l -> l.startsWith("data: ")).forEach(l -> out.add(json(l.substring(6))));
+        }
+        return out;
+    }
+
+    /** File names of every artifact stored under the data directory. */
+    List<String> artifactNames() {
+        Path root = dataDir.resolve("artifacts");
+        if (!Files.exists(root)) {
+            return List.of();
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            return walk.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Temporary upload files still in the data directory. */
+    List<Path> leftoverUploads() {
+        Path dir = dataDir.resolve("tmp/uploads");
+        if (!Files.exists(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> list = Files.list(dir)) {
+            return list.toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** A generated fixture from src/test/resources/fixtures (see make_fixtures.py there). */
     static byte[] fixture(String name) {
         try (InputStream in = TestServer.class.getResourceAsStream("/fixtures/" + name)) {
@@ -228,8 +320,11 @@ final class TestServer implements AutoCloseable {
         }
     }
 
+    /** Stops a server of the test's own; a handle on the shared server leaves it running for the next class. */
     @Override
     public void close() {
-        server.close();
+        if (!shared) {
+            server.close();
+        }
     }
 }

@@ -4,23 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.stream.Stream;
 
 import static dev.serveml.e2e.Problems.assertProblem;
 import static dev.serveml.e2e.TestServer.json;
@@ -33,23 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * kept: no version, no artifact, no temporary file.
  */
 class UploadRaceIT {
-    /** A handler whose load takes a while; {@code tag} makes each tenant's file different. */
-    static byte[] slowHandler(String tag, double loadSeconds) {
-        return PythonModelsIT.zip(Map.of("handler.py", """
-                import time
-                import numpy as np
-                # %s
-                SIGNATURE = {"inputs": [{"name": "x", "datatype": "FP64", "shape": [-1, 1], "kind": "tensor"}],
-                             "outputs": [{"name": "y", "datatype": "FP64", "shape": [-1, 1], "kind": "tensor"}]}
-                def load(model_dir):
-                    time.sleep(%s)
-                def predict(inputs):
-                    return {"y": np.asarray(inputs["x"], dtype=np.float64) + 1}
-                """.formatted(tag, loadSeconds)));
-    }
-
-    @TempDir
-    static Path dataDir;
+    @RegisterExtension
+    static final SharedServer shared = new SharedServer();
     static TestServer server;
     static String alice;
     static String bob;
@@ -60,7 +37,7 @@ class UploadRaceIT {
     static void start() {
         SystemRequirements.requireBubblewrap();
         SystemRequirements.requirePython("numpy");
-        server = TestServer.start(dataDir);
+        server = shared.server();
         alice = server.newUser("race-alice");
         bob = server.newUser("race-bob");
     }
@@ -68,17 +45,14 @@ class UploadRaceIT {
     @AfterAll
     static void stop() {
         clients.shutdownNow();
-        if (server != null) {
-            server.close();
-        }
     }
 
     @Test
     void ofTwoTenantsRacingForANewNameOneOwnsItAndTheOtherGets409WithNothingKept() throws Exception {
         for (int round = 0; round < 3; round++) {
             String name = "contested-" + round;
-            byte[] aliceFile = slowHandler("alice " + round, 1.5);
-            byte[] bobFile = slowHandler("bob " + round, 1.5);
+            byte[] aliceFile = Fixtures.slowHandler("alice " + round, 1.5);
+            byte[] bobFile = Fixtures.slowHandler("bob " + round, 1.5);
 
             CompletableFuture<HttpResponse<String>> a = CompletableFuture.supplyAsync(
                     () -> upload(alice, name, aliceFile), clients);
@@ -98,22 +72,22 @@ class UploadRaceIT {
 
             JsonNode versions = json(as(winner, "/api/v1/models/" + name + "/versions")).get("items");
             assertThat(versions).hasSize(1);
-            assertThat(versions.get(0).get("sha256").asText()).isEqualTo(sha256(winnerFile));
+            assertThat(versions.get(0).get("sha256").asText()).isEqualTo(Fixtures.sha256(winnerFile));
             assertProblem(as(loser, "/api/v1/models/" + name), 404, "model-not-found", name);
-            assertThat(artifactNames()).as("the loser's file is not stored")
-                    .noneMatch(f -> f.startsWith(sha256(loserFile)));
-            assertThat(leftoverUploads()).isEmpty();
+            assertThat(server.artifactNames()).as("the loser's file is not stored")
+                    .noneMatch(f -> f.startsWith(Fixtures.sha256(loserFile)));
+            assertThat(server.leftoverUploads()).isEmpty();
         }
     }
 
     @Test
     void theLoserCanUploadUnderAnotherNameAndTheWinnerCanAddVersions() {
-        HttpResponse<String> first = upload(alice, "taken-by-alice", slowHandler("alice's", 0.1));
+        HttpResponse<String> first = upload(alice, "taken-by-alice", Fixtures.slowHandler("alice's", 0.1));
         assertThat(first.statusCode()).as(first.body()).isEqualTo(201);
 
-        assertProblem(upload(bob, "taken-by-alice", slowHandler("bob's", 0.1)), 409, "name-taken", "is not available");
-        HttpResponse<String> elsewhere = upload(bob, "bobs-own", slowHandler("bob's", 0.1));
-        HttpResponse<String> second = upload(alice, "taken-by-alice", slowHandler("alice's second", 0.1));
+        assertProblem(upload(bob, "taken-by-alice", Fixtures.slowHandler("bob's", 0.1)), 409, "name-taken", "is not available");
+        HttpResponse<String> elsewhere = upload(bob, "bobs-own", Fixtures.slowHandler("bob's", 0.1));
+        HttpResponse<String> second = upload(alice, "taken-by-alice", Fixtures.slowHandler("alice's second", 0.1));
 
         assertThat(elsewhere.statusCode()).as(elsewhere.body()).isEqualTo(201);
         assertThat(second.statusCode()).as(second.body()).isEqualTo(201);
@@ -132,47 +106,5 @@ class UploadRaceIT {
     private static HttpResponse<String> as(String token, String path) {
         return server.send(HttpRequest.newBuilder(server.uri(path)).header("Authorization", "Bearer " + token)
                 .GET().build());
-    }
-
-    static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** File names of every stored artifact. */
-    static List<String> artifactNames(Path dataDir) {
-        Path root = dataDir.resolve("artifacts");
-        if (!Files.exists(root)) {
-            return List.of();
-        }
-        try (Stream<Path> walk = Files.walk(root)) {
-            return walk.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static List<String> artifactNames() {
-        return artifactNames(dataDir);
-    }
-
-    /** Temporary upload files still there. */
-    static List<Path> leftoverUploads(Path dataDir) {
-        Path dir = dataDir.resolve("tmp/uploads");
-        if (!Files.exists(dir)) {
-            return List.of();
-        }
-        try (Stream<Path> list = Files.list(dir)) {
-            return list.toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static List<Path> leftoverUploads() {
-        return leftoverUploads(dataDir);
     }
 }

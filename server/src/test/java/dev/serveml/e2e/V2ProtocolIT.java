@@ -1,10 +1,9 @@
 package dev.serveml.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
 import java.net.http.HttpRequest;
@@ -12,7 +11,6 @@ import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
 
 import static dev.serveml.e2e.Problems.assertV2Error;
@@ -22,23 +20,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The Open Inference Protocol (KServe V2 / Triton) routes, JSON and binary, as existing clients call them. */
 class V2ProtocolIT {
-    @TempDir
-    static Path dataDir;
+    @RegisterExtension
+    static final SharedServer shared = new SharedServer();
     static TestServer server;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start(dataDir);
+        server = shared.server();
         assertThat(server.upload("iris", "iris_rf.onnx", fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
         assertThat(server.upload("iris", "iris_rf.onnx", fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
         assertThat(server.upload("types", "all_types.onnx", fixture("all_types.onnx")).statusCode()).isEqualTo(201);
         assertThat(server.upload("wide", "wide_unsigned.onnx", fixture("wide_unsigned.onnx")).statusCode()).isEqualTo(201);
         assertThat(server.upload("zipmap", "iris_zipmap.onnx", fixture("iris_zipmap.onnx")).statusCode()).isEqualTo(201);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     @Test

@@ -132,7 +132,8 @@ final class Environments {
         return locks.computeIfAbsent(name, n -> new Object());
     }
 
-    private Path dirFor(Requirements requirements) {
+    /** The environment's directory: named by the hash of the requirement lines, comments and blank lines left out. */
+    Path dirFor(Requirements requirements) {
         return config.envDir().resolve(sha256(requirements.text()).substring(0, 16));
     }
 
@@ -253,9 +254,9 @@ final class Environments {
     /**
      * Removes what no one will use: half-built environments left by a stop (at start only: later
      * they may be building), and environments no loaded version holds that were last used longer
-     * ago than the retention.
+     * ago than the retention. Called by this class; package-private for EnvironmentsTest.
      */
-    private void collect(boolean atStart) {
+    void collect(boolean atStart) {
         if (!Files.isDirectory(config.envDir())) {
             return;
         }

@@ -42,7 +42,7 @@ import java.util.function.Function;
  * model; the last stderr lines are kept to explain a crash. Not thread-safe: a pool lends a worker
  * to one caller at a time.
  */
-final class Worker implements AutoCloseable {
+final class Worker implements WorkerPool.Member {
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
     private static final int STDERR_LINES = 30;
 
@@ -229,7 +229,8 @@ final class Worker implements AutoCloseable {
         return loaded;
     }
 
-    long pid() {
+    @Override
+    public long pid() {
         return process.pid();
     }
 
@@ -245,7 +246,9 @@ final class Worker implements AutoCloseable {
      *                          {@code invalid-input} or {@code model-error} when the model refused
      *                          the input or raised (the worker stays usable)
      */
-    List<Tensor> predict(List<Tensor> inputs, Duration timeout, ScheduledExecutorService timers) throws WorkerDied {
+    @Override
+    public List<Tensor> predict(List<Tensor> inputs, Duration timeout, ScheduledExecutorService timers)
+            throws WorkerDied {
         ScheduledFuture<?> guard = timers.schedule(() -> {
             timedOut.set(true);
             process.destroyForcibly();

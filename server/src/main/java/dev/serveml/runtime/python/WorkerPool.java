@@ -20,9 +20,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -40,6 +42,10 @@ import java.util.function.Supplier;
  *
  * <p>When every worker has been idle past the idle timeout they are stopped, and the next call
  * starts them again (a cold start, timed in the metrics). Thread-safe.
+ *
+ * <p>Crashes, cool-downs and idleness are timed on an injected clock ({@code System::nanoTime} in
+ * production, a fake in WorkerPoolTest); a wait for a busy worker is a real wait on the system's.
+ * Background starts run on an injected executor (a platform thread each in production).
  */
 final class WorkerPool implements LoadedModel {
     private static final Logger log = LoggerFactory.getLogger(WorkerPool.class);
@@ -52,8 +58,20 @@ final class WorkerPool implements LoadedModel {
     /** The circuit breaker's states; see the class comment. */
     private enum Circuit { CLOSED, OPEN, HALF_OPEN }
 
+    /** What the pool needs of a worker: {@link Worker}'s process, or WorkerPoolTest's fake. */
+    interface Member extends AutoCloseable {
+        /** See {@link Worker#predict}: a death is {@link Worker.WorkerDied}, a model's error a {@link ProblemException}. */
+        List<Tensor> predict(List<Tensor> inputs, Duration timeout, ScheduledExecutorService timers)
+                throws Worker.WorkerDied;
+
+        long pid();
+
+        @Override
+        void close();
+    }
+
     /** A borrowed worker, and whether the call on it is the half-open probe. */
-    private record Borrowed(Worker worker, boolean probe) {
+    private record Borrowed(Member worker, boolean probe) {
     }
 
     /** The settings a pool runs under. */
@@ -61,19 +79,21 @@ final class WorkerPool implements LoadedModel {
     }
 
     private final Settings settings;
-    private final Supplier<Worker> starter;
+    private final Supplier<? extends Member> starter;
     private final Signature signature;
     private final Map<String, Object> metadata;
     private final ScheduledExecutorService timers;
     private final Meters meters;
     private final ScheduledFuture<?> idleCheck;
     private final Runnable onClose;
+    private final LongSupplier clock;
+    private final Executor starts;
 
-    private final Deque<Worker> idle = new ArrayDeque<>();
+    private final Deque<Member> idle = new ArrayDeque<>();
     private final Deque<Long> deaths = new ArrayDeque<>();
     private int running;
     private int starting;
-    private long lastUsed = System.nanoTime();
+    private long lastUsed;
     private Circuit circuit = Circuit.CLOSED;
     private long openUntil;
     private Duration cooldown = FIRST_COOLDOWN;
@@ -81,9 +101,25 @@ final class WorkerPool implements LoadedModel {
     private String lastDeath;
     private boolean closed;
 
-    WorkerPool(Settings settings, Worker first, Supplier<Worker> starter, Signature signature,
+    WorkerPool(Settings settings, Member first, Supplier<? extends Member> starter, Signature signature,
                Map<String, Object> metadata, ScheduledExecutorService timers,
                Meters meters, Runnable onClose) {
+        // A platform thread: starting a worker forks a process and waits on it, and the new worker's
+        // log readers block for its life; none of that may hold a virtual thread's carrier.
+        this(settings, first, starter, signature, metadata, timers, meters, onClose, System::nanoTime,
+                start -> Thread.ofPlatform().daemon().name("serveml-worker-start").start(start));
+    }
+
+    /**
+     * @param clock  nanoseconds on {@link System#nanoTime()}'s scale: times crashes, cool-downs and idleness
+     * @param starts runs each background start of a worker (after its backoff on {@code timers})
+     */
+    WorkerPool(Settings settings, Member first, Supplier<? extends Member> starter, Signature signature,
+               Map<String, Object> metadata, ScheduledExecutorService timers,
+               Meters meters, Runnable onClose, LongSupplier clock, Executor starts) {
+        this.clock = clock;
+        this.starts = starts;
+        this.lastUsed = clock.getAsLong();
         this.onClose = onClose;
         this.settings = settings;
         this.starter = starter;
@@ -147,7 +183,7 @@ final class WorkerPool implements LoadedModel {
     /** One try on one worker; a death is recorded before it is thrown. */
     private List<Tensor> attempt(List<Tensor> inputs) throws Worker.WorkerDied {
         Borrowed borrowed = borrow();
-        Worker worker = borrowed.worker();
+        Member worker = borrowed.worker();
         boolean healthy = true;
         try {
             List<Tensor> result = worker.predict(inputs, settings.requestTimeout(), timers);
@@ -222,13 +258,13 @@ final class WorkerPool implements LoadedModel {
                 + "call probes it" : "a probe call is being let through"));
     }
 
-    private static long secondsUntil(long nanos) {
-        return Math.max(1, TimeUnit.NANOSECONDS.toSeconds(nanos - System.nanoTime() + 999_999_999L));
+    private long secondsUntil(long nanos) {
+        return Math.max(1, TimeUnit.NANOSECONDS.toSeconds(nanos - clock.getAsLong() + 999_999_999L));
     }
 
     /** Refuses a call while the circuit is open; in the half-open state lets exactly one through. */
     private boolean admit() {
-        if (circuit == Circuit.OPEN && System.nanoTime() - openUntil >= 0) {
+        if (circuit == Circuit.OPEN && clock.getAsLong() - openUntil >= 0) {
             circuit = Circuit.HALF_OPEN;
             probing = false;
         }
@@ -258,9 +294,9 @@ final class WorkerPool implements LoadedModel {
                     }
                     throw new ProblemException(ProblemType.MODEL_UNAVAILABLE, settings.label() + " was unloaded; retry");
                 }
-                Worker w = idle.pollFirst();
+                Member w = idle.pollFirst();
                 if (w != null) {
-                    lastUsed = System.nanoTime();
+                    lastUsed = clock.getAsLong();
                     return new Borrowed(w, probe);
                 }
                 if (running + starting == 0) {
@@ -293,7 +329,7 @@ final class WorkerPool implements LoadedModel {
         }
         // Cold start: this caller starts the first worker itself and uses it.
         long started = System.nanoTime();
-        Worker w;
+        Member w;
         try {
             w = starter.get();
         } catch (RuntimeException e) {
@@ -310,7 +346,7 @@ final class WorkerPool implements LoadedModel {
         synchronized (this) {
             starting--;
             running++;
-            lastUsed = System.nanoTime();
+            lastUsed = clock.getAsLong();
         }
         if (!probe) {
             for (int i = 1; i < settings.size(); i++) {
@@ -320,7 +356,7 @@ final class WorkerPool implements LoadedModel {
         return new Borrowed(w, probe);
     }
 
-    private void giveBack(Worker worker) {
+    private void giveBack(Member worker) {
         boolean close;
         synchronized (this) {
             close = closed;
@@ -349,7 +385,7 @@ final class WorkerPool implements LoadedModel {
                 running--;
             }
             lastDeath = why;
-            long now = System.nanoTime();
+            long now = clock.getAsLong();
             deaths.addLast(now);
             while (!deaths.isEmpty() && now - deaths.peekFirst() > CRASH_WINDOW.toNanos()) {
                 deaths.removeFirst();
@@ -396,9 +432,7 @@ final class WorkerPool implements LoadedModel {
             }
             starting++;
         }
-        // A platform thread: starting a worker forks a process and waits on it, and the new worker's
-        // log readers block for its life; none of that may hold a virtual thread's carrier.
-        timers.schedule(() -> Thread.ofPlatform().daemon().name("serveml-worker-start").start(() -> {
+        timers.schedule(() -> starts.execute(() -> {
             synchronized (this) {
                 if (closed || circuit != Circuit.CLOSED) {
                     starting--; // it opened during the backoff
@@ -407,7 +441,7 @@ final class WorkerPool implements LoadedModel {
                 }
             }
             try {
-                Worker w = starter.get();
+                Member w = starter.get();
                 synchronized (this) {
                     starting--;
                     if (!closed) {
@@ -428,10 +462,10 @@ final class WorkerPool implements LoadedModel {
     }
 
     private void stopIfIdle() {
-        List<Worker> stopping = new ArrayList<>();
+        List<Member> stopping = new ArrayList<>();
         synchronized (this) {
             boolean allIdle = idle.size() == running && starting == 0 && running > 0;
-            if (!allIdle || System.nanoTime() - lastUsed < settings.idleTimeout().toNanos()) {
+            if (!allIdle || clock.getAsLong() - lastUsed < settings.idleTimeout().toNanos()) {
                 return;
             }
             stopping.addAll(idle);
@@ -439,17 +473,17 @@ final class WorkerPool implements LoadedModel {
             running = 0;
         }
         log.info("[{}] stopping {} idle worker(s)", settings.label(), stopping.size());
-        stopping.forEach(Worker::close);
+        stopping.forEach(Member::close);
     }
 
     /** Worker process ids, for tests and diagnostics. */
     synchronized List<Long> pids() {
-        return idle.stream().map(Worker::pid).toList();
+        return idle.stream().map(Member::pid).toList();
     }
 
     @Override
     public void close() {
-        List<Worker> stopping;
+        List<Member> stopping;
         synchronized (this) {
             closed = true;
             stopping = new ArrayList<>(idle);
@@ -460,7 +494,7 @@ final class WorkerPool implements LoadedModel {
         if (idleCheck != null) {
             idleCheck.cancel(false);
         }
-        stopping.forEach(Worker::close);
+        stopping.forEach(Member::close);
         onClose.run();
     }
 }
