@@ -305,14 +305,14 @@ class DeploymentsIT {
         assertThat(p.get("errors").findValuesAsText("pointer")).containsExactly("/model");
         assertProblem(server.postJson("/api/v1/deployments", create.formatted("faults", "nope", badPolicy, badConfig)),
                 404, "model-not-found", "nope");
-        p = assertProblem(server.postJson("/api/v1/deployments", create.formatted("faults", "iris", badPolicy, badConfig)),
+        p = assertProblem(server.postJson("/api/v1/deployments", create.formatted("faults", "dep-iris", badPolicy, badConfig)),
                 422, "invalid-deployment", "the weights must add up to 100; they add up to 60");
         assertThat(p.get("errors").findValuesAsText("pointer")).containsExactly("/policy/versions");
         // The config before the versions, the versions before the warm-up sample, all before the name being taken.
-        p = assertProblem(server.postJson("/api/v1/deployments", create.formatted("faults", "iris", nine, badConfig)),
+        p = assertProblem(server.postJson("/api/v1/deployments", create.formatted("faults", "dep-iris", nine, badConfig)),
                 422, "invalid-deployment", "max_batch_size must be a whole number from 1 to 4096");
         assertThat(p.get("errors").findValuesAsText("pointer")).containsExactly("/config/max_batch_size");
-        assertProblem(server.postJson("/api/v1/deployments", create.formatted("faults", "iris", nine,
+        assertProblem(server.postJson("/api/v1/deployments", create.formatted("faults", "dep-iris", nine,
                 "{\"warmup\": {\"features\": [1, 2]}}")), 404, "version-not-found", "no version 9");
         assertThat(deploy("faults", one).statusCode()).isEqualTo(201);
         p = assertProblem(deploy("faults", one, badConfig), 422, "invalid-deployment", "max_batch_size");
@@ -321,7 +321,7 @@ class DeploymentsIT {
         // Another tenant: the admin's model and deployment are not found, whatever the body holds.
         String other = server.newUser("fault-prober");
         for (String policy : List.of(badPolicy, one, "1")) {
-            assertProblem(as(other, "POST", "/api/v1/deployments", create.formatted("probe", "iris", policy, badConfig)),
+            assertProblem(as(other, "POST", "/api/v1/deployments", create.formatted("probe", "dep-iris", policy, badConfig)),
                     404, "model-not-found", "iris");
         }
         for (String body : List.of("{", "[]", "{}", "{\"policy\": 1}", "{\"config\": " + badConfig + "}",
