@@ -125,18 +125,13 @@ public final class OnnxModelRuntime implements ModelRuntime {
         return onnx == 1 ? "onnx" : null;
     }
 
-    /** {@code zip} or {@code tar.gz} for an archive's file name (as {@link Archives} names them), else null. */
     private static String archiveKind(String fileName) {
-        String lower = fileName.toLowerCase(Locale.ROOT);
-        if (lower.endsWith(".zip")) {
-            return "zip";
-        }
-        return lower.endsWith(".tar.gz") || lower.endsWith(".tgz") ? "tar.gz" : null;
+        return Archives.kind(fileName);
     }
 
     @Override
     public LoadedModel load(LoadRequest request) {
-        Path loadDir = privateDirectory();
+        Path loadDir = privateDirectory(runDir);
         OrtSession session = null;
         Path model = null;
         try {
@@ -165,7 +160,8 @@ public final class OnnxModelRuntime implements ModelRuntime {
         }
     }
 
-    private Path privateDirectory() {
+    /** A new directory (mode 0700) under {@code runDir} for one load's files. */
+    public static Path privateDirectory(Path runDir) {
         try {
             return Files.createTempDirectory(runDir, "load-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -204,7 +200,8 @@ public final class OnnxModelRuntime implements ModelRuntime {
         }
     }
 
-    private static long totalSize(Path dir) {
+    /** The bytes of the files under {@code dir}. */
+    public static long totalSize(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
             return files.filter(Files::isRegularFile).mapToLong(p -> {
                 try {
@@ -247,7 +244,7 @@ public final class OnnxModelRuntime implements ModelRuntime {
     }
 
     /** Removes a directory and everything in it, never following links; failures are logged. */
-    static void deleteTree(Path dir) {
+    public static void deleteTree(Path dir) {
         if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
