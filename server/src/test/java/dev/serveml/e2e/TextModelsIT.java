@@ -10,15 +10,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.Set;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 import static dev.serveml.e2e.Problems.assertProblem;
 import static dev.serveml.e2e.TestServer.fixture;
@@ -157,7 +154,7 @@ class TextModelsIT {
     @Test
     void aRepositoryWhoseExportReadsTheServersFilesIsRefusedAndLeavesNothing() throws IOException {
         String secret = Files.readString(dataDir.resolve("secrets").resolve("jwt.key")).strip();
-        Set<Path> before = files(dataDir);
+        Set<Path> before = OnnxExternalDataIT.files(dataDir);
         byte[] zip = RepoZip.of("bert-tiny-sst2").with("bert-tiny-sst2/onnx/model.onnx", fixture("external_secret.onnx"))
                 .bytes();
 
@@ -166,7 +163,7 @@ class TextModelsIT {
         assertProblem(r, 422, "invalid-model", "External data may only name files uploaded with the model");
         assertThat(r.body()).doesNotContain(secret.substring(0, 16)).doesNotContain(dataDir.toString());
         assertThat(server.get("/api/v1/models/stealer").statusCode()).isEqualTo(404);
-        assertThat(files(dataDir)).as("no artifact, staged upload or load directory is left").isEqualTo(before);
+        assertThat(OnnxExternalDataIT.files(dataDir)).as("no artifact, staged upload or load directory is left").isEqualTo(before);
     }
 
     @Test
@@ -198,15 +195,5 @@ class TextModelsIT {
         double a = Math.exp(logits[0]);
         double b = Math.exp(logits[1]);
         return new double[]{a / (a + b), b / (a + b)};
-    }
-
-    /** Every file ServeML keeps outside PostgreSQL's own directory, its logs and DJL's natives. */
-    private static Set<Path> files(Path root) {
-        try (Stream<Path> files = Files.walk(root)) {
-            return files.filter(p -> !p.startsWith(root.resolve("postgres")) && !p.startsWith(root.resolve("logs")))
-                    .filter(Files::isRegularFile).collect(Collectors.toSet());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

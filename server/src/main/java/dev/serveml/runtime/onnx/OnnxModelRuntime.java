@@ -63,14 +63,8 @@ public final class OnnxModelRuntime implements ModelRuntime {
      */
     public OnnxModelRuntime(RuntimeConfig config, Path runDir, long maxExtractBytes) {
         this.config = config;
-        this.runDir = runDir.toAbsolutePath().normalize();
+        this.runDir = emptyRunDirectory(runDir);
         this.maxExtractBytes = maxExtractBytes;
-        deleteTree(this.runDir);
-        try {
-            Files.createDirectories(this.runDir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the ONNX run directory " + this.runDir, e);
-        }
         this.environment = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "serveml");
     }
 
@@ -138,10 +132,7 @@ public final class OnnxModelRuntime implements ModelRuntime {
             model = materialize(request, loadDir);
             ExternalData.check(model);
             long size = totalSize(loadDir);
-            try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-                options.setIntraOpNumThreads(config.onnxIntraOpThreads());
-                options.setInterOpNumThreads(1);
-                options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            try (OrtSession.SessionOptions options = sessionOptions(config)) {
                 session = environment.createSession(model.toString(), options);
                 return new OnnxLoadedModel(environment, session, OnnxSignatures.extract(session), size,
                         request.resources().instances(), config.maxOutputElements(), () -> deleteTree(loadDir));
@@ -158,6 +149,29 @@ public final class OnnxModelRuntime implements ModelRuntime {
             deleteTree(loadDir);
             throw e;
         }
+    }
+
+    /**
+     * A runtime's run directory, absolute, emptied of a crash's leftovers and created.
+     */
+    public static Path emptyRunDirectory(Path runDir) {
+        Path dir = runDir.toAbsolutePath().normalize();
+        deleteTree(dir);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the run directory " + dir, e);
+        }
+        return dir;
+    }
+
+    /** How every session of a tenant's model runs: the configured intra-op threads, one inter-op, all optimisations. */
+    public static OrtSession.SessionOptions sessionOptions(RuntimeConfig config) throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setIntraOpNumThreads(config.onnxIntraOpThreads());
+        options.setInterOpNumThreads(1);
+        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        return options;
     }
 
     /** A new directory (mode 0700) under {@code runDir} for one load's files. */

@@ -75,14 +75,8 @@ public final class TextModelRuntime implements ModelRuntime {
      */
     public TextModelRuntime(RuntimeConfig config, Path runDir, long maxExtractBytes) {
         this.config = config;
-        this.runDir = runDir.toAbsolutePath().normalize();
+        this.runDir = OnnxModelRuntime.emptyRunDirectory(runDir);
         this.maxExtractBytes = maxExtractBytes;
-        OnnxModelRuntime.deleteTree(this.runDir);
-        try {
-            Files.createDirectories(this.runDir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the text run directory " + this.runDir, e);
-        }
         this.environment = OrtEnvironment.getEnvironment();
     }
 
@@ -162,10 +156,7 @@ public final class TextModelRuntime implements ModelRuntime {
             Path model = onnxFile(repo);
             ExternalData.check(model);
             TextClassifier classifier;
-            try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-                options.setIntraOpNumThreads(config.onnxIntraOpThreads());
-                options.setInterOpNumThreads(1);
-                options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            try (OrtSession.SessionOptions options = OnnxModelRuntime.sessionOptions(config)) {
                 classifier = TextClassifier.open(environment, repo, model, options);
             } catch (OrtException e) {
                 throw new ProblemException(ProblemType.INVALID_MODEL, "ONNX Runtime could not set up a session");
