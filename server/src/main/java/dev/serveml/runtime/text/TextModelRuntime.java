@@ -87,7 +87,7 @@ public final class TextModelRuntime implements ModelRuntime {
 
     @Override
     public List<String> formats() {
-        return List.of(FORMAT + " (a .zip or .tar.gz of a Hub repository: config.json, tokenizer.json, onnx/model.onnx)");
+        return List.of(FORMAT);
     }
 
     @Override
