@@ -37,6 +37,15 @@ public final class Archives {
         return lower.endsWith(".zip") || lower.endsWith(".tar.gz") || lower.endsWith(".tgz");
     }
 
+    /** {@code zip} or {@code tar.gz} for an archive's file name, the kinds {@link #extract} takes; null for any other. */
+    public static String kind(String fileName) {
+        String lower = fileName.toLowerCase(Locale.ROOT);
+        if (lower.endsWith(".zip")) {
+            return "zip";
+        }
+        return lower.endsWith(".tar.gz") || lower.endsWith(".tgz") ? "tar.gz" : null;
+    }
+
     /**
      * Extracts {@code archive} into the empty directory {@code target}.
      *

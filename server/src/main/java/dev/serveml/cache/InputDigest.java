@@ -1,5 +1,6 @@
 package dev.serveml.cache;
 
+import dev.serveml.runtime.Parameters;
 import dev.serveml.tensor.DataType;
 import dev.serveml.tensor.Tensor;
 
@@ -15,7 +16,9 @@ import java.util.Set;
 
 /**
  * The canonical SHA-256 of a request: inputs in name order (name, element type, shape, raw
- * little-endian elements), then the requested output names in order. Every variable-length part
+ * little-endian elements), then the requested output names in order, then the call's parameters
+ * in their canonical form when there are any (so {@code top_k=1} and {@code top_k=2} differ, and a
+ * request without parameters keeps the digest it always had). Every variable-length part
  * is length-prefixed, so no two different requests share an encoding. The order in which a client
  * lists inputs or outputs does not matter; JSON vs binary tensors do not matter either (both bind
  * to the same raw bytes).
@@ -27,6 +30,10 @@ final class InputDigest {
     }
 
     static String of(List<Tensor> inputs, Set<String> outputs) {
+        return of(inputs, outputs, Parameters.NONE);
+    }
+
+    static String of(List<Tensor> inputs, Set<String> outputs, Parameters parameters) {
         MessageDigest sha = sha256();
         List<Tensor> sorted = new ArrayList<>(inputs);
         sorted.sort(Comparator.comparing(Tensor::name));
@@ -54,6 +61,9 @@ final class InputDigest {
         putLong(sha, header, names.size());
         for (String name : names) {
             putText(sha, header, name);
+        }
+        if (!parameters.isEmpty()) {
+            putText(sha, header, parameters.canonical());
         }
         return HEX.formatHex(sha.digest());
     }

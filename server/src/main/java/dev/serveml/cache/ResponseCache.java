@@ -15,6 +15,7 @@ import dev.serveml.tensor.Tensor;
 import dev.serveml.metrics.Meters;
 import dev.serveml.registry.Model;
 import dev.serveml.registry.ModelVersion;
+import dev.serveml.runtime.Parameters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,7 +76,8 @@ public final class ResponseCache implements AnswerCache, AutoCloseable {
 
     @Override
     public Optional<CacheSlot> slot(Principal caller, Model model, ModelVersion version, String variant,
-                                    List<Tensor> inputs, Set<String> outputs, CacheRule rule) {
+                                    List<Tensor> inputs, Set<String> outputs, Parameters parameters,
+                                    CacheRule rule) {
         boolean enabled = rule.enabled().orElseGet(() -> model.cacheEnabled() == null ? config.enabled()
                 : model.cacheEnabled());
         if (!enabled) {
@@ -83,7 +85,7 @@ public final class ResponseCache implements AnswerCache, AutoCloseable {
         }
         Duration ttl = rule.ttl().orElseGet(() -> model.cacheTtlSeconds() == null ? config.ttl()
                 : Duration.ofSeconds(model.cacheTtlSeconds()));
-        return Optional.of(new CacheSlot(version.id(), variant, partition(caller, model), InputDigest.of(inputs, outputs),
+        return Optional.of(new CacheSlot(version.id(), variant, partition(caller, model), InputDigest.of(inputs, outputs, parameters),
                 ttl));
     }
 

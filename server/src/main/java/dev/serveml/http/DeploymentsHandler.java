@@ -143,8 +143,9 @@ final class DeploymentsHandler {
         Served served = HttpApi.serving(ctx, Served.deployment(d.name(), d.modelName()));
         responses.decoded(ctx, () -> NativeRequest.of(responses.jsonBody(ctx)),
                 request -> HttpApi.predict(ctx, predictor,
-                        HttpApi.predictRequest(ctx, route.target(), timeout, request::bind), served,
-                        prediction -> PredictHandler.send(responses, ctx, request.style(), prediction.result(),
+                        HttpApi.predictRequest(ctx, route.target(), timeout, request::bind)
+                                .withParameters(request.parameters()), served,
+                        prediction -> PredictHandler.send(responses, ctx, request, prediction.result(),
                                 d.name())));
     }
 

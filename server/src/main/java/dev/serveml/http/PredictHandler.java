@@ -6,6 +6,7 @@ import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.PredictRequest;
 import dev.serveml.inference.Target;
 import dev.serveml.predict.Predictor;
+import dev.serveml.tensor.DataType;
 import dev.serveml.tensor.MapSequence;
 import dev.serveml.inference.NativeRequest;
 import dev.serveml.tensor.Output;
@@ -46,18 +47,68 @@ final class PredictHandler {
                          NativeRequest request) {
         String name = ctx.pathParam("name");
         Served served = HttpApi.serving(ctx, Served.model(name));
-        PredictRequest predict = HttpApi.predictRequest(ctx, new Target.Model(name, version), timeout, request::bind);
+        PredictRequest predict = HttpApi.predictRequest(ctx, new Target.Model(name, version), timeout, request::bind)
+                .withParameters(request.parameters());
         HttpApi.predict(ctx, predictor, predict, served,
-                prediction -> send(responses, ctx, request.style(), prediction.result(), null));
+                prediction -> send(responses, ctx, request, prediction.result(), null));
     }
 
     /**
      * Sends a native answer within the server's response bound, encoding a large one off the
-     * event loop; {@code deployment} is the deployment called, or null for a model route.
+     * event loop; {@code deployment} is the deployment called, or null for a model route. Texts sent
+     * in Hugging Face's shape to a text-classification model are answered in Hugging Face's shape.
      */
-    static void send(Responses responses, RoutingContext ctx, NativeRequest.Style style, InferenceResult result,
+    static void send(Responses responses, RoutingContext ctx, NativeRequest request, InferenceResult result,
                      String deployment) {
+        NativeRequest.Style style = request.style();
+        if (request.texts() != NativeRequest.Texts.NONE && isClassification(result)) {
+            boolean topK = request.parameters().get("top_k").isPresent();
+            responses.sendAnswer(ctx, floorBytes(style, result.outputs()),
+                    g -> writeClassification(g, request.texts(), topK, (Tensor) result.outputs().get("label"),
+                            (Tensor) result.outputs().get("score")));
+            return;
+        }
         responses.sendAnswer(ctx, floorBytes(style, result.outputs()), g -> write(g, ctx, style, result, deployment));
+    }
+
+    /** A text-classification model's answer: {@code label} BYTES and {@code score} FP32, a row of k per text. */
+    private static boolean isClassification(InferenceResult result) {
+        return "text-classification".equals(result.version().metadata().get("task"))
+                && result.outputs().get("label") instanceof Tensor label && label.datatype() == DataType.BYTES
+                && label.shape().length == 2
+                && result.outputs().get("score") instanceof Tensor score && score.datatype() == DataType.FP32
+                && java.util.Arrays.equals(score.shape(), label.shape());
+    }
+
+    /**
+     * Hugging Face's text-classification pipeline's answer shapes: one text without {@code top_k}
+     * gives {@code [{"label", "score"}]}, with it a list of its top k; a list of texts gives one
+     * {@code {"label", "score"}} per text without {@code top_k}, a list of k per text with it. The
+     * cache status and timings are in the {@code X-Cache} header only: the body is exactly HF's.
+     */
+    static void writeClassification(JsonGenerator g, NativeRequest.Texts texts, boolean topK, Tensor labels,
+                                    Tensor scores) throws IOException {
+        int rows = (int) labels.shape()[0];
+        int k = (int) labels.shape()[1];
+        java.nio.ByteBuffer data = scores.data().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        g.writeStartArray();
+        for (int row = 0; row < rows; row++) {
+            boolean nested = texts == NativeRequest.Texts.LIST && topK;
+            if (nested) {
+                g.writeStartArray();
+            }
+            for (int j = 0; j < (topK ? k : Math.min(k, 1)); j++) {
+                int i = row * k + j;
+                g.writeStartObject();
+                g.writeStringField("label", new String(labels.bytes().get(i), java.nio.charset.StandardCharsets.UTF_8));
+                g.writeNumberField("score", data.getFloat(i * Float.BYTES));
+                g.writeEndObject();
+            }
+            if (nested) {
+                g.writeEndArray();
+            }
+        }
+        g.writeEndArray();
     }
 
     /** The fewest bytes {@link #write} can produce for these outputs (saturating): refused above the bound. */

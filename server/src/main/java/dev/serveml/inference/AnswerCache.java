@@ -6,6 +6,7 @@ import dev.serveml.tensor.Tensor;
 import dev.serveml.auth.Principal;
 import dev.serveml.registry.Model;
 import dev.serveml.registry.ModelVersion;
+import dev.serveml.runtime.Parameters;
 
 import java.util.List;
 import java.util.Map;
@@ -22,7 +23,8 @@ public interface AnswerCache {
     AnswerCache NONE = new AnswerCache() {
         @Override
         public Optional<CacheSlot> slot(Principal caller, Model model, ModelVersion version, String variant,
-                                        List<Tensor> inputs, Set<String> outputs, CacheRule rule) {
+                                        List<Tensor> inputs, Set<String> outputs, Parameters parameters,
+                                        CacheRule rule) {
             return Optional.empty();
         }
 
@@ -48,10 +50,17 @@ public interface AnswerCache {
     /**
      * Where this request's answer is cached, or empty when it is not cached (by the deployment's
      * rule, else the model's settings, else the server's). The slot depends on the caller, so that
-     * an answer never tells one caller what another asked.
+     * an answer never tells one caller what another asked; and on the call's parameters, so that
+     * {@code top_k=1} and {@code top_k=2} never share an answer.
      */
     Optional<CacheSlot> slot(Principal caller, Model model, ModelVersion version, String variant,
-                             List<Tensor> inputs, Set<String> outputs, CacheRule rule);
+                             List<Tensor> inputs, Set<String> outputs, Parameters parameters, CacheRule rule);
+
+    /** {@link #slot(Principal, Model, ModelVersion, String, List, Set, Parameters, CacheRule)} without parameters. */
+    default Optional<CacheSlot> slot(Principal caller, Model model, ModelVersion version, String variant,
+                                     List<Tensor> inputs, Set<String> outputs, CacheRule rule) {
+        return slot(caller, model, version, variant, inputs, outputs, Parameters.NONE, rule);
+    }
 
     /** The stored answer; completes (never exceptionally) with empty when there is none. */
     CompletableFuture<Optional<Map<String, Output>>> find(CacheSlot slot);

@@ -8,6 +8,7 @@ import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.runtime.LoadedModel;
+import dev.serveml.runtime.Parameters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +52,7 @@ public final class Batcher {
     private static final class Pending {
         final List<Tensor> inputs;
         final Set<String> outputs;
+        final Parameters parameters;
         final long deadline;
         final long enqueued;
         final String key;
@@ -58,9 +60,11 @@ public final class Batcher {
         final CompletableFuture<Completed> future = new CompletableFuture<>();
         long started;
 
-        Pending(List<Tensor> inputs, Set<String> outputs, long deadline, long enqueued, String key, long rows) {
+        Pending(List<Tensor> inputs, Set<String> outputs, Parameters parameters, long deadline, long enqueued,
+                String key, long rows) {
             this.inputs = inputs;
             this.outputs = outputs;
+            this.parameters = parameters;
             this.deadline = deadline;
             this.enqueued = enqueued;
             this.key = key;
@@ -127,9 +131,20 @@ public final class Batcher {
 
     /** {@link #submit} with the request's queue and run times. */
     public CompletableFuture<Completed> submitTimed(List<Tensor> inputs, Set<String> outputs, long deadlineNanos) {
+        return submitTimed(inputs, outputs, Parameters.NONE, deadlineNanos);
+    }
+
+    /**
+     * {@link #submitTimed(List, Set, long)} with the call's parameters, which the model has
+     * accepted: requests are stacked only with others that have the same ones.
+     */
+    public CompletableFuture<Completed> submitTimed(List<Tensor> inputs, Set<String> outputs, Parameters parameters,
+                                                    long deadlineNanos) {
         long now = ticker.nanoTime();
-        String key = batchable ? Rows.stackKey(inputs, outputs) : null;
-        Pending p = new Pending(inputs, outputs, deadlineNanos, now, key, key == null ? 0 : Rows.rowCount(inputs));
+        String stack = batchable ? Rows.stackKey(inputs, outputs) : null;
+        String key = stack == null ? null : stack + "\u0000" + parameters.canonical();
+        Pending p = new Pending(inputs, outputs, parameters, deadlineNanos, now, key,
+                key == null ? 0 : Rows.rowCount(inputs));
         if (deadlineNanos <= now) {
             expire(p);
             return p.future;
@@ -309,7 +324,7 @@ public final class Batcher {
     private void runAlone(Pending p) {
         long started = ticker.nanoTime();
         try {
-            Map<String, Output> answer = model.infer(p.inputs, p.outputs);
+            Map<String, Output> answer = model.infer(p.inputs, p.outputs, p.parameters);
             long took = ticker.nanoTime() - started;
             record(Rows.rowCount(p.inputs), took);
             p.future.complete(new Completed(answer, p.started - p.enqueued, took));
@@ -330,7 +345,7 @@ public final class Batcher {
         long started = ticker.nanoTime();
         Map<String, Output> answer;
         try {
-            answer = model.infer(Rows.stack(inputs), batch.get(0).outputs);
+            answer = model.infer(Rows.stack(inputs), batch.get(0).outputs, batch.get(0).parameters);
         } catch (ProblemException e) {
             if (e.type() != ProblemType.INFERENCE_FAILED && e.type() != ProblemType.MODEL_ERROR) {
                 throw e;

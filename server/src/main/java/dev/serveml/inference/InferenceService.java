@@ -12,6 +12,7 @@ import dev.serveml.problem.ProblemType;
 import dev.serveml.registry.Model;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.registry.ModelVersion;
+import dev.serveml.runtime.Parameters;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -129,9 +130,10 @@ public final class InferenceService {
             Signature signature = lease.model().signature();
             List<Tensor> inputs = request.binder().apply(signature);
             validate(signature, inputs, request.outputs());
+            lease.model().check(inputs, request.parameters());
             ModelVersion v = resolved.version();
-            return new Bound(v, lease, inputs, cache.slot(request.caller(), resolved.model(), v, lease.answerVariant(),
-                    inputs, request.outputs(), rule).orElse(null));
+            return new Bound(v, lease, inputs, request.parameters(), cache.slot(request.caller(), resolved.model(), v,
+                    lease.answerVariant(), inputs, request.outputs(), request.parameters(), rule).orElse(null));
         } catch (RuntimeException | Error e) {
             lease.release();
             throw e;
@@ -167,10 +169,12 @@ public final class InferenceService {
             inputs = request.binder().apply(v.signature());
             validate(v.signature(), inputs, outputs);
             slot = cache.slot(caller, served.model(), v, host.servingOf(v.id()).resources().answerVariant(), inputs,
-                    outputs, rule).orElse(null);
+                    outputs, request.parameters(), rule).orElse(null);
         } catch (RuntimeException e) {
             return Optional.empty();
         }
+        // A hit is answered before the model checks the parameters: only an answer the model gave
+        // for exactly these inputs and parameters is stored, so they were accepted then.
         if (slot != null && !fresh) {
             Optional<Map<String, Output>> hit = cache.findLocal(slot);
             if (hit.isPresent()) {
@@ -189,7 +193,13 @@ public final class InferenceService {
             lease.release();
             return Optional.empty();
         }
-        return Optional.of(answer(new Bound(v, lease, inputs, slot), outputs, deadline, fresh));
+        try {
+            lease.model().check(inputs, request.parameters());
+        } catch (RuntimeException e) {
+            lease.release();
+            return Optional.empty(); // the slower path checks again and gives the reason
+        }
+        return Optional.of(answer(new Bound(v, lease, inputs, request.parameters(), slot), outputs, deadline, fresh));
     }
 
     /** After binding: the cache (unless off or bypassed), else the model; releases the lease either way. */
@@ -212,7 +222,7 @@ public final class InferenceService {
     }
 
     private CompletableFuture<InferenceResult> run(Bound bound, Set<String> outputs, long deadline, CacheStatus status) {
-        return bound.lease.batcher().submitTimed(bound.inputs, outputs, deadline)
+        return bound.lease.batcher().submitTimed(bound.inputs, outputs, bound.parameters, deadline)
                 .whenComplete((done, failure) -> bound.lease.release())
                 .thenApply(done -> {
                     if (bound.slot != null) {
@@ -228,7 +238,8 @@ public final class InferenceService {
     }
 
     /** @param slot where the answer is cached; null when it is not */
-    private record Bound(ModelVersion version, ModelHost.Lease lease, List<Tensor> inputs, CacheSlot slot) {
+    private record Bound(ModelVersion version, ModelHost.Lease lease, List<Tensor> inputs, Parameters parameters,
+                         CacheSlot slot) {
     }
 
     /** Checks names, element types and shapes against the signature. */

@@ -8,9 +8,11 @@ import dev.serveml.tensor.TensorJson;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.runtime.Parameters;
 
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -24,19 +26,27 @@ import java.util.Map;
  * <li>{@code {"data": {"a": 1.0, ..}}}: one row of named values, one per input.</li>
  * </ul>
  * Rows in answer with per-row {@code predictions}; named tensors with named {@code outputs}.
+ * Hugging Face's shape, {@code {"inputs": "I loved it", "parameters": {"top_k": 2}}} (or a list of
+ * texts), is the last one for a text model; its {@code parameters} go to the model, and
+ * {@link #texts()} tells the answer to take Hugging Face's shape too.
  */
 public final class NativeRequest {
     /** How the answer is laid out, mirroring the request. */
     public enum Style { ROWS, TENSORS }
 
+    /** Whether {@code inputs} was Hugging Face's one text or list of texts, which decides its answer's shape. */
+    public enum Texts { NONE, ONE, LIST }
+
     private static final List<String> KEYS = List.of("features", "instances", "inputs", "data");
 
     private final JsonNode body;
     private final String key;
+    private final Parameters parameters;
 
-    private NativeRequest(JsonNode body, String key) {
+    private NativeRequest(JsonNode body, String key, Parameters parameters) {
         this.body = body;
         this.key = key;
+        this.parameters = parameters;
     }
 
     /** Checks the envelope; element types and shapes are checked by {@link #bind}. */
@@ -59,7 +69,61 @@ public final class NativeRequest {
             throw new ProblemException(ProblemType.INVALID_REQUEST, "the body needs one of: \"features\" (one row), "
                     + "\"instances\" (rows), \"inputs\" (named tensors) or \"data\" (named values)");
         }
-        return new NativeRequest(body, found);
+        return new NativeRequest(body, found, parameters(body.get("parameters")));
+    }
+
+    /** Hugging Face's {@code parameters}: an object of JSON scalars, each checked by the model. */
+    private static Parameters parameters(JsonNode node) {
+        if (node == null) {
+            return Parameters.NONE;
+        }
+        if (!node.isObject()) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/parameters",
+                    "\"parameters\" must be an object such as {\"top_k\": 2}");
+        }
+        Map<String, Object> values = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode v = e.getValue();
+            Object value = v.isTextual() ? v.textValue() : v.isBoolean() ? (Object) v.booleanValue()
+                    : v.isIntegralNumber() && v.canConvertToLong() ? (Object) v.longValue()
+                    : v.isNumber() ? (Object) v.doubleValue() : null;
+            if (value == null) {
+                throw ProblemException.field(ProblemType.INVALID_INPUT, "/parameters/" + pointerToken(e.getKey()),
+                        "a parameter is a string, number or boolean (omit it for the model's default)");
+            }
+            values.put(e.getKey(), value);
+        }
+        return new Parameters(values);
+    }
+
+    private static String pointerToken(String name) {
+        return name.replace("~", "~0").replace("/", "~1");
+    }
+
+    /** What the request asks of the model besides its inputs; none unless it sent {@code parameters}. */
+    public Parameters parameters() {
+        return parameters;
+    }
+
+    /** {@link Texts#ONE} for {@code {"inputs": "a text"}}, {@link Texts#LIST} for a non-empty list of texts. */
+    public Texts texts() {
+        JsonNode value = body.get(key);
+        if (!key.equals("inputs")) {
+            return Texts.NONE;
+        }
+        if (value.isTextual()) {
+            return Texts.ONE;
+        }
+        if (!value.isArray() || value.isEmpty()) {
+            return Texts.NONE;
+        }
+        for (JsonNode element : value) {
+            if (!element.isTextual()) {
+                return Texts.NONE;
+            }
+        }
+        return Texts.LIST;
     }
 
     public Style style() {
@@ -100,7 +164,7 @@ public final class NativeRequest {
         List<Tensor> tensors = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = object.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            String at = pointer + "/" + e.getKey().replace("~", "~0").replace("/", "~1");
+            String at = pointer + "/" + pointerToken(e.getKey());
             TensorSpec spec = signature.findInput(e.getKey()).orElseThrow(() -> ProblemException.field(
                     ProblemType.UNKNOWN_INPUT, at, "the model has no input named '" + e.getKey() + "'; its inputs are "
                             + signature.inputs().stream().map(TensorSpec::name).toList()));
@@ -140,7 +204,9 @@ public final class NativeRequest {
     }
 
     private static Tensor decodeFor(TensorSpec spec, JsonNode value, String pointer) {
-        return TensorJson.decode(spec.name(), spec.datatype(), null, value, pointer);
+        Tensor t = TensorJson.decode(spec.name(), spec.datatype(), null, value, pointer);
+        // Hugging Face's {"inputs": "one text"} is one row of a model that takes a list of texts
+        return value.isTextual() && spec.shape().size() == 1 ? withLeadingOne(t) : t;
     }
 
     private static TensorSpec single(Signature signature) {

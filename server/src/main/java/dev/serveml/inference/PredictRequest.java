@@ -1,6 +1,7 @@
 package dev.serveml.inference;
 
 import dev.serveml.auth.Principal;
+import dev.serveml.runtime.Parameters;
 import dev.serveml.tensor.Signature;
 import dev.serveml.tensor.Tensor;
 
@@ -29,10 +30,12 @@ import java.util.function.UnaryOperator;
  *                  be bound on the calling thread; -1 when unknown (then it never is)
  * @param metadata  the request's headers (HTTP) or metadata (gRPC) by name, null when absent: a
  *                  deployment's sticky routing reads one
+ * @param parameters what the call asks of the model besides its inputs (Hugging Face's {@code top_k});
+ *                  the model refuses names it does not take, and they are part of the cache key
  */
 public record PredictRequest(Principal caller, Target target, Function<Signature, List<Tensor>> binder,
                              Set<String> outputs, Optional<Duration> timeout, boolean fresh, long sizeBytes,
-                             UnaryOperator<String> metadata) {
+                             UnaryOperator<String> metadata, Parameters parameters) {
     /**
      * Requests up to this size are bound and validated on the calling thread when their model is
      * already in memory: the fast path that skips two thread hand-offs. Larger ones never are, so
@@ -49,11 +52,12 @@ public record PredictRequest(Principal caller, Target target, Function<Signature
         outputs = Set.copyOf(outputs);
         Objects.requireNonNull(timeout);
         Objects.requireNonNull(metadata);
+        Objects.requireNonNull(parameters);
     }
 
     /** A request for all outputs, default deadline, cached answers allowed, no metadata, size unknown. */
     public static PredictRequest of(Principal caller, Target target, Function<Signature, List<Tensor>> binder) {
-        return new PredictRequest(caller, target, binder, Set.of(), Optional.empty(), false, -1, NO_METADATA);
+        return new PredictRequest(caller, target, binder, Set.of(), Optional.empty(), false, -1, NO_METADATA, Parameters.NONE);
     }
 
     /** A request whose inputs are already tensors (a protocol that sends them by name, typed). */
@@ -63,27 +67,31 @@ public record PredictRequest(Principal caller, Target target, Function<Signature
     }
 
     public PredictRequest withTarget(Target target) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
     }
 
     public PredictRequest withOutputs(Set<String> outputs) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
     }
 
     public PredictRequest withTimeout(Optional<Duration> timeout) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
     }
 
     public PredictRequest withFresh(boolean fresh) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
     }
 
     public PredictRequest withSize(long sizeBytes) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
     }
 
     public PredictRequest withMetadata(UnaryOperator<String> metadata) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
+    }
+
+    public PredictRequest withParameters(Parameters parameters) {
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
     }
 
     /** Whether it is small enough to bind on the calling thread (see {@link #INLINE_BYTES}). */

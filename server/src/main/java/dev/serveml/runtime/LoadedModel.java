@@ -1,5 +1,7 @@
 package dev.serveml.runtime;
 
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
 import dev.serveml.tensor.Output;
 import dev.serveml.tensor.Signature;
 import dev.serveml.tensor.Tensor;
@@ -24,6 +26,30 @@ public interface LoadedModel extends AutoCloseable {
      * @return outputs by name, in signature order
      */
     Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs);
+
+    /**
+     * {@link #infer(List, Set)} with the call's parameters, which {@link #check} has accepted; rows
+     * with different parameters are never stacked into one call. By default a model takes none.
+     */
+    default Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs, Parameters parameters) {
+        return infer(inputs, outputs);
+    }
+
+    /**
+     * Refuses a request before it is queued, so that a bad one never fails a batch it would have
+     * shared: what the signature cannot say about the inputs (an empty text), and parameters the
+     * model does not take. By default a model takes no parameters.
+     *
+     * @param inputs validated against {@link #signature()}
+     * @throws ProblemException a 422 naming the field at fault ({@code /parameters/top_k}, {@code /inputs/0})
+     */
+    default void check(List<Tensor> inputs, Parameters parameters) {
+        if (!parameters.isEmpty()) {
+            String name = new java.util.TreeSet<>(parameters.values().keySet()).first();
+            throw ProblemException.field(ProblemType.INVALID_INPUT, "/parameters/" + name,
+                    "this model takes no parameters; send its inputs alone");
+        }
+    }
 
     /** What the runtime learned while loading (framework, estimator, classes...), shown on the version. */
     default Map<String, Object> metadata() {

@@ -35,6 +35,7 @@ import dev.serveml.registry.ModelRegistry;
 import dev.serveml.runtime.ModelRuntime;
 import dev.serveml.runtime.Runtimes;
 import dev.serveml.runtime.onnx.OnnxModelRuntime;
+import dev.serveml.runtime.text.TextModelRuntime;
 import dev.serveml.runtime.python.PythonModelRuntime;
 import dev.serveml.stats.ServingStats;
 import dev.serveml.store.Database;
@@ -114,8 +115,15 @@ public final class ServemlServer implements AutoCloseable {
             closeables.push(database.watch(java.time.Duration.ofSeconds(1)));
             FilesystemArtifactStore artifacts = new FilesystemArtifactStore(config.storage().artifactsDir());
             PostgresModelStore models = new PostgresModelStore(database.dataSource(), json);
-            // ONNX first: it claims only archives holding exactly one .onnx file and no Python model.
-            List<ModelRuntime> runtimes = List.of(push(closeables, new OnnxModelRuntime(config.runtime(),
+            offlineTokenizers(config.storage().dataDir().resolve("djl"));
+            // Text first: it claims only archives holding a Hugging Face repository (config.json,
+            // tokenizer.json, an ONNX export), which would otherwise be ONNX's when they hold one
+            // .onnx file. ONNX next: it claims only archives holding exactly one .onnx file and no
+            // Python model.
+            List<ModelRuntime> runtimes = List.of(push(closeables, new TextModelRuntime(config.runtime(),
+                            config.storage().dataDir().resolve("text").resolve("run"),
+                            4 * config.storage().maxUploadBytes())),
+                    push(closeables, new OnnxModelRuntime(config.runtime(),
                             config.storage().dataDir().resolve("onnx").resolve("run"),
                             4 * config.storage().maxUploadBytes())),
                     push(closeables, new PythonModelRuntime(config.python(), json, meters,
@@ -303,6 +311,21 @@ public final class ServemlServer implements AutoCloseable {
     static final long FIRST_START_BYTES = 160L << 20;
     /** Free space any start needs, so that PostgreSQL can write and uploads can be staged at all. */
     static final long START_BYTES = 32L << 20;
+
+    /**
+     * DJL's tokenizers must never reach for the network (no model zoo, no usage tracking, no
+     * download of a native flavour), and unpack their natives under the data directory, not the
+     * user's home. They read these as environment variables first, then as system properties;
+     * a value the environment already sets is left as it is.
+     */
+    private static void offlineTokenizers(Path cacheDir) {
+        System.setProperty("DJL_OFFLINE", "true");
+        System.setProperty("OPT_OUT_TRACKING", "true");
+        System.setProperty("RUST_FLAVOR", "cpu");
+        if (System.getenv("DJL_CACHE_DIR") == null && System.getProperty("DJL_CACHE_DIR") == null) {
+            System.setProperty("DJL_CACHE_DIR", cacheDir.toString());
+        }
+    }
 
     private static void createDirectories(ServemlConfig config) {
         Path dataDir = config.storage().dataDir();

@@ -13,6 +13,7 @@ import dev.serveml.tensor.Tensor;
 import dev.serveml.metrics.Meters;
 import dev.serveml.registry.Model;
 import dev.serveml.registry.ModelVersion;
+import dev.serveml.runtime.Parameters;
 import dev.serveml.registry.VersionState;
 import dev.serveml.registry.VersionStatus;
 import org.junit.jupiter.api.Test;
@@ -162,6 +163,31 @@ class ResponseCacheTest implements ResponseCacheContract {
 
         assertThat(tuned.key()).isNotEqualTo(plain.key());
         assertThat(cache.find(tuned).join()).isEmpty();
+    }
+
+    @Test
+    void answersToOtherParametersAreKeptApartWhateverOrderTheyCameIn() {
+        ResponseCache cache = cache(ON, Optional.empty());
+        CacheSlot plain = cache.slot(OWNER, model(null, null), version(1), "", row(1f), Set.of(), CacheRule.MODEL).orElseThrow();
+        CacheSlot one = slot(cache, new Parameters(java.util.Map.of("top_k", 1L)));
+        CacheSlot two = slot(cache, new Parameters(java.util.Map.of("top_k", 2L)));
+        CacheSlot text = slot(cache, new Parameters(java.util.Map.of("top_k", "2")));
+        CacheSlot both = slot(cache, new Parameters(java.util.Map.of("top_k", 2L, "truncation", true)));
+        CacheSlot bothAgain = slot(cache, new Parameters(java.util.Map.of("truncation", true, "top_k", 2L)));
+
+        cache.store(one, answer());
+
+        assertThat(Set.of(plain.key(), one.key(), two.key(), text.key(), both.key())).hasSize(5);
+        assertThat(bothAgain.key()).isEqualTo(both.key());
+        assertThat(plain.key()).isEqualTo(cache.slot(OWNER, model(null, null), version(1), "", row(1f), Set.of(),
+                Parameters.NONE, CacheRule.MODEL).orElseThrow().key());
+        assertThat(cache.find(two).join()).isEmpty();
+        assertThat(cache.find(one).join()).isPresent();
+    }
+
+    private CacheSlot slot(ResponseCache cache, Parameters parameters) {
+        return cache.slot(OWNER, model(null, null), version(1), "", row(1f), Set.of(), parameters, CacheRule.MODEL)
+                .orElseThrow();
     }
 
     @Test

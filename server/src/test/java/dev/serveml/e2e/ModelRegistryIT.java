@@ -155,7 +155,7 @@ class ModelRegistryIT {
         assertProblem(server.upload("junk", "model.onnx", fixture("truncated.onnx")), 422, "invalid-model",
                 "ONNX model");
         assertProblem(server.upload("junk", "model.h5", fixture("iris_rf.pkl")), 422, "unsupported-model-format",
-                "supported formats: onnx, pickle, joblib, xgboost, torchscript, zip, tar.gz");
+                "supported formats: huggingface, onnx, pickle, joblib, xgboost, torchscript, zip, tar.gz");
         assertProblem(server.upload("junk", "empty.onnx", new byte[0]), 400, "empty-upload", "empty");
         assertProblem(server.upload("bad%20name!", "model.onnx", fixture("iris_rf.onnx")), 422, "invalid-name",
                 "letters, digits");

@@ -151,7 +151,7 @@ class OnnxExternalDataIT {
     }
 
     /** Every file ServeML keeps outside PostgreSQL's own directory and its logs. */
-    private static Set<Path> files(Path root) {
+    static Set<Path> files(Path root) {
         try (Stream<Path> files = Files.walk(root)) {
             return files.filter(p -> !p.startsWith(root.resolve("postgres")) && !p.startsWith(root.resolve("logs")))
                     .filter(Files::isRegularFile).collect(Collectors.toSet());

@@ -11,6 +11,7 @@ import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.runtime.LoadedModel;
+import dev.serveml.runtime.Parameters;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -144,6 +145,27 @@ class BatcherTest {
         assertThat(model.calls).as("the busy call, then one for both").isEqualTo(2);
         assertThat(strings(a.join().get("loud"))).containsExactly("HELLO");
         assertThat(strings(b.join().get("loud"))).containsExactly("TWO", "WORDS");
+    }
+
+    @Test
+    void requestsWithOtherParametersAreNeverStackedAndEachCallGetsItsOwn() {
+        RowSums model = new RowSums(true);
+        Batcher batcher = batcher(model, 16, 2, 16, 4);
+        occupy(batcher);
+
+        var one = batcher.submitTimed(List.of(rows(new float[]{1, 1})), Set.of(), new Parameters(Map.of("k", 1L)), FAR);
+        var two = batcher.submitTimed(List.of(rows(new float[]{2, 2})), Set.of(), new Parameters(Map.of("k", 2L)), FAR);
+        var oneAgain = batcher.submitTimed(List.of(rows(new float[]{3, 3})), Set.of(), new Parameters(Map.of("k", 1L)),
+                FAR);
+        ticker.advanceMillis(2);
+        executor.runAll();
+
+        assertThat(model.callRows).as("the busy call, k=1 twice stacked, then k=2").containsExactly(1L, 2L, 1L);
+        assertThat(model.parameters.subList(1, 3)).containsExactly(new Parameters(Map.of("k", 1L)),
+                new Parameters(Map.of("k", 2L)));
+        assertThat(floats(one.join().outputs().get("sum"))).containsExactly(2f);
+        assertThat(floats(two.join().outputs().get("sum"))).containsExactly(4f);
+        assertThat(floats(oneAgain.join().outputs().get("sum"))).containsExactly(6f);
     }
 
     @Test
@@ -339,6 +361,7 @@ class BatcherTest {
     /** x FP32[rows, width] to sum FP32[rows]: each row's sum (or, when totalOnly, one total). */
     private static final class RowSums implements LoadedModel {
         final List<Long> callRows = new ArrayList<>();
+        final List<Parameters> parameters = new ArrayList<>();
         final Signature signature;
         boolean totalOnly;
         RuntimeException failure;
@@ -352,6 +375,12 @@ class BatcherTest {
         @Override
         public Signature signature() {
             return signature;
+        }
+
+        @Override
+        public synchronized Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs, Parameters p) {
+            parameters.add(p);
+            return infer(inputs, outputs);
         }
 
         @Override

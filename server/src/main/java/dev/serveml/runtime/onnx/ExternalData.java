@@ -35,7 +35,7 @@ import java.nio.file.Path;
  * attribute defaults) and training-info graphs. Fields this reader does not name are skipped, as
  * a protobuf parser keeps them as unknown fields that ONNX Runtime never reads.
  */
-final class ExternalData {
+public final class ExternalData {
     /** Nested messages allowed; protobuf's own default recursion limit is 100. */
     static final int MAX_DEPTH = 100;
     /** Longest external-data key or value read; longer ones are no path a file system takes. */
@@ -88,7 +88,7 @@ final class ExternalData {
      *
      * @throws ProblemException {@code invalid-model} naming the tensor and saying why
      */
-    static void check(Path modelFile) {
+    public static void check(Path modelFile) {
         Path dir = modelFile.toAbsolutePath().normalize().getParent();
         try (InputStream file = new BufferedInputStream(Files.newInputStream(modelFile), 1 << 16)) {
             CodedInputStream in = CodedInputStream.newInstance(file);

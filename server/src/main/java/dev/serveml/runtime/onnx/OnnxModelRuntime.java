@@ -63,14 +63,8 @@ public final class OnnxModelRuntime implements ModelRuntime {
      */
     public OnnxModelRuntime(RuntimeConfig config, Path runDir, long maxExtractBytes) {
         this.config = config;
-        this.runDir = runDir.toAbsolutePath().normalize();
+        this.runDir = emptyRunDirectory(runDir);
         this.maxExtractBytes = maxExtractBytes;
-        deleteTree(this.runDir);
-        try {
-            Files.createDirectories(this.runDir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the ONNX run directory " + this.runDir, e);
-        }
         this.environment = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "serveml");
     }
 
@@ -125,28 +119,20 @@ public final class OnnxModelRuntime implements ModelRuntime {
         return onnx == 1 ? "onnx" : null;
     }
 
-    /** {@code zip} or {@code tar.gz} for an archive's file name (as {@link Archives} names them), else null. */
     private static String archiveKind(String fileName) {
-        String lower = fileName.toLowerCase(Locale.ROOT);
-        if (lower.endsWith(".zip")) {
-            return "zip";
-        }
-        return lower.endsWith(".tar.gz") || lower.endsWith(".tgz") ? "tar.gz" : null;
+        return Archives.kind(fileName);
     }
 
     @Override
     public LoadedModel load(LoadRequest request) {
-        Path loadDir = privateDirectory();
+        Path loadDir = privateDirectory(runDir);
         OrtSession session = null;
         Path model = null;
         try {
             model = materialize(request, loadDir);
             ExternalData.check(model);
             long size = totalSize(loadDir);
-            try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-                options.setIntraOpNumThreads(config.onnxIntraOpThreads());
-                options.setInterOpNumThreads(1);
-                options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            try (OrtSession.SessionOptions options = sessionOptions(config)) {
                 session = environment.createSession(model.toString(), options);
                 return new OnnxLoadedModel(environment, session, OnnxSignatures.extract(session), size,
                         request.resources().instances(), config.maxOutputElements(), () -> deleteTree(loadDir));
@@ -165,7 +151,31 @@ public final class OnnxModelRuntime implements ModelRuntime {
         }
     }
 
-    private Path privateDirectory() {
+    /**
+     * A runtime's run directory, absolute, emptied of a crash's leftovers and created.
+     */
+    public static Path emptyRunDirectory(Path runDir) {
+        Path dir = runDir.toAbsolutePath().normalize();
+        deleteTree(dir);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the run directory " + dir, e);
+        }
+        return dir;
+    }
+
+    /** How every session of a tenant's model runs: the configured intra-op threads, one inter-op, all optimisations. */
+    public static OrtSession.SessionOptions sessionOptions(RuntimeConfig config) throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setIntraOpNumThreads(config.onnxIntraOpThreads());
+        options.setInterOpNumThreads(1);
+        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        return options;
+    }
+
+    /** A new directory (mode 0700) under {@code runDir} for one load's files. */
+    public static Path privateDirectory(Path runDir) {
         try {
             return Files.createTempDirectory(runDir, "load-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -204,7 +214,8 @@ public final class OnnxModelRuntime implements ModelRuntime {
         }
     }
 
-    private static long totalSize(Path dir) {
+    /** The bytes of the files under {@code dir}. */
+    public static long totalSize(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
             return files.filter(Files::isRegularFile).mapToLong(p -> {
                 try {
@@ -247,7 +258,7 @@ public final class OnnxModelRuntime implements ModelRuntime {
     }
 
     /** Removes a directory and everything in it, never following links; failures are logged. */
-    static void deleteTree(Path dir) {
+    public static void deleteTree(Path dir) {
         if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }

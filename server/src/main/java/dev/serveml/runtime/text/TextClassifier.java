@@ -121,14 +121,7 @@ public final class TextClassifier implements AutoCloseable {
         }
         Encoding[] encodings = tokenizer.batchEncode(texts);
         if (!parameters.truncation()) {
-            for (int i = 0; i < encodings.length; i++) {
-                if (encodings[i].exceedMaxLength()) {
-                    throw new ProblemException(ProblemType.INVALID_INPUT, "text " + i + " is longer than the model's "
-                            + config.maxLength() + " tokens; send a shorter text or allow truncation",
-                            List.of(new ProblemException.FieldError("/inputs/" + i,
-                                    "more than " + config.maxLength() + " tokens")));
-                }
-            }
+            requireWithinLength(encodings);
         }
         float[] logits = run(encodings);
         Scoring scoring = parameters.scoring() != null ? parameters.scoring() : defaultScoring();
@@ -145,6 +138,25 @@ public final class TextClassifier implements AutoCloseable {
                     ? List.copyOf(answer) : List.copyOf(answer.subList(0, parameters.topK())));
         }
         return answers;
+    }
+
+    /**
+     * Refuses texts longer than the model's maximum, for a caller that asked not to truncate; the
+     * error names the first such text.
+     */
+    public void requireWithinLength(List<String> texts) {
+        requireWithinLength(tokenizer.batchEncode(texts));
+    }
+
+    private void requireWithinLength(Encoding[] encodings) {
+        for (int i = 0; i < encodings.length; i++) {
+            if (encodings[i].exceedMaxLength()) {
+                throw new ProblemException(ProblemType.INVALID_INPUT, "text " + i + " is longer than the model's "
+                        + config.maxLength() + " tokens; send a shorter text or allow truncation",
+                        List.of(new ProblemException.FieldError("/inputs/" + i,
+                                "more than " + config.maxLength() + " tokens")));
+            }
+        }
     }
 
     /** Pads the batch to its longest member (id 0, mask 0, type 0) and runs the session once. */
