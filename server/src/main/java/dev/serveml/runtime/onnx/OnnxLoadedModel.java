@@ -13,7 +13,6 @@ import dev.serveml.tensor.MapSequence;
 import dev.serveml.tensor.Output;
 import dev.serveml.tensor.Signature;
 import dev.serveml.tensor.Tensor;
-import dev.serveml.tensor.TensorSpec;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.runtime.LoadedModel;
@@ -81,10 +80,10 @@ final class OnnxLoadedModel implements LoadedModel {
             }
             try (OrtSession.Result result = outputs.isEmpty() ? session.run(feed) : session.run(feed, outputs)) {
                 requireBounded(result);
+                // Read in signature order; ONNX Runtime produces nothing its signature does not list.
                 Map<String, Output> answer = new LinkedHashMap<>();
-                for (TensorSpec spec : signature.outputs()) {
-                    result.get(spec.name()).ifPresent(v -> answer.put(spec.name(), fromOnnx(spec, v)));
-                }
+                signature.inOutputOrder(result, Map.Entry::getKey, outputs, false)
+                        .forEach((name, v) -> answer.put(name, fromOnnx(name, v.getValue())));
                 return answer;
             }
         } catch (OrtException e) {
@@ -148,32 +147,32 @@ final class OnnxLoadedModel implements LoadedModel {
         return OnnxTensor.createTensor(environment, direct, shape, type);
     }
 
-    private static Output fromOnnx(TensorSpec spec, OnnxValue value) {
+    private static Output fromOnnx(String name, OnnxValue value) {
         try {
             if (value instanceof OnnxTensor tensor) {
                 long[] shape = tensor.getInfo().getShape();
-                DataType type = OnnxSignatures.dataType(spec.name(), tensor.getInfo().onnxType);
+                DataType type = OnnxSignatures.dataType(name, tensor.getInfo().onnxType);
                 if (type == DataType.BYTES) {
                     List<byte[]> elements = new ArrayList<>();
                     flattenStrings(tensor.getValue(), elements);
-                    return Tensor.ofBytes(spec.name(), shape, elements);
+                    return Tensor.ofBytes(name, shape, elements);
                 }
                 ByteBuffer raw = tensor.getByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-                return Tensor.of(spec.name(), type, shape, raw);
+                return Tensor.of(name, type, shape, raw);
             }
             if (value instanceof OnnxSequence sequence) {
                 List<Map<String, Double>> rows = new ArrayList<>();
                 for (OnnxValue item : sequence.getValue()) {
                     if (!(item instanceof OnnxMap map)) {
-                        throw new IllegalStateException("sequence output '" + spec.name() + "' holds " + item.getType());
+                        throw new IllegalStateException("sequence output '" + name + "' holds " + item.getType());
                     }
                     rows.add(sortedRow(map.getValue()));
                 }
-                return new MapSequence(spec.name(), rows);
+                return new MapSequence(name, rows);
             }
-            throw new IllegalStateException("output '" + spec.name() + "' has the unsupported type " + value.getType());
+            throw new IllegalStateException("output '" + name + "' has the unsupported type " + value.getType());
         } catch (OrtException e) {
-            throw new IllegalStateException("cannot read output '" + spec.name() + "'", e);
+            throw new IllegalStateException("cannot read output '" + name + "'", e);
         }
     }
 
