@@ -25,8 +25,8 @@ import java.util.Optional;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -61,8 +61,9 @@ public final class ModelRegistry {
     private final List<ModelRuntime> runtimes;
     private final ModelHost host;
     private final AuditLog audit;
+    // Maintenance delayed a little so that the drains asked for by hot reads coalesce (see LocalRateLimiter).
     private final Snapshots<Snapshot> snapshots = new Snapshots<>(MAX_SNAPSHOTS, UNKNOWN_NAME_TTL,
-            Ticker.systemTicker(), ForkJoinPool.commonPool());
+            Ticker.systemTicker(), CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS));
     private final long quotaBytesPerUser;
     private final Executor validations;
 
