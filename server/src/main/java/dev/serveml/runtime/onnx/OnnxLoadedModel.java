@@ -31,6 +31,18 @@ import java.util.Set;
 
 /** One ONNX Runtime session; {@code OrtSession.run} is thread-safe, so callers share it. */
 final class OnnxLoadedModel implements LoadedModel {
+    /**
+     * Direct memory for the inputs of a call, kept by each thread for its next call: a direct
+     * buffer of its own per input cost every call a native allocation, zeroing and a cleaner (6%
+     * of an inference thread's samples on the iris forest). Reuse is safe because the input
+     * tensors, the only things that point into it, are closed before the call returns. Inputs
+     * past {@link #SCRATCH_BYTES}, or past the first {@link #SCRATCH_SLOTS}, get buffers of their
+     * own, so a thread keeps at most their product.
+     */
+    private static final int SCRATCH_SLOTS = 8;
+    private static final int SCRATCH_BYTES = 64 * 1024;
+    private static final ThreadLocal<ByteBuffer[]> SCRATCH = ThreadLocal.withInitial(() -> new ByteBuffer[SCRATCH_SLOTS]);
+
     private final OrtEnvironment environment;
     private final OrtSession session;
     private final Signature signature;
@@ -75,8 +87,8 @@ final class OnnxLoadedModel implements LoadedModel {
     public Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs) {
         Map<String, OnnxTensor> feed = new HashMap<>(inputs.size() * 2);
         try {
-            for (Tensor t : inputs) {
-                feed.put(t.name(), toOnnx(t));
+            for (int i = 0; i < inputs.size(); i++) {
+                feed.put(inputs.get(i).name(), toOnnx(inputs.get(i), i));
             }
             try (OrtSession.Result result = outputs.isEmpty() ? session.run(feed) : session.run(feed, outputs)) {
                 requireBounded(result);
@@ -120,7 +132,8 @@ final class OnnxLoadedModel implements LoadedModel {
         }
     }
 
-    private OnnxTensor toOnnx(Tensor t) throws OrtException {
+    /** @param slot the input's position in the call, which picks its scratch buffer */
+    private OnnxTensor toOnnx(Tensor t, int slot) throws OrtException {
         long[] shape = t.shape();
         if (t.datatype() == DataType.BYTES) {
             String[] values = new String[t.bytes().size()];
@@ -142,9 +155,24 @@ final class OnnxLoadedModel implements LoadedModel {
             case UINT16, UINT32, UINT64, BYTES -> throw new ProblemException(ProblemType.DATATYPE_MISMATCH,
                     "ONNX Runtime's Java API cannot take " + t.datatype() + " inputs (input '" + t.name() + "')");
         };
-        ByteBuffer direct = ByteBuffer.allocateDirect(t.data().remaining()).order(ByteOrder.nativeOrder());
+        ByteBuffer direct = scratch(slot, t.data().remaining());
         direct.put(t.data().duplicate()).flip();
         return OnnxTensor.createTensor(environment, direct, shape, type);
+    }
+
+    /** An empty direct buffer of {@code size} bytes' room, this thread's own for {@code slot} when it may keep one. */
+    private static ByteBuffer scratch(int slot, int size) {
+        if (slot >= SCRATCH_SLOTS || size > SCRATCH_BYTES) {
+            return ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder());
+        }
+        ByteBuffer[] mine = SCRATCH.get();
+        ByteBuffer kept = mine[slot];
+        if (kept == null || kept.capacity() < size) {
+            kept = ByteBuffer.allocateDirect(Math.max(size, 1024)).order(ByteOrder.nativeOrder());
+            mine[slot] = kept;
+        }
+        kept.clear().limit(size);
+        return kept;
     }
 
     private static Output fromOnnx(String name, OnnxValue value) {
