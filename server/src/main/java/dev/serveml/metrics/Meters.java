@@ -71,19 +71,12 @@ public final class Meters {
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** One model call (the runtime's own time, without queueing or JSON). */
     /** One answered prediction, whether computed or from the cache ({@code cache}: hit, miss, bypass, off). */
     public void prediction(String model, int version, String cache) {
         meter(counters, new PredictionKey(model, version, cache), k -> Counter.builder("serveml.predictions")
                 .description("Predictions answered, by model, version and cache outcome")
                 .tags("model", model, "version", Integer.toString(version), "cache", cache).register(registry))
                 .increment();
-    }
-
-    public void inference(String model, int version, long nanos) {
-        meter(timers, new VersionKey('i', model, version), k -> timer("serveml.inference", "Model inference time",
-                        "model", model, "version", Integer.toString(version)))
-                .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     /** Workers started again for a version whose idle workers had been stopped. */
@@ -97,20 +90,39 @@ public final class Meters {
                 "model", model, "version", Integer.toString(version)).record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** Time a request waited in its version's queue before its batch started. */
-    public void queueTime(String model, int version, long nanos) {
-        meter(timers, new VersionKey('q', model, version), k -> timer("serveml.queue.time",
-                        "Time requests wait in a version's queue", "model", model, "version", Integer.toString(version)))
-                .record(nanos, TimeUnit.NANOSECONDS);
+    /**
+     * The meters of one version's queue and model calls, for its scheduler to keep: they are
+     * recorded on every call, and a handle spares each of them a lookup. Every load of the version
+     * gets the same meters.
+     */
+    public VersionCalls calls(String model, int version) {
+        String v = Integer.toString(version);
+        return new VersionCalls(
+                meter(timers, new VersionKey('q', model, version), k -> timer("serveml.queue.time",
+                        "Time requests wait in a version's queue", "model", model, "version", v)),
+                meter(summaries, new VersionKey('b', model, version), k -> DistributionSummary.builder(
+                                "serveml.batch.size").description("Rows per model call").baseUnit("rows")
+                        .tags("model", model, "version", v).serviceLevelObjectives(BATCH_BUCKETS).register(registry)),
+                meter(timers, new VersionKey('i', model, version), k -> timer("serveml.inference",
+                        "Model inference time", "model", model, "version", v)));
     }
 
-    /** Rows in one model call made by the scheduler (1 when batching is off). */
-    public void batchSize(String model, int version, int rows) {
-        meter(summaries, new VersionKey('b', model, version), k -> DistributionSummary.builder("serveml.batch.size")
-                        .description("Rows per model call").baseUnit("rows")
-                        .tags("model", model, "version", Integer.toString(version))
-                        .serviceLevelObjectives(BATCH_BUCKETS).register(registry))
-                .record(rows);
+    /** See {@link #calls}. Thread-safe. */
+    public record VersionCalls(Timer queueTime, DistributionSummary batchSize, Timer inference) {
+        /** Time a request waited in the version's queue before its batch started. */
+        public void queued(long nanos) {
+            queueTime.record(nanos, TimeUnit.NANOSECONDS);
+        }
+
+        /**
+         * One model call made by the scheduler (the runtime's own time, without queueing or JSON).
+         *
+         * @param rows rows in the call (1 when batching is off)
+         */
+        public void ran(int rows, long nanos) {
+            batchSize.record(rows);
+            inference.record(nanos, TimeUnit.NANOSECONDS);
+        }
     }
 
     /**
