@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Turns a request's credentials into a {@link Principal} without blocking its caller: JWTs are
@@ -70,7 +71,9 @@ public final class Authenticator {
         this.enabled = enabled;
         this.ttlMillis = ttl.toMillis();
         this.graceMillis = grace.toMillis();
-        this.verified = Caffeine.newBuilder().expireAfterWrite(ttl.plus(grace)).maximumSize(100_000).build();
+        // Maintenance delayed a little so that the drains asked for by hot reads coalesce (see LocalRateLimiter).
+        this.verified = Caffeine.newBuilder().expireAfterWrite(ttl.plus(grace)).maximumSize(100_000)
+                .executor(CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS)).build();
         this.keys = Caffeine.newBuilder().executor(blocking).expireAfterWrite(ttl).maximumSize(100_000)
                 .buildAsync(prefix -> store.findApiKeyByPrefix(prefix).map(k -> new KnownKey(k,
                         k.parentId() == null ? List.of() : store.findInheritedAllowances(k.id()))));

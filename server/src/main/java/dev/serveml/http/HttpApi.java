@@ -68,6 +68,9 @@ public final class HttpApi {
     private static final CharSequence RATE_REMAINING =
             io.vertx.core.http.HttpHeaders.createOptimized("RateLimit-Remaining");
     private static final CharSequence RATE_RESET = io.vertx.core.http.HttpHeaders.createOptimized("RateLimit-Reset");
+    // Request header names read on every request, pre-encoded too: a plain string is hashed on each lookup.
+    private static final CharSequence AUTHORIZATION = io.vertx.core.http.HttpHeaders.AUTHORIZATION;
+    private static final CharSequence API_KEY = io.vertx.core.http.HttpHeaders.createOptimized("X-API-Key");
 
     private final Router router;
     private final Meters meters;
@@ -96,7 +99,6 @@ public final class HttpApi {
         this.bodies = BodyHandler.create(false).setBodyLimit(http.maxRequestBytes());
 
         router.route().handler(this::start);
-        router.route().handler(RequestIds::assign);
         if (!auth.corsOrigins().isEmpty()) {
             router.route().handler(CorsHandler.create().addOrigins(auth.corsOrigins())
                     .allowedMethods(auth.corsMethods().stream().map(HttpMethod::valueOf).collect(Collectors.toSet()))
@@ -180,6 +182,8 @@ public final class HttpApi {
                 }
             }
         });
+        // Here rather than as a route of its own: each route the router walks costs every request a match.
+        RequestIds.assign(ctx);
         ctx.next();
     }
 
@@ -220,9 +224,9 @@ public final class HttpApi {
     }
 
     /**
-     * Declares an endpoint: a first route names it for metrics, authenticates the caller, applies
-     * its access rule and rate limit, and runs {@code check} before any body is read (Vert.x wants
-     * a body handler first on its route); the returned route is the endpoint's own.
+     * Declares an endpoint: its route's first handler names it for metrics, authenticates the
+     * caller, applies its access rule and rate limit, and runs {@code check} before any body is
+     * read; the handlers added to the returned route (a body handler, the endpoint's own) follow.
      *
      * @param readsBody whether a later handler reads (and so resumes) the request body
      */
@@ -231,17 +235,38 @@ public final class HttpApi {
         Endpoint endpoint = new Endpoint(method, java.util.Objects.requireNonNull(path),
                 java.util.Objects.requireNonNull(access, "every route needs an access rule"));
         endpoints.add(endpoint);
-        String label = endpoint.openApiPath();
-        router.route(method, path).handler(ctx -> {
+        return router.route(method, path).handler(new Gate(endpoint.openApiPath(), access, check, readsBody));
+    }
+
+    /**
+     * The first handler of an endpoint's route (see {@link #declare}). It is a
+     * {@link io.vertx.ext.web.handler.SecurityPolicyHandler} to Vert.x only so that the body
+     * handler may follow it on the same route (Vert.x refuses a body handler after a plain one):
+     * with one route per endpoint rather than a gate route and an endpoint route, the router
+     * matches each request's path and decodes its parameters once, not twice.
+     */
+    private final class Gate implements io.vertx.ext.web.handler.SecurityPolicyHandler {
+        private final String label;
+        private final Access access;
+        private final Handler<RoutingContext> next;
+        private final boolean readsBody;
+
+        Gate(String label, Access access, Handler<RoutingContext> check, boolean readsBody) {
+            this.label = label;
+            this.access = access;
+            this.next = check == null ? RoutingContext::next : check;
+            this.readsBody = readsBody;
+        }
+
+        @Override
+        public void handle(RoutingContext ctx) {
             ctx.put(ROUTE, label);
-            Handler<RoutingContext> next = check == null ? RoutingContext::next : check;
             if (access.kind() == Access.Kind.PUBLIC) {
                 next.handle(ctx);
             } else {
                 guard(ctx, access, next, readsBody);
             }
-        });
-        return router.route(method, path);
+        }
     }
 
     /**
@@ -253,8 +278,8 @@ public final class HttpApi {
     private void guard(RoutingContext ctx, Access access, Handler<RoutingContext> next, boolean readsBody) {
         io.vertx.core.http.HttpServerRequest request = ctx.request();
         String ip = request.remoteAddress() == null ? "unknown" : request.remoteAddress().hostAddress();
-        String authorization = request.getHeader("Authorization");
-        String apiKey = request.getHeader("X-API-Key");
+        String authorization = request.getHeader(AUTHORIZATION);
+        String apiKey = request.getHeader(API_KEY);
         // The common case, a known caller on local buckets, is decided here without futures.
         Principal known = authenticator.known(authorization, apiKey, ip);
         if (known != null) {
@@ -350,8 +375,11 @@ public final class HttpApi {
     }
 
     private static void requireContentType(RoutingContext ctx, boolean binaryAllowed) {
-        String type = ctx.request().getHeader("Content-Type");
-        String base = type == null ? "" : type.toLowerCase(Locale.ROOT).split(";", 2)[0].trim();
+        String type = ctx.request().getHeader(io.vertx.core.http.HttpHeaders.CONTENT_TYPE);
+        // indexOf, not split: trim and toLowerCase copy nothing when there is nothing to change
+        int parameters = type == null ? -1 : type.indexOf(';');
+        String base = type == null ? "" : (parameters < 0 ? type : type.substring(0, parameters)).trim()
+                .toLowerCase(Locale.ROOT);
         boolean ok = base.isEmpty() || base.equals("application/json") || base.endsWith("+json")
                 || (binaryAllowed && base.equals("application/octet-stream"));
         if (!ok) {
@@ -380,11 +408,12 @@ public final class HttpApi {
 
     /** The header in which a client gives its request's deadline, in milliseconds from arrival. */
     static final String REQUEST_TIMEOUT = "X-Request-Timeout";
+    private static final CharSequence TIMEOUT_HEADER = io.vertx.core.http.HttpHeaders.createOptimized(REQUEST_TIMEOUT);
     private static final long MAX_REQUEST_TIMEOUT_MS = 3_600_000;
 
     /** The {@code X-Request-Timeout} header, or empty for the server's default; 400 when it is not a deadline. */
     static Optional<Duration> requestTimeout(RoutingContext ctx) {
-        String text = ctx.request().getHeader(REQUEST_TIMEOUT);
+        String text = ctx.request().getHeader(TIMEOUT_HEADER);
         if (text == null) {
             return Optional.empty();
         }
@@ -407,7 +436,7 @@ public final class HttpApi {
 
     /** Whether the client asked for an answer not taken from a cache ({@code Cache-Control: no-cache}). */
     static boolean wantsFresh(RoutingContext ctx) {
-        String control = ctx.request().getHeader("Cache-Control");
+        String control = ctx.request().getHeader(io.vertx.core.http.HttpHeaders.CACHE_CONTROL);
         return control != null && control.toLowerCase(Locale.ROOT).contains("no-cache");
     }
 

@@ -84,6 +84,7 @@ public final class Batcher {
     private final Executor executor;
     private final Ticker ticker;
     private final Meters meters;
+    private final Meters.VersionCalls calls;
     private final AtomicInteger depth;
 
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
@@ -113,6 +114,7 @@ public final class Batcher {
         this.ticker = ticker;
         this.meters = meters;
         this.depth = meters.queueDepth(modelName, version);
+        this.calls = meters.calls(modelName, version);
     }
 
     /**
@@ -304,7 +306,7 @@ public final class Batcher {
             long started = ticker.nanoTime();
             for (Pending p : batch) {
                 p.started = started;
-                meters.queueTime(modelName, version, started - p.enqueued);
+                calls.queued(started - p.enqueued);
             }
             if (batch.size() == 1) {
                 runAlone(batch.get(0));
@@ -372,7 +374,6 @@ public final class Batcher {
     }
 
     private void record(long rows, long nanos) {
-        meters.batchSize(modelName, version, (int) Math.max(1, rows));
-        meters.inference(modelName, version, nanos);
+        calls.ran((int) Math.max(1, rows), nanos);
     }
 }

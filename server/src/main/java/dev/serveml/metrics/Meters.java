@@ -48,6 +48,17 @@ public final class Meters {
     private final ConcurrentHashMap<String, java.util.function.DoubleSupplier> agreementSources =
             new ConcurrentHashMap<>();
 
+    /**
+     * The meter kept under {@code key}, made on first use. Read without a lock first:
+     * {@code computeIfAbsent} returns without locking only for the first key of a hash bin and
+     * locks the bin otherwise, and the per-request meters are looked up by every thread.
+     */
+    private static <M> M meter(ConcurrentHashMap<Object, M> meters, Object key,
+                               java.util.function.Function<Object, M> make) {
+        M found = meters.get(key);
+        return found != null ? found : meters.computeIfAbsent(key, make);
+    }
+
     public Meters() {
         new JvmMemoryMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -55,24 +66,17 @@ public final class Meters {
 
     /** One HTTP request: {@code route} is the route pattern, never the raw path. */
     public void httpRequest(String method, String route, int status, long nanos) {
-        timers.computeIfAbsent(new HttpKey(method, route, status), k -> timer("serveml.http.requests", "HTTP requests by route and status",
+        meter(timers, new HttpKey(method, route, status), k -> timer("serveml.http.requests", "HTTP requests by route and status",
                         "method", method, "route", route, "status", Integer.toString(status)))
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** One model call (the runtime's own time, without queueing or JSON). */
     /** One answered prediction, whether computed or from the cache ({@code cache}: hit, miss, bypass, off). */
     public void prediction(String model, int version, String cache) {
-        counters.computeIfAbsent(new PredictionKey(model, version, cache), k -> Counter.builder("serveml.predictions")
+        meter(counters, new PredictionKey(model, version, cache), k -> Counter.builder("serveml.predictions")
                 .description("Predictions answered, by model, version and cache outcome")
                 .tags("model", model, "version", Integer.toString(version), "cache", cache).register(registry))
                 .increment();
-    }
-
-    public void inference(String model, int version, long nanos) {
-        timers.computeIfAbsent(new VersionKey('i', model, version), k -> timer("serveml.inference", "Model inference time",
-                        "model", model, "version", Integer.toString(version)))
-                .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     /** Workers started again for a version whose idle workers had been stopped. */
@@ -86,20 +90,39 @@ public final class Meters {
                 "model", model, "version", Integer.toString(version)).record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** Time a request waited in its version's queue before its batch started. */
-    public void queueTime(String model, int version, long nanos) {
-        timers.computeIfAbsent(new VersionKey('q', model, version), k -> timer("serveml.queue.time",
-                        "Time requests wait in a version's queue", "model", model, "version", Integer.toString(version)))
-                .record(nanos, TimeUnit.NANOSECONDS);
+    /**
+     * The meters of one version's queue and model calls, for its scheduler to keep: they are
+     * recorded on every call, and a handle spares each of them a lookup. Every load of the version
+     * gets the same meters.
+     */
+    public VersionCalls calls(String model, int version) {
+        String v = Integer.toString(version);
+        return new VersionCalls(
+                meter(timers, new VersionKey('q', model, version), k -> timer("serveml.queue.time",
+                        "Time requests wait in a version's queue", "model", model, "version", v)),
+                meter(summaries, new VersionKey('b', model, version), k -> DistributionSummary.builder(
+                                "serveml.batch.size").description("Rows per model call").baseUnit("rows")
+                        .tags("model", model, "version", v).serviceLevelObjectives(BATCH_BUCKETS).register(registry)),
+                meter(timers, new VersionKey('i', model, version), k -> timer("serveml.inference",
+                        "Model inference time", "model", model, "version", v)));
     }
 
-    /** Rows in one model call made by the scheduler (1 when batching is off). */
-    public void batchSize(String model, int version, int rows) {
-        summaries.computeIfAbsent(new VersionKey('b', model, version), k -> DistributionSummary.builder("serveml.batch.size")
-                        .description("Rows per model call").baseUnit("rows")
-                        .tags("model", model, "version", Integer.toString(version))
-                        .serviceLevelObjectives(BATCH_BUCKETS).register(registry))
-                .record(rows);
+    /** See {@link #calls}. Thread-safe. */
+    public record VersionCalls(Timer queueTime, DistributionSummary batchSize, Timer inference) {
+        /** Time a request waited in the version's queue before its batch started. */
+        public void queued(long nanos) {
+            queueTime.record(nanos, TimeUnit.NANOSECONDS);
+        }
+
+        /**
+         * One model call made by the scheduler (the runtime's own time, without queueing or JSON).
+         *
+         * @param rows rows in the call (1 when batching is off)
+         */
+        public void ran(int rows, long nanos) {
+            batchSize.record(rows);
+            inference.record(nanos, TimeUnit.NANOSECONDS);
+        }
     }
 
     /**
@@ -127,7 +150,7 @@ public final class Meters {
      * (l1 in process, l2 Redis). Cheap: the counters are looked up, not built, after the first.
      */
     public void cacheRequest(String result, String level) {
-        counters.computeIfAbsent("c|" + result + '|' + level, k -> Counter.builder("serveml.cache.requests")
+        meter(counters, "c|" + result + '|' + level, k -> Counter.builder("serveml.cache.requests")
                         .description("Response cache lookups by result and tier").tags("result", result, "level", level)
                         .register(registry))
                 .increment();

@@ -13,11 +13,14 @@ public record Limit(long capacity, Duration period, boolean quota) {
         }
     }
 
+    private static final Duration MINUTE = Duration.ofMinutes(1);
+    private static final Duration DAY = Duration.ofDays(1);
+
     public static Limit perMinute(long capacity) {
-        return new Limit(capacity, Duration.ofMinutes(1), false);
+        return new Limit(capacity, MINUTE, false);
     }
 
     public static Limit perDay(long capacity) {
-        return new Limit(capacity, Duration.ofDays(1), true);
+        return new Limit(capacity, DAY, true);
     }
 }

@@ -121,8 +121,13 @@ public final class RequestLimits implements Admission {
         if (!config.enabled()) {
             return UNLIMITED;
         }
-        if (caller.dailyQuota() > 0 || caller.inherited().stream().anyMatch(a -> a.dailyQuota() > 0)) {
+        if (caller.dailyQuota() > 0) {
             return null;
+        }
+        for (Allowance a : caller.inherited()) { // a loop, not a stream: this runs on every request
+            if (a.dailyQuota() > 0) {
+                return null;
+            }
         }
         Decision own = limiter.consumeNow(callerKey(caller), limitFor(caller));
         if (own == null || !own.allowed()) {

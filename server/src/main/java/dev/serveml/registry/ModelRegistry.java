@@ -26,8 +26,8 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 
@@ -62,8 +62,9 @@ public final class ModelRegistry {
     /** Those who serve versions (the model host): told of changes, never called otherwise. */
     private final List<VersionListener> listeners = new CopyOnWriteArrayList<>();
     private final AuditLog audit;
+    // Maintenance delayed a little so that the drains asked for by hot reads coalesce (see LocalRateLimiter).
     private final Snapshots<Snapshot> snapshots = new Snapshots<>(MAX_SNAPSHOTS, UNKNOWN_NAME_TTL,
-            Ticker.systemTicker(), ForkJoinPool.commonPool());
+            Ticker.systemTicker(), CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS));
     private final long quotaBytesPerUser;
     private final Executor validations;
 

@@ -66,7 +66,6 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -191,7 +190,9 @@ public final class ServemlServer implements AutoCloseable {
             }, 1, 1, TimeUnit.SECONDS);
             ResponseCache cache = push(closeables, new ResponseCache(config.cache(), config.redis().url()
                     .<SharedCache>map(url -> new RedisSharedCache(url, InstantSource.system())), meters,
-                    com.github.benmanes.caffeine.cache.Ticker.systemTicker(), ForkJoinPool.commonPool()));
+                    com.github.benmanes.caffeine.cache.Ticker.systemTicker(),
+                    // maintenance delayed so that the drains hits ask for coalesce (see LocalRateLimiter)
+                    java.util.concurrent.CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS)));
             InferenceService inference = new InferenceService(registry, host, inferencePool, ticker,
                     config.batching().requestTimeout(), limits, cache, meters);
 

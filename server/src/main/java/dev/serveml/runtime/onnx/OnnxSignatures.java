@@ -56,21 +56,22 @@ final class OnnxSignatures {
                 + ", which ServeML cannot exchange; use tensor inputs and tensor or ZipMap outputs");
     }
 
+    /** Runs for every output of every call: a switch on the constant, not on its name edited into a string. */
     static DataType dataType(String name, TensorInfo.OnnxTensorType type) {
-        return switch (type.name().replace("ONNX_TENSOR_ELEMENT_DATA_TYPE_", "")) {
-            case "BOOL" -> DataType.BOOL;
-            case "UINT8" -> DataType.UINT8;
-            case "UINT16" -> DataType.UINT16;
-            case "UINT32" -> DataType.UINT32;
-            case "UINT64" -> DataType.UINT64;
-            case "INT8" -> DataType.INT8;
-            case "INT16" -> DataType.INT16;
-            case "INT32" -> DataType.INT32;
-            case "INT64" -> DataType.INT64;
-            case "FLOAT16" -> DataType.FP16;
-            case "FLOAT" -> DataType.FP32;
-            case "DOUBLE" -> DataType.FP64;
-            case "STRING" -> DataType.BYTES;
+        return switch (type) {
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL -> DataType.BOOL;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 -> DataType.UINT8;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16 -> DataType.UINT16;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32 -> DataType.UINT32;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64 -> DataType.UINT64;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 -> DataType.INT8;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16 -> DataType.INT16;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 -> DataType.INT32;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 -> DataType.INT64;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 -> DataType.FP16;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT -> DataType.FP32;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE -> DataType.FP64;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING -> DataType.BYTES;
             default -> throw new ProblemException(ProblemType.INVALID_MODEL, "'" + name + "' has the element type "
                     + type + ", which ServeML does not support");
         };

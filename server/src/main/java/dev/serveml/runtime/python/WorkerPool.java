@@ -3,7 +3,6 @@ package dev.serveml.runtime.python;
 import dev.serveml.tensor.Output;
 import dev.serveml.tensor.Signature;
 import dev.serveml.tensor.Tensor;
-import dev.serveml.tensor.TensorSpec;
 import dev.serveml.metrics.Meters;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
@@ -15,7 +14,6 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -208,20 +206,9 @@ final class WorkerPool implements LoadedModel {
         }
     }
 
+    /** The worker's tensors in signature order, and the ones a handler returns beyond its signature after them. */
     private Map<String, Output> select(List<Tensor> result, Set<String> outputs) {
-        Map<String, Output> answer = new LinkedHashMap<>();
-        for (TensorSpec spec : signature.outputs()) {
-            result.stream().filter(t -> t.name().equals(spec.name())).findFirst()
-                    .filter(t -> outputs.isEmpty() || outputs.contains(t.name()))
-                    .ifPresent(t -> answer.put(t.name(), t));
-        }
-        for (Tensor t : result) {
-            if (!answer.containsKey(t.name()) && signature.findOutput(t.name()).isEmpty()
-                    && (outputs.isEmpty() || outputs.contains(t.name()))) {
-                answer.put(t.name(), t);
-            }
-        }
-        return answer;
+        return signature.<Output>inOutputOrder(result, Output::name, outputs, true);
     }
 
     /** A call was answered: a half-open probe that succeeds closes the circuit and refills the pool. */
