@@ -58,6 +58,17 @@ public final class OnnxModelRuntime implements ModelRuntime {
     private final long maxExtractBytes;
 
     /**
+     * Whether an archive entry makes the archive a Python model (a pickle, TorchScript, XGBoost's
+     * binary, or a {@code handler.py}): such archives are the Python runtime's even when they hold an
+     * ONNX file, whichever runtime is asked first.
+     */
+    public static boolean isPythonModelEntry(String entryName) {
+        String lower = entryName.toLowerCase(Locale.ROOT);
+        String base = lower.substring(lower.lastIndexOf('/') + 1);
+        return base.equals("handler.py") || PYTHON_MODEL_ENDINGS.stream().anyMatch(base::endsWith);
+    }
+
+    /**
      * @param runDir          where the private per-load directories go; emptied now (leftovers of a crash)
      * @param maxExtractBytes the most an uploaded archive may expand to
      */
@@ -109,7 +120,7 @@ public final class OnnxModelRuntime implements ModelRuntime {
         for (String name : names) {
             String lower = name.toLowerCase(Locale.ROOT);
             String base = lower.substring(lower.lastIndexOf('/') + 1);
-            if (base.equals("handler.py") || PYTHON_MODEL_ENDINGS.stream().anyMatch(base::endsWith)) {
+            if (isPythonModelEntry(name)) {
                 return null;
             }
             if (base.endsWith(".onnx")) {

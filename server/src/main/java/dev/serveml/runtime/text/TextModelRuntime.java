@@ -26,7 +26,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -58,9 +57,6 @@ public final class TextModelRuntime implements ModelRuntime {
     static final long MAX_TOKENIZER_BYTES = 64L << 20;
     private static final List<String> SMALL_JSON = List.of("config.json", "tokenizer_config.json",
             "special_tokens_map.json", "generation_config.json");
-    /** Entries that make an archive a Python model: those stay the Python runtime's. */
-    private static final List<String> PYTHON_MODEL_ENDINGS = List.of(".pkl", ".pickle", ".joblib", ".pt", ".pth",
-            ".torchscript", ".ubj", "handler.py");
     private static final int MAX_LISTED_ENTRIES = 10_000;
     private static final JsonFactory JSON = new JsonFactory();
 
@@ -114,11 +110,8 @@ public final class TextModelRuntime implements ModelRuntime {
             return null; // the runtimes after this one say why
         }
         Set<String> entries = Set.copyOf(names);
-        for (String name : names) {
-            String lower = name.toLowerCase(Locale.ROOT);
-            if (PYTHON_MODEL_ENDINGS.stream().anyMatch(lower::endsWith)) {
-                return null;
-            }
+        if (names.stream().anyMatch(OnnxModelRuntime::isPythonModelEntry)) {
+            return null;
         }
         for (String name : names) {
             if (!name.equals("config.json") && !name.endsWith("/config.json")) {
