@@ -16,6 +16,7 @@ import dev.serveml.inference.PredictRequest;
 import dev.serveml.inference.Prediction;
 import dev.serveml.inference.Target;
 import dev.serveml.predict.Predictor;
+import dev.serveml.runtime.Parameters;
 import dev.serveml.tensor.Signature;
 import dev.serveml.tensor.Tensor;
 import dev.serveml.inference.ModelHost;
@@ -43,6 +44,7 @@ import java.util.Locale;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The router: request ids and metrics on every request, one route declaration per endpoint (with
@@ -451,8 +453,9 @@ public final class HttpApi {
      */
     static PredictRequest predictRequest(RoutingContext ctx, Target target, Optional<Duration> timeout,
                                          Function<Signature, List<Tensor>> binder) {
-        return PredictRequest.of(principal(ctx), target, binder).withTimeout(timeout).withFresh(wantsFresh(ctx))
-                .withSize(ctx.body().length()).withMetadata(ctx.request()::getHeader);
+        // Built whole, not with the with-methods: this runs for every predict call.
+        return new PredictRequest(principal(ctx), target, binder, Set.of(), timeout, wantsFresh(ctx),
+                ctx.body().length(), ctx.request()::getHeader, Parameters.NONE);
     }
 
     /**

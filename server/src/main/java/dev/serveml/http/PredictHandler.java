@@ -16,7 +16,11 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
 
@@ -77,7 +81,7 @@ final class PredictHandler {
                 && result.outputs().get("label") instanceof Tensor label && label.datatype() == DataType.BYTES
                 && label.shape().length == 2
                 && result.outputs().get("score") instanceof Tensor score && score.datatype() == DataType.FP32
-                && java.util.Arrays.equals(score.shape(), label.shape());
+                && Arrays.equals(score.shape(), label.shape());
     }
 
     /**
@@ -90,7 +94,7 @@ final class PredictHandler {
                                     Tensor scores) throws IOException {
         int rows = (int) labels.shape()[0];
         int k = (int) labels.shape()[1];
-        java.nio.ByteBuffer data = scores.data().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer data = scores.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         g.writeStartArray();
         for (int row = 0; row < rows; row++) {
             boolean nested = texts == NativeRequest.Texts.LIST && topK;
@@ -100,7 +104,7 @@ final class PredictHandler {
             for (int j = 0; j < (topK ? k : Math.min(k, 1)); j++) {
                 int i = row * k + j;
                 g.writeStartObject();
-                g.writeStringField("label", new String(labels.bytes().get(i), java.nio.charset.StandardCharsets.UTF_8));
+                g.writeStringField("label", new String(labels.bytes().get(i), StandardCharsets.UTF_8));
                 g.writeNumberField("score", data.getFloat(i * Float.BYTES));
                 g.writeEndObject();
             }

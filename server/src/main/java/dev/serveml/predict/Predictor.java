@@ -66,7 +66,8 @@ public final class Predictor {
         if (route.deployment().isPresent()) {
             return deployments.predict(route.deployment().get(), request.withTarget(route.target()));
         }
-        return inference.predict(request.withTarget(route.target())).thenApply(Prediction::ofModel);
+        PredictRequest resolved = route.target().equals(request.target()) ? request : request.withTarget(route.target());
+        return inference.predict(resolved).thenApply(Prediction::ofModel);
     }
 
     /**
