@@ -29,8 +29,6 @@ public final class Main {
     }
 
     public static void main(String[] args) throws InterruptedException {
-        // Never let the tokenizer library or ONNX Runtime reach for the network.
-        System.setProperty("DJL_OFFLINE", "true");
         if (args.length == 1 && args[0].equals("config")) {
             System.exit(printConfig(ConfigLoader::listEnvironment, System.out, System.err));
             return;
