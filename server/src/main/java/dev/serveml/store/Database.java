@@ -48,7 +48,7 @@ public final class Database implements AutoCloseable {
             hikari.addDataSourceProperty("connectTimeout", Long.toString(Math.max(1, config.connectTimeout().toSeconds())));
             if (config.embedded()) {
                 long started = System.nanoTime();
-                embedded = LocalPostgres.start(embeddedDir);
+                embedded = LocalPostgres.start(embeddedDir, config.embeddedBinaries().orElse(embeddedDir.resolve("bin")));
                 hikari.setJdbcUrl(embedded.jdbcUrl());
                 hikari.setUsername(LocalPostgres.USER);
                 hikari.setPassword(embedded.password());

@@ -84,11 +84,12 @@ final class LocalPostgres implements AutoCloseable {
      * Locks the data directory, stops an orphaned postmaster, prepares the cluster and starts
      * the postmaster; returns once it accepts ServeML's password. Blocking (seconds).
      *
-     * @param dir the embedded directory ({@code <data dir>/postgres})
+     * @param dir      the embedded directory ({@code <data dir>/postgres})
+     * @param binaries where the programs are unpacked (see {@link PostgresBinaries#unpack})
      * @throws IllegalStateException when another ServeML uses the data directory, or PostgreSQL
      *         does not start (the message quotes its log)
      */
-    static LocalPostgres start(Path dir) {
+    static LocalPostgres start(Path dir, Path binDir) {
         Path dataDir = dir.getParent() == null ? dir : dir.getParent();
         createPrivateDirectory(dir);
         DataDirectoryLock lock = DataDirectoryLock.acquire(dir.resolve("serveml.lock"), dataDir);
@@ -98,7 +99,7 @@ final class LocalPostgres implements AutoCloseable {
                 throw new IllegalStateException("an older ServeML is using this data directory (" + dataDir
                         + "); stop it first, or give this one its own SERVEML_DATA_DIR");
             }
-            Path binaries = PostgresBinaries.unpack(dir.resolve("bin"));
+            Path binaries = PostgresBinaries.unpack(binDir);
             Commands commands = new Commands(binaries, logFile(dir), guard);
             Secret secret = Secret.load(dir.resolve("password"));
             stopOrphan(data);

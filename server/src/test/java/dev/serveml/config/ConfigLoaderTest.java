@@ -27,7 +27,7 @@ class ConfigLoaderTest {
         assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("serveml-data").toAbsolutePath(), 1L << 30,
                 10L << 30, 2, Math.max(2, CORES), 64));
         assertThat(config.storage().dataDir().isAbsolute()).isTrue();
-        assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.empty(), "serveml", "", 8, Duration.ofSeconds(2), Duration.ofSeconds(30)));
+        assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.empty(), "serveml", "", 8, Duration.ofSeconds(2), Duration.ofSeconds(30), Optional.empty()));
         assertThat(config.database().embedded()).isTrue();
         assertThat(config.runtime()).isEqualTo(new RuntimeConfig(1, CORES + 1, 16 * 1024 * 1024));
         assertThat(config.batching()).isEqualTo(new BatchingConfig(1, Duration.ofMillis(2), 256, Duration.ofSeconds(30)));
@@ -106,7 +106,7 @@ class ConfigLoaderTest {
         assertThat(config.storage()).isEqualTo(new StorageConfig(Path.of("/var/lib/serveml-state"), 512L << 10,
                 10L << 30, 2, Math.max(2, CORES), 64));
         assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.of("jdbc:postgresql://db:5432/serveml"),
-                "serveml", "", 20, Duration.ofSeconds(2), Duration.ofSeconds(30)));
+                "serveml", "", 20, Duration.ofSeconds(2), Duration.ofSeconds(30), Optional.empty()));
         assertThat(config.database().embedded()).isFalse();
         assertThat(config.runtime()).isEqualTo(new RuntimeConfig(4, CORES + 1, 16 * 1024 * 1024));
     }
@@ -276,14 +276,14 @@ class ConfigLoaderTest {
 
         assertThat(config.database().password()).isEqualTo("s3cr3t-pa55");
         assertThat(config.database()).hasToString(
-                "DatabaseConfig[url=jdbc:postgresql://db/serveml, user=app, password=***, poolSize=8, connectTimeout=PT2S, socketTimeout=PT30S]");
+                "DatabaseConfig[url=jdbc:postgresql://db/serveml, user=app, password=***, poolSize=8, connectTimeout=PT2S, socketTimeout=PT30S, embeddedBinaries=(data dir)]");
         assertThat(config.toString()).contains("password=***").doesNotContain("s3cr3t-pa55");
     }
 
     @Test
     void printsAnEmptyPasswordAsEmptyAndTheEmbeddedDatabaseByName() {
-        assertThat(new DatabaseConfig(Optional.empty(), "serveml", "", 8, Duration.ofSeconds(2), Duration.ofSeconds(30)))
-                .hasToString("DatabaseConfig[url=(embedded), user=serveml, password=, poolSize=8, connectTimeout=PT2S, socketTimeout=PT30S]");
+        assertThat(new DatabaseConfig(Optional.empty(), "serveml", "", 8, Duration.ofSeconds(2), Duration.ofSeconds(30), Optional.empty()))
+                .hasToString("DatabaseConfig[url=(embedded), user=serveml, password=, poolSize=8, connectTimeout=PT2S, socketTimeout=PT30S, embeddedBinaries=(data dir)]");
     }
 
     @Test

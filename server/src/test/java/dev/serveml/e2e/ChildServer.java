@@ -44,6 +44,7 @@ final class ChildServer implements AutoCloseable {
                 "SERVEML_HTTP_PORT", "0",
                 "SERVEML_PORT_FILE", portFile.toString(),
                 "SERVEML_BCRYPT_COST", "4",
+                "SERVEML_DATABASE_EMBEDDED_BINARIES", TestServer.SHARED_POSTGRES_BINARIES,
                 "SERVEML_ADMIN_PASSWORD", TestServer.ADMIN_PASSWORD));
         builder.environment().putAll(env);
         Process process = builder.start();

@@ -49,6 +49,9 @@ final class TestServer implements AutoCloseable {
     private final Map<String, String> modelNames;
     private final String user;
 
+    /** Unpacked once for the whole suite rather than once per data directory (2 s each, dozens of them). */
+    static final String SHARED_POSTGRES_BINARIES = Path.of("target", "postgres-binaries").toAbsolutePath().toString();
+
     private TestServer(Path dataDir, Map<String, String> extra) {
         this.dataDir = dataDir;
         this.env = new HashMap<>();
@@ -57,6 +60,7 @@ final class TestServer implements AutoCloseable {
         // Every test client signs in from 127.0.0.1, as many users behind one address would; the
         // tests of the per-address sign-in limit set a small one.
         env.put("SERVEML_AUTH_RATE_LIMIT", "100000");
+        env.put("SERVEML_DATABASE_EMBEDDED_BINARIES", SHARED_POSTGRES_BINARIES);
         env.putAll(extra);
         env.put("SERVEML_DATA_DIR", dataDir.toString());
         env.put("SERVEML_HTTP_PORT", "0");
