@@ -38,6 +38,8 @@ public final class NativeRequest {
     public enum Texts { NONE, ONE, LIST }
 
     private static final List<String> KEYS = List.of("features", "instances", "inputs", "data");
+    /** The most strings one list parameter may hold: candidate labels or targets, never a data set. */
+    private static final int MAX_LIST_PARAMETER = 256;
 
     private final JsonNode body;
     private final String key;
@@ -87,14 +89,30 @@ public final class NativeRequest {
             JsonNode v = e.getValue();
             Object value = v.isTextual() ? v.textValue() : v.isBoolean() ? (Object) v.booleanValue()
                     : v.isIntegralNumber() && v.canConvertToLong() ? (Object) v.longValue()
-                    : v.isNumber() ? (Object) v.doubleValue() : null;
+                    : v.isNumber() ? (Object) v.doubleValue() : strings(v);
             if (value == null) {
                 throw ProblemException.field(ProblemType.INVALID_INPUT, "/parameters/" + pointerToken(e.getKey()),
-                        "a parameter is a string, number or boolean (omit it for the model's default)");
+                        "a parameter is a string, number, boolean or list of strings (omit it for the model's "
+                                + "default)");
             }
             values.put(e.getKey(), value);
         }
         return new Parameters(values);
+    }
+
+    /** A non-empty JSON array of strings (Hugging Face's {@code candidate_labels}), else null. */
+    private static List<String> strings(JsonNode v) {
+        if (!v.isArray() || v.isEmpty() || v.size() > MAX_LIST_PARAMETER) {
+            return null;
+        }
+        List<String> out = new ArrayList<>(v.size());
+        for (JsonNode element : v) {
+            if (!element.isTextual()) {
+                return null;
+            }
+            out.add(element.textValue());
+        }
+        return out;
     }
 
     private static String pointerToken(String name) {
