@@ -72,6 +72,12 @@ final class PredictHandler {
                             (Tensor) result.outputs().get("score")));
             return;
         }
+        Object task = result.version().metadata().get("task");
+        if (request.texts() != NativeRequest.Texts.NONE && task instanceof String t && TextAnswers.serves(t, result.outputs())) {
+            responses.sendAnswer(ctx, floorBytes(style, result.outputs()),
+                    g -> TextAnswers.write(g, t, request.texts(), result.outputs()));
+            return;
+        }
         responses.sendAnswer(ctx, floorBytes(style, result.outputs()), g -> write(g, ctx, style, result, deployment));
     }
 

@@ -1,5 +1,7 @@
 package dev.serveml.inference;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import dev.serveml.tensor.DataType;
 import dev.serveml.tensor.Signature;
 import dev.serveml.tensor.Tensor;
 import dev.serveml.tensor.TensorSpec;
@@ -38,6 +40,10 @@ public final class NativeRequest {
     public enum Texts { NONE, ONE, LIST }
 
     private static final List<String> KEYS = List.of("features", "instances", "inputs", "data");
+    /** text-embeddings-inference's rerank fields, and the pair inputs a text model names them by. */
+    private static final Map<String, String> ALIASES = Map.of("query", "text", "texts", "text_pair");
+    /** The most strings one list parameter may hold: candidate labels or targets, never a data set. */
+    private static final int MAX_LIST_PARAMETER = 256;
 
     private final JsonNode body;
     private final String key;
@@ -87,14 +93,30 @@ public final class NativeRequest {
             JsonNode v = e.getValue();
             Object value = v.isTextual() ? v.textValue() : v.isBoolean() ? (Object) v.booleanValue()
                     : v.isIntegralNumber() && v.canConvertToLong() ? (Object) v.longValue()
-                    : v.isNumber() ? (Object) v.doubleValue() : null;
+                    : v.isNumber() ? (Object) v.doubleValue() : strings(v);
             if (value == null) {
                 throw ProblemException.field(ProblemType.INVALID_INPUT, "/parameters/" + pointerToken(e.getKey()),
-                        "a parameter is a string, number or boolean (omit it for the model's default)");
+                        "a parameter is a string, number, boolean or list of strings (omit it for the model's "
+                                + "default)");
             }
             values.put(e.getKey(), value);
         }
         return new Parameters(values);
+    }
+
+    /** A non-empty JSON array of strings (Hugging Face's {@code candidate_labels}), else null. */
+    private static List<String> strings(JsonNode v) {
+        if (!v.isArray() || v.isEmpty() || v.size() > MAX_LIST_PARAMETER) {
+            return null;
+        }
+        List<String> out = new ArrayList<>(v.size());
+        for (JsonNode element : v) {
+            if (!element.isTextual()) {
+                return null;
+            }
+            out.add(element.textValue());
+        }
+        return out;
     }
 
     private static String pointerToken(String name) {
@@ -106,7 +128,11 @@ public final class NativeRequest {
         return parameters;
     }
 
-    /** {@link Texts#ONE} for {@code {"inputs": "a text"}}, {@link Texts#LIST} for a non-empty list of texts. */
+    /**
+     * {@link Texts#ONE} for {@code {"inputs": "a text"}} or one object of texts
+     * ({@code {"question": q, "context": c}}); {@link Texts#LIST} for a non-empty list of texts or of
+     * such objects, or an object holding a list of texts (TEI's {@code {"query": q, "texts": [..]}}).
+     */
     public Texts texts() {
         JsonNode value = body.get(key);
         if (!key.equals("inputs")) {
@@ -115,15 +141,35 @@ public final class NativeRequest {
         if (value.isTextual()) {
             return Texts.ONE;
         }
+        if (value.isObject()) {
+            boolean list = false;
+            for (JsonNode field : value) {
+                if (field.isArray() && allTexts(field)) {
+                    list = true;
+                } else if (!field.isTextual()) {
+                    return Texts.NONE;
+                }
+            }
+            return value.isEmpty() ? Texts.NONE : list ? Texts.LIST : Texts.ONE;
+        }
         if (!value.isArray() || value.isEmpty()) {
             return Texts.NONE;
         }
         for (JsonNode element : value) {
-            if (!element.isTextual()) {
+            if (!element.isTextual() && !(element.isObject() && !element.isEmpty() && allTexts(element))) {
                 return Texts.NONE;
             }
         }
         return Texts.LIST;
+    }
+
+    private static boolean allTexts(JsonNode container) {
+        for (JsonNode element : container) {
+            if (!element.isTextual()) {
+                return false;
+            }
+        }
+        return !container.isEmpty();
     }
 
     public Style style() {
@@ -144,7 +190,8 @@ public final class NativeRequest {
                 TensorSpec spec = single(signature);
                 yield List.of(TensorJson.decode(spec.name(), spec.datatype(), null, value, pointer));
             }
-            case "inputs" -> value.isObject() ? named(signature, value, pointer, false)
+            case "inputs" -> value.isObject() ? named(signature, fields(signature, value), pointer, false)
+                    : isObjectList(value) ? named(signature, columns(signature, value, pointer), pointer, false)
                     : List.of(decodeFor(single(signature), value, pointer));
             case "data" -> {
                 if (!value.isObject()) {
@@ -158,6 +205,86 @@ public final class NativeRequest {
             }
             default -> throw new IllegalStateException(key);
         };
+    }
+
+    /**
+     * Hugging Face's object of named texts ({@code {"question": q, "context": c}}), and TEI's rerank
+     * shape ({@code {"query": q, "texts": [..]}}): a field the model has no input of is renamed by
+     * {@link #ALIASES} where the model has that input instead, and one text beside lists of texts is
+     * repeated to their length, so that each row is one (query, text) pair.
+     */
+    private static JsonNode fields(Signature signature, JsonNode object) {
+        int rows = -1;
+        for (JsonNode v : object) {
+            if (v.isArray()) {
+                rows = Math.max(rows, v.size());
+            }
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode out = JsonNodeFactory.instance.objectNode();
+        for (Iterator<Map.Entry<String, JsonNode>> it = object.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String name = e.getKey();
+            if (signature.findInput(name).isEmpty() && ALIASES.containsKey(name)
+                    && signature.findInput(ALIASES.get(name)).isPresent() && !object.has(ALIASES.get(name))) {
+                name = ALIASES.get(name);
+            }
+            JsonNode v = e.getValue();
+            boolean textColumn = signature.findInput(name).map(spec -> spec.datatype() == DataType.BYTES
+                    && spec.shape().size() == 1).orElse(false);
+            if (v.isTextual() && rows >= 0 && textColumn) {
+                com.fasterxml.jackson.databind.node.ArrayNode repeated = JsonNodeFactory.instance.arrayNode();
+                for (int i = 0; i < rows; i++) {
+                    repeated.add(v);
+                }
+                v = repeated;
+            }
+            out.set(name, v);
+        }
+        return out;
+    }
+
+    private static boolean isObjectList(JsonNode value) {
+        if (!value.isArray() || value.isEmpty()) {
+            return false;
+        }
+        for (JsonNode element : value) {
+            if (!element.isObject()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A list of Hugging Face objects ({@code [{"question": q, "context": c}, ..]}, or
+     * {@code [{"text": q, "text_pair": p}, ..]}) as one column per field, a row per object. Each
+     * object names the same fields; a text input's value must be a string (422 naming
+     * {@code /inputs/<i>/<field>}).
+     */
+    private static JsonNode columns(Signature signature, JsonNode list, String pointer) {
+        List<String> names = new ArrayList<>();
+        list.get(0).fieldNames().forEachRemaining(names::add);
+        com.fasterxml.jackson.databind.node.ObjectNode out = JsonNodeFactory.instance.objectNode();
+        names.forEach(n -> out.putArray(n));
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode element = list.get(i);
+            List<String> fields = new ArrayList<>();
+            element.fieldNames().forEachRemaining(fields::add);
+            if (!new java.util.HashSet<>(fields).equals(new java.util.HashSet<>(names))) {
+                throw ProblemException.field(ProblemType.INVALID_INPUT, pointer + "/" + i, "each object names the "
+                        + "same fields as the first, " + names + "; this one has " + fields);
+            }
+            for (String name : names) {
+                JsonNode v = element.get(name);
+                boolean text = signature.findInput(name).map(spec -> spec.datatype() == DataType.BYTES).orElse(false);
+                if (text && !v.isTextual()) {
+                    throw ProblemException.field(ProblemType.INVALID_INPUT, pointer + "/" + i + "/"
+                            + pointerToken(name), "a BYTES input takes a string here");
+                }
+                ((com.fasterxml.jackson.databind.node.ArrayNode) out.get(name)).add(v);
+            }
+        }
+        return out;
     }
 
     private static List<Tensor> named(Signature signature, JsonNode object, String pointer, boolean oneRow) {

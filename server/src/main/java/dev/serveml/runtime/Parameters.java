@@ -7,8 +7,9 @@ import java.util.TreeMap;
 
 /**
  * A call's parameters beside its tensors, as a client named them: Hugging Face's
- * {@code {"parameters": {"top_k": 2}}}. Values are JSON scalars only ({@link String},
- * {@link Boolean}, {@link Long}, {@link Double}); which names a model takes is its
+ * {@code {"parameters": {"top_k": 2}}}. Values are JSON scalars ({@link String},
+ * {@link Boolean}, {@link Long}, {@link Double}) or a list of strings (Hugging Face's
+ * {@code candidate_labels}, {@code targets}, {@code ignore_labels}); which names a model takes is its
  * {@link LoadedModel#check} to say. Two requests with different parameters never share a cached
  * answer nor a batched model call: both are keyed by {@link #canonical()}.
  *
@@ -18,13 +19,20 @@ public record Parameters(Map<String, Object> values) {
     public static final Parameters NONE = new Parameters(Map.of());
 
     public Parameters {
-        values = Map.copyOf(values);
+        Map<String, Object> copy = new java.util.HashMap<>();
         for (Map.Entry<String, Object> e : values.entrySet()) {
             Object v = e.getValue();
-            if (!(v instanceof String || v instanceof Boolean || v instanceof Long || v instanceof Double)) {
+            if (v instanceof java.util.List<?> list) {
+                if (!list.stream().allMatch(String.class::isInstance)) {
+                    throw new IllegalArgumentException("parameter '" + e.getKey() + "' is not a list of strings");
+                }
+                v = java.util.List.copyOf(list);
+            } else if (!(v instanceof String || v instanceof Boolean || v instanceof Long || v instanceof Double)) {
                 throw new IllegalArgumentException("parameter '" + e.getKey() + "' is not a JSON scalar");
             }
+            copy.put(e.getKey(), v);
         }
+        values = Map.copyOf(copy);
     }
 
     public boolean isEmpty() {
@@ -45,15 +53,25 @@ public record Parameters(Map<String, Object> values) {
         }
         StringBuilder out = new StringBuilder();
         for (Map.Entry<String, Object> e : new TreeMap<>(values).entrySet()) {
-            String value = e.getValue().toString();
+            String value = e.getValue() instanceof java.util.List<?> list ? listText(list) : e.getValue().toString();
             char type = switch (e.getValue()) {
                 case String s -> 's';
                 case Boolean b -> 'b';
                 case Long l -> 'l';
+                case java.util.List<?> l -> 'a';
                 default -> 'd';
             };
             out.append(length(e.getKey())).append(':').append(e.getKey()).append(type)
                     .append(length(value)).append(':').append(value);
+        }
+        return out.toString();
+    }
+
+    /** Each element length-prefixed, so ["a,b"] and ["a", "b"] differ. */
+    private static String listText(java.util.List<?> list) {
+        StringBuilder out = new StringBuilder();
+        for (Object element : list) {
+            out.append(length((String) element)).append(':').append(element);
         }
         return out.toString();
     }

@@ -178,8 +178,11 @@ class TextModelsIT {
                 .with("bert-tiny-sst2/config.json", huge).bytes());
         assertProblem(big, 422, "invalid-model", "config.json is " + huge.length + " bytes");
 
-        HttpResponse<String> ner = server.upload("ner", "repo.zip", RepoZip.of("bert-tiny-ner").bytes());
-        assertProblem(ner, 422, "unsupported-model-format", "text-classification (*ForSequenceClassification)");
+        HttpResponse<String> other = server.upload("nsp", "repo.zip", RepoZip.of("bert-tiny-ner")
+                .with("serveml.json", "{\"task\": \"summarization\"}".getBytes(StandardCharsets.UTF_8)).bytes());
+        assertProblem(other, 422, "unsupported-model-format", "the text runtime serves text-classification, "
+                + "token-classification, feature-extraction, fill-mask, question-answering, zero-shot-classification, "
+                + "text-ranking");
         assertThat(server.get("/api/v1/models/huge-config").statusCode()).isEqualTo(404);
     }
 

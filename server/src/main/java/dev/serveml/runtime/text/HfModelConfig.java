@@ -23,9 +23,14 @@ import java.util.List;
  *                      {@code multi_label_classification}, {@code regression}, or null
  * @param maxLength     the most tokens one input may have: {@code max_position_embeddings}, lowered
  *                      to the tokenizer's {@code model_max_length} where that is smaller
+ * @param maskToken     the tokenizer's {@code mask_token} (tokenizer_config.json, else
+ *                      special_tokens_map.json), or null where it names none
+ * @param cleanUpTokenizationSpaces tokenizer_config.json's {@code clean_up_tokenization_spaces}
+ *                      (transformers' default, true, when absent): decoded text gets its spaces
+ *                      before punctuation removed, as {@code tokenizer.decode} does in Python
  */
 public record HfModelConfig(String modelType, List<String> architectures, List<String> labels, String problemType,
-                            int maxLength) {
+                            int maxLength, String maskToken, boolean cleanUpTokenizationSpaces) {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** BERT's limit, for the rare repository whose config names no maximum. */
     private static final int DEFAULT_MAX_LENGTH = 512;
@@ -48,13 +53,38 @@ public record HfModelConfig(String modelType, List<String> architectures, List<S
             labels.add(name.isTextual() ? name.asText() : "LABEL_" + i);
         }
         int maxLength = config.path("max_position_embeddings").asInt(DEFAULT_MAX_LENGTH);
-        JsonNode tokenizerMax = readJson(repo.resolve("tokenizer_config.json"), false).path("model_max_length");
+        JsonNode tokenizerConfig = readJson(repo.resolve("tokenizer_config.json"), false);
+        JsonNode tokenizerMax = tokenizerConfig.path("model_max_length");
         // transformers writes 1e30 ("no limit") for some tokenizers: only a smaller, integral limit counts
         if (tokenizerMax.isIntegralNumber() && tokenizerMax.asLong() > 0 && tokenizerMax.asLong() < maxLength) {
             maxLength = tokenizerMax.asInt();
         }
         String problemType = config.path("problem_type").isTextual() ? config.path("problem_type").asText() : null;
-        return new HfModelConfig(config.path("model_type").asText(""), architectures, labels, problemType, maxLength);
+        String maskToken = tokenText(tokenizerConfig.path("mask_token"));
+        if (maskToken == null) {
+            maskToken = tokenText(readJson(repo.resolve("special_tokens_map.json"), false).path("mask_token"));
+        }
+        boolean cleanUp = tokenizerConfig.path("clean_up_tokenization_spaces").asBoolean(true);
+        return new HfModelConfig(config.path("model_type").asText(""), architectures, labels, problemType, maxLength,
+                maskToken, cleanUp);
+    }
+
+    /** A special token as transformers writes it: {@code "[MASK]"} or {@code {"content": "[MASK]", ...}}. */
+    private static String tokenText(JsonNode token) {
+        if (token.isTextual()) {
+            return token.asText();
+        }
+        return token.path("content").isTextual() ? token.path("content").asText() : null;
+    }
+
+    /** The index of the first label starting with {@code prefix} (case-insensitive), or -1. */
+    int labelIndex(String prefix) {
+        for (int i = 0; i < labels.size(); i++) {
+            if (labels.get(i).toLowerCase(java.util.Locale.ROOT).startsWith(prefix)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static JsonNode readJson(Path file, boolean required) {

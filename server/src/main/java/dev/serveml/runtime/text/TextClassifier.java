@@ -1,38 +1,50 @@
 package dev.serveml.runtime.text;
 
 import ai.djl.huggingface.tokenizers.Encoding;
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.Output;
+import dev.serveml.tensor.Signature;
+import dev.serveml.tensor.Tensor;
+import dev.serveml.tensor.TensorSpec;
 
-import java.io.IOException;
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Hugging Face's text-classification pipeline over a Hub repository: the repository's own
- * tokenizer.json (DJL's binding of the Rust tokenizers), its ONNX export (ONNX Runtime) and its
- * config.json labels. A batch is padded to its longest member; the attention mask keeps the
- * padding out of every answer, so a text scores the same alone or in any batch.
+ * tokenizer.json, its ONNX export and its config.json labels.
+ *
+ * <p>Signature: {@code text} BYTES [-1] in; {@code label} BYTES [-1, k] and {@code score} FP32
+ * [-1, k] out, rather than one list of {@code {"label", "score"}} per row: plain typed tensors (see
+ * {@link TextTask}). k is the same for every row of a call ({@code top_k}, at most the number of
+ * labels), and calls with different parameters are never stacked.
  *
  * <p>Thread-safe: {@code OrtSession.run} and the Rust tokenizer may be called concurrently.
  */
-public final class TextClassifier implements AutoCloseable {
-    /** Optimum's input names; {@code token_type_ids} only where the export takes it (not DistilBERT's, nor RoBERTa's). */
-    private static final String INPUT_IDS = "input_ids";
-    private static final String ATTENTION_MASK = "attention_mask";
-    private static final String TOKEN_TYPE_IDS = "token_type_ids";
-    private static final String LOGITS = "logits";
+public final class TextClassifier implements TextTask {
+    static final String TEXT = "text";
+    static final String LABEL = "label";
+    static final String SCORE = "score";
+    static final String LOGITS = "logits";
+    private static final Signature SIGNATURE = new Signature(
+            List.of(TensorSpec.tensor(TEXT, DataType.BYTES, List.of(-1L))),
+            List.of(TensorSpec.tensor(LABEL, DataType.BYTES, List.of(-1L, -1L)),
+                    TensorSpec.tensor(SCORE, DataType.FP32, List.of(-1L, -1L))));
+    private static final Map<String, String> PARAMETERS = Map.of(
+            "top_k", "a whole number, 1 or more: how many labels per text, best first",
+            "function_to_apply", "softmax, sigmoid or none",
+            "truncation", "true (the default) or false to refuse a text longer than the model's maximum");
 
     /** What turns logits into scores: Hugging Face's {@code function_to_apply}. */
     public enum Scoring { SOFTMAX, SIGMOID, NONE }
@@ -55,27 +67,31 @@ public final class TextClassifier implements AutoCloseable {
         }
     }
 
-    private final OrtEnvironment environment;
-    private final OrtSession session;
-    private final HuggingFaceTokenizer tokenizer;
+    private final TextEncoder encoder;
     private final HfModelConfig config;
-    private final boolean takesTokenTypes;
 
-    private TextClassifier(OrtEnvironment environment, OrtSession session, HuggingFaceTokenizer tokenizer,
-                           HfModelConfig config) throws OrtException {
-        this.environment = environment;
-        this.session = session;
-        this.tokenizer = tokenizer;
-        this.config = config;
-        this.takesTokenTypes = session.getInputNames().contains(TOKEN_TYPE_IDS);
-        if (!session.getInputNames().contains(INPUT_IDS) || !session.getInputNames().contains(ATTENTION_MASK)
-                || !session.getOutputNames().contains(LOGITS)) {
-            throw new ProblemException(ProblemType.INVALID_MODEL, "a text-classification export takes input_ids and "
-                    + "attention_mask and answers logits (export it with optimum-cli export onnx --task "
-                    + "text-classification)");
-        }
+    TextClassifier(TextEncoder encoder) {
+        this.encoder = encoder;
+        this.config = encoder.config();
+        requireLogitsPerLabel(encoder, "text-classification");
         if (config.labels().isEmpty()) {
             throw new ProblemException(ProblemType.INVALID_MODEL, "config.json names no labels (id2label or num_labels)");
+        }
+    }
+
+    /**
+     * Refuses a graph without a {@code logits} output of one score per label per text: a
+     * token-classification export ([batch, tokens, labels]) cannot answer a sequence task.
+     */
+    static void requireLogitsPerLabel(TextEncoder encoder, String task) {
+        long[] shape = encoder.outputShape(LOGITS).orElseThrow(() -> new ProblemException(ProblemType.INVALID_MODEL,
+                "a " + task + " export answers logits (export it with optimum-cli export onnx --task "
+                        + "text-classification)"));
+        int labels = encoder.config().labels().size();
+        if (shape.length != 2 || (shape[1] > 0 && labels > 0 && shape[1] != labels)) {
+            throw new ProblemException(ProblemType.INVALID_MODEL, "the ONNX export's logits have shape "
+                    + java.util.Arrays.toString(shape) + ", not [batch, " + labels + "] (one score per label of "
+                    + "config.json), so it cannot serve " + task);
         }
     }
 
@@ -85,28 +101,12 @@ public final class TextClassifier implements AutoCloseable {
      */
     public static TextClassifier open(OrtEnvironment environment, Path repo, Path model,
                                       OrtSession.SessionOptions options) {
-        HfModelConfig config = HfModelConfig.read(repo);
-        HuggingFaceTokenizer tokenizer = null;
-        OrtSession session = null;
+        TextEncoder encoder = TextEncoder.open(environment, repo, model, options, true);
         try {
-            tokenizer = HuggingFaceTokenizer.builder().optTokenizerPath(repo).optAddSpecialTokens(true)
-                    .optTruncation(true).optPadding(false).optMaxLength(config.maxLength()).build();
-            session = environment.createSession(model.toString(), options);
-            return new TextClassifier(environment, session, tokenizer, config);
-        } catch (IOException | RuntimeException | OrtException e) {
-            if (session != null) {
-                closeQuietly(session);
-            }
-            if (tokenizer != null) {
-                tokenizer.close();
-            }
-            if (e instanceof ProblemException p) {
-                throw p;
-            }
-            // DJL and ONNX Runtime messages name paths on this machine: the client gets neither
-            throw new ProblemException(ProblemType.INVALID_MODEL, e instanceof OrtException
-                    ? "ONNX Runtime could not load the repository's ONNX file"
-                    : "the repository's tokenizer.json could not be read", e);
+            return new TextClassifier(encoder);
+        } catch (RuntimeException e) {
+            encoder.close();
+            throw e;
         }
     }
 
@@ -114,16 +114,31 @@ public final class TextClassifier implements AutoCloseable {
         return config;
     }
 
+    @Override
+    public String name() {
+        return "text-classification";
+    }
+
+    @Override
+    public Signature signature() {
+        return SIGNATURE;
+    }
+
+    @Override
+    public List<String> labels() {
+        return config.labels();
+    }
+
     /** Classifies each text; per text, its labels with scores, best first. */
     public List<List<ScoredLabel>> classify(List<String> texts, Parameters parameters) {
         if (texts.isEmpty()) {
             return List.of();
         }
-        Encoding[] encodings = tokenizer.batchEncode(texts);
+        Encoding[] encodings = encoder.encode(texts);
         if (!parameters.truncation()) {
-            requireWithinLength(encodings);
+            encoder.requireWithinLength(encodings, i -> "/inputs/" + i);
         }
-        float[] logits = run(encodings);
+        float[] logits = logits(encoder, encodings);
         Scoring scoring = parameters.scoring() != null ? parameters.scoring() : defaultScoring();
         int labels = config.labels().size();
         List<List<ScoredLabel>> answers = new ArrayList<>(texts.size());
@@ -140,66 +155,70 @@ public final class TextClassifier implements AutoCloseable {
         return answers;
     }
 
+    /** The logits of each encoding, one row of {@code labels} per encoding. */
+    static float[] logits(TextEncoder encoder, Encoding[] encodings) {
+        TextEncoder.Floats out = encoder.run(TextEncoder.Batch.of(encodings), Set.of(LOGITS)).get(LOGITS);
+        int labels = encoder.config().labels().size();
+        if (out.shape().length != 2 || out.shape()[1] != labels) {
+            throw new ProblemException(ProblemType.MODEL_ERROR, "the model's logits do not have one score per "
+                    + "label of config.json (" + labels + ")");
+        }
+        return out.values();
+    }
+
     /**
      * Refuses texts longer than the model's maximum, for a caller that asked not to truncate; the
      * error names the first such text.
      */
     public void requireWithinLength(List<String> texts) {
-        requireWithinLength(tokenizer.batchEncode(texts));
+        encoder.requireWithinLength(encoder.encode(texts), i -> "/inputs/" + i);
     }
 
-    private void requireWithinLength(Encoding[] encodings) {
-        for (int i = 0; i < encodings.length; i++) {
-            if (encodings[i].exceedMaxLength()) {
-                throw new ProblemException(ProblemType.INVALID_INPUT, "text " + i + " is longer than the model's "
-                        + config.maxLength() + " tokens; send a shorter text or allow truncation",
-                        List.of(new ProblemException.FieldError("/inputs/" + i,
-                                "more than " + config.maxLength() + " tokens")));
-            }
+    @Override
+    public void check(List<dev.serveml.tensor.Tensor> inputs, dev.serveml.runtime.Parameters parameters) {
+        Parameters p = parameters(parameters);
+        List<String> texts = TextColumn.read(inputs, TEXT, false).requireTexts().values();
+        if (!p.truncation()) {
+            requireWithinLength(texts);
         }
     }
 
-    /** Pads the batch to its longest member (id 0, mask 0, type 0) and runs the session once. */
-    private float[] run(Encoding[] encodings) {
-        int batch = encodings.length;
-        int length = 0;
-        for (Encoding e : encodings) {
-            length = Math.max(length, e.getIds().length);
-        }
-        long[] ids = new long[batch * length];
-        long[] mask = new long[batch * length];
-        long[] types = new long[batch * length];
-        for (int row = 0; row < batch; row++) {
-            long[] rowIds = encodings[row].getIds();
-            System.arraycopy(rowIds, 0, ids, row * length, rowIds.length);
-            System.arraycopy(encodings[row].getAttentionMask(), 0, mask, row * length, rowIds.length);
-            System.arraycopy(encodings[row].getTypeIds(), 0, types, row * length, rowIds.length);
-        }
-        long[] shape = {batch, length};
-        Map<String, OnnxTensor> feed = new HashMap<>();
-        try {
-            feed.put(INPUT_IDS, OnnxTensor.createTensor(environment, LongBuffer.wrap(ids), shape));
-            feed.put(ATTENTION_MASK, OnnxTensor.createTensor(environment, LongBuffer.wrap(mask), shape));
-            if (takesTokenTypes) {
-                feed.put(TOKEN_TYPE_IDS, OnnxTensor.createTensor(environment, LongBuffer.wrap(types), shape));
+    @Override
+    public Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs,
+                                     dev.serveml.runtime.Parameters parameters) {
+        List<String> texts = TextColumn.read(inputs, TEXT, false).values();
+        List<List<ScoredLabel>> answers = classify(texts, parameters(parameters));
+        int k = answers.isEmpty() ? 0 : answers.get(0).size();
+        List<byte[]> labels = new ArrayList<>(texts.size() * k);
+        float[] scores = new float[texts.size() * k];
+        for (int row = 0; row < answers.size(); row++) {
+            for (int j = 0; j < k; j++) {
+                ScoredLabel s = answers.get(row).get(j);
+                labels.add(s.label().getBytes(StandardCharsets.UTF_8));
+                scores[row * k + j] = (float) s.score();
             }
-            try (OrtSession.Result result = session.run(feed, java.util.Set.of(LOGITS))) {
-                OnnxTensor out = (OnnxTensor) result.get(LOGITS).orElseThrow();
-                long[] outShape = out.getInfo().getShape();
-                if (outShape.length != 2 || outShape[0] != batch || outShape[1] != config.labels().size()) {
-                    throw new ProblemException(ProblemType.MODEL_ERROR, "the model's logits do not have one score per "
-                            + "label of config.json (" + config.labels().size() + ")");
-                }
-                FloatBuffer buffer = out.getFloatBuffer();
-                float[] logits = new float[buffer.remaining()];
-                buffer.get(logits);
-                return logits;
-            }
-        } catch (OrtException e) {
-            throw new ProblemException(ProblemType.INFERENCE_FAILED, "ONNX Runtime could not run the model", e);
-        } finally {
-            feed.values().forEach(OnnxTensor::close);
         }
+        long[] shape = {texts.size(), k};
+        Map<String, Output> answer = new LinkedHashMap<>();
+        if (outputs.isEmpty() || outputs.contains(LABEL)) {
+            answer.put(LABEL, Tensor.ofBytes(LABEL, shape, labels));
+        }
+        if (outputs.isEmpty() || outputs.contains(SCORE)) {
+            answer.put(SCORE, Tensor.ofFloats(SCORE, shape, scores));
+        }
+        return answer;
+    }
+
+    /** Hugging Face's parameters, checked: each wrong or unknown one is a 422 naming it. */
+    private static Parameters parameters(dev.serveml.runtime.Parameters parameters) {
+        TaskParameters p = new TaskParameters("text-classification", PARAMETERS, parameters);
+        int topK = p.integer("top_k", 1, Integer.MAX_VALUE, Parameters.DEFAULT.topK());
+        Scoring scoring = null;
+        if (p.has("function_to_apply")) {
+            scoring = Scoring.valueOf(p.choice("function_to_apply", List.of("softmax", "sigmoid", "none"), null)
+                    .toUpperCase(Locale.ROOT));
+        }
+        return new Parameters(topK, scoring, p.bool("truncation", true));
     }
 
     private Scoring defaultScoring() {
@@ -209,7 +228,7 @@ public final class TextClassifier implements AutoCloseable {
         return "regression".equals(config.problemType()) ? Scoring.NONE : Scoring.SOFTMAX;
     }
 
-    private static double[] score(float[] logits, int offset, int count, Scoring scoring) {
+    static double[] score(float[] logits, int offset, int count, Scoring scoring) {
         double[] out = new double[count];
         switch (scoring) {
             case SOFTMAX -> {
@@ -240,17 +259,8 @@ public final class TextClassifier implements AutoCloseable {
         return out;
     }
 
-    private static void closeQuietly(OrtSession session) {
-        try {
-            session.close();
-        } catch (OrtException ignored) {
-            // nothing more to free
-        }
-    }
-
     @Override
     public void close() {
-        tokenizer.close();
-        closeQuietly(session);
+        encoder.close();
     }
 }

@@ -34,8 +34,8 @@ import java.util.stream.Stream;
  * Hugging Face Hub repositories uploaded as one archive ({@code .zip}, {@code .tar.gz}):
  * {@code config.json}, {@code tokenizer.json} and an ONNX export in the Optimum or
  * transformers.js layout ({@code onnx/model.onnx} or {@code model.onnx}), at the archive's root or
- * in one folder (a repository directory zipped as it is). Served in process by {@link TextClassifier}:
- * text-classification only for now.
+ * in one folder (a repository directory zipped as it is), with an optional {@code serveml.json}
+ * naming the task. Served in process by the {@link TextTask} that {@link TaskChoice} picks.
  *
  * <p>The archive is the tenant's, so it is handled as the ONNX runtime handles its archives: the
  * same extraction limits, a private directory (0700) per load holding only this model's files,
@@ -49,8 +49,6 @@ import java.util.stream.Stream;
 public final class TextModelRuntime implements ModelRuntime {
     /** What versions record as their format. */
     public static final String FORMAT = "huggingface";
-    /** The tasks served; the architectures of each, by the ending transformers gives them. */
-    static final Map<String, String> TASKS = Map.of("text-classification", "ForSequenceClassification");
     /** config.json and the other small JSON files of a repository: real ones are a few kB. */
     static final long MAX_JSON_BYTES = 1 << 20;
     /** tokenizer.json: BERT's is 0.7 MB, XLM-R's 17 MB; a multilingual vocabulary stays well below this. */
@@ -144,19 +142,20 @@ public final class TextModelRuntime implements ModelRuntime {
             Path repo = repository(loadDir);
             checkSizes(repo);
             HfModelConfig hf = HfModelConfig.read(repo);
-            String task = task(hf);
+            TaskChoice choice = TaskChoice.of(hf, ServemlJson.read(repo, loadDir));
             String tokenizerKind = tokenizerKind(repo.resolve("tokenizer.json"));
             Path model = onnxFile(repo);
             ExternalData.check(model);
-            TextClassifier classifier;
+            TextTask task;
             try (OrtSession.SessionOptions options = OnnxModelRuntime.sessionOptions(config)) {
-                classifier = TextClassifier.open(environment, repo, model, options);
+                task = open(choice, repo, model, options);
             } catch (OrtException e) {
                 throw new ProblemException(ProblemType.INVALID_MODEL, "ONNX Runtime could not set up a session");
             }
             Map<String, Object> metadata = new LinkedHashMap<>();
-            metadata.put("task", task);
-            metadata.put("labels", hf.labels());
+            metadata.put("task", task.name());
+            metadata.put("task_source", choice.task() != null ? choice.source() : "onnx outputs");
+            metadata.put("labels", task.labels());
             metadata.put("max_length", hf.maxLength());
             metadata.put("tokenizer", tokenizerKind);
             metadata.put("architecture", String.join(", ", hf.architectures()));
@@ -165,10 +164,40 @@ public final class TextModelRuntime implements ModelRuntime {
             if (hf.problemType() != null) {
                 metadata.put("problem_type", hf.problemType());
             }
-            return new TextLoadedModel(classifier, metadata, OnnxModelRuntime.totalSize(loadDir), request.resources().instances(),
-                    () -> OnnxModelRuntime.deleteTree(loadDir));
+            return new TextLoadedModel(task, metadata, OnnxModelRuntime.totalSize(loadDir),
+                    request.resources().instances(), () -> OnnxModelRuntime.deleteTree(loadDir));
         } catch (RuntimeException e) {
             OnnxModelRuntime.deleteTree(loadDir);
+            throw e;
+        }
+    }
+
+    /**
+     * The task's pipeline over the repository. A repository whose task neither serveml.json nor
+     * config.json names is a bare encoder if its export answers last_hidden_state.
+     */
+    private TextTask open(TaskChoice choice, Path repo, Path model, OrtSession.SessionOptions options) {
+        String name = choice.task();
+        TextEncoder encoder = TextEncoder.open(environment, repo, model, options, !"question-answering".equals(name));
+        try {
+            if (name == null) {
+                if (!encoder.outputNames().contains(FeatureExtractor.LAST_HIDDEN_STATE)) {
+                    throw TaskChoice.unsupported(choice.hf());
+                }
+                name = "feature-extraction";
+            }
+            return switch (name) {
+                case "text-classification" -> new TextClassifier(encoder);
+                case "token-classification" -> new TokenClassifier(encoder);
+                case "feature-extraction" -> new FeatureExtractor(encoder);
+                case "fill-mask" -> new MaskFiller(encoder);
+                case "question-answering" -> new QuestionAnswerer(encoder);
+                case "zero-shot-classification" -> new ZeroShotClassifier(encoder);
+                case "text-ranking" -> new CrossEncoderRanker(encoder);
+                default -> throw new IllegalStateException(name);
+            };
+        } catch (RuntimeException e) {
+            encoder.close();
             throw e;
         }
     }
@@ -216,20 +245,6 @@ public final class TextModelRuntime implements ModelRuntime {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the repository's files", e);
         }
-    }
-
-    /** The task its architecture names; a 422 listing what is served for any other. */
-    static String task(HfModelConfig hf) {
-        for (Map.Entry<String, String> t : TASKS.entrySet()) {
-            if (hf.architectures().stream().anyMatch(a -> a.endsWith(t.getValue()))) {
-                return t.getKey();
-            }
-        }
-        throw new ProblemException(ProblemType.UNSUPPORTED_MODEL_FORMAT, "the repository's architecture "
-                + (hf.architectures().isEmpty() ? "(config.json names none)" : String.join(", ", hf.architectures()))
-                + " is not served; the text runtime serves " + TASKS.keySet().stream().map(task -> task + " (*"
-                + TASKS.get(task) + ")").toList() + " (export a sequence-classification model with optimum-cli "
-                + "export onnx --task text-classification)");
     }
 
     /**

@@ -161,10 +161,71 @@ class TextModelRuntimeTest {
     }
 
     @Test
-    void anotherArchitectureIsRefusedListingWhatIsServed() {
-        assertRefused(RepoZip.of("bert-tiny-ner"), ProblemType.UNSUPPORTED_MODEL_FORMAT,
-                "BertForTokenClassification is not served; the text runtime serves [text-classification "
-                        + "(*ForSequenceClassification)]");
+    void anotherArchitectureOrAnUnknownTaskIsRefusedListingTheSevenServed() throws IOException {
+        String config = Files.readString(fixtures.repo("bert-tiny-ner").resolve("config.json"))
+                .replace("BertForTokenClassification", "BertForNextSentencePrediction");
+        assertRefused(RepoZip.of("bert-tiny-ner").with("bert-tiny-ner/config.json", config.getBytes(StandardCharsets.UTF_8)),
+                ProblemType.UNSUPPORTED_MODEL_FORMAT, "BertForNextSentencePrediction is not served; the text runtime "
+                        + "serves text-classification, token-classification, feature-extraction, fill-mask, "
+                        + "question-answering, zero-shot-classification, text-ranking");
+        assertRefused(RepoZip.of("bert-tiny-ner").with("serveml.json", "{\"task\": \"summarization\"}"
+                .getBytes(StandardCharsets.UTF_8)), ProblemType.UNSUPPORTED_MODEL_FORMAT, "the task 'summarization' is "
+                + "not served; the text runtime serves text-classification, token-classification");
+    }
+
+    @Test
+    void theTaskComesFromServemlJsonsOverrideThenItsPipelineTagThenTheArchitecture() {
+        model = load(RepoZip.of("bert-tiny-ner"));
+        assertThat(model.metadata()).containsEntry("task", "token-classification")
+                .containsEntry("task_source", "config.json")
+                .containsEntry("labels", List.of("O", "B-PER", "I-PER", "B-LOC", "I-LOC"));
+        model.close();
+        model = load(RepoZip.of("bert-tiny-nli"));
+        assertThat(model.metadata()).containsEntry("task", "zero-shot-classification")
+                .containsEntry("task_source", "pipeline_tag");
+        model.close();
+        model = load(RepoZip.of("bert-tiny-nli").with("bert-tiny-nli/serveml.json", ("{\"task\": \"text-classification\", "
+                + "\"pipeline_tag\": \"zero-shot-classification\"}").getBytes(StandardCharsets.UTF_8)));
+        assertThat(model.metadata()).containsEntry("task", "text-classification")
+                .containsEntry("task_source", "serveml.json task")
+                .containsEntry("labels", List.of("contradiction", "neutral", "entailment"));
+        model.close();
+        model = load(RepoZip.of("bert-tiny-nli").without("bert-tiny-nli/serveml.json"));
+        assertThat(model.metadata()).as("without a tag an NLI model is the classifier it is, as in HF")
+                .containsEntry("task", "text-classification");
+        model.close();
+        model = load(RepoZip.of("bert-tiny-encoder"));
+        assertThat(model.metadata()).containsEntry("task", "feature-extraction").containsEntry("labels", List.of());
+        assertThat(model.signature().outputs()).singleElement()
+                .satisfies(o -> assertThat(o.shape()).containsExactly(-1L, 32L));
+        model.close();
+        model = load(RepoZip.of("bert-tiny-mlm"));
+        assertThat(model.metadata()).containsEntry("task", "fill-mask");
+        model.close();
+        model = load(RepoZip.of("bert-tiny-squad"));
+        assertThat(model.metadata()).containsEntry("task", "question-answering");
+        assertThat(model.signature().inputs()).extracting(s -> s.name()).containsExactly("question", "context");
+        model.close();
+        model = load(RepoZip.of("bert-tiny-rerank"));
+        assertThat(model.metadata()).containsEntry("task", "text-ranking");
+        assertThat(model.signature().inputs()).extracting(s -> s.name()).containsExactly("text", "text_pair");
+    }
+
+    @Test
+    void aTaskTheGraphCannotServeIsRefusedSayingWhy() {
+        assertRefused(RepoZip.of("bert-tiny-sst2").with("serveml.json", "{\"task\": \"token-classification\"}"
+                .getBytes(StandardCharsets.UTF_8)), ProblemType.INVALID_MODEL, "not [batch, tokens, labels], so it "
+                + "cannot serve token-classification");
+        assertRefused(RepoZip.of("bert-tiny-sst2").with("serveml.json", "{\"task\": \"zero-shot-classification\"}"
+                .getBytes(StandardCharsets.UTF_8)), ProblemType.INVALID_MODEL, "no entailment label");
+        assertRefused(RepoZip.of("bert-tiny-sst2").with("serveml.json", "{\"task\": \"text-ranking\"}"
+                .getBytes(StandardCharsets.UTF_8)), ProblemType.INVALID_MODEL, "one score per pair");
+        assertRefused(RepoZip.of("bert-tiny-ner").with("serveml.json", "{\"task\": \"text-classification\"}"
+                .getBytes(StandardCharsets.UTF_8)), ProblemType.INVALID_MODEL, "so it cannot serve text-classification");
+        assertRefused(RepoZip.of("bert-tiny-sst2").with("serveml.json", "{\"task\": \"question-answering\"}"
+                .getBytes(StandardCharsets.UTF_8)), ProblemType.INVALID_MODEL, "start_logits and end_logits");
+        assertRefused(RepoZip.of("bert-tiny-sst2").with("serveml.json", ("{\"task\": \"" + "x".repeat(70_000) + "\"}")
+                .getBytes(StandardCharsets.UTF_8)), ProblemType.INVALID_MODEL, "serveml.json is");
     }
 
     private void assertRefused(RepoZip zip, ProblemType type, String detail) {
