@@ -3,6 +3,7 @@ package dev.serveml.imports;
 import dev.serveml.hub.RepoId;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.runtime.text.TextModelRuntime;
 
 import java.util.List;
 import java.util.Objects;
@@ -17,9 +18,8 @@ import java.util.Optional;
  * @param task      the task to serve it as, overriding the repository's own; one of {@link #TASKS}
  */
 public record ImportRequest(RepoId repo, String revision, Optional<String> variant, Optional<String> task) {
-    /** The tasks a text model can be served as (issue 14's contract 2), in the order documented. */
-    public static final List<String> TASKS = List.of("text-classification", "token-classification",
-            "feature-extraction", "fill-mask", "question-answering", "zero-shot-classification", "text-ranking");
+    /** The tasks a text model can be served as: the text runtime's list, so the two cannot drift apart. */
+    public static final List<String> TASKS = TextModelRuntime.TASKS;
 
     public ImportRequest {
         Objects.requireNonNull(repo);

@@ -49,6 +49,8 @@ import java.util.stream.Stream;
 public final class TextModelRuntime implements ModelRuntime {
     /** What versions record as their format. */
     public static final String FORMAT = "huggingface";
+    /** The tasks a repository can be served as, in Hugging Face's names (what an import may ask for). */
+    public static final List<String> TASKS = TaskChoice.TASKS;
     /** config.json and the other small JSON files of a repository: real ones are a few kB. */
     static final long MAX_JSON_BYTES = 1 << 20;
     /** tokenizer.json: BERT's is 0.7 MB, XLM-R's 17 MB; a multilingual vocabulary stays well below this. */
