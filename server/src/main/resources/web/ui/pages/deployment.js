@@ -220,7 +220,8 @@ export async function render(root, params, ctx) {
         h('strong', {}, 'This deployment failed'), h('pre', { class: 'log', tabindex: '0' }, d.status_message)) : null,
       endpointSection(d.predict_url, main?.signature, false, main?.metadata),
       consoleSection([{ value: '', label: 'As the policy routes it', signature: main?.signature, metadata: main?.metadata }], () => `${path}/predict`,
-        `Calls go where the policy sends them (now ${policyText(d.policy)}); the answer says which version served it.`),
+        `Calls go where the policy sends them (now ${policyText(d.policy)})${meta.task ? '.'
+          : '; the answer says which version served it.'}`),
       trafficSection(d, versions, draw),
       charts.section,
       configSection(d, draw),
