@@ -115,6 +115,9 @@ export function importProgress(view, { testid = 'import' } = {}) {
   const draw = d => {
     last = d;
     const items = [...phases.children];
+    // Which phases the server reported, as opposed to passed over between two events.
+    const reported = items[IMPORT_PHASES.indexOf(d.phase)];
+    if (reported) reported.dataset.seen = 'true';
     if (d.phase === 'failed') {
       // The phase under way when it failed is the one marked; a failure seen first fails the first.
       const current = items.findIndex(li => li.dataset.state === 'current');

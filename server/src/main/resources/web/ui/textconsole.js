@@ -75,9 +75,9 @@ export function taskForm(task, meta = {}) {
     case 'token-classification': {
       const text = textarea('console-text', 'My name is Wolfgang and I live in Berlin.');
       const aggregation = h('select', { 'data-testid': 'console-aggregation' },
-        ['simple', 'first', 'max', 'average', 'none'].map(a => h('option', { value: a }, a)));
+        ['simple', 'first', 'max', 'none'].map(a => h('option', { value: a }, a)));
       return {
-        fields: [field('Text', text), field('Aggregation', aggregation, 'simple, first, max and average join a word\'s pieces into one entity; none shows each token.')],
+        fields: [field('Text', text), field('Aggregation', aggregation, 'simple, first and max join a word\'s pieces into one entity; none shows each token.')],
         read: () => ({ inputs: text.value, parameters: { aggregation_strategy: aggregation.value } }),
         show: answer => {
           const sent = text.value;

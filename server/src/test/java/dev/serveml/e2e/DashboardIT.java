@@ -480,7 +480,7 @@ class DashboardIT {
         Assumptions.assumeTrue(uploaded.statusCode() == 201, "token-classification is not served yet: " + uploaded.body());
         open("/models/ner-dash");
         assertThat(visible("console-text-form").getDomAttribute("data-task")).isEqualTo("token-classification");
-        String text = "John Smith lives in Paris. <img src=x onerror=window.__xss=2>";
+        String text = "Unbelievable playing, truly great. <img src=x onerror=window.__xss=2>";
         type("console-text", text);
         click("console-send");
         visible("console-entities");

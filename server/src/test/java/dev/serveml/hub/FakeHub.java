@@ -38,15 +38,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * transfer cut after N bytes, bytes corrupted, a transfer held until released, a hostile listing.
  * Every request is recorded with its host and {@code Authorization}.
  */
-final class FakeHub implements AutoCloseable {
-    static final String TOKEN = "hf_valid_test_token";
+public final class FakeHub implements AutoCloseable {
+    public static final String TOKEN = "hf_valid_test_token";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One request as the fake saw it. */
-    record Seen(String host, String path, Optional<String> authorization, Optional<String> range) {
+    public record Seen(String host, String path, Optional<String> authorization, Optional<String> range) {
     }
 
-    static final class Repo {
+    public static final class Repo {
         final String id;
         final String commit;
         final Map<String, String> refs = new LinkedHashMap<>();
@@ -64,7 +64,7 @@ final class FakeHub implements AutoCloseable {
             refs.put("main", commit);
         }
 
-        Repo file(String path, byte[] bytes, boolean isLfs) {
+        public Repo file(String path, byte[] bytes, boolean isLfs) {
             files.put(path, bytes);
             if (isLfs) {
                 lfs.add(path);
@@ -77,7 +77,7 @@ final class FakeHub implements AutoCloseable {
     private final HttpServer cdn;
     private final ExecutorService threads = Executors.newCachedThreadPool();
     private final Map<String, Repo> repos = new ConcurrentHashMap<>();
-    final List<Seen> seen = new CopyOnWriteArrayList<>();
+    public final List<Seen> seen = new CopyOnWriteArrayList<>();
     volatile int pageSize = 2;
     /** Repository path → bytes after which the next {@link #cutTimes} transfers of it break off. */
     final Map<String, Long> cutAfter = new ConcurrentHashMap<>();
@@ -89,7 +89,7 @@ final class FakeHub implements AutoCloseable {
     final CountDownLatch held = new CountDownLatch(1);
     final CountDownLatch holding = new CountDownLatch(1);
 
-    FakeHub() throws IOException {
+    public FakeHub() throws IOException {
         hub = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         cdn = HttpServer.create(new InetSocketAddress("127.0.0.2", 0), 0);
         hub.setExecutor(threads);
@@ -100,11 +100,11 @@ final class FakeHub implements AutoCloseable {
         cdn.start();
     }
 
-    URI endpoint() {
+    public URI endpoint() {
         return URI.create("http://127.0.0.1:" + hub.getAddress().getPort());
     }
 
-    Repo repo(String id, String commit) {
+    public Repo repo(String id, String commit) {
         Repo repo = new Repo(id, commit);
         repos.put(id, repo);
         return repo;
