@@ -223,7 +223,19 @@ public final class ConfigLoader {
         }
         Path cacheDir = cache.orElseGet(this::hfCacheDefault);
         return new HubConfig(java.net.URI.create(endpoint.replaceAll("/+$", "")), optionalString(SERVEML_HF_TOKEN),
-                cacheDir, bool(SERVEML_HF_OFFLINE), duration(SERVEML_HF_TIMEOUT));
+                cacheDir, offline(), duration(SERVEML_HF_TIMEOUT));
+    }
+
+    /**
+     * SERVEML_HF_OFFLINE, else huggingface_hub's own HF_HUB_OFFLINE read as it reads it ({@code 1},
+     * {@code on}, {@code yes}, {@code true}, any case), so that a machine told to stay offline does.
+     */
+    private boolean offline() {
+        String hf = source.getOrDefault("HF_HUB_OFFLINE", "").trim().toLowerCase(Locale.ROOT);
+        if (source.getOrDefault(SERVEML_HF_OFFLINE.name(), "").isBlank() && !hf.isEmpty()) {
+            return java.util.Set.of("1", "on", "yes", "true").contains(hf);
+        }
+        return bool(SERVEML_HF_OFFLINE);
     }
 
     private Path hfCacheDefault() {

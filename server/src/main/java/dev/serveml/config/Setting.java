@@ -149,7 +149,7 @@ public enum Setting {
     SERVEML_HF_CACHE(path("").doc("`HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`"),
             "the Hugging Face cache, in its standard layout (`models--org--name/{blobs,refs,snapshots}`), so a cache "
                     + "filled by `huggingface-cli` is reused"),
-    SERVEML_HF_OFFLINE(bool("false"),
+    SERVEML_HF_OFFLINE(bool("false").doc("`HF_HUB_OFFLINE` (`1`/`true`/`on`/`yes`), else `false`"),
             "`true`: Hub sources are resolved from the cache alone and no connection is ever opened"),
     SERVEML_HF_TIMEOUT(duration("30s", false),
             "longest the Hub may take to connect or answer, and a download may stall, before it is retried"),
@@ -181,7 +181,8 @@ public enum Setting {
      * keys so that a machine already set up for {@code huggingface-cli} works unchanged; {@code HOME}
      * places the default cache. The loader reads them into {@link HubConfig}.
      */
-    public static final List<String> HUB_FALLBACKS = List.of("HF_ENDPOINT", "HF_HUB_CACHE", "HF_HOME", "HOME");
+    public static final List<String> HUB_FALLBACKS = List.of("HF_ENDPOINT", "HF_HUB_CACHE", "HF_HOME", "HF_HUB_OFFLINE",
+            "HOME");
 
     public static final Set<String> NOT_SERVER = Set.of("SERVEML_ROOT", "SERVEML_REPO_ROOT", "SERVEML_REQUIRE_ALL",
             "SERVEML_SHARED", "SERVEML_API_KEY");

@@ -7,6 +7,7 @@ import dev.serveml.auth.Principal;
 import dev.serveml.auth.Authenticator;
 import dev.serveml.config.AuthConfig;
 import dev.serveml.deployments.Deployments;
+import dev.serveml.imports.Imports;
 import dev.serveml.config.HttpConfig;
 import dev.serveml.ratelimit.Decision;
 import dev.serveml.ratelimit.RequestLimits;
@@ -88,7 +89,7 @@ public final class HttpApi {
 
     public HttpApi(Vertx vertx, HttpConfig http, StorageConfig storage, AuthConfig auth, ObjectMapper json,
                    Meters meters, ModelRegistry registry, ModelHost host, Predictor predictor,
-                   Deployments deployments, Database database, Identity identity, RequestLimits limits,
+                   Deployments deployments, Imports imports, Database database, Identity identity, RequestLimits limits,
                    AuditLog audit, ServingStats stats) {
         this.router = Router.router(vertx);
         this.stats = stats;
@@ -120,7 +121,9 @@ public final class HttpApi {
         new V2Handler(registry, host, predictor, deployments, database, responses).register(this);
         new DeploymentsHandler(deployments, predictor, stats, responses).register(this);
         new AuthHandler(identity.service(), audit, responses).register(this);
-        new ModelsHandler(registry, host, uploads, stats, responses).register(this);
+        ImportsHandler importsHandler = new ImportsHandler(imports, responses);
+        importsHandler.register(this);
+        new ModelsHandler(registry, host, uploads, importsHandler::create, stats, responses).register(this);
         new StatsHandler(stats, deployments, registry, responses).register(this);
         new RepositoryHandler(registry, host, deployments, responses).register(this);
         new OpsHandler(meters, host, database, limits.limiter(), responses, () -> draining).register(this);

@@ -24,14 +24,17 @@ final class ModelsHandler {
     private final ModelRegistry registry;
     private final ModelHost host;
     private final UploadReceiver uploads;
+    private final io.vertx.core.Handler<RoutingContext> imports;
     private final ServingStats stats;
     private final Responses responses;
 
-    ModelsHandler(ModelRegistry registry, ModelHost host, UploadReceiver uploads, ServingStats stats,
-                  Responses responses) {
+    /** @param imports takes a JSON body sent to the versions route: a Hub import ({@link ImportsHandler#create}) */
+    ModelsHandler(ModelRegistry registry, ModelHost host, UploadReceiver uploads,
+                  io.vertx.core.Handler<RoutingContext> imports, ServingStats stats, Responses responses) {
         this.registry = registry;
         this.host = host;
         this.uploads = uploads;
+        this.imports = imports;
         this.stats = stats;
         this.responses = responses;
     }
@@ -76,6 +79,11 @@ final class ModelsHandler {
     }
 
     private void upload(RoutingContext ctx) {
+        if (ImportsHandler.isJson(ctx)) {
+            // One route, two bodies: multipart is an upload, JSON names a Hugging Face repository.
+            imports.handle(ctx);
+            return;
+        }
         String name = ctx.pathParam("name");
         Principal caller = HttpApi.principal(ctx);
         // Refused before any of the body is stored: a tenant's extra uploads cost nothing.

@@ -75,6 +75,14 @@ public record FileChoice(List<RepoFile> files, RepoFile onnx, long totalBytes) {
         return new FileChoice(chosen, onnx, chosen.stream().mapToLong(RepoFile::size).sum());
     }
 
+    /** The variants whose graph the listing holds, in {@link #VARIANTS}' names, sorted. */
+    public static List<String> available(List<RepoFile> listing) {
+        java.util.Set<String> paths = listing.stream().map(RepoFile::path).collect(Collectors.toSet());
+        return VARIANTS.entrySet().stream()
+                .filter(e -> FOLDERS.stream().anyMatch(f -> paths.contains(f + "model" + e.getValue() + ".onnx")))
+                .map(Map.Entry::getKey).sorted().toList();
+    }
+
     private static ProblemException noOnnx(RepoId repo, String variant, List<RepoFile> listing) {
         List<String> graphs = listing.stream().map(RepoFile::path).filter(p -> p.endsWith(".onnx")).sorted().toList();
         if (!graphs.isEmpty()) {

@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.channels.FileChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -152,6 +154,59 @@ final class HubCache {
             return Optional.empty();
         } catch (UncheckedIOException e) {
             return Optional.empty();
+        }
+    }
+
+    /**
+     * Records whether the Hub, asked online, called the repository public (neither private nor gated):
+     * {@code .serveml/public} in its folder, which huggingface_hub ignores. Removed when it is not (any
+     * more), so a repository made private since is not read from the cache for tenants.
+     */
+    void recordPublic(RepoId repo, boolean isPublic) throws IOException {
+        Path marker = repoDir(repo).resolve(".serveml").resolve("public");
+        if (!isPublic) {
+            Files.deleteIfExists(marker);
+            return;
+        }
+        if (Files.isRegularFile(marker, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Files.createDirectories(marker.getParent());
+        try {
+            Files.writeString(marker, repo.id(), StandardCharsets.US_ASCII);
+        } catch (FileAlreadyExistsException e) {
+            // a racing writer recorded the same
+        }
+    }
+
+    /** Whether ServeML recorded the repository as public (see {@link #recordPublic}). */
+    boolean recordedPublic(RepoId repo) {
+        return Files.isRegularFile(repoDir(repo).resolve(".serveml").resolve("public"), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** An exclusive lock on one blob across processes; closing it releases it. */
+    record BlobLock(FileChannel channel) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
+    }
+
+    /**
+     * Takes the lock huggingface_hub takes for a blob, {@code .locks/models--org--name/<blob>.lock}
+     * under the cache root, waiting while another process holds it. Callers in one JVM must keep
+     * themselves apart first (a second lock of the same file from one JVM throws).
+     */
+    BlobLock lock(RepoId repo, RepoFile file) throws IOException {
+        Path lockFile = root.resolve(".locks").resolve(repo.cacheFolder()).resolve(file.blobName() + ".lock");
+        Files.createDirectories(lockFile.getParent());
+        FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+            channel.lock();
+            return new BlobLock(channel);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
         }
     }
 

@@ -105,11 +105,24 @@ public final class HubClient implements AutoCloseable {
      *                          {@code hub-bad-answer}, {@code hub-unavailable}, {@code storage-full}
      */
     public Snapshot fetch(HubRequest request, HubProgress progress) {
+        return download(request, plan(request), progress);
+    }
+
+    /**
+     * Decides what {@link #download} will fetch, without fetching a byte of any file: asks the Hub
+     * for the revision and the listing (or, offline and when the Hub cannot be reached but the cache
+     * holds the revision, reads the cache), chooses the files and refuses them over the size limit.
+     * Records in the cache what the revision resolved to, and whether the Hub called the repository
+     * public (see {@link HubRequest#privileged}). Blocking.
+     *
+     * @throws ProblemException as {@link #fetch} does, but never {@code storage-full}
+     */
+    public HubPlan plan(HubRequest request) {
         Revision revision = new Revision(request.revision());
         if (config.offline()) {
-            return fromCache(request, revision, "offline mode (SERVEML_HF_OFFLINE) reads only the cache");
+            return planFromCache(request, revision, "offline mode (SERVEML_HF_OFFLINE) reads only the cache");
         }
-        Optional<String> token = request.token().or(config::token).filter(t -> !t.isBlank());
+        Optional<String> token = tokenFor(request);
         RepoInfo info;
         try {
             info = info(request.repo(), revision, token);
@@ -118,38 +131,77 @@ public final class HubClient implements AutoCloseable {
                 throw e;
             }
             LOG.warn("Hugging Face Hub unreachable ({}); using the cached {}@{}", e.detail(), request.repo(), revision);
-            return fromCache(request, revision, "and the Hub cannot be reached");
+            return planFromCache(request, revision, "and the Hub cannot be reached");
         }
-        List<RepoFile> listing = listFiles(request.repo(), info.commit(), token);
+        List<RepoFile> listing = listFiles(request.repo(), new Revision(info.commit()), token);
         FileChoice choice = FileChoice.choose(request.repo(), listing, request.variant());
         refuseOverLimit(request, choice);
         try {
             cache.writeRef(request.repo(), revision, info.commit());
+            cache.recordPublic(request.repo(), !info.isPrivate() && !info.gated());
         } catch (IOException e) {
             throw local(e);
         }
+        return new HubPlan(request.repo(), revision.name(), info.commit(), Optional.of(info), listing, choice);
+    }
+
+    /**
+     * Brings the planned files into the cache (from the cache itself when the plan was made from it)
+     * and links them into the commit's snapshot. Blocking, for as long as the transfer takes.
+     *
+     * @param request the request the plan was made for (its token is used again)
+     */
+    public Snapshot download(HubRequest request, HubPlan plan, HubProgress progress) {
+        FileChoice choice = plan.choice();
+        Path snapshot = cache.snapshotDir(plan.repo(), plan.commit());
         Map<String, Path> files = new LinkedHashMap<>();
+        if (plan.fromCache()) {
+            AtomicLong done = new AtomicLong();
+            choice.files().forEach(f -> {
+                files.put(f.path(), snapshot.resolve(f.path()));
+                progress.update(new HubProgress.Progress(f.path(), f.size(), f.size(), done.addAndGet(f.size()),
+                        choice.totalBytes()));
+            });
+            return new Snapshot(plan.repo(), plan.commit(), snapshot, files, choice.onnx().path(), Optional.empty(),
+                    choice.totalBytes());
+        }
+        Optional<String> token = tokenFor(request);
         AtomicLong done = new AtomicLong();
         for (RepoFile file : choice.files()) {
-            download(request.repo(), info.commit(), file, token, progress, done, choice.totalBytes());
+            download(plan.repo(), plan.commit(), file, token, progress, done, choice.totalBytes());
             try {
-                files.put(file.path(), cache.link(request.repo(), info.commit(), file));
+                files.put(file.path(), cache.link(plan.repo(), plan.commit(), file));
             } catch (IllegalArgumentException e) {
                 LOG.error("{}: a folder of the cached snapshot {} leads out of the cache (a symlink); refused",
-                        request.repo(), info.commit());
+                        plan.repo(), plan.commit());
                 throw new ProblemException(ProblemType.HUB_BAD_ANSWER, "the file " + file.path() + " of "
-                        + request.repo() + " would be placed outside its cache folder; nothing was written there");
+                        + plan.repo() + " would be placed outside its cache folder; nothing was written there");
             } catch (IOException e) {
                 throw local(e);
             }
         }
-        return new Snapshot(request.repo(), info.commit(), cache.snapshotDir(request.repo(), info.commit()), files,
-                choice.onnx().path(), info.pipelineTag(), choice.totalBytes());
+        return new Snapshot(plan.repo(), plan.commit(), snapshot, files, choice.onnx().path(), plan.pipelineTag(),
+                choice.totalBytes());
     }
 
-    /** The repository at a revision: its commit, task tag and file names. Blocking. */
+    /** Whether the cache already holds every planned file of the commit (nothing would be downloaded). */
+    public boolean cached(HubPlan plan) {
+        return plan.choice().files().stream().allMatch(f -> cache.holds(plan.repo(), plan.commit(), f));
+    }
+
+    /** The request's own token, else the server's for a privileged request only. */
+    private Optional<String> tokenFor(HubRequest request) {
+        Optional<String> own = request.token().filter(t -> !t.isBlank());
+        return request.privileged() ? own.or(config::token).filter(t -> !t.isBlank()) : own;
+    }
+
+    /**
+     * The repository at a revision: its commit, task tag and file names. Blocking.
+     *
+     * @param token sent as it is; the server's own token is used only through a privileged {@link #plan}
+     */
     public RepoInfo info(RepoId repo, String revision, Optional<String> token) {
-        return info(repo, new Revision(revision), token.or(config::token).filter(t -> !t.isBlank()));
+        return info(repo, new Revision(revision), token.filter(t -> !t.isBlank()));
     }
 
     private RepoInfo info(RepoId repo, Revision revision, Optional<String> token) {
@@ -168,10 +220,13 @@ public final class HubClient implements AutoCloseable {
                 body.path("private").asBoolean(false), gated.isTextual() || gated.asBoolean(false), siblings);
     }
 
-    /** Every file at a commit, across the listing's pages. Blocking. */
+    /** Every file at a commit, across the listing's pages; the token is sent as it is. Blocking. */
     public List<RepoFile> listFiles(RepoId repo, String commit, Optional<String> token) {
-        Revision at = new Revision(commit);
-        Optional<String> effective = token.or(config::token).filter(t -> !t.isBlank());
+        return listFiles(repo, new Revision(commit), token.filter(t -> !t.isBlank()));
+    }
+
+    private List<RepoFile> listFiles(RepoId repo, Revision at, Optional<String> effective) {
+        String commit = at.name();
         URI next = api("/api/models/" + repo.id() + "/tree/" + at.encoded() + "?recursive=true");
         List<RepoFile> files = new ArrayList<>();
         for (int page = 0; next != null; page++) {
@@ -229,11 +284,16 @@ public final class HubClient implements AutoCloseable {
                 "the Hub's listing of " + repo + " points its next page away from the Hub");
     }
 
-    private Snapshot fromCache(HubRequest request, Revision revision, String why) {
+    private HubPlan planFromCache(HubRequest request, Revision revision, String why) {
         RepoId repo = request.repo();
         ProblemException notCached = new ProblemException(ProblemType.HUB_NOT_CACHED, repo + "@" + revision
                 + " is not in the local Hugging Face cache, " + why + "; fetch it once online (or with "
                 + "`huggingface-cli download " + repo + "`)");
+        // A tenant gets the same answer for a repository only an administrator's token could read as for
+        // one never fetched: whether it is cached is not theirs to learn.
+        if (!request.privileged() && !cache.recordedPublic(repo)) {
+            throw notCached;
+        }
         String commit = cache.commitOf(repo, revision).orElseThrow(() -> notCached);
         List<RepoFile> listing = cache.cachedListing(repo, commit).orElseThrow(() -> notCached);
         FileChoice choice;
@@ -247,10 +307,7 @@ public final class HubClient implements AutoCloseable {
                     + " has no '" + request.variant().orElse("fp32") + "' ONNX graph, " + why);
         }
         refuseOverLimit(request, choice);
-        Path snapshot = cache.snapshotDir(repo, commit);
-        Map<String, Path> files = new LinkedHashMap<>();
-        choice.files().forEach(f -> files.put(f.path(), snapshot.resolve(f.path())));
-        return new Snapshot(repo, commit, snapshot, files, choice.onnx().path(), Optional.empty(), choice.totalBytes());
+        return new HubPlan(repo, revision.name(), commit, Optional.empty(), listing, choice);
     }
 
     private static void refuseOverLimit(HubRequest request, FileChoice choice) {
@@ -281,10 +338,26 @@ public final class HubClient implements AutoCloseable {
                 }
                 continue;
             }
-            try {
-                transfer(repo, commit, file, token, progress, done, total);
+            // Another process (a second ServeML, huggingface-cli) may write the same blob: its lock is
+            // taken around the transfer, as huggingface_hub takes it, and the blob looked for again after.
+            try (HubCache.BlobLock lock = cache.lock(repo, file)) {
+                if (complete(blob, file)) {
+                    progress.update(new HubProgress.Progress(file.path(), file.size(), file.size(),
+                            done.addAndGet(file.size()), total));
+                } else {
+                    transfer(repo, commit, file, token, progress, done, total);
+                }
                 mine.complete(null);
                 return;
+            } catch (IOException e) {
+                ProblemException p = new ProblemException(ProblemType.HUB_UNAVAILABLE, "the download of " + file.path()
+                        + " from " + repo + " could not lock its place in the cache; try again later", e);
+                mine.completeExceptionally(p);
+                if (e instanceof java.nio.channels.FileLockInterruptionException) {
+                    Thread.currentThread().interrupt();
+                    throw p;
+                }
+                throw isLocal(e) ? local(e) : p;
             } catch (RuntimeException e) {
                 mine.completeExceptionally(e);
                 throw e;
@@ -645,6 +718,7 @@ public final class HubClient implements AutoCloseable {
     @Override
     public void close() {
         watchdog.shutdownNow();
-        http.close();
+        // Now, not close(): that waits for every exchange in flight, and a stalled download would hold the stop.
+        http.shutdownNow();
     }
 }

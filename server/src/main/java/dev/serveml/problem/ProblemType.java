@@ -75,6 +75,8 @@ public enum ProblemType {
     /** The Hub (or its download host) answered something that cannot be trusted: a bad listing, a wrong hash. */
     HUB_BAD_ANSWER("hub-bad-answer", 502, "The Hugging Face Hub sent an unusable answer", false),
     HUB_UNAVAILABLE("hub-unavailable", 503, "The Hugging Face Hub cannot be reached", true),
+    /** A Hub import's body (or its token header) that is not one: an unknown field, a source that is not hf://. */
+    INVALID_IMPORT("invalid-import", 422, "Invalid Hugging Face import", false),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";

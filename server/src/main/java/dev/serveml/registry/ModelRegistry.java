@@ -103,25 +103,23 @@ public final class ModelRegistry {
      * no temporary file.
      */
     public ModelVersion register(Principal caller, String modelName, StagedUpload upload) {
+        return register(caller, modelName, upload, Map.of());
+    }
+
+    /**
+     * {@link #register}, with {@code provenance} added to the version's metadata beside what the
+     * runtime reports (a Hub import's source, revision, commit): the runtime's own keys win.
+     */
+    public ModelVersion register(Principal caller, String modelName, StagedUpload upload,
+                                 Map<String, Object> provenance) {
         LoadedModel loaded = null;
         try {
-            requireValidName(modelName);
             if (upload.size() == 0) {
+                requireValidName(modelName);
                 throw new ProblemException(ProblemType.EMPTY_UPLOAD, "the uploaded file '" + upload.fileName()
                         + "' is empty; send the model file's bytes in the multipart part named 'file'");
             }
-            Uploader uploader = uploader(caller);
-            Optional<Model> existing = store.findModel(modelName);
-            // A first answer before the slow load; the insert checks both again under the row lock.
-            if (existing.isPresent() && !uploader.mayAddTo(existing.get().ownerId())) {
-                // Names are global (they are V2 model names too); say it is taken without saying by whom.
-                throw Uploader.nameTaken(modelName);
-            }
-            if (existing.isPresent() && existing.get().deleted()) {
-                throw new ProblemException(ProblemType.MODEL_DELETED, "model '" + modelName
-                        + "' is deleted; restore it (POST /api/v1/models/" + modelName
-                        + "/restore) or upload under another name");
-            }
+            Uploader uploader = requireMayAdd(caller, modelName);
             Runtimes.Detected detected = runtimes.detect(upload.fileName(), upload.head(), upload.file());
             ModelRuntime runtime = detected.runtime();
             String format = detected.format();
@@ -145,9 +143,11 @@ public final class ModelRegistry {
                 throw new ProblemException(ProblemType.ENVIRONMENT_FAILED, "version " + failed.version() + " of '"
                         + modelName + "' is registered as failed: " + e.detail());
             }
+            Map<String, Object> metadata = new java.util.LinkedHashMap<>(provenance);
+            metadata.putAll(loaded.metadata());
             ModelVersion version = insert(caller, uploader, modelName, upload, key, new NewVersion(format, runtime.name(),
                     upload.sha256(), upload.size(), key, upload.fileName(), loaded.signature(), VersionStatus.READY,
-                    "", upload.requirements(), loaded.metadata()));
+                    "", upload.requirements(), metadata));
             VersionEvent.Registered registered = new VersionEvent.Registered(version, loaded);
             loaded = null;
             try {
@@ -163,6 +163,44 @@ public final class ModelRegistry {
                 loaded.close();
             }
             deleteQuietly(upload);
+        }
+    }
+
+    /**
+     * What an upload of a version of {@code modelName} by the caller is refused for before its file
+     * is looked at: the name rule, a name someone else holds, a deleted model. A first answer only:
+     * {@link #register} decides again under the model's row lock.
+     */
+    public void requireMayAddVersion(Principal caller, String modelName) {
+        requireMayAdd(caller, modelName);
+    }
+
+    private Uploader requireMayAdd(Principal caller, String modelName) {
+        requireValidName(modelName);
+        Uploader uploader = uploader(caller);
+        Optional<Model> existing = store.findModel(modelName);
+        // A first answer before the slow load; the insert checks both again under the row lock.
+        if (existing.isPresent() && !uploader.mayAddTo(existing.get().ownerId())) {
+            // Names are global (they are V2 model names too); say it is taken without saying by whom.
+            throw Uploader.nameTaken(modelName);
+        }
+        if (existing.isPresent() && existing.get().deleted()) {
+            throw new ProblemException(ProblemType.MODEL_DELETED, "model '" + modelName
+                    + "' is deleted; restore it (POST /api/v1/models/" + modelName
+                    + "/restore) or upload under another name");
+        }
+        return uploader;
+    }
+
+    /**
+     * Refuses, before anything is fetched, a version of about {@code bytes} that would take the
+     * caller past their storage quota (an import knows its size before it downloads). A first
+     * answer only: {@link #register} decides again with the real artifact.
+     */
+    public void requireRoom(Principal caller, long bytes) {
+        Uploader uploader = uploader(caller);
+        if (uploader.hasQuota()) {
+            uploader.requireRoom(store.storedBytes(uploader.userId(), "(not stored yet)").total(), bytes);
         }
     }
 

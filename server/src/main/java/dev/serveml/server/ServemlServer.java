@@ -24,6 +24,9 @@ import dev.serveml.config.ServemlConfig;
 import dev.serveml.deployments.Deployments;
 import dev.serveml.store.PostgresDeploymentStore;
 import dev.serveml.http.HttpApi;
+import dev.serveml.hub.HubClient;
+import dev.serveml.imports.Imports;
+import dev.serveml.store.PostgresImportStore;
 import dev.serveml.inference.Batcher;
 import dev.serveml.inference.Serving;
 import dev.serveml.inference.InferenceService;
@@ -203,6 +206,19 @@ public final class ServemlServer implements AutoCloseable {
                     registry, host, inference, rollouts, meters, audit, config.batching().requestTimeout());
             deployments.resume();
 
+            // Hub imports get platform threads of their own, as many as validate uploads (an import is an
+            // upload from the Hub): a download blocks on a socket and a file for as long as it takes, which
+            // must hold neither an HTTP worker nor a virtual thread's carrier. Closed before the Hub client
+            // (the pool's threads are interrupted first), so a stalled transfer never holds the stop.
+            HubClient hub = push(closeables, new HubClient(config.hub()));
+            ThreadPoolExecutor importPool = new ThreadPoolExecutor(config.storage().uploadThreads(),
+                    config.storage().uploadThreads(), 0, TimeUnit.MILLISECONDS,
+                    new ArrayBlockingQueue<>(Math.max(1, config.storage().uploadQueue())), named("serveml-import"));
+            Imports imports = push(closeables, new Imports(new PostgresImportStore(database.dataSource(), json),
+                    registry, hub, audit, config.storage().maxUploadBytes(), config.storage().uploadsDir(), importPool,
+                    InstantSource.system()));
+            imports.resume();
+
             Vertx vertx = Vertx.vertx(new VertxOptions()
                     .setEventLoopPoolSize(config.http().eventLoops())
                     .setWorkerPoolSize(config.http().workerThreads()));
@@ -210,7 +226,8 @@ public final class ServemlServer implements AutoCloseable {
             ServingStats stats = new ServingStats(InstantSource.system());
             timers.scheduleWithFixedDelay(stats::sweep, 1, 1, TimeUnit.MINUTES);
             HttpApi api = new HttpApi(vertx, config.http(), config.storage(), config.auth(), json, meters, registry,
-                    host, new Predictor(inference, deployments), deployments, database, identity, limits, audit, stats);
+                    host, new Predictor(inference, deployments), deployments, imports, database, identity, limits, audit,
+                    stats);
             List<HttpServer> servers = listen(vertx, api, config);
             int port = servers.get(0).actualPort();
             log.info("ServeML listening on http://{}:{} ({} mode, data in {}), ready in {} ms",

@@ -144,6 +144,11 @@ class ConfigCatalogueTest {
                 .hasToString("https://hf-mirror.example");
         assertThat(ConfigLoader.load(Map.of("HF_ENDPOINT", "https://hf-mirror.example",
                 "SERVEML_HF_ENDPOINT", "http://127.0.0.1:9000")).hub().endpoint()).hasToString("http://127.0.0.1:9000");
+        assertThat(ConfigLoader.load(Map.of("HF_HUB_OFFLINE", "1")).hub().offline()).isTrue();
+        assertThat(ConfigLoader.load(Map.of("HF_HUB_OFFLINE", "ON")).hub().offline()).isTrue();
+        assertThat(ConfigLoader.load(Map.of("HF_HUB_OFFLINE", "0")).hub().offline()).isFalse();
+        assertThat(ConfigLoader.load(Map.of("HF_HUB_OFFLINE", "1", "SERVEML_HF_OFFLINE", "false")).hub().offline())
+                .as("ServeML's own key wins").isFalse();
         HubConfig set = ConfigLoader.load(Map.of("SERVEML_HF_TOKEN", "hf_s3cret", "SERVEML_HF_OFFLINE", "true")).hub();
         assertThat(set.token()).hasValue("hf_s3cret");
         assertThat(set.offline()).isTrue();

@@ -114,7 +114,7 @@ class FileChoiceTest {
 
     @Test
     void aRequestNeverPrintsItsToken() {
-        assertThat(new HubRequest(REPO, "main", Optional.empty(), 1, Optional.of("hf_s3cret")).toString())
+        assertThat(new HubRequest(REPO, "main", Optional.empty(), 1, Optional.of("hf_s3cret"), false).toString())
                 .doesNotContain("hf_s3cret").contains("***");
     }
 }

@@ -67,7 +67,7 @@ class HubClientIT {
     }
 
     private static HubRequest request(String repo, String revision, String variant, long maxBytes, Optional<String> token) {
-        return new HubRequest(RepoId.parse(repo), revision, Optional.ofNullable(variant), maxBytes, token);
+        return new HubRequest(RepoId.parse(repo), revision, Optional.ofNullable(variant), maxBytes, token, true);
     }
 
     private Snapshot fetch(String variant) {
