@@ -127,7 +127,10 @@ public final class HubClient implements AutoCloseable {
         try {
             info = info(request.repo(), revision, token);
         } catch (ProblemException e) {
-            if (e.type() != ProblemType.HUB_UNAVAILABLE || cache.commitOf(request.repo(), revision).isEmpty()) {
+            // A tenant is told the Hub is down, as for a repository never fetched, unless the cache may serve
+            // them: what an administrator's token fetched is not revealed by a different answer.
+            if (e.type() != ProblemType.HUB_UNAVAILABLE || cache.commitOf(request.repo(), revision).isEmpty()
+                    || (!request.privileged() && !cache.recordedPublic(request.repo()))) {
                 throw e;
             }
             LOG.warn("Hugging Face Hub unreachable ({}); using the cached {}@{}", e.detail(), request.repo(), revision);

@@ -59,7 +59,12 @@ final class ImportPace implements HubProgress {
         recordedAt = now;
         Long rate = rate();
         long left = Math.max(0, progress.totalBytes() - progress.doneBytes());
-        Long eta = rate == null || rate == 0 ? (left == 0 ? Long.valueOf(0) : null) : (left + rate - 1) / rate;
+        Long eta = null;
+        if (left == 0) {
+            eta = 0L;
+        } else if (rate != null && rate > 0) {
+            eta = (left + rate - 1) / rate;
+        }
         try {
             record.accept(new Reading(percent, progress.doneBytes(), progress.totalBytes(), rate, eta,
                     progress.path()));

@@ -47,16 +47,16 @@ public final class FakeHub implements AutoCloseable {
     }
 
     public static final class Repo {
-        final String id;
-        final String commit;
-        final Map<String, String> refs = new LinkedHashMap<>();
-        final Map<String, byte[]> files = new LinkedHashMap<>();
-        final Set<String> lfs = ConcurrentHashMap.newKeySet();
+        public final String id;
+        public final String commit;
+        public final Map<String, String> refs = new LinkedHashMap<>();
+        public final Map<String, byte[]> files = new LinkedHashMap<>();
+        public final Set<String> lfs = ConcurrentHashMap.newKeySet();
         /** Entries added to the listing as they are, for hostile listings. */
         final List<ObjectNode> extraEntries = new ArrayList<>();
-        String pipelineTag = "text-classification";
-        boolean isPrivate;
-        boolean gated;
+        public volatile String pipelineTag = "text-classification";
+        public volatile boolean isPrivate;
+        public volatile boolean gated;
 
         Repo(String id, String commit) {
             this.id = id;
@@ -80,14 +80,16 @@ public final class FakeHub implements AutoCloseable {
     public final List<Seen> seen = new CopyOnWriteArrayList<>();
     volatile int pageSize = 2;
     /** Repository path → bytes after which the next {@link #cutTimes} transfers of it break off. */
-    final Map<String, Long> cutAfter = new ConcurrentHashMap<>();
-    final AtomicInteger cutTimes = new AtomicInteger();
+    public final Map<String, Long> cutAfter = new ConcurrentHashMap<>();
+    public final AtomicInteger cutTimes = new AtomicInteger();
     /** Repository paths whose transfers carry one flipped byte. */
     final Set<String> corrupt = ConcurrentHashMap.newKeySet();
     /** When set, a transfer of {@link #heldPath} waits for it (counted down by the test). */
-    volatile String heldPath;
-    final CountDownLatch held = new CountDownLatch(1);
-    final CountDownLatch holding = new CountDownLatch(1);
+    public volatile String heldPath;
+    public final CountDownLatch held = new CountDownLatch(1);
+    public final CountDownLatch holding = new CountDownLatch(1);
+    /** While set, every request is answered 503, as a Hub that is down (the client reads it as unreachable). */
+    public volatile boolean down;
 
     public FakeHub() throws IOException {
         hub = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -110,13 +112,32 @@ public final class FakeHub implements AutoCloseable {
         return repo;
     }
 
-    static byte[] random(long seed, int size) {
+    /**
+     * A repository holding the files of a fixture folder (src/test/resources/fixtures/hf/NAME), the
+     * ONNX files among them kept in LFS as the Hub keeps weights.
+     */
+    public Repo fixture(String id, String commit, String name) {
+        Repo repo = new Repo(id, commit);
+        java.nio.file.Path dir = java.nio.file.Path.of("src", "test", "resources", "fixtures", "hf", name);
+        try (java.util.stream.Stream<java.nio.file.Path> walk = java.nio.file.Files.walk(dir)) {
+            for (java.nio.file.Path f : walk.filter(java.nio.file.Files::isRegularFile).sorted().toList()) {
+                String path = dir.relativize(f).toString().replace('\\', '/');
+                repo.file(path, java.nio.file.Files.readAllBytes(f), path.contains(".onnx"));
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        repos.put(id, repo);
+        return repo;
+    }
+
+    public static byte[] random(long seed, int size) {
         byte[] bytes = new byte[size];
         new Random(seed).nextBytes(bytes);
         return bytes;
     }
 
-    static String sha256(byte[] bytes) {
+    public static String sha256(byte[] bytes) {
         return hex("SHA-256", new byte[0], bytes);
     }
 
@@ -134,7 +155,7 @@ public final class FakeHub implements AutoCloseable {
         }
     }
 
-    long requestsTo(String pathPart) {
+    public long requestsTo(String pathPart) {
         return seen.stream().filter(s -> s.path().contains(pathPart)).count();
     }
 
@@ -148,6 +169,10 @@ public final class FakeHub implements AutoCloseable {
     private void hub(HttpExchange exchange) throws IOException {
         try (exchange) {
             record(exchange, "hub");
+            if (down) {
+                error(exchange, 503, null, "Service Unavailable");
+                return;
+            }
             String raw = exchange.getRequestURI().getRawPath();
             String[] parts = raw.substring(1).split("/", -1);
             if (parts.length >= 5 && parts[0].equals("api") && parts[1].equals("models")) {
@@ -205,6 +230,10 @@ public final class FakeHub implements AutoCloseable {
     private void cdn(HttpExchange exchange) throws IOException {
         try (exchange) {
             record(exchange, "cdn");
+            if (down) {
+                exchange.sendResponseHeaders(503, -1);
+                return;
+            }
             String sha = exchange.getRequestURI().getPath().substring("/repos/".length());
             for (Repo repo : repos.values()) {
                 for (Map.Entry<String, byte[]> f : repo.files.entrySet()) {
@@ -275,8 +304,8 @@ public final class FakeHub implements AutoCloseable {
     }
 
     private static String commitOf(Repo repo, String revision) {
-        if (revision.equals(repo.commit)) {
-            return repo.commit;
+        if (revision.equals(repo.commit) || repo.refs.containsValue(revision)) {
+            return revision;
         }
         return repo.refs.get(revision);
     }

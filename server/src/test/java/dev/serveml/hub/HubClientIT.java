@@ -195,6 +195,44 @@ class HubClientIT {
                 .doesNotContain(FakeHub.sha256(repo.files.get("onnx/model.onnx_data")));
     }
 
+    /** Holds huggingface_hub's lock of a blob (fcntl, as Java's FileChannel lock is), writes the blob, lets go. */
+    private static final String OTHER_PROCESS = """
+            import fcntl, os, shutil, sys, time
+            lock, source, blob = sys.argv[1:4]
+            with open(lock, "w") as f:
+                fcntl.lockf(f, fcntl.LOCK_EX)
+                print("locked", flush=True)
+                time.sleep(1.5)
+                shutil.copyfile(source, blob + ".tmp")
+                os.rename(blob + ".tmp", blob)
+            """;
+
+    @Test
+    void aBlobAnotherProcessIsDownloadingIsWaitedForAndThenTakenFromTheCache(@TempDir Path scratch) throws Exception {
+        byte[] onnx = repo.files.get("onnx/model.onnx");
+        String sha = FakeHub.sha256(onnx);
+        Path lock = cacheDir.resolve(".locks").resolve("models--acme--tiny-bert").resolve(sha + ".lock");
+        Files.createDirectories(lock.getParent());
+        Path blob = repoDir().resolve("blobs").resolve(sha);
+        Files.createDirectories(blob.getParent());
+        Path source = Files.write(scratch.resolve("model.onnx"), onnx);
+        Process other = new ProcessBuilder("python3", "-c", OTHER_PROCESS, lock.toString(), source.toString(),
+                blob.toString()).redirectErrorStream(true).start();
+        try {
+            assertThat(new String(other.getInputStream().readNBytes(7), StandardCharsets.US_ASCII)).isEqualTo("locked\n");
+
+            Snapshot snapshot = fetch(null);
+
+            assertThat(Files.readAllBytes(snapshot.files().get("onnx/model.onnx"))).isEqualTo(onnx);
+            assertThat(hub.seen).as("the other process's blob is used, not fetched again")
+                    .noneMatch(s -> s.host().equals("cdn") && s.path().contains(sha));
+            assertThat(hub.requestsTo("/resolve/" + COMMIT + "/onnx/model.onnx_data")).isEqualTo(1);
+        } finally {
+            other.destroy();
+            other.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void concurrentFetchesOfTheSameFileDownloadItOnce() throws Exception {
         hub.heldPath = "onnx/model.onnx";
