@@ -111,7 +111,7 @@ async function readProblem(response) {
  * session refreshes once and retries; a 401 after that ends the session.
  */
 export async function request(method, path, body, options = {}) {
-  const headers = { Accept: 'application/json, text/plain' };
+  const headers = { Accept: 'application/json, text/plain', ...(options.headers || {}) };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (!options.anonymous && session) {
     if (session.expiresAt - Date.now() < 5_000) await refresh().catch(() => {});
@@ -138,6 +138,27 @@ export async function request(method, path, body, options = {}) {
   if (response.status === 204) return null;
   const type = response.headers.get('Content-Type') || '';
   return type.includes('json') ? response.json() : response.text();
+}
+
+/**
+ * A Hub token for one call only: sent as X-HF-Token and nowhere else (never in a URL, never
+ * stored: the caller keeps it in a form field).
+ */
+function hubHeaders(token) {
+  return token ? { 'X-HF-Token': token } : {};
+}
+
+/** What importing `repo` at `revision` would fetch (GET /api/v1/hub/preview). */
+export function hubPreview(repo, revision, variant, token) {
+  const q = new URLSearchParams({ repo });
+  if (revision) q.set('revision', revision);
+  if (variant) q.set('variant', variant);
+  return request('GET', `/api/v1/hub/preview?${q}`, undefined, { headers: hubHeaders(token) });
+}
+
+/** Starts a Hub import of a new version of `model`; answers the ImportView (202). */
+export function importVersion(model, body, token) {
+  return request('POST', `/api/v1/models/${encodeURIComponent(model)}/versions`, body, { headers: hubHeaders(token) });
 }
 
 /** The same call with the time it took in the browser, for the test console. */

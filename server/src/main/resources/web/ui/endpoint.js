@@ -1,11 +1,23 @@
 // The parts of an endpoint's page that models and deployments share: the URL with client
-// snippets filled in for the model's signature, and a test console built from that signature.
+// snippets filled in for the model's signature, and a test console built from that signature
+// (or, for a text model, from its task: see textconsole.js).
 
 import { timed } from './api.js';
 import { h, replace, problem, copyButton, field } from './dom.js';
+import { TEXT_TASKS, taskForm } from './textconsole.js';
 
-/** A request body with zeros of the right shape for the signature; named features when known. */
-export function exampleBody(sig) {
+/** The form of a text model's task, or null for a model that takes tensors. */
+function textForm(meta) {
+  return meta && TEXT_TASKS.has(meta.task) ? taskForm(meta.task, meta) : null;
+}
+
+/**
+ * A request body with zeros of the right shape for the signature; named features when known;
+ * for a text model (metadata.task) the task's example in Hugging Face's shape.
+ */
+export function exampleBody(sig, meta) {
+  const text = textForm(meta);
+  if (text) return text.read();
   const inputs = sig?.inputs || [];
   if (inputs.length === 1) {
     const shape = inputs[0].shape || [];
@@ -32,9 +44,9 @@ function snippets(url, body) {
 }
 
 /** The endpoint card: the URL to POST to (a path), snippets for a body fitting the signature. */
-export function endpointSection(path, signature, isPublic) {
+export function endpointSection(path, signature, isPublic, metadata) {
   const url = `${location.origin}${path}`;
-  const body = exampleBody(signature);
+  const body = exampleBody(signature, metadata);
   const tabs = snippets(url, body);
   const pre = h('pre', { class: 'code', 'data-testid': 'snippet', tabindex: '0' });
   const list = h('div', { role: 'tablist', class: 'tabs', 'aria-label': 'Client snippets' });
@@ -62,8 +74,9 @@ export function endpointSection(path, signature, isPublic) {
 
 /**
  * A test console: a form built from the signature of the chosen entry of `choices` ([{value,
- * label, signature}], the first the default), sent to pathOf(value); shows the answer, the
- * version that served it and the latency. `note` says how the default is routed.
+ * label, signature, metadata}], the first the default), sent to pathOf(value); shows the answer,
+ * the version that served it and the latency. `note` says how the default is routed. A text
+ * model's entry (metadata.task) gets its task's form and its answer drawn (bars, entities...).
  */
 export function consoleSection(choices, pathOf, note) {
   const chooser = h('select', { 'data-testid': 'console-version' },
@@ -71,8 +84,19 @@ export function consoleSection(choices, pathOf, note) {
   const form = h('form', { 'data-testid': 'console-form' });
   const out = h('div', { 'aria-live': 'polite', 'data-testid': 'console-result-box' });
   let read = () => ({});
+  let text = null;
   const build = () => {
-    const sig = (choices.find(c => c.value === chooser.value) || choices[0])?.signature;
+    const choice = choices.find(c => c.value === chooser.value) || choices[0];
+    const sig = choice?.signature;
+    text = textForm(choice?.metadata);
+    if (text) {
+      read = text.read;
+      replace(form, choices.length > 1 ? field('Version', chooser) : null, note ? h('p', { class: 'muted small' }, note) : null,
+        h('div', { class: 'text-form', 'data-testid': 'console-text-form', 'data-task': choice.metadata.task },
+          h('p', { class: 'muted small' }, `A ${choice.metadata.task} model: the request and the answer are Hugging Face's.`), text.fields),
+        h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'console-send' }, 'Send')));
+      return;
+    }
     const inputs = sig?.inputs || [];
     const named = inputs.length === 1 && inputs[0].columns?.length;
     const body = named
@@ -103,6 +127,10 @@ export function consoleSection(choices, pathOf, note) {
     const path = pathOf(chooser.value);
     try {
       const { answer, browserMs } = await timed('POST', path, payload);
+      if (text) {
+        replace(out, textResult(text, answer, browserMs));
+        return;
+      }
       replace(out, h('div', { class: 'state success', 'data-testid': 'console-result' },
         h('dl', { class: 'facts inline' },
           h('dt', {}, 'Served by'), h('dd', { 'data-testid': 'console-served-version' }, `v${answer.version}`),
@@ -115,4 +143,20 @@ export function consoleSection(choices, pathOf, note) {
     }
   });
   return h('section', { class: 'card', 'aria-labelledby': 'console-h' }, h('h2', { id: 'console-h' }, 'Test console'), form, out);
+}
+
+/** A text model's answer: drawn for its task, with the JSON as it came and the round trip. */
+function textResult(text, answer, browserMs) {
+  let drawn;
+  try {
+    drawn = text.show(answer);
+  } catch {
+    drawn = [h('p', { class: 'muted', 'data-testid': 'console-undrawn' }, 'The answer is not in the shape this task gives; here it is as it came.')];
+  }
+  return h('div', { class: 'state success text-result', 'data-testid': 'console-result' },
+    h('dl', { class: 'facts inline' },
+      h('dt', {}, 'Latency'), h('dd', { 'data-testid': 'console-latency' }, `${browserMs.toFixed(0)} ms round trip`)),
+    h('div', { class: 'text-answer', 'data-testid': 'console-drawn' }, drawn),
+    h('details', {}, h('summary', {}, 'The answer as JSON'),
+      h('pre', { class: 'code', 'data-testid': 'console-output', tabindex: '0' }, JSON.stringify(answer, null, 2))));
 }

@@ -1,10 +1,12 @@
-// The deploy wizard: (1) the model, a new file uploaded with a progress bar or a version already
-// uploaded; (2) resources; (3) dependencies (requirements.txt, environment variables); (4) review
-// and deploy. Then the live progress: the upload's bytes, then the rollout's event stream.
+// The deploy wizard: (1) the model, a new file uploaded with a progress bar, a repository of the
+// Hugging Face Hub (checked first: its files and sizes before anything downloads), or a version
+// already uploaded; (2) resources; (3) dependencies (requirements.txt, environment variables);
+// (4) review and deploy. Then the live progress: the upload's bytes or the import's phases, then
+// the rollout's event stream.
 
-import { request, uploadVersion } from '../api.js';
-import { h, replace, field, problem, empty, loading } from '../dom.js';
-import { rolloutProgress } from '../progress.js';
+import { request, uploadVersion, hubPreview, importVersion } from '../api.js';
+import { h, replace, field, problem, empty, loading, badge } from '../dom.js';
+import { rolloutProgress, importProgress } from '../progress.js';
 import { failure, showUpload, size, ACCEPT, PYTHON } from './upload.js';
 import { NAME } from '../rules.js';
 
@@ -12,6 +14,22 @@ export const id = 'deploy';
 
 const ENV = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const STEPS = ['Model', 'Resources', 'Dependencies', 'Review and deploy'];
+/** The tasks the text runtime serves (Contract 2); "auto" sends none and lets the server detect it. */
+export const TASKS = ['text-classification', 'token-classification', 'feature-extraction', 'fill-mask',
+  'question-answering', 'zero-shot-classification', 'text-ranking'];
+/** org/name (or a bare legacy name such as gpt2), as the Hub spells repository ids. */
+const REPO = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
+
+/** A repository id as typed or pasted: hf://org/name and https://huggingface.co/org/name become org/name. */
+export function repoId(text) {
+  return text.trim().replace(/^hf:\/\//, '').replace(/^https?:\/\/(www\.)?huggingface\.co\//, '')
+    .replace(/\/(tree|blob|resolve)\/.*$/, '').replace(/\/+$/, '');
+}
+
+/** A model name from a repository id: its last part, as a name the server takes. */
+function nameFromRepo(repo) {
+  return (repo.split('/').pop() || '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+}
 
 /** NAME=value lines into an object, or the list of lines that are not. */
 function parseEnv(text) {
@@ -35,6 +53,8 @@ export async function render(root, params) {
     source: 'upload', model: params.query.get('model') || '', file: null, version: null, requirements: null,
     resources: { cache: '', warmup: '', instances: '', max_batch_size: 1, max_queue_delay_ms: 2, timeout_s: 30, memory_limit: '', idle_unload_min: 0, pinned: false },
     envText: '', name: '',
+    // The Hub token lives in this closure only: sent as X-HF-Token, never stored anywhere.
+    hub: { repo: '', revision: 'main', variant: 'fp32', task: '', token: '', preview: null },
   };
   const stepper = h('ol', { class: 'stepper', 'data-testid': 'wizard-steps' });
   const panel = h('div', { class: 'card', 'data-testid': 'wizard-panel' }, loading('your models'));
@@ -48,6 +68,7 @@ export async function render(root, params) {
   }
   if (state.model && models.some(m => m.name === state.model)) state.source = 'existing';
   let progress = null;
+  let importer = null;
 
   const show = n => {
     replace(stepper, STEPS.map((s, i) => h('li', { class: i === n ? 'current' : i < n ? 'done' : '',
@@ -96,16 +117,19 @@ export async function render(root, params) {
     } else {
       replace(existingBox, empty('wizard-no-models', 'No models yet', h('p', {}, 'Upload a model file above; it becomes version 1.')));
     }
+    const hub = hubBox(state.hub, () => state.source === 'hub' ? state.model : '');
     const sync = () => {
       const chosen = form.querySelector('input[name=source]:checked').value;
       uploadBox.classList.toggle('hidden', chosen !== 'upload');
+      hub.element.classList.toggle('hidden', chosen !== 'hub');
       existingBox.classList.toggle('hidden', chosen !== 'existing');
     };
     const form = h('form', { 'data-testid': 'wizard-step-1', onchange: e => { if (e.target.name === 'source') sync(); } },
       h('h2', {}, '1. The model'),
       h('fieldset', {}, h('legend', {}, 'Where the model comes from'),
-        radio('upload', 'Upload a model file'), radio('existing', 'A model I uploaded before', !models.length)),
-      uploadBox, existingBox, error, nav(null, 1));
+        radio('upload', 'Upload a model file'), radio('hub', 'From the Hugging Face Hub'),
+        radio('existing', 'A model I uploaded before', !models.length)),
+      uploadBox, hub.element, existingBox, error, nav(null, 1));
     sync();
     form.addEventListener('submit', e => {
       e.preventDefault();
@@ -119,6 +143,14 @@ export async function render(root, params) {
           state.model = name.value.trim();
           state.file = chosen;
           state.version = null;
+        }
+      } else if (state.source === 'hub') {
+        problems.push(...hub.read());
+        if (!problems.length) {
+          state.model = hub.model();
+          state.file = null;
+          state.version = null;
+          state.requirements = null;
         }
       } else {
         if (!versionSelect.value) problems.push('choose a version that can be deployed');
@@ -192,7 +224,7 @@ export async function render(root, params) {
   };
 
   const stepDependencies = () => {
-    const python = state.file ? PYTHON.test(state.file.name) : null;
+    const python = state.source === 'hub' ? false : state.file ? PYTHON.test(state.file.name) : null;
     const req = h('input', { type: 'file', accept: '.txt,text/plain', 'data-testid': 'wizard-requirements' });
     const env = h('textarea', { rows: '4', class: 'mono', spellcheck: 'false', 'data-testid': 'wizard-env',
       placeholder: 'LOG_LEVEL=info' });
@@ -203,7 +235,8 @@ export async function render(root, params) {
       python === true ? [h('p', {}, 'Python models run in their own virtual environment. Add a requirements.txt if the model needs '
         + 'packages beyond numpy, scikit-learn, XGBoost and PyTorch; pip installs them, and its message is shown if it fails.'),
       field('requirements.txt (optional)', req), state.requirements ? h('p', { class: 'muted' }, `Chosen before: ${state.requirements.name}`) : null]
-        : h('p', { class: 'muted' }, python === false ? 'ONNX models need no packages.'
+        : h('p', { class: 'muted' }, state.source === 'hub' ? 'Text models from the Hub run in the server (their tokenizer and ONNX '
+          + 'export): no packages are needed.' : python === false ? 'ONNX models need no packages.'
           : 'The packages of a version were installed when it was uploaded.'),
       field('Environment variables (Python models)', env, 'One NAME=value a line; given to the model\'s worker processes.'),
       error, nav(1, 3));
@@ -238,8 +271,12 @@ export async function render(root, params) {
       h('h2', {}, '4. Review and deploy'),
       field('Deployment name', name, 'Clients call /api/v1/deployments/<name>/predict. 1-64 letters, digits, . _ -'),
       h('dl', { class: 'facts', 'data-testid': 'wizard-review' },
-        h('dt', {}, 'Model'), h('dd', { 'data-testid': 'review-model' }, state.file
-          ? `${state.model}: a new version from ${state.file.name} (${size(state.file.size)})` : `${state.model} v${state.version}`),
+        h('dt', {}, 'Model'), h('dd', { 'data-testid': 'review-model' }, state.source === 'hub'
+          ? `${state.model}: a new version from hf://${state.hub.repo} at ${state.hub.revision || 'main'} (${state.hub.variant || 'fp32'}, `
+            + `task ${state.hub.task || 'detected'})` : state.file
+            ? `${state.model}: a new version from ${state.file.name} (${size(state.file.size)})` : `${state.model} v${state.version}`),
+        state.source === 'hub' && state.hub.preview ? [h('dt', {}, 'Download'), h('dd', { 'data-testid': 'review-download' },
+          `${size(state.hub.preview.needed_bytes)}${state.hub.preview.cached ? ' (already in the cache)' : ''}`)] : null,
         h('dt', {}, 'Traffic'), h('dd', {}, 'All calls to this version'),
         h('dt', {}, 'Instances'), h('dd', {}, r.instances === '' ? 'server default' : String(r.instances)),
         h('dt', {}, 'Batching'), h('dd', {}, r.max_batch_size > 1 ? `up to ${r.max_batch_size} rows, waiting up to ${r.max_queue_delay_ms} ms` : 'off'),
@@ -250,7 +287,7 @@ export async function render(root, params) {
         h('dt', {}, 'Warm-up sample'), h('dd', { class: 'mono' }, r.warmup || 'a row of zeros from the signature'),
         h('dt', {}, 'requirements.txt'), h('dd', {}, state.requirements ? state.requirements.name : 'none'),
         h('dt', {}, 'Environment'), h('dd', { class: 'mono' }, env.length ? env.join(', ') : 'none')),
-      error, nav(2, 4, 'Deploy'));
+      error, nav(2, 4, state.source === 'hub' ? 'Import and deploy' : 'Deploy'));
     form.addEventListener('submit', e => {
       e.preventDefault();
       if (!NAME.test(name.value.trim())) {
@@ -273,7 +310,27 @@ export async function render(root, params) {
     const back = () => h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', 'data-testid': 'wizard-retry',
       onclick: () => show(3) }, 'Back to the review'));
     let version = state.version;
-    if (state.file) {
+    if (state.source === 'hub') {
+      log.append(h('h3', {}, `Importing hf://${state.hub.repo}`));
+      const body = { source: `hf://${state.hub.repo}`, revision: state.hub.revision || 'main', variant: state.hub.variant || 'fp32' };
+      if (state.hub.task) body.task = state.hub.task;
+      let started;
+      try {
+        started = await importVersion(state.model, body, state.hub.token);
+      } catch (err) {
+        log.append(problem(err, 'import-error', 'The import was not started'), back());
+        return;
+      }
+      state.hub.token = ''; // the server has what it needs; the token goes no further
+      importer = importProgress(started);
+      log.append(importer.element);
+      const finished = await importer.done;
+      if (!finished || finished.phase !== 'ready') {
+        log.append(back());
+        return;
+      }
+      version = finished.version;
+    } else if (state.file) {
       const bar = h('progress', { max: '100', value: '0', 'data-testid': 'upload-progress', 'aria-label': 'Upload progress' });
       const text = h('span', { class: 'muted', 'data-testid': 'upload-progress-text' }, ' 0%');
       log.append(h('h3', {}, `Uploading ${state.file.name}`), h('div', { class: 'progress' }, bar, text));
@@ -293,7 +350,7 @@ export async function render(root, params) {
         policy: { versions: [{ version, weight: 100 }] }, config: config() });
     } catch (err) {
       log.append(problem(err, 'deploy-error', 'The deployment was not created'), back());
-      state.file = null; // the version is uploaded now: going back deploys it instead of uploading again
+      state.file = null; // the version is uploaded or imported now: going back deploys it instead of fetching it again
       state.source = 'existing';
       state.version = version;
       return;
@@ -306,5 +363,98 @@ export async function render(root, params) {
   };
 
   show(0);
-  return () => progress?.stop();
+  return () => { progress?.stop(); importer?.stop(); };
+}
+
+/**
+ * The Hub part of step one: repository id, revision, variant, task, an optional token, and
+ * "Check", which shows what an import would fetch. Answers {element, read, model}: read() keeps
+ * the fields in `hub` and answers what is wrong with them; model() the model name chosen.
+ */
+function hubBox(hub, currentModel) {
+  const model = h('input', { value: currentModel(), 'data-testid': 'wizard-hub-model-name', autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'the repository\'s name' });
+  const repo = h('input', { value: hub.repo, 'data-testid': 'wizard-hub-repo', autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'distilbert/distilbert-base-uncased-finetuned-sst-2-english' });
+  const revision = h('input', { value: hub.revision, 'data-testid': 'wizard-hub-revision', autocomplete: 'off', spellcheck: 'false' });
+  const variant = h('select', { 'data-testid': 'wizard-hub-variant' });
+  const variants = list => replace(variant, [...new Set(['fp32', ...list, hub.variant])].map(v =>
+    h('option', { value: v, selected: v === hub.variant }, v)));
+  variants(hub.preview?.variants || []);
+  const task = h('select', { 'data-testid': 'wizard-hub-task' }, h('option', { value: '' }, 'Detect it (auto)'),
+    TASKS.map(t => h('option', { value: t, selected: t === hub.task }, t)));
+  // Never autofilled, never saved by the browser, never in storage: the field is the only copy.
+  const token = h('input', { type: 'password', value: hub.token, 'data-testid': 'wizard-hub-token', autocomplete: 'new-password',
+    spellcheck: 'false', placeholder: 'hf_… (only for private or gated repositories)' });
+  const check = h('button', { type: 'button', class: 'secondary', 'data-testid': 'wizard-hub-check' }, 'Check');
+  const preview = h('div', { 'aria-live': 'polite', 'data-testid': 'wizard-hub-preview-box' });
+  const keep = () => {
+    hub.repo = repoId(repo.value);
+    hub.revision = revision.value.trim() || 'main';
+    hub.variant = variant.value || 'fp32';
+    hub.task = task.value;
+    hub.token = token.value.trim();
+  };
+  const run = async () => {
+    keep();
+    if (!REPO.test(hub.repo)) {
+      replace(preview, invalid(['write the repository as org/name, e.g. distilbert/distilbert-base-uncased-finetuned-sst-2-english']));
+      return;
+    }
+    check.disabled = true;
+    replace(preview, h('p', { class: 'state loading', role: 'status' }, `Reading hf://${hub.repo}…`));
+    try {
+      hub.preview = await hubPreview(hub.repo, hub.revision, hub.variant, hub.token);
+      variants(hub.preview.variants || []);
+      if (!model.value.trim()) model.value = nameFromRepo(hub.repo);
+      replace(preview, previewView(hub.preview));
+    } catch (e) {
+      hub.preview = null;
+      replace(preview, problem(e, 'wizard-hub-error', 'The repository cannot be imported'));
+    } finally {
+      check.disabled = false;
+    }
+  };
+  check.addEventListener('click', run);
+  // What is fetched depends on the variant: a preview shown is redrawn for the one chosen.
+  variant.addEventListener('change', () => { if (hub.preview) run(); });
+  if (hub.preview) replace(preview, previewView(hub.preview));
+  const element = h('div', { 'data-testid': 'wizard-hub' },
+    field('Repository', repo, 'The id on huggingface.co (org/name); the repository needs an ONNX export.'),
+    h('div', { class: 'form-grid' },
+      field('Revision', revision, 'A branch, tag or commit; the version pins the commit it resolves to.'),
+      field('Variant', variant, 'Which ONNX file: fp32, or a quantized or half-precision one the repository has.'),
+      field('Task', task, 'Detected from the repository unless you choose one.'),
+      field('Model name', model, 'A new name creates the model; an existing name adds its next version.')),
+    field('Hub token (optional)', token, 'Sent once with the check and the import, as the X-HF-Token header; never stored.'),
+    h('div', { class: 'actions' }, check), preview);
+  const read = () => {
+    keep();
+    const problems = [];
+    if (!REPO.test(hub.repo)) problems.push('write the repository as org/name');
+    if (!model.value.trim() && REPO.test(hub.repo)) model.value = nameFromRepo(hub.repo);
+    if (!NAME.test(model.value.trim())) problems.push('the model name must be 1-64 letters, digits, . _ - starting with a letter or digit');
+    return problems;
+  };
+  return { element, read, model: () => model.value.trim() };
+}
+
+/** What an import would fetch: the repository's files with sizes, which are needed, the total. */
+function previewView(p) {
+  const files = p.files || [];
+  return h('div', { class: 'hub-preview', 'data-testid': 'wizard-hub-preview' },
+    h('dl', { class: 'facts inline' },
+      h('dt', {}, 'Commit'), h('dd', { class: 'mono', 'data-testid': 'hub-commit' }, (p.commit || '').slice(0, 12) || '—'),
+      h('dt', {}, 'Task'), h('dd', { 'data-testid': 'hub-task' }, p.task || 'not one ServeML serves',
+        p.pipeline_tag && p.pipeline_tag !== p.task ? h('span', { class: 'muted' }, ` (the Hub says ${p.pipeline_tag})`) : null),
+      h('dt', {}, 'Access'), h('dd', { 'data-testid': 'hub-access' }, p.private ? badge('private', 'failed') : badge('public', 'public'),
+        p.gated ? [' ', badge('gated', 'deprecated')] : null),
+      h('dt', {}, 'Download'), h('dd', { 'data-testid': 'hub-needed-bytes' },
+        `${files.filter(f => f.needed).length} of ${files.length} files, ${size(p.needed_bytes ?? 0)}`,
+        p.cached ? h('span', { class: 'muted' }, ' (already in the cache: nothing to download)') : null)),
+    h('div', { class: 'table-wrap hub-files' }, h('table', { 'data-testid': 'hub-files' },
+      h('thead', {}, h('tr', {}, ['File', 'Size', ''].map(t => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, files.map(f => h('tr', { 'data-testid': 'hub-file', 'data-path': f.path, class: f.needed ? 'needed' : 'skipped' },
+        h('td', { class: 'mono wrap' }, f.path), h('td', {}, size(f.size ?? 0)),
+        h('td', {}, f.needed ? badge('downloaded', 'ready') : h('span', { class: 'muted small' }, 'not needed'))))))));
 }

@@ -6,7 +6,7 @@ import { request } from '../api.js';
 import { h, replace, loading, problem, badge, when, field, success, confirmButton, actions } from '../dom.js';
 import { statsSection } from '../stats.js';
 import { endpointSection, consoleSection } from '../endpoint.js';
-import { rolloutProgress } from '../progress.js';
+import { rolloutProgress, importProgress } from '../progress.js';
 import { policyText } from './deployments.js';
 
 export const id = 'deployment';
@@ -182,6 +182,7 @@ export async function render(root, params, ctx) {
   root.append(h('p', { class: 'crumbs' }, h('a', { href: '#/deployments' }, 'Deployments'), ' / ', name), head, body);
   const charts = statsSection(`${path}/stats`, 'this deployment');
   let progress = null;
+  let importer = null;
 
   const draw = async message => {
     let d;
@@ -201,25 +202,34 @@ export async function render(root, params, ctx) {
     // The event stream replays the rollout; while it is under way it is the page's news.
     // Once a rollout under way settles, the page is drawn again (keeping the news of what started it).
     progress = rolloutProgress(name, status => { if (!SETTLED.has(d.status) || d.status !== status) draw(message); });
-    const rollout = h('section', { class: 'card', 'aria-labelledby': 'rollout-h' }, h('h2', { id: 'rollout-h' }, 'Rollout'), progress.element);
     const main = versions.find(v => v.version === mainVersion(d));
+    // A version imported from the Hub: its import's phases come first (replayed; the stream ends settled).
+    const meta = main?.metadata || {};
+    importer?.stop();
+    importer = meta.import_id && meta.source ? importProgress({ events_url: `/api/v1/models/${encodeURIComponent(d.model)}/imports/`
+      + `${encodeURIComponent(meta.import_id)}/events` }, { testid: 'rollout-import' }) : null;
+    const rollout = h('section', { class: 'card', 'aria-labelledby': 'rollout-h' }, h('h2', { id: 'rollout-h' }, 'Rollout'),
+      importer ? [h('h3', {}, `Import of v${main.version} from `, h('span', { class: 'mono' }, meta.source)), importer.element,
+        h('h3', {}, 'The deployment')] : null,
+      progress.element);
     const busy = !SETTLED.has(d.status);
     replace(body,
       message ? success('deployment-flash', message) : null,
       busy || d.status === 'failed' ? rollout : null,
       d.status === 'failed' && d.status_message ? h('div', { class: 'state error', role: 'alert', 'data-testid': 'deployment-failed' },
         h('strong', {}, 'This deployment failed'), h('pre', { class: 'log', tabindex: '0' }, d.status_message)) : null,
-      endpointSection(d.predict_url, main?.signature, false),
-      consoleSection([{ value: '', label: 'As the policy routes it', signature: main?.signature }], () => `${path}/predict`,
-        `Calls go where the policy sends them (now ${policyText(d.policy)}); the answer says which version served it.`),
+      endpointSection(d.predict_url, main?.signature, false, main?.metadata),
+      consoleSection([{ value: '', label: 'As the policy routes it', signature: main?.signature, metadata: main?.metadata }], () => `${path}/predict`,
+        `Calls go where the policy sends them (now ${policyText(d.policy)})${meta.task ? '.'
+          : '; the answer says which version served it.'}`),
       trafficSection(d, versions, draw),
       charts.section,
       configSection(d, draw),
-      busy || d.status === 'failed' ? null : h('details', { class: 'card' }, h('summary', {}, 'Rollout history'), rollout),
+      busy || d.status === 'failed' ? null : h('details', { class: 'card' }, h('summary', { 'data-testid': 'rollout-history' }, 'Rollout history'), rollout),
       deleteSection(d, ctx.navigate));
   };
   await draw();
-  return () => { charts.stop(); progress?.stop(); };
+  return () => { charts.stop(); progress?.stop(); importer?.stop(); };
 }
 
 /** "Shadow v2: 120 copies, agreed with the primary on 98.3%, 3 failed, 0 skipped, mean 1.2 ms" */

@@ -20,9 +20,9 @@ export function signatureTable(sig) {
 }
 
 function consoleChoices(versions, serving) {
-  return [{ value: '', label: 'Default (latest active)', signature: serving.signature },
+  return [{ value: '', label: 'Default (latest active)', signature: serving.signature, metadata: serving.metadata },
     ...versions.filter(v => !v.deleted_at).map(v => ({ value: String(v.version), label: `v${v.version} (${v.state}, ${v.status})`,
-      signature: v.signature }))];
+      signature: v.signature, metadata: v.metadata }))];
 }
 
 const TRANSITIONS = { active: ['deprecated', 'archived'], deprecated: ['active', 'archived'], archived: ['active', 'deprecated'] };
@@ -150,7 +150,7 @@ export async function render(root, params, ctx) {
     if (!charts) charts = statsSection(`${path}/stats`, 'this model');
     replace(body,
       message ? h('p', { class: 'state success', role: 'status', 'data-testid': 'model-flash' }, message) : null,
-      serving ? endpointSection(`${path}/predict`, serving.signature, model.public)
+      serving ? endpointSection(`${path}/predict`, serving.signature, model.public, serving.metadata)
         : empty('model-no-versions', 'No live version', h('p', {}, 'Upload or restore a version to serve this model.')),
       serving ? consoleSection(consoleChoices(versions, serving), v => `${path}${v ? `/versions/${v}` : ''}/predict`) : null,
       charts.section,
