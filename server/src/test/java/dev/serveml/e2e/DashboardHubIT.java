@@ -2,7 +2,6 @@ package dev.serveml.e2e;
 
 import dev.serveml.hub.FakeHub;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -131,11 +130,6 @@ class DashboardHubIT {
 
     @BeforeEach
     void signIn() {
-        // Written against issue 14's Contract 3 (branch wt14b-import): a server without the
-        // import API answers its preview route 404 and this class waits for the merge.
-        HttpResponse<String> preview = server.get("/api/v1/hub/preview?repo=" + REPO);
-        Assumptions.assumeTrue(preview.statusCode() != 404 && preview.statusCode() != 405,
-                "the Hub import API is not on this branch yet: " + preview.statusCode());
         driver.manage().window().setSize(new Dimension(1280, 800));
         open("/login");
         ((JavascriptExecutor) driver).executeScript("sessionStorage.clear()");

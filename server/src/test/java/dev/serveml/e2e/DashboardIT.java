@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.serveml.runtime.text.RepoZip;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -475,9 +474,7 @@ class DashboardIT {
     @Test
     void aTokenClassificationModelsConsoleHighlightsTheEntitiesInTheTextAsText() {
         HttpResponse<String> uploaded = server.upload("ner-dash", "bert-tiny-ner.zip", RepoZip.of("bert-tiny-ner").bytes());
-        // Token classification comes with the text tasks of issue 14 (branch wt14b-tasks); until they
-        // are merged the text runtime refuses this repository.
-        Assumptions.assumeTrue(uploaded.statusCode() == 201, "token-classification is not served yet: " + uploaded.body());
+        assertThat(uploaded.statusCode()).as(uploaded.body()).isEqualTo(201);
         open("/models/ner-dash");
         assertThat(visible("console-text-form").getDomAttribute("data-task")).isEqualTo("token-classification");
         String text = "Unbelievable playing, truly great. <img src=x onerror=window.__xss=2>";
