@@ -50,15 +50,22 @@ public final class Imports implements AutoCloseable {
     private final ExecutorService pool;
     private final InstantSource clock;
     private final Map<String, List<Consumer<ImportEvent>>> watchers = new ConcurrentHashMap<>();
+    /** Imports being checked or run, by user: each holds one of the user's upload slots' worth. */
+    private final Map<Long, Integer> running = new ConcurrentHashMap<>();
+    private final int maxPerUser;
     private volatile boolean closing;
 
     /**
      * @param maxBytes the most bytes an import's files may hold ({@code SERVEML_MAX_UPLOAD_SIZE})
      * @param staging  where the archive is written before it is registered (the uploads directory)
      * @param pool     a bounded pool of platform threads of its own: an import blocks on sockets and files
+     * @param maxPerUser imports one user may have running at once ({@code SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER}):
+     *                   without it one tenant's imports would fill the pool's queue and every other
+     *                   tenant would be told to try again later
      */
     public Imports(ImportStore store, ModelRegistry registry, HubClient hub, AuditLog audit, long maxBytes,
-                   Path staging, ExecutorService pool, InstantSource clock) {
+                   Path staging, ExecutorService pool, InstantSource clock, int maxPerUser) {
+        this.maxPerUser = maxPerUser;
         this.store = store;
         this.registry = registry;
         this.hub = hub;
@@ -86,6 +93,42 @@ public final class Imports implements AutoCloseable {
      * @throws ProblemException the reason, as an upload of the same would be refused, or a {@code hub-*} one
      */
     public HubImport start(Principal caller, String modelName, ImportRequest request, Optional<String> token) {
+        admit(caller.userId());
+        boolean started = false;
+        try {
+            HubImport created = check(caller, modelName, request, token);
+            started = true;
+            return created;
+        } finally {
+            if (!started) {
+                release(caller.userId());
+            }
+        }
+    }
+
+    /** Takes one of the user's import slots, or refuses with 429 when all are taken. */
+    private void admit(long userId) {
+        boolean[] admitted = {false};
+        running.compute(userId, (user, n) -> {
+            int now = n == null ? 0 : n;
+            if (now >= maxPerUser) {
+                return n;
+            }
+            admitted[0] = true;
+            return now + 1;
+        });
+        if (!admitted[0]) {
+            throw new ProblemException(ProblemType.TOO_MANY_UPLOADS, "you already have " + maxPerUser
+                    + " import(s) running (SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER); wait for one to finish, then "
+                    + "send this one again").retryAfter(5);
+        }
+    }
+
+    private void release(long userId) {
+        running.computeIfPresent(userId, (user, n) -> n <= 1 ? null : n - 1);
+    }
+
+    private HubImport check(Principal caller, String modelName, ImportRequest request, Optional<String> token) {
         registry.requireMayAddVersion(caller, modelName);
         HubRequest hubRequest = new HubRequest(request.repo(), request.revision(), request.variant(), maxBytes, token,
                 caller.admin());
@@ -137,6 +180,7 @@ public final class Imports implements AutoCloseable {
             fail(current[0], ImportProblem.of(ProblemType.INTERNAL, "the import failed on the server; nothing was "
                     + "registered"));
         } finally {
+            release(caller.userId());
             if (staged != null) {
                 try {
                     Files.deleteIfExists(staged.file());

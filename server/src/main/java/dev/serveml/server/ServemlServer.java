@@ -216,7 +216,7 @@ public final class ServemlServer implements AutoCloseable {
                     new ArrayBlockingQueue<>(Math.max(1, config.storage().uploadQueue())), named("serveml-import"));
             Imports imports = push(closeables, new Imports(new PostgresImportStore(database.dataSource(), json),
                     registry, hub, audit, config.storage().maxUploadBytes(), config.storage().uploadsDir(), importPool,
-                    InstantSource.system()));
+                    InstantSource.system(), config.storage().maxUploadsPerUser()));
             imports.resume();
 
             Vertx vertx = Vertx.vertx(new VertxOptions()

@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -179,6 +180,42 @@ class HubImportIT {
         assertThat(leftovers(".incomplete")).isEmpty();
         assertThat(server.leftoverUploads()).isEmpty();
         server.useCredential(server.adminKey());
+    }
+
+    @Test
+    void aTenantsImportsBeyondTheirAllowanceAreRefused429WhileOtherTenantsStillImport() {
+        hub.fixture("acme/slow", C1, "bert-tiny-sst2");
+        String greedy = server.newUser("hubgreedy");
+        String body = "{\"source\": \"hf://acme/slow\"}";
+        hub.held = new CountDownLatch(1);
+        hub.holding = new CountDownLatch(1);
+        hub.heldPath = "onnx/model.onnx";
+        List<HttpResponse<String>> started = new ArrayList<>();
+        try {
+            // SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER is 2: two imports held in their download
+            started.add(importAs(greedy, "hub-greedy-1", body, null));
+            started.add(importAs(greedy, "hub-greedy-2", body, null));
+            assertThat(started).allSatisfy(r -> assertThat(r.statusCode()).as(r.body()).isEqualTo(202));
+
+            HttpResponse<String> third = importAs(greedy, "hub-greedy-3", body, null);
+            assertProblem(third, 429, "too-many-uploads", "import");
+            assertThat(third.headers().firstValue("Retry-After")).isPresent();
+            HttpResponse<String> others = importAs(other, "hub-not-greedy", body, null);
+            assertThat(others.statusCode()).as("another tenant is not held back: " + others.body()).isEqualTo(202);
+            started.add(others);
+        } finally {
+            hub.heldPath = null;
+            hub.held.countDown();
+        }
+        for (HttpResponse<String> r : started) {
+            String owner = r == started.getLast() ? other : greedy;
+            List<Event> events = events(owner, json(r).get("events_url").asText(), null);
+            assertThat(events.getLast().name()).as(events.toString()).isEqualTo("ready");
+        }
+        assertThat(getAs(greedy, "/api/v1/models/hub-greedy-3").statusCode()).as("the refused one left nothing")
+                .isEqualTo(404);
+        assertThat(imported(greedy, "hub-greedy-3", body, null).getLast().name())
+                .as("the allowance is given back when an import ends").isEqualTo("ready");
     }
 
     @Test
@@ -407,6 +444,8 @@ class HubImportIT {
     @Test
     void anImportInFlightWhenTheServerStopsIsMarkedFailedAtTheNextStart() throws Exception {
         hub.fixture("acme/held", C1, "bert-tiny-sst2");
+        hub.held = new CountDownLatch(1);
+        hub.holding = new CountDownLatch(1);
         hub.heldPath = "onnx/model.onnx";
         HttpResponse<String> started = importAs(tenant, "hub-held", "{\"source\": \"hf://acme/held\"}", null);
         assertThat(started.statusCode()).as(started.body()).isEqualTo(202);

@@ -86,8 +86,8 @@ public final class FakeHub implements AutoCloseable {
     final Set<String> corrupt = ConcurrentHashMap.newKeySet();
     /** When set, a transfer of {@link #heldPath} waits for it (counted down by the test). */
     public volatile String heldPath;
-    public final CountDownLatch held = new CountDownLatch(1);
-    public final CountDownLatch holding = new CountDownLatch(1);
+    public volatile CountDownLatch held = new CountDownLatch(1);
+    public volatile CountDownLatch holding = new CountDownLatch(1);
     /** While set, every request is answered 503, as a Hub that is down (the client reads it as unreachable). */
     public volatile boolean down;
 
