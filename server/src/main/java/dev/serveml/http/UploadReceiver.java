@@ -5,6 +5,7 @@ import dev.serveml.artifacts.StorageFull;
 import dev.serveml.config.StorageConfig;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.ratelimit.UserSlots;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -25,7 +26,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Locale;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Streams the {@code file} part of a multipart upload to a temporary file, computing its SHA-256
@@ -52,15 +52,14 @@ final class UploadReceiver {
     private final Vertx vertx;
     private final Path directory;
     private final long maxBytes;
-    private final int maxPerUser;
-    private final ConcurrentHashMap<Long, Integer> inFlight = new ConcurrentHashMap<>();
+    private final UserSlots slots;
 
     /** Blocking: removes what earlier runs left in the upload directory; build it at start-up. */
     UploadReceiver(Vertx vertx, StorageConfig storage) {
         this.vertx = vertx;
         this.directory = storage.uploadsDir();
         this.maxBytes = storage.maxUploadBytes();
-        this.maxPerUser = storage.maxUploadsPerUser();
+        this.slots = new UserSlots(storage.maxUploadsPerUser());
         sweep(directory);
     }
 
@@ -76,26 +75,11 @@ final class UploadReceiver {
      * @throws ProblemException {@code too-many-uploads} (429, with Retry-After) when all are taken
      */
     Slot admit(long userId) {
-        boolean[] admitted = {false};
-        inFlight.compute(userId, (user, n) -> {
-            int now = n == null ? 0 : n;
-            if (now >= maxPerUser) {
-                return n;
-            }
-            admitted[0] = true;
-            return now + 1;
-        });
-        if (!admitted[0]) {
-            throw new ProblemException(ProblemType.TOO_MANY_UPLOADS, "you already have " + maxPerUser
-                    + " upload(s) being received or validated (SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER); "
-                    + "wait for one to finish, then send this one again").retryAfter(RETRY_AFTER_SECONDS);
-        }
-        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
-        return () -> {
-            if (released.compareAndSet(false, true)) {
-                inFlight.computeIfPresent(userId, (user, n) -> n <= 1 ? null : n - 1);
-            }
-        };
+        Runnable release = slots.tryTake(userId).orElseThrow(() -> new ProblemException(ProblemType.TOO_MANY_UPLOADS,
+                "you already have " + slots.perUser() + " upload(s) being received or validated "
+                        + "(SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER); wait for one to finish, then send this one again")
+                .retryAfter(RETRY_AFTER_SECONDS));
+        return release::run;
     }
 
     /** Temporary files of uploads cut short by a killed server are nobody's: remove them. */

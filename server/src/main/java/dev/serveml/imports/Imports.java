@@ -11,6 +11,7 @@ import dev.serveml.hub.RepoId;
 import dev.serveml.hub.Snapshot;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.ratelimit.UserSlots;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.registry.ModelVersion;
 import org.slf4j.Logger;
@@ -50,9 +51,8 @@ public final class Imports implements AutoCloseable {
     private final ExecutorService pool;
     private final InstantSource clock;
     private final Map<String, List<Consumer<ImportEvent>>> watchers = new ConcurrentHashMap<>();
-    /** Imports being checked or run, by user: each holds one of the user's upload slots' worth. */
-    private final Map<Long, Integer> running = new ConcurrentHashMap<>();
-    private final int maxPerUser;
+    /** Imports being checked or run, by user. */
+    private final UserSlots slots;
     private volatile boolean closing;
 
     /**
@@ -65,7 +65,7 @@ public final class Imports implements AutoCloseable {
      */
     public Imports(ImportStore store, ModelRegistry registry, HubClient hub, AuditLog audit, long maxBytes,
                    Path staging, ExecutorService pool, InstantSource clock, int maxPerUser) {
-        this.maxPerUser = maxPerUser;
+        this.slots = new UserSlots(maxPerUser);
         this.store = store;
         this.registry = registry;
         this.hub = hub;
@@ -93,42 +93,24 @@ public final class Imports implements AutoCloseable {
      * @throws ProblemException the reason, as an upload of the same would be refused, or a {@code hub-*} one
      */
     public HubImport start(Principal caller, String modelName, ImportRequest request, Optional<String> token) {
-        admit(caller.userId());
+        Runnable release = slots.tryTake(caller.userId()).orElseThrow(() -> new ProblemException(
+                ProblemType.TOO_MANY_UPLOADS, "you already have " + slots.perUser() + " import(s) running "
+                + "(SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER); wait for one to finish, then send this one again")
+                .retryAfter(5));
         boolean started = false;
         try {
-            HubImport created = check(caller, modelName, request, token);
+            HubImport created = check(caller, modelName, request, token, release);
             started = true;
             return created;
         } finally {
             if (!started) {
-                release(caller.userId());
+                release.run();
             }
         }
     }
 
-    /** Takes one of the user's import slots, or refuses with 429 when all are taken. */
-    private void admit(long userId) {
-        boolean[] admitted = {false};
-        running.compute(userId, (user, n) -> {
-            int now = n == null ? 0 : n;
-            if (now >= maxPerUser) {
-                return n;
-            }
-            admitted[0] = true;
-            return now + 1;
-        });
-        if (!admitted[0]) {
-            throw new ProblemException(ProblemType.TOO_MANY_UPLOADS, "you already have " + maxPerUser
-                    + " import(s) running (SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER); wait for one to finish, then "
-                    + "send this one again").retryAfter(5);
-        }
-    }
-
-    private void release(long userId) {
-        running.computeIfPresent(userId, (user, n) -> n <= 1 ? null : n - 1);
-    }
-
-    private HubImport check(Principal caller, String modelName, ImportRequest request, Optional<String> token) {
+    private HubImport check(Principal caller, String modelName, ImportRequest request, Optional<String> token,
+                            Runnable release) {
         registry.requireMayAddVersion(caller, modelName);
         HubRequest hubRequest = new HubRequest(request.repo(), request.revision(), request.variant(), maxBytes, token,
                 caller.admin());
@@ -143,7 +125,7 @@ public final class Imports implements AutoCloseable {
                 Map.of("import_id", created.id(), "source", created.source(), "revision", created.revision(),
                         "commit", plan.commit()));
         try {
-            pool.execute(() -> run(caller, created, request, hubRequest, plan));
+            pool.execute(() -> run(caller, created, request, hubRequest, plan, release));
         } catch (RejectedExecutionException e) {
             ProblemException busy = new ProblemException(ProblemType.SERVICE_UNAVAILABLE,
                     "too many imports are running on this server; try again shortly");
@@ -153,7 +135,8 @@ public final class Imports implements AutoCloseable {
         return created;
     }
 
-    private void run(Principal caller, HubImport created, ImportRequest request, HubRequest hubRequest, HubPlan plan) {
+    private void run(Principal caller, HubImport created, ImportRequest request, HubRequest hubRequest, HubPlan plan,
+                     Runnable release) {
         HubImport[] current = {record(created.in(ImportPhase.DOWNLOADING, clock.instant())).state()};
         StagedUpload staged = null;
         try {
@@ -180,7 +163,7 @@ public final class Imports implements AutoCloseable {
             fail(current[0], ImportProblem.of(ProblemType.INTERNAL, "the import failed on the server; nothing was "
                     + "registered"));
         } finally {
-            release(caller.userId());
+            release.run();
             if (staged != null) {
                 try {
                     Files.deleteIfExists(staged.file());
