@@ -34,21 +34,24 @@ function bars(pairs, testid = 'console-bars') {
 /**
  * `text` with the [start, end) character ranges of `spans` ({start, end, label, title}) marked,
  * built from text nodes and <mark> elements; overlapping or out-of-range spans are left out.
- * Offsets are UTF-16 indexes, as in JavaScript and Java strings.
+ * Offsets count Unicode code points, as Hugging Face's (Python's) do: an emoji is one character
+ * there and two UTF-16 units in a JavaScript string, so the text is cut by code points.
  */
 export function highlighted(text, spans, testid = 'console-entity') {
+  const chars = Array.from(text);
+  const cut = (from, to) => chars.slice(from, to).join('');
   const parts = [];
   let at = 0;
   const ordered = spans.filter(s => Number.isInteger(s.start) && Number.isInteger(s.end) && s.start >= 0
-    && s.end <= text.length && s.start < s.end).sort((a, b) => a.start - b.start);
+    && s.end <= chars.length && s.start < s.end).sort((a, b) => a.start - b.start);
   for (const s of ordered) {
     if (s.start < at) continue;
-    if (s.start > at) parts.push(text.slice(at, s.start));
+    if (s.start > at) parts.push(cut(at, s.start));
     parts.push(h('mark', { class: 'entity', 'data-testid': testid, 'data-label': s.label ?? '', title: s.title ?? null },
-      text.slice(s.start, s.end), s.label != null ? h('span', { class: 'entity-label' }, String(s.label)) : null));
+      cut(s.start, s.end), s.label != null ? h('span', { class: 'entity-label' }, String(s.label)) : null));
     at = s.end;
   }
-  if (at < text.length) parts.push(text.slice(at));
+  if (at < chars.length) parts.push(cut(at));
   return parts;
 }
 

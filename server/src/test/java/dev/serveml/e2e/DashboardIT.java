@@ -492,6 +492,31 @@ class DashboardIT {
         assertThat(driver.findElements(By.cssSelector("main img"))).isEmpty();
         assertThat(((JavascriptExecutor) driver).executeScript("return window.__xss === undefined")).isEqualTo(true);
         screenshotWholePage("model-ner-console");
+
+        // Offsets count code points as Hugging Face's do: after an emoji (two UTF-16 units in the
+        // browser) every mark still covers exactly its entity's characters.
+        String emoji = "\uD83D\uDE42\uD83D\uDE42 Unbelievable playing, truly great";
+        ((JavascriptExecutor) driver).executeScript("const t = arguments[0]; t.value = arguments[1];"
+                + " t.dispatchEvent(new Event('input', {bubbles: true}));", visible("console-text"), emoji);
+        click("console-send");
+        JsonNode answer = json(server.postJson("/api/v1/models/ner-dash/predict", "{\"inputs\": \"" + emoji
+                + "\", \"parameters\": {\"aggregation_strategy\": \"simple\"}}"));
+        assertThat(answer.size()).as(answer.toString()).isPositive();
+        List<String> expected = new java.util.ArrayList<>();
+        int[] points = emoji.codePoints().toArray();
+        answer.forEach(e -> expected.add(new String(points, e.get("start").asInt(),
+                e.get("end").asInt() - e.get("start").asInt())));
+        new WebDriverWait(driver, Duration.ofSeconds(30)).until(d -> marks().size() == expected.size()
+                && marks().getFirst().contains("Unbel") == expected.getFirst().contains("Unbel"));
+        assertThat(marks()).isEqualTo(expected);
+    }
+
+    /** The console's entity marks' texts, labels left out. */
+    @SuppressWarnings("unchecked")
+    private static List<String> marks() {
+        return (List<String>) ((JavascriptExecutor) driver).executeScript("return [...document.querySelectorAll("
+                + "'[data-testid=console-entity]')].map(m => { const c = m.cloneNode(true);"
+                + " c.querySelectorAll('.entity-label').forEach(l => l.remove()); return c.textContent; });");
     }
 
     /** Sends one text from a text-classification console; answers its bars, best first. */

@@ -156,7 +156,7 @@ final class QuestionAnswerer implements TextTask {
                     g.writeNumberField("score", (float) s.score());
                     g.writeNumberField("start", s.start());
                     g.writeNumberField("end", s.end());
-                    g.writeStringField("answer", context.substring(s.start(), s.end()));
+                    g.writeStringField("answer", TextEncoder.slice(context, s.start(), s.end()));
                     g.writeEndObject();
                 }
                 if (call.topK() > 1) {

@@ -104,6 +104,16 @@ final class TextEncoder implements AutoCloseable {
     }
 
     /**
+     * The part of {@code text} between two of the tokenizer's character offsets, which count code
+     * points (as Python's do), not Java's UTF-16 units: they differ from the first character
+     * outside the Basic Multilingual Plane (an emoji) on.
+     */
+    static String slice(String text, int start, int end) {
+        int from = text.offsetByCodePoints(0, start);
+        return text.substring(from, text.offsetByCodePoints(from, end - start));
+    }
+
+    /**
      * Opens the repository in {@code repo} (config.json, tokenizer.json) with the ONNX file
      * {@code model}. The tokenizer truncates to the model's maximum unless {@code truncating} is
      * false (question answering cuts long contexts into windows itself).

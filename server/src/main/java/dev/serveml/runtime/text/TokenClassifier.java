@@ -24,7 +24,8 @@ import java.util.Set;
  * {@code none} (each token, with its {@code index}), {@code simple} (runs of one tag, B-/I-),
  * {@code first} or {@code max} (each word takes the label of its first token or its most confident
  * one, then runs as simple). Labels in {@code ignore_labels} (default {@code ["O"]}) are left out.
- * {@code start}/{@code end} are character offsets into the text as sent, not the normalized text.
+ * {@code start}/{@code end} are character offsets into the text as sent, not the normalized text,
+ * counted in code points as Hugging Face's (Python's) are: an emoji is one.
  *
  * <p>Signature: {@code text} BYTES [-1] in, {@code entities} BYTES [-1] out, each row its text's
  * entities as Hugging Face's JSON list (ragged; see {@link TextTask}).
@@ -153,9 +154,9 @@ final class TokenClassifier implements TextTask {
                     TextClassifier.Scoring.SOFTMAX);
             int start = spans[i].getStart();
             int end = spans[i].getEnd();
-            String reference = text.substring(start, end);
+            String reference = TextEncoder.slice(text, start, end);
             String word = words[i];
-            boolean subword = word.length() != reference.length();
+            boolean subword = word.codePointCount(0, word.length()) != end - start;
             if (word.equals(unknownToken)) {
                 word = reference;
                 subword = false;
