@@ -93,7 +93,10 @@ final class Problems {
             response.putHeader("Content-Type", "application/json");
             response.end(responses.write(g -> {
                 g.writeStartObject();
-                g.writeStringField("error", problem.detail());
+                // The protocol's error is one string: a field problem names its field in it.
+                List<ProblemException.FieldError> fields = problem.errors();
+                g.writeStringField("error", fields.size() == 1 && !problem.detail().startsWith(fields.get(0).pointer())
+                        ? fields.get(0).pointer() + ": " + problem.detail() : problem.detail());
                 g.writeEndObject();
             }));
             return;

@@ -10,6 +10,7 @@ import dev.serveml.tensor.Tensor;
 import dev.serveml.tensor.TensorJson;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.runtime.Parameters;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -21,6 +22,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The Open Inference Protocol's infer messages: JSON tensors (flat or nested data) and the binary
@@ -40,8 +42,17 @@ final class V2Codec {
      * @param outputs      the outputs asked for; empty means all
      * @param binaryOutput {@code binary_data_output}: the default for outputs not listed
      */
-    record InferRequest(String id, List<Tensor> inputs, List<RequestedOutput> outputs, boolean binaryOutput) {
+    /** @param parameters the request's own parameters for the model, the protocol's taken out */
+    record InferRequest(String id, List<Tensor> inputs, List<RequestedOutput> outputs, boolean binaryOutput,
+                        Parameters parameters) {
     }
+
+    /**
+     * Request parameters that the protocol (and Triton's extensions of it) defines for the server:
+     * not the model's, so never passed to it. A Triton client sends some of them to every model.
+     */
+    static final Set<String> PROTOCOL_PARAMETERS = Set.of("binary_data_output", "sequence_id", "sequence_start",
+            "sequence_end", "priority", "timeout", "headers");
 
     /** An encoded answer: the body, and the JSON header's length when a binary part follows. */
     record Encoded(byte[] body, int headerLength) {
@@ -131,7 +142,8 @@ final class V2Codec {
             }
         }
         JsonNode id = root.get("id");
-        return new InferRequest(id != null && id.isTextual() ? id.textValue() : null, inputs, outputs, binaryOutput);
+        return new InferRequest(id != null && id.isTextual() ? id.textValue() : null, inputs, outputs, binaryOutput,
+                Parameters.fromJson(root.get("parameters"), PROTOCOL_PARAMETERS));
     }
 
     private static Tensor binary(String name, DataType type, long[] shape, byte[] body, int offset, int size,

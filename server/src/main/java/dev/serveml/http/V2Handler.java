@@ -192,7 +192,7 @@ final class V2Handler {
                 .orElseGet(() -> Served.model(name)));
         List<Tensor> inputs = request.inputs();
         PredictRequest predict = HttpApi.predictRequest(ctx, route.target(), timeout, signature -> inputs)
-                .withOutputs(outputs);
+                .withOutputs(outputs).withParameters(request.parameters());
         HttpApi.predict(ctx, predictor, predict, served, prediction -> {
             InferenceResult result = prediction.result();
             responses.answer(ctx, V2Codec.floorBytes(request, result.outputs()),

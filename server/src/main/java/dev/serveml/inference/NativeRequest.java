@@ -17,6 +17,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The request shapes of the native predict API, bound to a model's inputs:
@@ -43,7 +44,6 @@ public final class NativeRequest {
     /** text-embeddings-inference's rerank fields, and the pair inputs a text model names them by. */
     private static final Map<String, String> ALIASES = Map.of("query", "text", "texts", "text_pair");
     /** The most strings one list parameter may hold: candidate labels or targets, never a data set. */
-    private static final int MAX_LIST_PARAMETER = 256;
 
     private final JsonNode body;
     private final String key;
@@ -75,48 +75,7 @@ public final class NativeRequest {
             throw new ProblemException(ProblemType.INVALID_REQUEST, "the body needs one of: \"features\" (one row), "
                     + "\"instances\" (rows), \"inputs\" (named tensors) or \"data\" (named values)");
         }
-        return new NativeRequest(body, found, parameters(body.get("parameters")));
-    }
-
-    /** Hugging Face's {@code parameters}: an object of JSON scalars, each checked by the model. */
-    private static Parameters parameters(JsonNode node) {
-        if (node == null) {
-            return Parameters.NONE;
-        }
-        if (!node.isObject()) {
-            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/parameters",
-                    "\"parameters\" must be an object such as {\"top_k\": 2}");
-        }
-        Map<String, Object> values = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            JsonNode v = e.getValue();
-            Object value = v.isTextual() ? v.textValue() : v.isBoolean() ? (Object) v.booleanValue()
-                    : v.isIntegralNumber() && v.canConvertToLong() ? (Object) v.longValue()
-                    : v.isNumber() ? (Object) v.doubleValue() : strings(v);
-            if (value == null) {
-                throw ProblemException.field(ProblemType.INVALID_INPUT, "/parameters/" + pointerToken(e.getKey()),
-                        "a parameter is a string, number, boolean or list of strings (omit it for the model's "
-                                + "default)");
-            }
-            values.put(e.getKey(), value);
-        }
-        return new Parameters(values);
-    }
-
-    /** A non-empty JSON array of strings (Hugging Face's {@code candidate_labels}), else null. */
-    private static List<String> strings(JsonNode v) {
-        if (!v.isArray() || v.isEmpty() || v.size() > MAX_LIST_PARAMETER) {
-            return null;
-        }
-        List<String> out = new ArrayList<>(v.size());
-        for (JsonNode element : v) {
-            if (!element.isTextual()) {
-                return null;
-            }
-            out.add(element.textValue());
-        }
-        return out;
+        return new NativeRequest(body, found, Parameters.fromJson(body.get("parameters"), Set.of()));
     }
 
     private static String pointerToken(String name) {

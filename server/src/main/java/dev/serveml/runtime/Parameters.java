@@ -1,8 +1,16 @@
 package dev.serveml.runtime;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -33,6 +41,64 @@ public record Parameters(Map<String, Object> values) {
             copy.put(e.getKey(), v);
         }
         values = Map.copyOf(copy);
+    }
+
+    /** Strings one list parameter may hold (candidate labels, targets): a few in practice. */
+    private static final int MAX_LIST_PARAMETER = 256;
+
+    /**
+     * A request's {@code parameters} object: Hugging Face's on the native routes, the Open
+     * Inference Protocol's request parameters on {@code /v2} (less the protocol's own names, which
+     * are the server's, not the model's). Each is checked by the model later; here only its type.
+     *
+     * @param node     the JSON object, or null when the request sent none
+     * @param protocol names that belong to the protocol and are left out
+     * @throws ProblemException 422 naming {@code /parameters/<name>} for a value that is no parameter
+     */
+    public static Parameters fromJson(JsonNode node, Set<String> protocol) {
+        if (node == null) {
+            return NONE;
+        }
+        if (!node.isObject()) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/parameters",
+                    "\"parameters\" must be an object such as {\"top_k\": 2}");
+        }
+        Map<String, Object> values = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
+            if (protocol.contains(e.getKey())) {
+                continue;
+            }
+            JsonNode v = e.getValue();
+            Object value = v.isTextual() ? v.textValue() : v.isBoolean() ? (Object) v.booleanValue()
+                    : v.isIntegralNumber() && v.canConvertToLong() ? (Object) v.longValue()
+                    : v.isNumber() ? (Object) v.doubleValue() : strings(v);
+            if (value == null) {
+                throw ProblemException.field(ProblemType.INVALID_INPUT, "/parameters/" + pointerToken(e.getKey()),
+                        "a parameter is a string, number, boolean or list of strings (omit it for the model's "
+                                + "default)");
+            }
+            values.put(e.getKey(), value);
+        }
+        return values.isEmpty() ? NONE : new Parameters(values);
+    }
+
+    /** A non-empty JSON array of strings (Hugging Face's {@code candidate_labels}), else null. */
+    private static List<String> strings(JsonNode v) {
+        if (!v.isArray() || v.isEmpty() || v.size() > MAX_LIST_PARAMETER) {
+            return null;
+        }
+        List<String> out = new ArrayList<>(v.size());
+        for (JsonNode element : v) {
+            if (!element.isTextual()) {
+                return null;
+            }
+            out.add(element.textValue());
+        }
+        return out;
+    }
+
+    private static String pointerToken(String name) {
+        return name.replace("~", "~0").replace("/", "~1");
     }
 
     public boolean isEmpty() {

@@ -132,6 +132,26 @@ class TextTasksIT {
         assertThat(json(embed).at("/outputs/0/shape")).isEqualTo(json("[2, 32]"));
         assertThat(json(embed).at("/outputs/0/data/0").asDouble())
                 .isCloseTo(expected.at("/feature-extraction/cases/0/answer/0").asDouble(), within(1e-4));
+        assertThat(squaredNorm(json(embed).at("/outputs/0/data"), 32)).isCloseTo(1.0, within(1e-4));
+
+        // The request's parameters reach the model over V2 too; the protocol's own names are not the model's.
+        HttpResponse<String> raw = server.postJson("/v2/models/tt-encoder/infer", "{\"inputs\": [{\"name\": \"text\", "
+                + "\"shape\": [1], \"datatype\": \"BYTES\", \"data\": [\"I loved this movie!\"]}], \"parameters\": "
+                + "{\"normalize\": false, \"priority\": 1, \"sequence_id\": 0, \"binary_data_output\": false}}");
+        assertThat(raw.statusCode()).as(raw.body()).isEqualTo(200);
+        assertThat(squaredNorm(json(raw).at("/outputs/0/data"), 32)).isNotCloseTo(1.0, within(1e-2));
+        HttpResponse<String> bad = server.postJson("/v2/models/tt-encoder/infer", "{\"inputs\": [{\"name\": \"text\", "
+                + "\"shape\": [1], \"datatype\": \"BYTES\", \"data\": [\"x\"]}], \"parameters\": {\"pooling\": \"max\"}}");
+        assertThat(bad.statusCode()).isBetween(400, 422);
+        assertThat(json(bad).get("error").asText()).contains("pooling");
+    }
+
+    private static double squaredNorm(JsonNode data, int n) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += data.get(i).asDouble() * data.get(i).asDouble();
+        }
+        return sum;
     }
 
     @ParameterizedTest

@@ -9,6 +9,7 @@ import dev.serveml.tensor.Output;
 import dev.serveml.tensor.Tensor;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.runtime.Parameters;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -46,7 +47,7 @@ class V2CodecBinaryTest {
         assertThat(request).isEqualTo(new InferRequest("b1", List.of(
                 Tensor.ofFloats("x", new long[]{1, 2}, 1.5f, -2f),
                 Tensor.ofBytes("s", new long[]{2}, List.of(utf8("abc"), utf8("h\u00e9"))),
-                Tensor.of("n", DataType.INT64, new long[]{1}, le(8).putLong(258).flip())), List.of(), false));
+                Tensor.of("n", DataType.INT64, new long[]{1}, le(8).putLong(258).flip())), List.of(), false, Parameters.NONE));
     }
 
     @Test
@@ -204,7 +205,7 @@ class V2CodecBinaryTest {
     }
 
     private static InferRequest request(String id, List<RequestedOutput> outputs, boolean binaryOutput) {
-        return new InferRequest(id, List.of(Tensor.ofFloats("x", new long[]{1}, 1f)), outputs, binaryOutput);
+        return new InferRequest(id, List.of(Tensor.ofFloats("x", new long[]{1}, 1f)), outputs, binaryOutput, Parameters.NONE);
     }
 
     private static Map<String, Output> outputs(Output... outputs) {

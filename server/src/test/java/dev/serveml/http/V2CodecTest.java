@@ -7,6 +7,7 @@ import dev.serveml.tensor.DataType;
 import dev.serveml.tensor.Tensor;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
+import dev.serveml.runtime.Parameters;
 import dev.serveml.server.ServemlServer;
 import org.junit.jupiter.api.Test;
 
@@ -14,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
@@ -32,7 +34,7 @@ class V2CodecTest {
                 {"id": "req-7", "inputs": [{"name": "x", "datatype": "FP32", "shape": [2, 2], "data": [1, 2, 3, 4.5]}]}""");
 
         assertThat(request).isEqualTo(new InferRequest("req-7",
-                List.of(Tensor.ofFloats("x", new long[]{2, 2}, 1f, 2f, 3f, 4.5f)), List.of(), false));
+                List.of(Tensor.ofFloats("x", new long[]{2, 2}, 1f, 2f, 3f, 4.5f)), List.of(), false, Parameters.NONE));
     }
 
     @Test
@@ -43,7 +45,7 @@ class V2CodecTest {
 
         assertThat(request).isEqualTo(new InferRequest(null, List.of(
                 Tensor.ofFloats("x", new long[]{2, 2}, 1f, 2f, 3f, 4.5f),
-                Tensor.of("k", DataType.INT64, new long[]{1}, le(8).putLong(-5).flip())), List.of(), false));
+                Tensor.of("k", DataType.INT64, new long[]{1}, le(8).putLong(-5).flip())), List.of(), false, Parameters.NONE));
     }
 
     @Test
@@ -74,6 +76,20 @@ class V2CodecTest {
 
         assertThat(request.outputs()).containsExactly(new RequestedOutput("a", false), new RequestedOutput("b", true));
         assertThat(request.binaryOutput()).isTrue();
+    }
+
+    @Test
+    void theRequestsParametersGoToTheModelLessTheProtocolsOwn() {
+        InferRequest request = decode("""
+                {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}],
+                 "parameters": {"binary_data_output": false, "priority": 2, "sequence_id": 7, "top_k": 3,
+                                "candidate_labels": ["a", "b"]}}""");
+
+        assertThat(request.parameters()).isEqualTo(new Parameters(Map.of("top_k", 3L, "candidate_labels",
+                List.of("a", "b"))));
+        assertThat(decode("""
+                {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}],
+                 "parameters": {"binary_data_output": true}}""").parameters()).isEqualTo(Parameters.NONE);
     }
 
     @Test
