@@ -4,7 +4,9 @@
 # 64 positions) and a larger synthetic one (6 layers, hidden 384, 128 positions) that
 # text/make_text_bench.py builds once into $out/text with Debian's python3-torch.
 #   bare      text/TextBare.java: DJL HuggingFaceTokenizer + OrtSession.run in a loop on BARE_THREADS
-#             threads (default: the cores), in process, no HTTP, at 1, 8 and 32 texts per call
+#             threads, in process, no HTTP, at 1, 8 and 32 texts per call. Default: cores + 1, as many
+#             as ServeML's inference threads, so that on a machine shared with other work both get the
+#             same share of the cores (the scheduler shares them out by runnable thread)
 #   served    ServeML's POST /api/v1/models/{name}/predict {"inputs": [...texts...]} with wrk at the
 #             same texts per request, SERVED_CONNECTIONS connections, batching off; served / bare
 #   batching  TEXT_CONNECTIONS (32) connections, one text per request: a model with batching off against
@@ -15,12 +17,12 @@
 #   tokenize  the tokenizer alone, one thread: microseconds per request at 1, 8 and 32 texts
 # Every round runs every scenario once (bare, then each served scenario); medians of ROUNDS rounds.
 # Knobs: ROUNDS (3), SECONDS_PER_ROUND (5), WARMUP_SECONDS (3), TEXT_CONNECTIONS (32),
-# SERVED_CONNECTIONS (4), BARE_THREADS (cores), BATCHES (1,8,32), MODELS (tiny,l6).
+# SERVED_CONNECTIONS (4), BARE_THREADS (cores + 1), BATCHES (1,8,32), MODELS (tiny,l6).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need wrk wrk; need curl curl; need zip zip
 rounds=${ROUNDS:-3}; seconds=${SECONDS_PER_ROUND:-5}; warm=${WARMUP_SECONDS:-3}; conns=${TEXT_CONNECTIONS:-32}
-served_conns=${SERVED_CONNECTIONS:-4}; threads=${BARE_THREADS:-$(nproc)}; batches=${BATCHES:-1,8,32}
+served_conns=${SERVED_CONNECTIONS:-4}; threads=${BARE_THREADS:-$(( $(nproc) + 1 ))}; batches=${BATCHES:-1,8,32}
 models=${MODELS:-tiny,l6}
 java_flags=(--enable-native-access=ALL-UNNAMED -Xmx512m)
 text="$out/text"; lua="$bench_root/text/text.lua"
@@ -176,6 +178,9 @@ for m in ${models//,/ }; do
   done
   awk -v a="$(med "batch_on_$m" 1)" -v o="$(med "batch_off_$m" 1)" -v n="$m batching on / off, $conns conns" \
     'BEGIN { v = a / o; printf "%-48s %8.2f %10s  %s\n", n, v, ">= 2", (v >= 2 ? "yes" : "NO") }'
+  first=${batches%%,*}; last=${batches##*,}   # what stacking alone gains, without HTTP: the ceiling of the above
+  awk -v a="$(bmed bare "$m" "$last" 5)" -v o="$(bmed bare "$m" "$first" 5)" -v n="$m bare, $last texts/call / $first" \
+    'BEGIN { printf "%-48s %8.2f %10s\n", n, a / o, "(ceiling)" }'
   awk -v a="$(med "mixed_grouped_$m" 1)" -v o="$(med "mixed_flat_$m" 1)" -v n="$m mixed lengths, by length / not" \
     'BEGIN { v = a / o; printf "%-48s %8.2f %10s\n", n, v, "(reported)" }'
 done
