@@ -7,7 +7,8 @@
 # ratios and targets, and writes out/results.json and out/chart.svg.
 # mlp_wide.onnx is deployed twice on the Python server (dynamic batching off and on) and driven
 # at 64 connections; the resources phase also loads 50 small ONNX models and reads the RSS added.
-# Knobs: ROUNDS (3), SECONDS_PER_ROUND (8), CONNECTIONS (16), WARMUP_SECONDS (3).
+# Knobs: ROUNDS (3), SECONDS_PER_ROUND (8), CONNECTIONS (16), WARMUP_SECONDS (3); TEXT_BENCH=off skips
+# the text-classification part (bench/text.sh) run at the end.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need wrk wrk; need curl curl
@@ -171,3 +172,10 @@ cat > "$out/machine.json" <<JSON
  "wrk": "wrk -t1 -c$conns -d${seconds}s --latency, $rounds rounds, ${warm}s warm-up, loopback, wrk on the same cores"}
 JSON
 /usr/bin/python3 "$bench_root/report.py" "$out"
+
+# Issue 14's text-classification figures (bench/text.sh, its own servers, ~9 minutes), once the
+# servers above are stopped so that they do not share the cores; TEXT_BENCH=off skips it.
+if [ "${TEXT_BENCH:-on}" != off ]; then
+  stop_all; trap - EXIT
+  "$bench_root/text.sh"
+fi

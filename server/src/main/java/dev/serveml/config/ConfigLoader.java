@@ -129,7 +129,8 @@ public final class ConfigLoader {
                 integer(SERVEML_MAX_BATCH_SIZE),
                 duration(SERVEML_MAX_QUEUE_DELAY),
                 integer(SERVEML_QUEUE_CAPACITY),
-                duration(SERVEML_REQUEST_TIMEOUT));
+                duration(SERVEML_REQUEST_TIMEOUT),
+                bool(SERVEML_BATCH_BY_LENGTH));
         HostingConfig hosting = new HostingConfig(
                 size(SERVEML_MODEL_MEMORY),
                 duration(SERVEML_MODEL_IDLE_UNLOAD));

@@ -159,6 +159,8 @@ public enum Setting {
     SERVEML_MAX_BATCH_SIZE(integer("1", 1, 4096).doc("`1` (off)"),
             "most rows one model call takes from concurrent requests (dynamic batching)"),
     SERVEML_MAX_QUEUE_DELAY(duration("2ms", true), "longest the oldest queued request waits for others to join its batch"),
+    SERVEML_BATCH_BY_LENGTH(bool("true"), "`false`: texts of any length share a batch (fewer, larger calls, "
+            + "short texts padded to the longest); `true` batches texts of similar length together"),
     SERVEML_QUEUE_CAPACITY(integer("256", 1, 1_000_000), "requests one version may hold queued; more get 503"),
     SERVEML_REQUEST_TIMEOUT(duration("30s", false), "default deadline (`X-Request-Timeout` header per request, ms)"),
     SERVEML_MODEL_MEMORY(size("4GB"), "memory budget of loaded models"),

@@ -32,7 +32,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * is full, when its oldest request has waited {@code maxQueueDelay}, or at once when no call of
  * this version is running: an idle model never waits, and the requests that arrive while a call
  * runs form the next batch (so under load batches grow by themselves, and a light load pays no
- * delay). The answer is cut back by each request's rows. At most {@code maxInFlight} calls run at
+ * delay). Requests are stacked only with others of the same inputs' shape, outputs, parameters and
+ * (when {@code bySize}) the model's {@link LoadedModel#batchGroup size group}, so that short texts do
+ * not pay for long ones; the oldest request always starts the next batch, so a group that few
+ * requests share is never starved by a busier one. The answer is cut back by each request's rows. At most {@code maxInFlight} calls run at
  * once, on the executor given.
  * Knows nothing of HTTP. Thread-safe.
  */
@@ -144,7 +147,11 @@ public final class Batcher {
                                                     long deadlineNanos) {
         long now = ticker.nanoTime();
         String stack = batchable ? Rows.stackKey(inputs, outputs) : null;
-        String key = stack == null ? null : stack + "\u0000" + parameters.canonical();
+        String key = null;
+        if (stack != null) {
+            int group = config.bySize() ? model.batchGroup(inputs, parameters) : 0;
+            key = stack + "\u0000" + parameters.canonical() + (group == 0 ? "" : "\u0000" + group);
+        }
         Pending p = new Pending(inputs, outputs, parameters, deadlineNanos, now, key,
                 key == null ? 0 : Rows.rowCount(inputs));
         if (deadlineNanos <= now) {

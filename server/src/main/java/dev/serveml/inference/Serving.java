@@ -38,6 +38,6 @@ public record Serving(Resources resources, int maxBatchSize, Duration maxQueueDe
 
     /** The queue's settings as the {@link Batcher} takes them. */
     public BatchingConfig batching(BatchingConfig base) {
-        return new BatchingConfig(maxBatchSize, maxQueueDelay, base.queueCapacity(), base.requestTimeout());
+        return new BatchingConfig(maxBatchSize, maxQueueDelay, base.queueCapacity(), base.requestTimeout(), base.bySize());
     }
 }

@@ -65,6 +65,19 @@ public interface LoadedModel extends AutoCloseable {
     }
 
     /**
+     * Which requests may share a stacked call by size: the batcher stacks only requests of the same
+     * group, so a model whose cost follows its longest row (a text batch is padded to its longest
+     * text) keeps short requests out of long ones' calls. 0, the default, for no grouping. Called
+     * for every batchable request before it is queued, possibly on an event loop: it must be cheap.
+     *
+     * @param inputs     validated against {@link #signature()} and accepted by {@link #check}
+     * @param parameters the call's parameters, accepted by {@link #check}
+     */
+    default int batchGroup(List<Tensor> inputs, Parameters parameters) {
+        return 0;
+    }
+
+    /**
      * Calls this model can usefully run at once (its Python workers, or the instances its
      * deployment asked for); 0 when the runtime has no opinion and the server's default applies.
      */

@@ -310,6 +310,66 @@ class BatcherTest {
                 + "for the delay").containsExactly(1L, 3L);
     }
 
+    @Test
+    void shortAndLongTextsQueuedTogetherGoToDifferentCallsAndEqualGroupsStillStack() {
+        Lengths model = new Lengths();
+        Batcher batcher = lengths(model, true);
+        batcher.submit(List.of(words("busy")), Set.of("busy"), FAR); // another key: keeps the version busy
+
+        var a = batcher.submit(List.of(words("hi")), Set.of(), FAR);
+        var b = batcher.submit(List.of(words("a long long text")), Set.of(), FAR);
+        var c = batcher.submit(List.of(words("ok", "yes")), Set.of(), FAR);
+        var d = batcher.submit(List.of(words("another long text")), Set.of(), FAR);
+        ticker.advanceMillis(2);
+        executor.runAll();
+
+        assertThat(model.calls).as("the busy call, the short ones stacked, the long ones stacked")
+                .containsExactly(List.of("busy"), List.of("hi", "ok", "yes"), List.of("a long long text",
+                        "another long text"));
+        assertThat(floats(a.join().get("length"))).containsExactly(2f);
+        assertThat(floats(b.join().get("length"))).containsExactly(16f);
+        assertThat(floats(c.join().get("length"))).containsExactly(2f, 3f);
+        assertThat(floats(d.join().get("length"))).containsExactly(17f);
+    }
+
+    @Test
+    void theOldestRequestStartsTheNextCallWhateverItsGroupSoALoneLongTextIsNotStarvedByShortOnes() {
+        Lengths model = new Lengths();
+        Batcher batcher = lengths(model, true);
+        batcher.submit(List.of(words("busy")), Set.of("busy"), FAR);
+
+        batcher.submit(List.of(words("a lone long text")), Set.of(), FAR);
+        for (int i = 0; i < 6; i++) {
+            batcher.submit(List.of(words("s" + i)), Set.of(), FAR);
+        }
+        executor.runAll();
+        batcher.submit(List.of(words("s6")), Set.of(), FAR);
+        executor.runAll();
+
+        assertThat(model.calls).as("though more short texts queued after it, the long one ran first").containsExactly(
+                List.of("busy"), List.of("a lone long text"), List.of("s0", "s1", "s2", "s3", "s4", "s5"),
+                List.of("s6"));
+    }
+
+    @Test
+    void withGroupingBySizeOffTextsOfAnyLengthShareACall() {
+        Lengths model = new Lengths();
+        Batcher batcher = lengths(model, false);
+        batcher.submit(List.of(words("busy")), Set.of("busy"), FAR);
+
+        batcher.submit(List.of(words("hi")), Set.of(), FAR);
+        batcher.submit(List.of(words("a long long text")), Set.of(), FAR);
+        ticker.advanceMillis(2);
+        executor.runAll();
+
+        assertThat(model.calls).containsExactly(List.of("busy"), List.of("hi", "a long long text"));
+    }
+
+    private Batcher lengths(Lengths model, boolean bySize) {
+        return new Batcher(model, "lengths", 1, model.batchable(), new BatchingConfig(8, Duration.ofMillis(2), 16,
+                Duration.ofSeconds(30), bySize), 1, executor, ticker, meters);
+    }
+
     /**
      * Starts a one-column call that stays running (in the manual executor) until {@code runAll}: the
      * version is busy, so the requests that follow wait to form a batch. Its call shows as one row.
@@ -400,6 +460,47 @@ class BatcherTest {
             Map<String, Output> answer = new LinkedHashMap<>();
             answer.put("sum", Tensor.ofFloats("sum", new long[]{sums.length}, sums));
             return answer;
+        }
+
+        @Override
+        public long memoryBytes() {
+            return 1;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    /**
+     * text BYTES[n] to length FP32[n] (each text's bytes), outputs busy or length; groups by size like a
+     * text model: up to 8 bytes, or more.
+     */
+    private static final class Lengths implements LoadedModel {
+        final List<List<String>> calls = new ArrayList<>();
+
+        @Override
+        public Signature signature() {
+            return new Signature(List.of(TensorSpec.tensor("text", DataType.BYTES, List.of(-1L))),
+                    List.of(TensorSpec.tensor("length", DataType.FP32, List.of(-1L)),
+                            TensorSpec.tensor("busy", DataType.FP32, List.of(-1L))));
+        }
+
+        @Override
+        public int batchGroup(List<Tensor> inputs, Parameters parameters) {
+            return inputs.get(0).bytes().stream().anyMatch(b -> b.length > 8) ? 2 : 1;
+        }
+
+        @Override
+        public synchronized Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs) {
+            List<byte[]> texts = inputs.get(0).bytes();
+            calls.add(texts.stream().map(b -> new String(b, StandardCharsets.UTF_8)).toList());
+            float[] lengths = new float[texts.size()];
+            for (int i = 0; i < lengths.length; i++) {
+                lengths[i] = texts.get(i).length;
+            }
+            String name = outputs.contains("busy") ? "busy" : "length";
+            return Map.of(name, Tensor.ofFloats(name, new long[]{lengths.length}, lengths));
         }
 
         @Override
