@@ -22,6 +22,7 @@ final class TextLoadedModel implements LoadedModel {
     private final Map<String, Object> metadata;
     private final long memoryBytes;
     private final int instances;
+    private final int maxLength;
     private final Runnable onClose;
 
     /**
@@ -35,6 +36,7 @@ final class TextLoadedModel implements LoadedModel {
         // ONNX Runtime's arena roughly doubles the weights; the tokenizer holds its vocabulary once.
         this.memoryBytes = fileBytes * 2 + (1 << 20);
         this.instances = instances;
+        this.maxLength = metadata.get("max_length") instanceof Integer n && n > 0 ? n : 512;
         this.onClose = onClose;
     }
 
@@ -54,22 +56,26 @@ final class TextLoadedModel implements LoadedModel {
     }
 
     /**
-     * A call is padded to its longest text and costs about its length (attention more), so texts
-     * are batched with others of similar length: groups by the longest text's UTF-8 bytes in powers
-     * of two (1-16, 17-32, 33-64, ...; a call pads each member by less than 2x). Past 8 bytes per
-     * token of the model's maximum every text is truncated to the same length, so those share one group.
+     * A call is padded to its longest row and costs about its length (attention more), so rows are
+     * batched with others of similar length: groups by the longest row's UTF-8 bytes (all its texts
+     * together: a pair's two, a question and its context) in powers of two (1-16, 17-32, 33-64, ...;
+     * a call pads each member by less than 2x). Past 8 bytes per token of the model's maximum every
+     * row is truncated to the same length, so those share one group.
      */
     @Override
     public int batchGroup(List<Tensor> inputs, Parameters parameters) {
-        int longest = 1;
-        for (Tensor t : inputs) {
-            if (t.name().equals(TEXT)) {
-                for (byte[] text : t.bytes()) {
-                    longest = Math.max(longest, text.length);
+        long longest = 1;
+        int rows = inputs.isEmpty() ? 0 : inputs.getFirst().bytes().size();
+        for (int row = 0; row < rows; row++) {
+            long bytes = 0;
+            for (Tensor t : inputs) {
+                if (row < t.bytes().size()) {
+                    bytes += t.bytes().get(row).length;
                 }
             }
+            longest = Math.max(longest, bytes);
         }
-        int bytes = (int) Math.max(1, Math.min(longest, 8L * classifier.config().maxLength()));
+        int bytes = (int) Math.max(1, Math.min(longest, 8L * maxLength));
         return 33 - Integer.numberOfLeadingZeros((bytes - 1) >> 4);
     }
 

@@ -63,6 +63,19 @@ class TextBatchGroupTest {
         assertThat(group("word ".repeat(50))).isNotEqualTo(group("word ".repeat(200)));
     }
 
+    @Test
+    void aRowOfSeveralTextsIsGroupedByTheirLengthTogether() {
+        // a question and its context, a text and its pair: one sequence of both
+        List<Tensor> pair = List.of(Tensor.ofBytes("question", new long[]{2}, List.of(bytes("x".repeat(10)), bytes("q"))),
+                Tensor.ofBytes("context", new long[]{2}, List.of(bytes("y".repeat(30)), bytes("c"))));
+        assertThat(model.batchGroup(pair, Parameters.NONE)).isEqualTo(group("z".repeat(40)))
+                .isNotEqualTo(group("z".repeat(30)));
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
     private int group(String... texts) {
         Tensor t = Tensor.ofBytes("text", new long[]{texts.length},
                 Stream.of(texts).map(s -> s.getBytes(StandardCharsets.UTF_8)).toList());
