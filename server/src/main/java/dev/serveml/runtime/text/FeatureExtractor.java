@@ -1,6 +1,5 @@
 package dev.serveml.runtime.text;
 
-import ai.djl.huggingface.tokenizers.Encoding;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.runtime.Parameters;
@@ -84,8 +83,7 @@ final class FeatureExtractor implements TextTask {
     public Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs, Parameters parameters) {
         Call call = call(parameters);
         List<String> texts = TextColumn.read(inputs, TEXT, false).values();
-        Encoding[] encodings = encoder.encode(texts);
-        TextEncoder.Batch batch = TextEncoder.Batch.of(encodings);
+        TextEncoder.Batch batch = encoder.batch(texts);
         TextEncoder.Floats hidden = encoder.run(batch, Set.of(LAST_HIDDEN_STATE)).get(LAST_HIDDEN_STATE);
         int length = (int) hidden.shape()[1];
         int size = (int) hidden.shape()[2];

@@ -134,15 +134,19 @@ public final class TextClassifier implements TextTask {
         if (texts.isEmpty()) {
             return List.of();
         }
-        Encoding[] encodings = encoder.encode(texts);
-        if (!parameters.truncation()) {
+        TextEncoder.Batch batch;
+        if (parameters.truncation()) {
+            batch = encoder.batch(texts);
+        } else {
+            Encoding[] encodings = encoder.encode(texts);
             encoder.requireWithinLength(encodings, i -> "/inputs/" + i);
+            batch = TextEncoder.Batch.of(encodings);
         }
-        float[] logits = logits(encoder, encodings);
+        float[] logits = logits(encoder, batch);
         Scoring scoring = parameters.scoring() != null ? parameters.scoring() : defaultScoring();
         int labels = config.labels().size();
         List<List<ScoredLabel>> answers = new ArrayList<>(texts.size());
-        for (int row = 0; row < encodings.length; row++) {
+        for (int row = 0; row < batch.rows(); row++) {
             double[] scores = score(logits, row * labels, labels, scoring);
             List<ScoredLabel> answer = new ArrayList<>(labels);
             for (int j = 0; j < labels; j++) {
@@ -157,7 +161,11 @@ public final class TextClassifier implements TextTask {
 
     /** The logits of each encoding, one row of {@code labels} per encoding. */
     static float[] logits(TextEncoder encoder, Encoding[] encodings) {
-        TextEncoder.Floats out = encoder.run(TextEncoder.Batch.of(encodings), Set.of(LOGITS)).get(LOGITS);
+        return logits(encoder, TextEncoder.Batch.of(encodings));
+    }
+
+    static float[] logits(TextEncoder encoder, TextEncoder.Batch batch) {
+        TextEncoder.Floats out = encoder.run(batch, Set.of(LOGITS)).get(LOGITS);
         int labels = encoder.config().labels().size();
         if (out.shape().length != 2 || out.shape()[1] != labels) {
             throw new ProblemException(ProblemType.MODEL_ERROR, "the model's logits do not have one score per "

@@ -2,6 +2,7 @@ package dev.serveml.runtime.text;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import ai.djl.util.PairList;
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensor;
@@ -16,6 +17,7 @@ import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,13 +66,21 @@ final class TextEncoder implements AutoCloseable {
 
         /** Rows built by hand (a question-answering window), all with the same length limit. */
         static Batch of(List<long[]> ids, List<long[]> types) {
+            List<long[]> masks = new ArrayList<>(ids.size());
+            for (long[] row : ids) {
+                long[] mask = new long[row.length];
+                java.util.Arrays.fill(mask, 1);
+                masks.add(mask);
+            }
+            return of(ids, masks, types);
+        }
+
+        static Batch of(List<long[]> ids, List<long[]> masks, List<long[]> types) {
             int length = ids.stream().mapToInt(r -> r.length).max().orElse(0);
             Batch batch = new Batch(ids.size(), length, new long[ids.size() * length], new long[ids.size() * length],
                     new long[ids.size() * length]);
             for (int row = 0; row < ids.size(); row++) {
-                long[] mask = new long[ids.get(row).length];
-                java.util.Arrays.fill(mask, 1);
-                batch.put(row, ids.get(row), mask, types.get(row));
+                batch.put(row, ids.get(row), masks.get(row), types.get(row));
             }
             return batch;
         }
@@ -166,6 +176,31 @@ final class TextEncoder implements AutoCloseable {
 
     Encoding[] encode(List<String> texts) {
         return tokenizer.batchEncode(texts);
+    }
+
+    /**
+     * The texts as the model takes them, when only ids, attention mask and type ids are needed
+     * (classification, embeddings): read straight from the Rust encodings. DJL's {@link Encoding}
+     * copies eight arrays per text across JNI (tokens, offsets, word ids, ...), which was nearly half
+     * of a short text's tokenization. Same tokenizer, same truncation, so the same ids as {@link #encode}.
+     */
+    Batch batch(List<String> texts) {
+        long[] handles = TokenizersLibrary.LIB.batchEncode(tokenizer.getHandle(), texts.toArray(String[]::new), true);
+        try {
+            List<long[]> ids = new ArrayList<>(handles.length);
+            List<long[]> masks = new ArrayList<>(handles.length);
+            List<long[]> types = new ArrayList<>(handles.length);
+            for (long h : handles) {
+                ids.add(TokenizersLibrary.LIB.getTokenIds(h));
+                masks.add(TokenizersLibrary.LIB.getAttentionMask(h));
+                types.add(TokenizersLibrary.LIB.getTypeIds(h));
+            }
+            return Batch.of(ids, masks, types);
+        } finally {
+            for (long h : handles) {
+                TokenizersLibrary.LIB.deleteEncoding(h);
+            }
+        }
     }
 
     /** Texts with their second texts ({@code [CLS] a [SEP] b [SEP]} for BERT), as the tokenizer's template pairs them. */
