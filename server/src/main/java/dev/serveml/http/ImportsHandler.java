@@ -122,6 +122,7 @@ final class ImportsHandler {
             ctx.fail(e);
             return;
         }
+        io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
         readBody(ctx.request()).onFailure(ctx::fail).onSuccess(bytes -> {
             ImportRequest request;
             try {
@@ -130,11 +131,14 @@ final class ImportsHandler {
                 ctx.fail(e);
                 return;
             }
-            responses.blocking(ctx, () -> imports.start(caller, name, request, token), imp -> {
-                ImportView view = ImportView.of(imp);
-                ctx.response().putHeader("Location", "/api/v1/models/" + imp.modelName() + "/imports/" + imp.id());
-                responses.sendValue(ctx, 202, view);
-            });
+            // The Hub is asked on the import's own check pool, never on an HTTP worker thread.
+            io.vertx.core.Future.fromCompletionStage(imports.startLater(caller, name, request, token), context)
+                    .onFailure(ctx::fail).onSuccess(imp -> {
+                        ImportView view = ImportView.of(imp);
+                        ctx.response().putHeader("Location", "/api/v1/models/" + imp.modelName() + "/imports/"
+                                + imp.id());
+                        responses.sendValue(ctx, 202, view);
+                    });
         });
     }
 
@@ -270,8 +274,9 @@ final class ImportsHandler {
         }
         String revision = Optional.ofNullable(ctx.queryParams().get("revision")).filter(r -> !r.isBlank()).orElse("main");
         Optional<String> variant = Optional.ofNullable(ctx.queryParams().get("variant")).filter(v -> !v.isBlank());
-        responses.blocking(ctx, () -> imports.preview(caller, repo, revision, variant, token),
-                p -> responses.sendValue(ctx, 200, PreviewView.of(p)));
+        io.vertx.core.Future.fromCompletionStage(imports.previewLater(caller, repo, revision, variant, token),
+                        ctx.vertx().getOrCreateContext())
+                .onFailure(ctx::fail).onSuccess(p -> responses.sendValue(ctx, 200, PreviewView.of(p)));
     }
 
     /**

@@ -418,7 +418,7 @@ public final class HubClient implements AutoCloseable {
                     LOG.info("{} {}: transfer interrupted (attempt {} of {}): {}", repo, file.path(), attempt,
                             MAX_ATTEMPTS, e.toString());
                     last = new ProblemException(ProblemType.HUB_UNAVAILABLE, "the download of " + file.path()
-                            + " from " + repo + " kept breaking off; try again later", e);
+                            + " from " + repo + " kept breaking off; try again later");
                 } catch (ProblemException e) {
                     if (e.type() != ProblemType.HUB_UNAVAILABLE) {
                         throw e;
@@ -599,9 +599,14 @@ public final class HubClient implements AutoCloseable {
         }
     }
 
+    /**
+     * The Hub down or slow is an outside system's state, not a server failure: logged here in one
+     * line, and the problem carries no cause (which would have it logged as an unexpected error).
+     */
     private ProblemException unreachable(IOException e) {
+        LOG.warn("the Hugging Face Hub at {} cannot be reached: {}", config.endpoint(), e.toString());
         return new ProblemException(ProblemType.HUB_UNAVAILABLE, "the Hugging Face Hub at " + config.endpoint()
-                + " cannot be reached; try again later", e);
+                + " cannot be reached; try again later");
     }
 
     /**

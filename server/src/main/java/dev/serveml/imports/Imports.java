@@ -26,11 +26,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Hub imports: {@link #start} checks an import at once and then runs it on the import pool;
@@ -49,6 +51,7 @@ public final class Imports implements AutoCloseable {
     private final long maxBytes;
     private final Path staging;
     private final ExecutorService pool;
+    private final ExecutorService checks;
     private final InstantSource clock;
     private final Map<String, List<Consumer<ImportEvent>>> watchers = new ConcurrentHashMap<>();
     /** Imports being checked or run, by user. */
@@ -59,12 +62,16 @@ public final class Imports implements AutoCloseable {
      * @param maxBytes the most bytes an import's files may hold ({@code SERVEML_MAX_UPLOAD_SIZE})
      * @param staging  where the archive is written before it is registered (the uploads directory)
      * @param pool     a bounded pool of platform threads of its own: an import blocks on sockets and files
+     * @param checks   another, for the Hub calls that answer a request (an import's checks, a preview):
+     *                 they wait on the Hub for up to SERVEML_HF_TIMEOUT, so never on an HTTP worker
+     *                 thread (which sign-ins and reads need), nor behind a queue of downloads
      * @param maxPerUser imports one user may have running at once ({@code SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER}):
      *                   without it one tenant's imports would fill the pool's queue and every other
      *                   tenant would be told to try again later
      */
     public Imports(ImportStore store, ModelRegistry registry, HubClient hub, AuditLog audit, long maxBytes,
-                   Path staging, ExecutorService pool, InstantSource clock, int maxPerUser) {
+                   Path staging, ExecutorService pool, ExecutorService checks, InstantSource clock, int maxPerUser) {
+        this.checks = checks;
         this.slots = new UserSlots(maxPerUser);
         this.store = store;
         this.registry = registry;
@@ -80,6 +87,27 @@ public final class Imports implements AutoCloseable {
     public void resume() {
         for (HubImport left : store.unfinished()) {
             record(left.failed(ImportProblem.of(ProblemType.SERVICE_UNAVAILABLE, STOPPED), clock.instant()));
+        }
+    }
+
+    /** {@link #start} on the check pool; a full pool fails the future at once with {@code service-unavailable}. */
+    public CompletableFuture<HubImport> startLater(Principal caller, String modelName, ImportRequest request,
+                                                   Optional<String> token) {
+        return later(() -> start(caller, modelName, request, token));
+    }
+
+    /** {@link #preview} on the check pool. */
+    public CompletableFuture<Preview> previewLater(Principal caller, RepoId repo, String revision,
+                                                   Optional<String> variant, Optional<String> token) {
+        return later(() -> preview(caller, repo, revision, variant, token));
+    }
+
+    private <T> CompletableFuture<T> later(Supplier<T> work) {
+        try {
+            return CompletableFuture.supplyAsync(work, checks);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(new ProblemException(ProblemType.SERVICE_UNAVAILABLE,
+                    "too many requests to the Hugging Face Hub are waiting on this server; try again shortly"));
         }
     }
 
@@ -269,6 +297,7 @@ public final class Imports implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         closing = true;
+        checks.shutdownNow();
         pool.shutdownNow();
         pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
     }

@@ -108,7 +108,7 @@ public final class ModelRegistry {
 
     /**
      * {@link #register}, with {@code provenance} added to the version's metadata beside what the
-     * runtime reports (a Hub import's source, revision, commit): the runtime's own keys win.
+     * runtime reports (a Hub import's source, revision, commit): these win over a runtime's keys of the same name.
      */
     public ModelVersion register(Principal caller, String modelName, StagedUpload upload,
                                  Map<String, Object> provenance) {
@@ -143,8 +143,9 @@ public final class ModelRegistry {
                 throw new ProblemException(ProblemType.ENVIRONMENT_FAILED, "version " + failed.version() + " of '"
                         + modelName + "' is registered as failed: " + e.detail());
             }
-            Map<String, Object> metadata = new java.util.LinkedHashMap<>(provenance);
-            metadata.putAll(loaded.metadata());
+            // The server's own record of where the files came from wins over what the model reports.
+            Map<String, Object> metadata = new java.util.LinkedHashMap<>(loaded.metadata());
+            metadata.putAll(provenance);
             ModelVersion version = insert(caller, uploader, modelName, upload, key, new NewVersion(format, runtime.name(),
                     upload.sha256(), upload.size(), key, upload.fileName(), loaded.signature(), VersionStatus.READY,
                     "", upload.requirements(), metadata));

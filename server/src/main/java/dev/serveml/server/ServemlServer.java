@@ -214,9 +214,12 @@ public final class ServemlServer implements AutoCloseable {
             ThreadPoolExecutor importPool = new ThreadPoolExecutor(config.storage().uploadThreads(),
                     config.storage().uploadThreads(), 0, TimeUnit.MILLISECONDS,
                     new ArrayBlockingQueue<>(Math.max(1, config.storage().uploadQueue())), named("serveml-import"));
+            ThreadPoolExecutor hubChecks = new ThreadPoolExecutor(config.storage().uploadThreads(),
+                    config.storage().uploadThreads(), 0, TimeUnit.MILLISECONDS,
+                    new ArrayBlockingQueue<>(Math.max(1, config.storage().uploadQueue())), named("serveml-hub-check"));
             Imports imports = push(closeables, new Imports(new PostgresImportStore(database.dataSource(), json),
                     registry, hub, audit, config.storage().maxUploadBytes(), config.storage().uploadsDir(), importPool,
-                    InstantSource.system(), config.storage().maxUploadsPerUser()));
+                    hubChecks, InstantSource.system(), config.storage().maxUploadsPerUser()));
             imports.resume();
 
             Vertx vertx = Vertx.vertx(new VertxOptions()

@@ -23,6 +23,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -56,7 +59,9 @@ class HubImportIT {
         logs.start();
         server = TestServer.start(dataDir, Map.of("SERVEML_HF_ENDPOINT", hub.endpoint().toString(),
                 "SERVEML_HF_CACHE", dataDir.resolve("hf").toString(), "SERVEML_HF_TOKEN", FakeHub.TOKEN,
-                "SERVEML_HF_TIMEOUT", "5s"));
+                "SERVEML_HF_TIMEOUT", "5s",
+                // two HTTP workers: an import that held one while the Hub is slow would soon hold them all
+                "SERVEML_WORKER_THREADS", "2"));
         tenant = server.newUser("hubtenant");
         other = server.newUser("hubother");
     }
@@ -216,6 +221,45 @@ class HubImportIT {
                 .isEqualTo(404);
         assertThat(imported(greedy, "hub-greedy-3", body, null).getLast().name())
                 .as("the allowance is given back when an import ends").isEqualTo("ready");
+    }
+
+    @Test
+    void importsWaitingOnASlowHubHoldNoHttpWorkerSoReadsAndSignInsGoOn() throws Exception {
+        hub.fixture("acme/slowhub", C1, "bert-tiny-sst2");
+        List<String> users = List.of(server.newUser("hubslow1"), server.newUser("hubslow2"));
+        String body = "{\"source\": \"hf://acme/slowhub\"}";
+        hub.apiHeld = new CountDownLatch(1);
+        ExecutorService clients = Executors.newFixedThreadPool(4);
+        List<Future<HttpResponse<String>>> pending = new ArrayList<>();
+        try {
+            for (int i = 0; i < 4; i++) {
+                String user = users.get(i % 2);
+                String model = "hub-slowhub-" + i;
+                pending.add(clients.submit(() -> importAs(user, model, body, null)));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (hub.apiWaiting.get() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(hub.apiWaiting.get()).as("imports are waiting on the Hub").isGreaterThanOrEqualTo(2);
+
+            // Both HTTP workers are free while the Hub keeps the imports waiting.
+            HttpResponse<String> read = server.sendRaw(HttpRequest.newBuilder(server.uri("/api/v1/models"))
+                    .header("Authorization", "Bearer " + tenant).timeout(Duration.ofSeconds(5)).GET().build());
+            assertThat(read.statusCode()).as(read.body()).isEqualTo(200);
+            assertThat(server.login("hubslow1", "password-of-hubslow1")).isNotBlank();
+        } finally {
+            hub.apiHeld.countDown();
+            hub.apiHeld = null;
+            clients.shutdown();
+        }
+        for (int i = 0; i < pending.size(); i++) {
+            HttpResponse<String> r = pending.get(i).get(30, TimeUnit.SECONDS);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+            // each runs to its end here, so that no other test sees its downloads in flight
+            assertThat(events(users.get(i % 2), json(r).get("events_url").asText(), null).getLast().name())
+                    .isEqualTo("ready");
+        }
     }
 
     @Test

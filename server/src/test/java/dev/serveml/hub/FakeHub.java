@@ -88,6 +88,9 @@ public final class FakeHub implements AutoCloseable {
     public volatile String heldPath;
     public volatile CountDownLatch held = new CountDownLatch(1);
     public volatile CountDownLatch holding = new CountDownLatch(1);
+    /** While set, the Hub's API answers (revision, tree) wait for it, as a Hub slow to answer; counted in {@link #apiWaiting}. */
+    public volatile CountDownLatch apiHeld;
+    public final AtomicInteger apiWaiting = new AtomicInteger();
     /** While set, every request is answered 503, as a Hub that is down (the client reads it as unreachable). */
     public volatile boolean down;
 
@@ -174,6 +177,17 @@ public final class FakeHub implements AutoCloseable {
                 return;
             }
             String raw = exchange.getRequestURI().getRawPath();
+            CountDownLatch slow = apiHeld;
+            if (slow != null && raw.startsWith("/api/")) {
+                apiWaiting.incrementAndGet();
+                try {
+                    slow.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    apiWaiting.decrementAndGet();
+                }
+            }
             String[] parts = raw.substring(1).split("/", -1);
             if (parts.length >= 5 && parts[0].equals("api") && parts[1].equals("models")) {
                 Repo repo = repos.get(parts[2] + "/" + parts[3]);
