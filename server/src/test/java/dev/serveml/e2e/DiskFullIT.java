@@ -2,6 +2,7 @@ package dev.serveml.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.serveml.config.ConfigLoader;
+import dev.serveml.hub.FakeHub;
 import dev.serveml.server.ServemlServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,6 +40,8 @@ class DiskFullIT {
     static Path staging;
     static Path artifacts;
     static Path python;
+    static Path hubCache;
+    static FakeHub hub;
 
     @BeforeAll
     static void start() throws Exception {
@@ -47,9 +50,13 @@ class DiskFullIT {
         staging = Files.createDirectories(dataDir.resolve("tmp"));
         artifacts = Files.createDirectories(dataDir.resolve("artifacts"));
         python = Files.createDirectories(dataDir.resolve("python")); // where Python model archives are unpacked
-        SystemRequirements.require(mount(staging, "20m") && mount(artifacts, "1m") && mount(python, "4m"),
-                "'mount -t tmpfs' is not permitted here");
-        server = TestServer.start(dataDir);
+        hubCache = Files.createDirectories(dataDir.resolve("hf"));
+        // 100 KiB: the fixture repository's files (~160 KiB) do not fit
+        SystemRequirements.require(mount(staging, "20m") && mount(artifacts, "1m") && mount(python, "4m")
+                        && mount(hubCache, "100k"), "'mount -t tmpfs' is not permitted here");
+        hub = new FakeHub();
+        server = TestServer.start(dataDir, Map.of("SERVEML_HF_ENDPOINT", hub.endpoint().toString(),
+                "SERVEML_HF_CACHE", hubCache.toString()));
     }
 
     @AfterAll
@@ -57,7 +64,10 @@ class DiskFullIT {
         if (server != null) {
             server.close();
         }
-        for (Path mounted : new Path[]{staging, artifacts, python}) {
+        if (hub != null) {
+            hub.close();
+        }
+        for (Path mounted : new Path[]{staging, artifacts, python, hubCache}) {
             if (mounted != null) {
                 run("umount", "-l", mounted.toString());
             }
@@ -156,6 +166,28 @@ class DiskFullIT {
     }
 
     /** Writes until at most {@code leave} bytes are free. */
+    @Test
+    void aHubImportWhoseFilesDoNotFitTheCacheFailsStorageFullAndRegistersNothing() throws Exception {
+        hub.fixture("acme/too-big", "3333333333333333333333333333333333333333", "bert-tiny-sst2");
+        HttpResponse<String> started = server.postJson("/api/v1/models/hub-too-big/versions",
+                "{\"source\": \"hf://acme/too-big\"}");
+        assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+        String view = TestServer.json(started).get("id").asText();
+        JsonNode end = Poll.until(() -> TestServer.json(server.get("/api/v1/models/hub-too-big/imports/" + view)),
+                v -> v.get("phase").asText().equals("failed") || v.get("phase").asText().equals("ready"),
+                Duration.ofSeconds(60), "the import to end");
+
+        assertThat(end.get("phase").asText()).isEqualTo("failed");
+        assertThat(end.at("/problem/code").asText()).isEqualTo("storage-full");
+        assertThat(end.at("/problem/detail").asText()).doesNotContain(hubCache.toString());
+        assertProblem(server.get("/api/v1/models/hub-too-big"), 404, "model-not-found", "hub-too-big");
+        try (Stream<Path> left = Files.walk(hubCache)) {
+            assertThat(left.filter(f -> f.getFileName().toString().endsWith(".incomplete")).toList())
+                    .as("no partial blob").isEmpty();
+        }
+        awaitNoLeftoverUploads();
+    }
+
     private static void fill(Path file, long leave) throws IOException {
         byte[] chunk = new byte[4096];
         try (OutputStream out = Files.newOutputStream(file)) {
