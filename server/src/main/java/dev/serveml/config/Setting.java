@@ -147,8 +147,9 @@ public enum Setting {
                             + HubConfig.DEFAULT_ENDPOINT),
             "the Hugging Face Hub that `hf://` model sources are read from"),
     SERVEML_HF_TOKEN(string("").doc("(none)").asSecret(),
-            "Hugging Face token for gated and private repositories; sent only to the Hub's own host, never to a "
-                    + "download redirect elsewhere, never logged (`HF_TOKEN` is not read: every tenant would borrow it)"),
+            "Hugging Face token for gated and private repositories, used for administrators' imports only (other "
+                    + "users send their own in `X-HF-Token`); sent only to the Hub's own host, never to a download "
+                    + "redirect elsewhere, never logged (`HF_TOKEN` is not read: every tenant would borrow it)"),
     SERVEML_HF_CACHE(path("").doc("`HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`"),
             "the Hugging Face cache, in its standard layout (`models--org--name/{blobs,refs,snapshots}`), so a cache "
                     + "filled by `huggingface-cli` is reused"),

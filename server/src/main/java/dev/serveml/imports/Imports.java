@@ -245,6 +245,7 @@ public final class Imports implements AutoCloseable {
 
     /** The imports to a model name the caller may see, newest first. */
     public List<HubImport> list(Principal caller, String modelName) {
+        registry.requireNotHidden(caller, modelName);
         return store.list(modelName).stream().filter(i -> caller.canSee(i.ownerId())).toList();
     }
 

@@ -250,6 +250,17 @@ public final class ModelRegistry {
         return store.listModels(includeDeleted).stream().filter(m -> caller.canSee(m.ownerId())).toList();
     }
 
+    /**
+     * Refuses with the not-found problem when a model of this name exists and the caller may not see
+     * it: for reads keyed by a model name that need no model yet (a Hub import's list), which must
+     * answer another tenant's name as an unknown one, as every model route does.
+     */
+    public void requireNotHidden(Principal caller, String name) {
+        if (store.findModel(name).filter(m -> !caller.canSee(m.ownerId())).isPresent()) {
+            throw modelNotFound(name);
+        }
+    }
+
     /** A model the caller may see that is not deleted, or the not-found problem (the same for both). */
     public Model requireModel(Principal caller, String name) {
         return store.findModel(name).filter(m -> !m.deleted()).filter(m -> caller.canSee(m.ownerId()))

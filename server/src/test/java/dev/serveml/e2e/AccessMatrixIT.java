@@ -8,6 +8,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import dev.serveml.http.Access;
 import dev.serveml.http.HttpApi;
+import dev.serveml.hub.FakeHub;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,10 +46,16 @@ class AccessMatrixIT {
     /** For routes that need deployments:write, the key without their scope. */
     static String predictOnlyKey;
     static String expired;
+    /** The routes of an import (`.../imports/:id`) are called with a real import of the owner's. */
+    static final String HUB_REPO = "acme/matrix";
+    static FakeHub hub;
 
     @BeforeAll
     static void start() throws Exception {
-        server = TestServer.start(dataDir, Map.of("SERVEML_JWT_SECRET", SECRET));
+        hub = new FakeHub();
+        hub.fixture(HUB_REPO, "4444444444444444444444444444444444444444", "bert-tiny-sst2");
+        server = TestServer.start(dataDir, Map.of("SERVEML_JWT_SECRET", SECRET,
+                "SERVEML_HF_ENDPOINT", hub.endpoint().toString(), "SERVEML_HF_CACHE", dataDir.resolve("hf").toString()));
         owner = server.newUser("owner");
         intruder = server.newUser("intruder");
         unscopedKey = server.createKey(owner, "useless", "[\"deployments:write\"]");
@@ -66,6 +73,7 @@ class AccessMatrixIT {
     @AfterAll
     static void stop() {
         server.close();
+        hub.close();
     }
 
     record Call(String credential, String label) {
@@ -92,7 +100,16 @@ class AccessMatrixIT {
                 target = "d" + i;
                 deploy(target, model);
             }
-            String path = e.path().replace(":name", target).replace(":version", "1").replace(":id", keyId);
+            String id = keyId;
+            if (e.path().contains("/imports/:id")) {
+                HttpResponse<String> imported = server.sendRaw(HttpRequest.newBuilder(server.uri(
+                                "/api/v1/models/" + model + "/versions")).header("Authorization", "Bearer " + owner)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"source\": \"hf://" + HUB_REPO + "\"}")).build());
+                assertThat(imported.statusCode()).as(imported.body()).isEqualTo(202);
+                id = json(imported).get("id").asText();
+            }
+            String path = e.path().replace(":name", target).replace(":version", "1").replace(":id", id);
             boolean modelRoute = e.path().contains(":name");
             Access a = e.access();
             String withoutScope = a.scope() == dev.serveml.auth.Scope.DEPLOYMENTS_WRITE ? predictOnlyKey : unscopedKey;

@@ -438,9 +438,11 @@ class HubImportIT {
         assertProblem(getAs(other, path + "/events"), 404, "not-found", "no import");
         assertProblem(getAs(tenant, "/api/v1/models/hub-other/imports/" + view.get("id").asText()), 404,
                 "not-found", "no import");
-        assertThat(json(getAs(other, "/api/v1/models/hub-mine/imports")).get("items")).isEmpty();
         assertThat(json(getAs(server.adminKey(), path)).get("id")).isEqualTo(view.get("id"));
         assertThat(events(tenant, path + "/events", null).getLast().name()).isEqualTo("ready");
+        // once the model exists, its imports are listed as any of its routes: unknown to others
+        assertProblem(getAs(other, "/api/v1/models/hub-mine/imports"), 404, "model-not-found", "hub-mine");
+        assertThat(json(getAs(tenant, "/api/v1/models/hub-mine/imports")).get("items")).hasSize(1);
     }
 
     @Test
