@@ -70,7 +70,7 @@ final class OpenAiHandler {
         Access access = Access.scope(Scope.PREDICT);
         api.jsonRoute(HttpMethod.POST, "/v1/embeddings", access, this::embeddings);
         api.route(HttpMethod.GET, "/v1/models", access, this::list);
-        api.route(HttpMethod.GET, "/v1/models/:id", access, this::retrieve);
+        api.route(HttpMethod.GET, "/v1/models/:name", access, this::retrieve);
     }
 
     /** One entry of the models list. */
@@ -108,7 +108,7 @@ final class OpenAiHandler {
 
     private void retrieve(RoutingContext ctx) {
         Principal caller = HttpApi.principal(ctx);
-        String id = ctx.pathParam("id");
+        String id = ctx.pathParam("name");
         Optional<Deployment> deployment = deployments.find(caller, id);
         if (deployment.isPresent()) {
             Entry e = entry(caller, deployment.get());
