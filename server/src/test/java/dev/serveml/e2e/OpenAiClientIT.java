@@ -224,6 +224,37 @@ class OpenAiClientIT {
     }
 
     @Test
+    void aDeploymentIsListedByItsNameAndEmbedsThroughItsTrafficPolicy() throws IOException {
+        String token = server.login("oa-alice", "password-of-oa-alice");
+        HttpResponse<String> created = as(token, "POST", "/api/v1/deployments", "{\"name\": \"oa-embedder\", "
+                + "\"model\": \"oa-encoder\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        Poll.until(() -> json(as(token, "GET", "/api/v1/deployments/oa-embedder", null)).get("status").asText(),
+                "active"::equals, java.time.Duration.ofSeconds(60), "the deployment to become active");
+
+        JsonNode list = json(as(key, "GET", "/v1/models", null));
+        assertThat(list.get("data").findValuesAsText("id")).contains("oa-embedder", "oa-encoder");
+        JsonNode one = json(as(key, "GET", "/v1/models/oa-embedder", null));
+        assertThat(one.get("id").asText()).isEqualTo("oa-embedder");
+        assertThat(one.get("object").asText()).isEqualTo("model");
+
+        HttpResponse<String> r = as(key, "POST", "/v1/embeddings", "{\"model\": \"oa-embedder\", \"input\": "
+                + TestServer.JSON.writeValueAsString(TEXTS) + "}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode body = json(r);
+        assertThat(body.get("model").asText()).isEqualTo("oa-embedder");
+        List<double[]> expected = nativeVectors();
+        for (int i = 0; i < 2; i++) {
+            assertSameVector(body.at("/data/" + i + "/embedding"), expected.get(i));
+        }
+        // Another tenant's key cannot reach it by its name either.
+        String mallory = server.createKey(server.newUser("oa-eve"), "eve", "[\"predict\"]");
+        assertOpenAiError(as(mallory, "POST", "/v1/embeddings", "{\"model\": \"oa-embedder\", \"input\": \"x\"}"),
+                404, "not_found_error", "model-not-found");
+        assertThat(json(as(mallory, "GET", "/v1/models", null)).get("data").toString()).doesNotContain("oa-embedder");
+    }
+
+    @Test
     void aKeyWithoutThePredictScopeIsRefusedInOpenAisShape() {
         String token = server.login("oa-alice", "password-of-oa-alice");
         String readOnly = server.createKey(token, "read-only", "[\"models:read\"]");
