@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * The one mapper from failures to answers: RFC 9457 {@code application/problem+json} on every
  * route, except the Open Inference Protocol routes ({@code /v2}) which answer the protocol's
- * {@code {"error": "..."}}. Unknown exceptions become a generic 500, logged once with the
+ * {@code {"error": "..."}}, and the OpenAI-compatible routes ({@code /v1}) which answer OpenAI's
+ * {@code {"error": {"message", "type", "param", "code"}}}, so that OpenAI's clients raise their own errors. Unknown exceptions become a generic 500, logged once with the
  * request id; their messages never reach the client.
  */
 final class Problems {
@@ -101,6 +102,26 @@ final class Problems {
             }));
             return;
         }
+        if (isOpenAi(ctx)) {
+            response.putHeader("Content-Type", "application/json");
+            response.end(responses.write(g -> {
+                List<ProblemException.FieldError> fields = problem.errors();
+                g.writeStartObject();
+                g.writeObjectFieldStart("error");
+                g.writeStringField("message", problem.detail());
+                g.writeStringField("type", openAiType(type));
+                if (fields.isEmpty()) {
+                    g.writeNullField("param");
+                } else {
+                    g.writeStringField("param", openAiParam(fields.get(0).pointer()));
+                }
+                // ServeML's stable code, where OpenAI puts its own (model_not_found, ...).
+                g.writeStringField("code", type.code());
+                g.writeEndObject();
+                g.writeEndObject();
+            }));
+            return;
+        }
         response.putHeader("Content-Type", "application/problem+json");
         response.end(responses.write(g -> {
             g.writeStartObject();
@@ -130,6 +151,29 @@ final class Problems {
     static boolean isProtocolV2(RoutingContext ctx) {
         String path = ctx.request().path();
         return path != null && (path.equals("/v2") || path.startsWith("/v2/"));
+    }
+
+    static boolean isOpenAi(RoutingContext ctx) {
+        String path = ctx.request().path();
+        return path != null && (path.equals("/v1") || path.startsWith("/v1/"));
+    }
+
+    /** OpenAI's error type for a problem, by its status as OpenAI's API assigns them. */
+    static String openAiType(ProblemType type) {
+        int status = type.status();
+        return switch (status) {
+            case 401 -> "authentication_error";
+            case 403 -> "permission_error";
+            case 404 -> "not_found_error";
+            case 429 -> "rate_limit_error";
+            default -> status >= 500 ? "server_error" : "invalid_request_error";
+        };
+    }
+
+    /** A field pointer ({@code /input/1}) as OpenAI names a parameter ({@code input.1}). */
+    static String openAiParam(String pointer) {
+        String p = pointer.startsWith("/") ? pointer.substring(1) : pointer;
+        return p.replace('/', '.');
     }
 
     private static void logUnexpected(RoutingContext ctx, Throwable t) {

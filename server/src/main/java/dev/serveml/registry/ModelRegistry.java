@@ -250,6 +250,11 @@ public final class ModelRegistry {
         return store.listModels(includeDeleted).stream().filter(m -> caller.canSee(m.ownerId())).toList();
     }
 
+    /** The models the caller may predict with (theirs, public ones; all for an admin), not deleted. */
+    public List<Model> listUsableModels(Principal caller) {
+        return store.listModels(false).stream().filter(m -> m.isPublic() || caller.canSee(m.ownerId())).toList();
+    }
+
     /**
      * Refuses with the not-found problem when a model of this name exists and the caller may not see
      * it: for reads keyed by a model name that need no model yet (a Hub import's list), which must
