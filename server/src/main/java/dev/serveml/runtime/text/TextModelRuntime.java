@@ -180,7 +180,9 @@ public final class TextModelRuntime implements ModelRuntime {
      */
     private TextTask open(TaskChoice choice, Path repo, Path model, OrtSession.SessionOptions options) {
         String name = choice.task();
-        TextEncoder encoder = TextEncoder.open(environment, repo, model, options, !"question-answering".equals(name));
+        // question answering cuts long contexts into windows; generation refuses a prompt over the context
+        TextEncoder encoder = TextEncoder.open(environment, repo, model, options,
+                !"question-answering".equals(name) && !"text-generation".equals(name));
         try {
             if (name == null) {
                 if (!encoder.outputNames().contains(FeatureExtractor.LAST_HIDDEN_STATE)) {
@@ -196,6 +198,7 @@ public final class TextModelRuntime implements ModelRuntime {
                 case "question-answering" -> new QuestionAnswerer(encoder);
                 case "zero-shot-classification" -> new ZeroShotClassifier(encoder);
                 case "text-ranking" -> new CrossEncoderRanker(encoder);
+                case "text-generation" -> new TextGenerator(encoder, repo);
                 default -> throw new IllegalStateException(name);
             };
         } catch (RuntimeException e) {
