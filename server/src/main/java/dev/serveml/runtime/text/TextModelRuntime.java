@@ -58,6 +58,8 @@ public final class TextModelRuntime implements ModelRuntime {
     private static final List<String> SMALL_JSON = List.of("config.json", "tokenizer_config.json",
             "special_tokens_map.json", "generation_config.json");
     private static final int MAX_LISTED_ENTRIES = 10_000;
+    /** Optimum's decoder export with and without past in one graph (beside decoder_model.onnx and decoder_with_past_model.onnx). */
+    private static final String MERGED = "decoder_model_merged.onnx";
     private static final JsonFactory JSON = new JsonFactory();
 
     private final RuntimeConfig config;
@@ -121,7 +123,7 @@ public final class TextModelRuntime implements ModelRuntime {
             if (dir.chars().filter(c -> c == '/').count() > 1 || !entries.contains(dir + "tokenizer.json")) {
                 continue;
             }
-            boolean onnx = names.stream().anyMatch(n -> n.equals(dir + "model.onnx")
+            boolean onnx = names.stream().anyMatch(n -> n.equals(dir + "model.onnx") || n.equals(dir + MERGED)
                     || (n.startsWith(dir + "onnx/") && n.endsWith(".onnx")
                     && n.indexOf('/', dir.length() + "onnx/".length()) < 0));
             if (onnx) {
@@ -291,9 +293,13 @@ public final class TextModelRuntime implements ModelRuntime {
                 + "JSON object whose \"model\" names its \"type\", as tokenizers' save() writes it)");
     }
 
-    /** Optimum's and transformers.js's {@code onnx/model.onnx}, else {@code model.onnx}, else the one .onnx in {@code onnx/}. */
+    /**
+     * Optimum's and transformers.js's {@code onnx/model.onnx}, else {@code model.onnx}, else a decoder's
+     * {@code decoder_model_merged.onnx} (in onnx/ or at the root: the one with past key/values, of the
+     * three files Optimum writes), else the one .onnx in {@code onnx/}.
+     */
     private static Path onnxFile(Path repo) {
-        for (String preferred : List.of("onnx/model.onnx", "model.onnx")) {
+        for (String preferred : List.of("onnx/model.onnx", "model.onnx", "onnx/" + MERGED, MERGED)) {
             Path p = repo.resolve(preferred);
             if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
                 return p;

@@ -54,6 +54,21 @@ class TextGeneratorTest {
         runtime.close();
     }
 
+    @Test
+    void optimumsMergedDecoderBesideItsOtherExportsIsServedFeedingUseCacheBranch() throws IOException {
+        byte[] decoy = java.nio.file.Files.readAllBytes(HfFixtures.load().repo("bert-tiny-mlm").resolve("onnx/model.onnx"));
+        // Optimum's layout: decoder_model.onnx and decoder_with_past_model.onnx beside the merged one
+        TextGenerator generator = load(RepoZip.of("gpt2-tiny-merged").with("gpt2-tiny-merged/onnx/decoder_model.onnx", decoy)
+                .with("gpt2-tiny-merged/onnx/decoder_with_past_model.onnx", decoy));
+        assertThat(model.metadata()).containsEntry("onnx_file", "onnx/decoder_model_merged.onnx");
+        for (JsonNode c : expected().path("greedy")) {
+            TextGenerator.Generation g = generator.generate(c.path("prompt").asText(), "/inputs",
+                    generator.settings(parameters(Map.of("max_new_tokens", c.path("max_new_tokens").asLong()))),
+                    TextGenerator.Listener.NONE);
+            assertThat(g.ids()).as(c.path("prompt").asText()).containsExactly(longs(c.path("generated_ids")));
+        }
+    }
+
     private TextGenerator load(RepoZip zip) {
         model = (TextLoadedModel) runtime.load(new LoadRequest(zip.write(dir.resolve("gpt2-tiny.zip")),
                 TextModelRuntime.FORMAT, "gpt2-tiny.zip", "gpt2-tiny", "gpt2-tiny v1", Optional.empty(),
