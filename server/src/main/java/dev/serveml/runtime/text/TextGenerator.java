@@ -53,10 +53,10 @@ import java.util.SplittableRandom;
  * unless {@code return_full_text} is false, as Hugging Face does), {@code prompt_tokens} and
  * {@code completion_tokens} INT64 [-1] (for usage accounting) out. Each row is its own loop, and
  * the batcher stacks no calls ({@link #batchable}): sequences sharing model calls step by step is
- * continuous batching, later work. {@link #generate} is the call another route (streaming, the
- * OpenAI completions) makes, with a listener per token that may stop the loop.
+ * continuous batching, later work. {@link #generate} ({@link Generator}) is the call another route
+ * (streaming, the OpenAI completions) makes, with a listener per token that may stop the loop.
  */
-final class TextGenerator implements TextTask {
+final class TextGenerator implements TextTask, Generator {
     static final String TEXT = "text";
     static final String GENERATED_TEXT = "generated_text";
     static final String PROMPT_TOKENS = "prompt_tokens";
@@ -84,40 +84,6 @@ final class TextGenerator implements TextTask {
             "return_full_text", "true (the default) to answer the prompt and its continuation, false for the "
                     + "continuation alone");
     private static final ObjectMapper JSON = new ObjectMapper();
-
-    /**
-     * How one generation runs.
-     *
-     * @param topK 0 for no top-k filter
-     * @param seed null for a seed of its own
-     */
-    record Settings(int maxNewTokens, boolean doSample, double temperature, int topK, double topP,
-                    double repetitionPenalty, Long seed, List<String> stop, boolean returnFullText) {
-        Settings {
-            stop = List.copyOf(stop);
-        }
-    }
-
-    /** Told each token as it is generated; answering false stops the generation (a client went away). */
-    interface Listener {
-        Listener NONE = (id, delta) -> true;
-
-        /** @param delta the text this token added (empty while it is part of an unfinished UTF-8 character) */
-        boolean token(long id, String delta);
-    }
-
-    /** Why a generation ended. */
-    enum Finish { LENGTH, EOS, STOP, CANCELLED }
-
-    /**
-     * One generation's result.
-     *
-     * @param ids  the generated ids (an EOS included, which the text leaves out)
-     * @param text the continuation alone, up to and including a stop string that ended it (as
-     *             Hugging Face's text-generation answers it)
-     */
-    record Generation(long[] promptIds, long[] ids, String text, Finish finish) {
-    }
 
     private final TextEncoder encoder;
     private final OrtSession session;
@@ -234,12 +200,14 @@ final class TextGenerator implements TextTask {
     }
 
     /** The most tokens prompt and continuation may have together (config.json's n_positions). */
-    int context() {
+    @Override
+    public int context() {
         return context;
     }
 
     /** A call's parameters read and checked; each bad one is a 422 naming /parameters/{name}. */
-    Settings settings(Parameters parameters) {
+    @Override
+    public Settings settings(Parameters parameters) {
         TaskParameters p = new TaskParameters(name(), PARAMETERS, parameters);
         Long seed = p.has("seed") ? (long) p.integer("seed", 0, Integer.MAX_VALUE, 0) : null;
         return new Settings(p.integer("max_new_tokens", 1, context, Math.min(defaultMaxNewTokens, context)),
@@ -298,7 +266,8 @@ final class TextGenerator implements TextTask {
      * @param pointer  where the prompt is in the request, for a 422
      * @param listener told each token; answering false ends the generation as {@link Finish#CANCELLED}
      */
-    Generation generate(String prompt, String pointer, Settings settings, Listener listener) {
+    @Override
+    public Generation generate(String prompt, String pointer, Settings settings, Listener listener) {
         long[] promptIds = promptIds(prompt, pointer);
         int budget = Math.min(settings.maxNewTokens(), context - promptIds.length);
         SplittableRandom random = settings.seed() != null ? new SplittableRandom(settings.seed()) : new SplittableRandom();

@@ -58,22 +58,22 @@ class TextGeneratorTest {
     void optimumsMergedDecoderBesideItsOtherExportsIsServedFeedingUseCacheBranch() throws IOException {
         byte[] decoy = java.nio.file.Files.readAllBytes(HfFixtures.load().repo("bert-tiny-mlm").resolve("onnx/model.onnx"));
         // Optimum's layout: decoder_model.onnx and decoder_with_past_model.onnx beside the merged one
-        TextGenerator generator = load(RepoZip.of("gpt2-tiny-merged").with("gpt2-tiny-merged/onnx/decoder_model.onnx", decoy)
+        Generator generator = load(RepoZip.of("gpt2-tiny-merged").with("gpt2-tiny-merged/onnx/decoder_model.onnx", decoy)
                 .with("gpt2-tiny-merged/onnx/decoder_with_past_model.onnx", decoy));
         assertThat(model.metadata()).containsEntry("onnx_file", "onnx/decoder_model_merged.onnx");
         for (JsonNode c : expected().path("greedy")) {
-            TextGenerator.Generation g = generator.generate(c.path("prompt").asText(), "/inputs",
+            Generator.Generation g = generator.generate(c.path("prompt").asText(), "/inputs",
                     generator.settings(parameters(Map.of("max_new_tokens", c.path("max_new_tokens").asLong()))),
-                    TextGenerator.Listener.NONE);
+                    Generator.Listener.NONE);
             assertThat(g.ids()).as(c.path("prompt").asText()).containsExactly(longs(c.path("generated_ids")));
         }
     }
 
-    private TextGenerator load(RepoZip zip) {
+    private Generator load(RepoZip zip) {
         model = (TextLoadedModel) runtime.load(new LoadRequest(zip.write(dir.resolve("gpt2-tiny.zip")),
                 TextModelRuntime.FORMAT, "gpt2-tiny.zip", "gpt2-tiny", "gpt2-tiny v1", Optional.empty(),
                 Resources.DEFAULT));
-        return (TextGenerator) model.task();
+        return Generator.of(model).orElseThrow(); // as a route would find it
     }
 
     private static JsonNode expected() throws IOException {
@@ -94,17 +94,17 @@ class TextGeneratorTest {
 
     @Test
     void greedyGenerationWithTheCacheGivesTorchsIdsTokenForToken() throws IOException {
-        TextGenerator generator = load(RepoZip.of("gpt2-tiny"));
+        Generator generator = load(RepoZip.of("gpt2-tiny"));
         assertThat(model.metadata()).containsEntry("task", "text-generation").containsEntry("max_length", 64);
         assertThat(model.batchable()).isFalse();
         JsonNode cases = expected().path("greedy");
         assertThat(cases.size()).isGreaterThanOrEqualTo(3);
         for (JsonNode c : cases) {
-            TextGenerator.Settings settings = generator.settings(parameters(Map.of("max_new_tokens",
+            Generator.Settings settings = generator.settings(parameters(Map.of("max_new_tokens",
                     c.path("max_new_tokens").asLong())));
             List<Long> streamed = new ArrayList<>();
             StringBuilder deltas = new StringBuilder();
-            TextGenerator.Generation g = generator.generate(c.path("prompt").asText(), "/inputs", settings,
+            Generator.Generation g = generator.generate(c.path("prompt").asText(), "/inputs", settings,
                     (id, delta) -> {
                         streamed.add(id);
                         deltas.append(delta);
@@ -139,33 +139,33 @@ class TextGeneratorTest {
 
     @Test
     void aSeededSampleIsTheSameRunToRunAndDiffersFromGreedy() {
-        TextGenerator generator = load(RepoZip.of("gpt2-tiny"));
+        Generator generator = load(RepoZip.of("gpt2-tiny"));
         Map<String, Object> sampled = Map.of("do_sample", true, "seed", 7L, "temperature", 1.5, "top_k", 50L,
                 "top_p", 0.95, "repetition_penalty", 1.1, "max_new_tokens", 16L);
         long[] first = generator.generate("Hello world", "/inputs", generator.settings(parameters(sampled)),
-                TextGenerator.Listener.NONE).ids();
+                Generator.Listener.NONE).ids();
         long[] second = generator.generate("Hello world", "/inputs", generator.settings(parameters(sampled)),
-                TextGenerator.Listener.NONE).ids();
+                Generator.Listener.NONE).ids();
         long[] greedy = generator.generate("Hello world", "/inputs", generator.settings(parameters(Map.of(
-                "max_new_tokens", 16L))), TextGenerator.Listener.NONE).ids();
+                "max_new_tokens", 16L))), Generator.Listener.NONE).ids();
         assertThat(first).hasSize(16).containsExactly(second);
         assertThat(first).isNotEqualTo(greedy);
     }
 
     @Test
     void aStopStringEndsTheTextAfterItAndAListenerCanStopTheLoop() throws IOException {
-        TextGenerator generator = load(RepoZip.of("gpt2-tiny"));
+        Generator generator = load(RepoZip.of("gpt2-tiny"));
         JsonNode c = expected().path("greedy").get(0);
         String full = c.path("generated_text").asText(); // " cat cat cat*$ 12$$GB catB"
-        TextGenerator.Generation stopped = generator.generate(c.path("prompt").asText(), "/inputs",
+        Generator.Generation stopped = generator.generate(c.path("prompt").asText(), "/inputs",
                 generator.settings(parameters(Map.of("max_new_tokens", 12L, "stop", List.of("*", "zzz")))),
-                TextGenerator.Listener.NONE);
-        assertThat(stopped.finish()).isEqualTo(TextGenerator.Finish.STOP);
+                Generator.Listener.NONE);
+        assertThat(stopped.finish()).isEqualTo(Generator.Finish.STOP);
         assertThat(stopped.text()).isEqualTo(full.substring(0, full.indexOf('*') + 1));
         int[] calls = {0};
-        TextGenerator.Generation cancelled = generator.generate(c.path("prompt").asText(), "/inputs",
+        Generator.Generation cancelled = generator.generate(c.path("prompt").asText(), "/inputs",
                 generator.settings(parameters(Map.of("max_new_tokens", 12L))), (id, delta) -> ++calls[0] < 2);
-        assertThat(cancelled.finish()).isEqualTo(TextGenerator.Finish.CANCELLED);
+        assertThat(cancelled.finish()).isEqualTo(Generator.Finish.CANCELLED);
         assertThat(cancelled.ids()).hasSize(2);
     }
 
