@@ -55,6 +55,21 @@ class TextGeneratorTest {
     }
 
     @Test
+    void aCausalLmArchitectureOrTheTextGenerationTagChoosesTheTask() throws IOException {
+        String config = new String(java.nio.file.Files.readAllBytes(HfFixtures.load().repo("gpt2-tiny")
+                .resolve("config.json")), StandardCharsets.UTF_8);
+        load(RepoZip.of("gpt2-tiny").with("gpt2-tiny/config.json", config.replace("GPT2LMHeadModel", "LlamaForCausalLM")
+                .getBytes(StandardCharsets.UTF_8)));
+        assertThat(model.metadata()).containsEntry("task", "text-generation").containsEntry("task_source", "config.json");
+        model.close();
+        model = null;
+        load(RepoZip.of("gpt2-tiny").with("gpt2-tiny/config.json", config.replace("\"GPT2LMHeadModel\"", "")
+                .getBytes(StandardCharsets.UTF_8)).with("gpt2-tiny/serveml.json",
+                "{\"pipeline_tag\": \"text-generation\"}".getBytes(StandardCharsets.UTF_8)));
+        assertThat(model.metadata()).containsEntry("task", "text-generation").containsEntry("task_source", "pipeline_tag");
+    }
+
+    @Test
     void optimumsMergedDecoderBesideItsOtherExportsIsServedFeedingUseCacheBranch() throws IOException {
         byte[] decoy = java.nio.file.Files.readAllBytes(HfFixtures.load().repo("bert-tiny-mlm").resolve("onnx/model.onnx"));
         // Optimum's layout: decoder_model.onnx and decoder_with_past_model.onnx beside the merged one
