@@ -278,6 +278,10 @@ final class TextGenerator implements TextTask, Generator {
             seen.add(id);
         }
         String text = "";
+        // TGI's incremental decoding: each step decodes a few tokens (from the last whole character
+        // on), not everything generated so far, and holds back a token that ends inside a character
+        int prefix = 0;
+        int read = 0;
         Finish finish = Finish.LENGTH;
         OrtSession.Result previous = null;
         long[] step = promptIds;
@@ -298,12 +302,17 @@ final class TextGenerator implements TextTask, Generator {
                     finish = Finish.EOS;
                     break;
                 }
-                String now = encoder.decode(Arrays.copyOf(generated, count), true);
-                String delta = now.endsWith("\uFFFD") ? "" : now.substring(Math.min(text.length(), now.length()));
-                if (!delta.isEmpty()) {
-                    text = now;
+                String before = encoder.decode(Arrays.copyOfRange(generated, prefix, read), true);
+                String after = encoder.decode(Arrays.copyOfRange(generated, prefix, count), true);
+                String delta = "";
+                int searched = text.length();
+                if (after.length() > before.length() && !after.endsWith("\uFFFD")) {
+                    delta = after.substring(before.length());
+                    text += delta;
+                    prefix = read;
+                    read = count;
                 }
-                int stopAt = stopEnd(text, settings.stop());
+                int stopAt = stopEnd(text, searched, settings.stop());
                 if (stopAt >= 0) {
                     // the delta the listener gets ends with the stop string, as the text does
                     delta = delta.substring(0, Math.max(0, delta.length() - (text.length() - stopAt)));
@@ -330,11 +339,14 @@ final class TextGenerator implements TextTask, Generator {
         return new Generation(promptIds, ids, text, finish);
     }
 
-    /** Where the text ends after the first stop string in it (the string included), or -1. */
-    private static int stopEnd(String text, List<String> stop) {
+    /**
+     * Where the text ends after the first stop string in it (the string included), or -1. The text
+     * before {@code searched} held none, so only a string ending after it is looked for.
+     */
+    private static int stopEnd(String text, int searched, List<String> stop) {
         int best = -1;
         for (String s : stop) {
-            int at = text.indexOf(s);
+            int at = text.indexOf(s, Math.max(0, searched - s.length() + 1));
             if (at >= 0 && (best < 0 || at + s.length() < best)) {
                 best = at + s.length();
             }
