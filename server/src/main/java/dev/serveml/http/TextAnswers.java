@@ -25,7 +25,9 @@ import java.util.Map;
  * <li>feature-extraction: the embedding as a list of floats per text (one text: the vector
  *     itself, as the Inference API answers a sentence-transformers model);</li>
  * <li>zero-shot-classification: {@code {"sequence", "labels", "scores"}} per text;</li>
- * <li>text-ranking: TEI's {@code [{"index", "score"}]} over all the pairs, best first.</li>
+ * <li>text-ranking: TEI's {@code [{"index", "score"}]} over all the pairs, best first;</li>
+ * <li>text-generation: {@code [{"generated_text"}]} per text (a list even for one, as the pipeline
+ *     answers; a list of texts gets a list of those).</li>
  * </ul>
  * The rows of BYTES answers are JSON the runtime wrote; they are sent as they are.
  */
@@ -40,6 +42,7 @@ final class TextAnswers {
             case "question-answering", "fill-mask" -> rows(outputs, "answer", DataType.BYTES, 1);
             case "feature-extraction" -> rows(outputs, "embedding", DataType.FP32, 2);
             case "text-ranking" -> rows(outputs, "score", DataType.FP32, 1);
+            case "text-generation" -> rows(outputs, "generated_text", DataType.BYTES, 1);
             case "zero-shot-classification" -> rows(outputs, "sequence", DataType.BYTES, 1)
                     && rows(outputs, "labels", DataType.BYTES, 2) && rows(outputs, "scores", DataType.FP32, 2);
             default -> false;
@@ -60,6 +63,7 @@ final class TextAnswers {
             case "token-classification" -> "entities";
             case "feature-extraction" -> "embedding";
             case "zero-shot-classification" -> "sequence";
+            case "text-generation" -> "generated_text";
             default -> "answer";
         });
         int rows = (int) first.shape()[0];
@@ -71,6 +75,13 @@ final class TextAnswers {
             switch (task) {
                 case "feature-extraction" -> writeFloats(g, first, row);
                 case "zero-shot-classification" -> writeZeroShot(g, outputs, row);
+                case "text-generation" -> {
+                    g.writeStartArray();
+                    g.writeStartObject();
+                    g.writeStringField("generated_text", new String(first.bytes().get(row), StandardCharsets.UTF_8));
+                    g.writeEndObject();
+                    g.writeEndArray();
+                }
                 default -> g.writeRawValue(new String(first.bytes().get(row), StandardCharsets.UTF_8));
             }
         }

@@ -21,7 +21,8 @@ import java.util.List;
  * @param labels        {@code id2label} in id order; {@code LABEL_i} where the repository names none
  * @param problemType   {@code problem_type}: {@code single_label_classification},
  *                      {@code multi_label_classification}, {@code regression}, or null
- * @param maxLength     the most tokens one input may have: {@code max_position_embeddings}, lowered
+ * @param maxLength     the most tokens one input may have: {@code max_position_embeddings} (GPT-2's
+ *                      {@code n_positions}), lowered
  *                      to the tokenizer's {@code model_max_length} where that is smaller
  * @param maskToken     the tokenizer's {@code mask_token} (tokenizer_config.json, else
  *                      special_tokens_map.json), or null where it names none
@@ -52,7 +53,8 @@ public record HfModelConfig(String modelType, List<String> architectures, List<S
             JsonNode name = id2label.path(Integer.toString(i));
             labels.add(name.isTextual() ? name.asText() : "LABEL_" + i);
         }
-        int maxLength = config.path("max_position_embeddings").asInt(DEFAULT_MAX_LENGTH);
+        // GPT-2's configs name the context n_positions
+        int maxLength = config.path("max_position_embeddings").asInt(config.path("n_positions").asInt(DEFAULT_MAX_LENGTH));
         JsonNode tokenizerConfig = readJson(repo.resolve("tokenizer_config.json"), false);
         JsonNode tokenizerMax = tokenizerConfig.path("model_max_length");
         // transformers writes 1e30 ("no limit") for some tokenizers: only a smaller, integral limit counts

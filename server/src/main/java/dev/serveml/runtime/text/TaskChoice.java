@@ -21,13 +21,15 @@ import java.util.Map;
 record TaskChoice(String task, String source, HfModelConfig hf) {
     /** The tasks served, in Hugging Face's names. */
     static final List<String> TASKS = List.of("text-classification", "token-classification", "feature-extraction",
-            "fill-mask", "question-answering", "zero-shot-classification", "text-ranking");
+            "fill-mask", "question-answering", "zero-shot-classification", "text-ranking", "text-generation");
     /** The architecture endings transformers gives each head, and the task each serves. */
     private static final Map<String, String> HEADS = Map.of(
             "ForSequenceClassification", "text-classification",
             "ForTokenClassification", "token-classification",
             "ForQuestionAnswering", "question-answering",
-            "ForMaskedLM", "fill-mask");
+            "ForMaskedLM", "fill-mask",
+            "LMHeadModel", "text-generation", // GPT2LMHeadModel
+            "ForCausalLM", "text-generation");
 
     static TaskChoice of(HfModelConfig hf, ServemlJson serveml) {
         if (serveml.task() != null) {

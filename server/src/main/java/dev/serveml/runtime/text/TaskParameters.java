@@ -46,6 +46,33 @@ final class TaskParameters {
         return (int) (long) n;
     }
 
+    /** A number (whole or not) above {@code above} and at most {@code atMost}, or {@code otherwise} when absent. */
+    double decimal(String name, double above, double atMost, double otherwise) {
+        Object v = parameters.values().get(name);
+        if (v == null) {
+            return otherwise;
+        }
+        double d = v instanceof Long n ? n : v instanceof Double x ? x : Double.NaN;
+        if (!(d > above && d <= atMost)) {
+            throw invalid(name);
+        }
+        return d;
+    }
+
+    /** A list of non-empty strings, or one string, as given (no splitting on commas). */
+    Optional<List<String>> list(String name, int most) {
+        Object v = parameters.values().get(name);
+        if (v == null) {
+            return Optional.empty();
+        }
+        List<String> items = v instanceof String s ? List.of(s) : v instanceof List<?> l
+                ? l.stream().map(String.class::cast).toList() : null;
+        if (items == null || items.size() > most || items.stream().anyMatch(String::isEmpty)) {
+            throw invalid(name);
+        }
+        return Optional.of(items);
+    }
+
     boolean bool(String name, boolean otherwise) {
         Object v = parameters.values().get(name);
         if (v == null) {

@@ -160,6 +160,15 @@ final class TextEncoder implements AutoCloseable {
         return config;
     }
 
+    /** The session itself, for a task that feeds more than ids and mask (generation's past key/values). */
+    OrtSession session() {
+        return session;
+    }
+
+    OrtEnvironment environment() {
+        return environment;
+    }
+
     /** The shape ONNX Runtime reports for an output (-1 for a dynamic dimension), or empty if there is none. */
     Optional<long[]> outputShape(String name) {
         try {

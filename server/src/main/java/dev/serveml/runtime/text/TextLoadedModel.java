@@ -40,6 +40,11 @@ final class TextLoadedModel implements LoadedModel {
         this.onClose = onClose;
     }
 
+    /** The task it serves, for a caller that needs more than a call (a generation's per-token listener). */
+    TextTask task() {
+        return task;
+    }
+
     @Override
     public Signature signature() {
         return task.signature();
@@ -52,7 +57,7 @@ final class TextLoadedModel implements LoadedModel {
 
     @Override
     public boolean batchable() {
-        return true;
+        return task.batchable();
     }
 
     /**

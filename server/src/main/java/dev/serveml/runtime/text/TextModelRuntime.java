@@ -58,6 +58,8 @@ public final class TextModelRuntime implements ModelRuntime {
     private static final List<String> SMALL_JSON = List.of("config.json", "tokenizer_config.json",
             "special_tokens_map.json", "generation_config.json");
     private static final int MAX_LISTED_ENTRIES = 10_000;
+    /** Optimum's decoder export with and without past in one graph (beside decoder_model.onnx and decoder_with_past_model.onnx). */
+    private static final String MERGED = "decoder_model_merged.onnx";
     private static final JsonFactory JSON = new JsonFactory();
 
     private final RuntimeConfig config;
@@ -121,7 +123,7 @@ public final class TextModelRuntime implements ModelRuntime {
             if (dir.chars().filter(c -> c == '/').count() > 1 || !entries.contains(dir + "tokenizer.json")) {
                 continue;
             }
-            boolean onnx = names.stream().anyMatch(n -> n.equals(dir + "model.onnx")
+            boolean onnx = names.stream().anyMatch(n -> n.equals(dir + "model.onnx") || n.equals(dir + MERGED)
                     || (n.startsWith(dir + "onnx/") && n.endsWith(".onnx")
                     && n.indexOf('/', dir.length() + "onnx/".length()) < 0));
             if (onnx) {
@@ -180,7 +182,9 @@ public final class TextModelRuntime implements ModelRuntime {
      */
     private TextTask open(TaskChoice choice, Path repo, Path model, OrtSession.SessionOptions options) {
         String name = choice.task();
-        TextEncoder encoder = TextEncoder.open(environment, repo, model, options, !"question-answering".equals(name));
+        // question answering cuts long contexts into windows; generation refuses a prompt over the context
+        TextEncoder encoder = TextEncoder.open(environment, repo, model, options,
+                !"question-answering".equals(name) && !"text-generation".equals(name));
         try {
             if (name == null) {
                 if (!encoder.outputNames().contains(FeatureExtractor.LAST_HIDDEN_STATE)) {
@@ -196,6 +200,7 @@ public final class TextModelRuntime implements ModelRuntime {
                 case "question-answering" -> new QuestionAnswerer(encoder);
                 case "zero-shot-classification" -> new ZeroShotClassifier(encoder);
                 case "text-ranking" -> new CrossEncoderRanker(encoder);
+                case "text-generation" -> new TextGenerator(encoder, repo);
                 default -> throw new IllegalStateException(name);
             };
         } catch (RuntimeException e) {
@@ -288,9 +293,13 @@ public final class TextModelRuntime implements ModelRuntime {
                 + "JSON object whose \"model\" names its \"type\", as tokenizers' save() writes it)");
     }
 
-    /** Optimum's and transformers.js's {@code onnx/model.onnx}, else {@code model.onnx}, else the one .onnx in {@code onnx/}. */
+    /**
+     * Optimum's and transformers.js's {@code onnx/model.onnx}, else {@code model.onnx}, else a decoder's
+     * {@code decoder_model_merged.onnx} (in onnx/ or at the root: the one with past key/values, of the
+     * three files Optimum writes), else the one .onnx in {@code onnx/}.
+     */
     private static Path onnxFile(Path repo) {
-        for (String preferred : List.of("onnx/model.onnx", "model.onnx")) {
+        for (String preferred : List.of("onnx/model.onnx", "model.onnx", "onnx/" + MERGED, MERGED)) {
             Path p = repo.resolve(preferred);
             if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
                 return p;

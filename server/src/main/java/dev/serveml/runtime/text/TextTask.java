@@ -32,7 +32,7 @@ import java.util.Set;
  */
 sealed interface TextTask extends AutoCloseable
         permits TextClassifier, TokenClassifier, FeatureExtractor, QuestionAnswerer, MaskFiller, ZeroShotClassifier,
-        CrossEncoderRanker {
+        CrossEncoderRanker, TextGenerator {
     /**
      * Inputs one request may send: the ONNX call pads them all to the longest, so a list far past a
      * batch costs memory for nothing; clients split larger lists.
@@ -46,6 +46,11 @@ sealed interface TextTask extends AutoCloseable
 
     /** What the version's metadata shows as {@code labels}: the classes it answers, or none. */
     List<String> labels();
+
+    /** Whether the batcher may stack calls into one model call (generation runs a loop per call: no). */
+    default boolean batchable() {
+        return true;
+    }
 
     /** Refuses inputs and parameters before they are queued (see {@code LoadedModel.check}). */
     void check(List<Tensor> inputs, Parameters parameters);

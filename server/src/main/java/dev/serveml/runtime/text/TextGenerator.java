@@ -1,0 +1,495 @@
+package dev.serveml.runtime.text;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import dev.serveml.runtime.Parameters;
+import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.Output;
+import dev.serveml.tensor.Signature;
+import dev.serveml.tensor.Tensor;
+import dev.serveml.tensor.TensorSpec;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * Hugging Face's text-generation pipeline over a decoder-only ONNX export with past key/values
+ * (Optimum's names: {@code input_ids}, {@code attention_mask}, {@code position_ids} where the export
+ * takes it, {@code past_key_values.N.key/value}, {@code use_cache_branch} in a merged export; out
+ * {@code logits}, {@code present.N.key/value}). The prompt runs once with a past of 0 tokens, then
+ * each step feeds only the new token and the presents of the step before, so a token costs one
+ * token's work, not the whole prefix again. An export without past inputs is refused at load.
+ *
+ * <p>Greedy by default (the first highest logit, as torch's argmax); {@code do_sample} draws from
+ * the softmax after Hugging Face's processors in its order: repetition penalty, temperature, top k,
+ * top p. The draws come from {@link SplittableRandom} seeded with {@code seed}, so a seeded sample
+ * is the same on every run and machine (not the same draws as torch's generator).
+ *
+ * <p>Signature: {@code text} BYTES [-1] in; {@code generated_text} BYTES [-1] (the prompt first
+ * unless {@code return_full_text} is false, as Hugging Face does), {@code prompt_tokens} and
+ * {@code completion_tokens} INT64 [-1] (for usage accounting) out. Each row is its own loop, and
+ * the batcher stacks no calls ({@link #batchable}): sequences sharing model calls step by step is
+ * continuous batching, later work. {@link #generate} ({@link Generator}) is the call another route
+ * (streaming, the OpenAI completions) makes, with a listener per token that may stop the loop.
+ */
+final class TextGenerator implements TextTask, Generator {
+    static final String TEXT = "text";
+    static final String GENERATED_TEXT = "generated_text";
+    static final String PROMPT_TOKENS = "prompt_tokens";
+    static final String COMPLETION_TOKENS = "completion_tokens";
+    static final String POSITION_IDS = "position_ids";
+    static final String USE_CACHE_BRANCH = "use_cache_branch";
+    static final String LOGITS = "logits";
+    /** Without a max_new_tokens in generation_config.json, as transformers' default max_length (20) leaves about. */
+    static final int DEFAULT_MAX_NEW_TOKENS = 20;
+    static final int MAX_STOP_STRINGS = 16;
+    private static final Signature SIGNATURE = new Signature(
+            List.of(TensorSpec.tensor(TEXT, DataType.BYTES, List.of(-1L))),
+            List.of(TensorSpec.tensor(GENERATED_TEXT, DataType.BYTES, List.of(-1L)),
+                    TensorSpec.tensor(PROMPT_TOKENS, DataType.INT64, List.of(-1L)),
+                    TensorSpec.tensor(COMPLETION_TOKENS, DataType.INT64, List.of(-1L))));
+    private static final Map<String, String> PARAMETERS = Map.of(
+            "max_new_tokens", "a whole number from 1 to the model's context: the most tokens to generate",
+            "do_sample", "true to sample, false (the default) for greedy decoding",
+            "temperature", "a number above 0 and at most 100 that divides the logits when sampling",
+            "top_k", "a whole number from 0 (off) up: sample among the k likeliest tokens",
+            "top_p", "a number above 0 and at most 1: sample among the likeliest tokens whose probabilities add up to it",
+            "repetition_penalty", "a number above 0 and at most 100 (1, the default, is none)",
+            "seed", "a whole number from 0 up: the same seed samples the same text",
+            "stop", "a string or a list of at most " + MAX_STOP_STRINGS + " strings that end the generation",
+            "return_full_text", "true (the default) to answer the prompt and its continuation, false for the "
+                    + "continuation alone");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final TextEncoder encoder;
+    private final OrtSession session;
+    private final List<String> pastNames = new ArrayList<>();
+    private final List<String> presentNames = new ArrayList<>();
+    private final boolean takesPositions;
+    private final boolean cacheBranch;
+    private final long heads;
+    private final long headSize;
+    private final int context;
+    private final int vocabulary;
+    private final Set<Long> eos;
+    private final int defaultMaxNewTokens;
+    private final boolean defaultDoSample;
+
+    TextGenerator(TextEncoder encoder, Path repo) {
+        this.encoder = encoder;
+        this.session = encoder.session();
+        Set<String> inputs = session.getInputNames();
+        for (int layer = 0; inputs.contains("past_key_values." + layer + ".key"); layer++) {
+            for (String kv : List.of("key", "value")) {
+                String past = "past_key_values." + layer + "." + kv;
+                String present = "present." + layer + "." + kv;
+                if (!inputs.contains(past) || !session.getOutputNames().contains(present)) {
+                    throw new ProblemException(ProblemType.INVALID_MODEL, "the export takes past_key_values."
+                            + layer + " but does not pair each past with its present." + layer + ".key/value output");
+                }
+                pastNames.add(past);
+                presentNames.add(present);
+            }
+        }
+        if (pastNames.isEmpty()) {
+            throw new ProblemException(ProblemType.UNSUPPORTED_MODEL_FORMAT, "the ONNX export takes no past key/values, "
+                    + "so each token would re-run the whole text; export it with them (optimum-cli export onnx "
+                    + "--task text-generation-with-past, decoder_model_merged.onnx or a model.onnx with "
+                    + "past_key_values.N.key/value inputs)");
+        }
+        if (!session.getOutputNames().contains(LOGITS)) {
+            throw new ProblemException(ProblemType.INVALID_MODEL, "a text-generation export answers logits");
+        }
+        this.takesPositions = inputs.contains(POSITION_IDS);
+        this.cacheBranch = inputs.contains(USE_CACHE_BRANCH);
+        long[] pastShape = inputShape(pastNames.getFirst());
+        long[] logitsShape = outputShape(LOGITS);
+        if (pastShape.length != 4 || pastShape[1] <= 0 || pastShape[3] <= 0 || logitsShape.length != 3
+                || logitsShape[2] <= 0) {
+            throw new ProblemException(ProblemType.INVALID_MODEL, "the export's past key/values are not [batch, heads, "
+                    + "past tokens, head size] with fixed heads and head size, or its logits not [batch, tokens, vocabulary]");
+        }
+        this.heads = pastShape[1];
+        this.headSize = pastShape[3];
+        this.vocabulary = (int) logitsShape[2];
+        this.context = encoder.config().maxLength();
+        JsonNode generation = readJson(repo.resolve("generation_config.json"));
+        JsonNode config = readJson(repo.resolve("config.json"));
+        Set<Long> eosIds = new LinkedHashSet<>();
+        JsonNode eosNode = generation.has("eos_token_id") ? generation.get("eos_token_id") : config.path("eos_token_id");
+        if (eosNode.isIntegralNumber()) {
+            eosIds.add(eosNode.asLong());
+        }
+        eosNode.forEach(n -> {
+            if (n.isIntegralNumber()) {
+                eosIds.add(n.asLong());
+            }
+        });
+        this.eos = Set.copyOf(eosIds);
+        int configured = generation.path("max_new_tokens").asInt(DEFAULT_MAX_NEW_TOKENS);
+        this.defaultMaxNewTokens = configured > 0 ? Math.min(configured, context) : DEFAULT_MAX_NEW_TOKENS;
+        this.defaultDoSample = generation.path("do_sample").asBoolean(false);
+    }
+
+    private long[] inputShape(String name) {
+        try {
+            NodeInfo info = session.getInputInfo().get(name);
+            return info.getInfo() instanceof TensorInfo t ? t.getShape() : new long[0];
+        } catch (OrtException e) {
+            return new long[0];
+        }
+    }
+
+    private long[] outputShape(String name) {
+        return encoder.outputShape(name).orElse(new long[0]);
+    }
+
+    private static JsonNode readJson(Path file) {
+        try {
+            JsonNode node = JSON.readTree(Files.readAllBytes(file));
+            return node != null && node.isObject() ? node : JSON.createObjectNode();
+        } catch (NoSuchFileException e) {
+            return JSON.createObjectNode();
+        } catch (IOException e) {
+            throw new ProblemException(ProblemType.INVALID_MODEL, file.getFileName() + " is not valid JSON");
+        }
+    }
+
+    @Override
+    public String name() {
+        return "text-generation";
+    }
+
+    @Override
+    public Signature signature() {
+        return SIGNATURE;
+    }
+
+    @Override
+    public List<String> labels() {
+        return List.of();
+    }
+
+    @Override
+    public boolean batchable() {
+        return false;
+    }
+
+    /** The most tokens prompt and continuation may have together (config.json's n_positions). */
+    @Override
+    public int context() {
+        return context;
+    }
+
+    /** A call's parameters read and checked; each bad one is a 422 naming /parameters/{name}. */
+    @Override
+    public Settings settings(Parameters parameters) {
+        TaskParameters p = new TaskParameters(name(), PARAMETERS, parameters);
+        Long seed = p.has("seed") ? (long) p.integer("seed", 0, Integer.MAX_VALUE, 0) : null;
+        return new Settings(p.integer("max_new_tokens", 1, context, Math.min(defaultMaxNewTokens, context)),
+                p.bool("do_sample", defaultDoSample), p.decimal("temperature", 0, 100, 1.0),
+                p.integer("top_k", 0, Integer.MAX_VALUE, 0), p.decimal("top_p", 0, 1, 1.0),
+                p.decimal("repetition_penalty", 0, 100, 1.0), seed, p.list("stop", MAX_STOP_STRINGS).orElse(List.of()),
+                p.bool("return_full_text", true));
+    }
+
+    /** The prompt's ids, refused (422 naming the limit) where they leave no room in the context. */
+    long[] promptIds(String prompt, String pointer) {
+        long[] ids = encoder.encodePlain(prompt).getIds();
+        if (ids.length >= context) {
+            throw ProblemException.field(ProblemType.INVALID_INPUT, pointer, "the prompt is " + ids.length
+                    + " tokens; the model's context is " + context + " tokens, prompt and generated text together");
+        }
+        if (ids.length == 0) {
+            throw ProblemException.field(ProblemType.INVALID_INPUT, pointer, "the prompt is empty; send some text to continue");
+        }
+        return ids;
+    }
+
+    @Override
+    public void check(List<Tensor> inputs, Parameters parameters) {
+        settings(parameters);
+        List<String> texts = TextColumn.read(inputs, TEXT, false).requireTexts().values();
+        for (int i = 0; i < texts.size(); i++) {
+            promptIds(texts.get(i), "/inputs/" + i);
+        }
+    }
+
+    @Override
+    public Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs, Parameters parameters) {
+        Settings settings = settings(parameters);
+        List<String> texts = TextColumn.read(inputs, TEXT, false).values();
+        List<byte[]> generated = new ArrayList<>(texts.size());
+        ByteBuffer promptTokens = ByteBuffer.allocate(texts.size() * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer completionTokens = ByteBuffer.allocate(texts.size() * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < texts.size(); i++) {
+            Generation g = generate(texts.get(i), "/inputs/" + i, settings, Listener.NONE);
+            String text = settings.returnFullText() ? texts.get(i) + g.text() : g.text();
+            generated.add(text.getBytes(StandardCharsets.UTF_8));
+            promptTokens.putLong(g.promptIds().length);
+            completionTokens.putLong(g.ids().length);
+        }
+        long[] shape = {texts.size()};
+        return Map.of(GENERATED_TEXT, Tensor.ofBytes(GENERATED_TEXT, shape, generated),
+                PROMPT_TOKENS, Tensor.of(PROMPT_TOKENS, DataType.INT64, shape, promptTokens.flip()),
+                COMPLETION_TOKENS, Tensor.of(COMPLETION_TOKENS, DataType.INT64, shape, completionTokens.flip()));
+    }
+
+    /**
+     * Generates a continuation of {@code prompt}: the loop with the cache kept between steps. Blocking
+     * (one model call per token): run it on a worker, never an event loop.
+     *
+     * @param pointer  where the prompt is in the request, for a 422
+     * @param listener told each token; answering false ends the generation as {@link Finish#CANCELLED}
+     */
+    @Override
+    public Generation generate(String prompt, String pointer, Settings settings, Listener listener) {
+        long[] promptIds = promptIds(prompt, pointer);
+        int budget = Math.min(settings.maxNewTokens(), context - promptIds.length);
+        SplittableRandom random = settings.seed() != null ? new SplittableRandom(settings.seed()) : new SplittableRandom();
+        long[] generated = new long[budget];
+        int count = 0;
+        Set<Long> seen = new HashSet<>();
+        for (long id : promptIds) {
+            seen.add(id);
+        }
+        String text = "";
+        // TGI's incremental decoding: each step decodes a few tokens (from the last whole character
+        // on), not everything generated so far, and holds back a token that ends inside a character
+        int prefix = 0;
+        int read = 0;
+        Finish finish = Finish.LENGTH;
+        OrtSession.Result previous = null;
+        long[] step = promptIds;
+        int length = 0;
+        try {
+            while (count < budget) {
+                OrtSession.Result result = run(step, length, previous);
+                if (previous != null) {
+                    previous.close();
+                }
+                previous = result;
+                length += step.length;
+                float[] logits = lastLogits(result, step.length);
+                long token = choose(logits, settings, seen, random);
+                generated[count++] = token;
+                seen.add(token);
+                if (eos.contains(token)) {
+                    finish = Finish.EOS;
+                    break;
+                }
+                String before = encoder.decode(Arrays.copyOfRange(generated, prefix, read), true);
+                String after = encoder.decode(Arrays.copyOfRange(generated, prefix, count), true);
+                String delta = "";
+                int searched = text.length();
+                if (after.length() > before.length() && !after.endsWith("\uFFFD")) {
+                    delta = after.substring(before.length());
+                    text += delta;
+                    prefix = read;
+                    read = count;
+                }
+                int stopAt = stopEnd(text, searched, settings.stop());
+                if (stopAt >= 0) {
+                    // the delta the listener gets ends with the stop string, as the text does
+                    delta = delta.substring(0, Math.max(0, delta.length() - (text.length() - stopAt)));
+                    text = text.substring(0, stopAt);
+                    listener.token(token, delta);
+                    finish = Finish.STOP;
+                    break;
+                }
+                if (!listener.token(token, delta)) {
+                    finish = Finish.CANCELLED;
+                    break;
+                }
+                step = new long[]{token};
+            }
+        } finally {
+            if (previous != null) {
+                previous.close();
+            }
+        }
+        long[] ids = Arrays.copyOf(generated, count);
+        if (finish != Finish.STOP) {
+            text = encoder.decode(ids, true);
+        }
+        return new Generation(promptIds, ids, text, finish);
+    }
+
+    /**
+     * Where the text ends after the first stop string in it (the string included), or -1. The text
+     * before {@code searched} held none, so only a string ending after it is looked for.
+     */
+    private static int stopEnd(String text, int searched, List<String> stop) {
+        int best = -1;
+        for (String s : stop) {
+            int at = text.indexOf(s, Math.max(0, searched - s.length() + 1));
+            if (at >= 0 && (best < 0 || at + s.length() < best)) {
+                best = at + s.length();
+            }
+        }
+        return best;
+    }
+
+    /** One model call: {@code ids} after {@code past} tokens whose presents {@code previous} holds (none on the first). */
+    private OrtSession.Result run(long[] ids, int past, OrtSession.Result previous) {
+        Map<String, OnnxTensor> feed = new HashMap<>();
+        List<OnnxTensor> owned = new ArrayList<>();
+        try {
+            var env = encoder.environment();
+            long[] shape = {1, ids.length};
+            owned.add(put(feed, TextEncoder.INPUT_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape)));
+            long[] mask = new long[past + ids.length];
+            Arrays.fill(mask, 1);
+            owned.add(put(feed, TextEncoder.ATTENTION_MASK,
+                    OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[]{1, mask.length})));
+            if (takesPositions) {
+                long[] positions = new long[ids.length];
+                for (int i = 0; i < positions.length; i++) {
+                    positions[i] = past + i;
+                }
+                owned.add(put(feed, POSITION_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(positions), shape)));
+            }
+            if (cacheBranch) {
+                owned.add(put(feed, USE_CACHE_BRANCH, OnnxTensor.createTensor(env, new boolean[]{previous != null})));
+            }
+            for (int i = 0; i < pastNames.size(); i++) {
+                if (previous == null) {
+                    // the first step: a past of 0 tokens
+                    owned.add(put(feed, pastNames.get(i), OnnxTensor.createTensor(env, FloatBuffer.allocate(0),
+                            new long[]{1, heads, 0, headSize})));
+                } else {
+                    OnnxValue present = previous.get(presentNames.get(i)).orElseThrow();
+                    feed.put(pastNames.get(i), (OnnxTensor) present);
+                }
+            }
+            Set<String> wanted = new LinkedHashSet<>();
+            wanted.add(LOGITS);
+            wanted.addAll(presentNames);
+            return session.run(feed, wanted);
+        } catch (OrtException e) {
+            throw new ProblemException(ProblemType.INFERENCE_FAILED, "ONNX Runtime could not run the model", e);
+        } finally {
+            owned.forEach(OnnxTensor::close);
+        }
+    }
+
+    private static OnnxTensor put(Map<String, OnnxTensor> feed, String name, OnnxTensor t) {
+        feed.put(name, t);
+        return t;
+    }
+
+    /** The logits of the step's last token. */
+    private float[] lastLogits(OrtSession.Result result, int tokens) {
+        OnnxTensor t = (OnnxTensor) result.get(LOGITS).orElseThrow();
+        FloatBuffer buffer = t.getFloatBuffer();
+        if (buffer == null || buffer.remaining() != (long) tokens * vocabulary) {
+            throw new ProblemException(ProblemType.MODEL_ERROR, "the model's logits are not FP32 [1, tokens, "
+                    + vocabulary + "]");
+        }
+        float[] last = new float[vocabulary];
+        buffer.position((tokens - 1) * vocabulary);
+        buffer.get(last);
+        return last;
+    }
+
+    /** The next token: greedy, or a draw after Hugging Face's logits processors in its order. */
+    static long choose(float[] logits, Settings s, Set<Long> seen, SplittableRandom random) {
+        double[] scores = new double[logits.length];
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] = logits[i];
+        }
+        if (s.repetitionPenalty() != 1.0) {
+            for (long id : seen) {
+                if (id >= 0 && id < scores.length) {
+                    int i = (int) id;
+                    scores[i] = scores[i] < 0 ? scores[i] * s.repetitionPenalty() : scores[i] / s.repetitionPenalty();
+                }
+            }
+        }
+        if (!s.doSample()) {
+            int best = 0;
+            for (int i = 1; i < scores.length; i++) {
+                if (scores[i] > scores[best]) {
+                    best = i;
+                }
+            }
+            return best;
+        }
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] /= s.temperature();
+        }
+        Integer[] order = new Integer[scores.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> Double.compare(scores[b], scores[a])); // stable: ties by id
+        int keep = order.length;
+        if (s.topK() > 0 && s.topK() < keep) {
+            double kth = scores[order[s.topK() - 1]];
+            keep = s.topK();
+            while (keep < order.length && scores[order[keep]] == kth) {
+                keep++; // Hugging Face keeps every token tied with the k-th
+            }
+        }
+        double max = scores[order[0]];
+        double[] p = new double[keep];
+        double sum = 0;
+        for (int i = 0; i < keep; i++) {
+            p[i] = Math.exp(scores[order[i]] - max);
+            sum += p[i];
+        }
+        if (s.topP() < 1.0) {
+            double cumulative = 0;
+            int within = keep;
+            for (int i = 0; i < keep; i++) {
+                cumulative += p[i] / sum;
+                if (cumulative >= s.topP()) {
+                    within = i + 1;
+                    break;
+                }
+            }
+            keep = within;
+            sum = 0;
+            for (int i = 0; i < keep; i++) {
+                sum += p[i];
+            }
+        }
+        double u = random.nextDouble() * sum;
+        for (int i = 0; i < keep; i++) {
+            u -= p[i];
+            if (u < 0) {
+                return order[i];
+            }
+        }
+        return order[keep - 1];
+    }
+
+    @Override
+    public void close() {
+        encoder.close();
+    }
+}
