@@ -80,7 +80,7 @@ public final class ResponseCache implements AnswerCache, AutoCloseable {
                                     CacheRule rule) {
         boolean enabled = rule.enabled().orElseGet(() -> model.cacheEnabled() == null ? config.enabled()
                 : model.cacheEnabled());
-        if (!enabled) {
+        if (!enabled || parameters.unseededSampling()) {
             return Optional.empty();
         }
         Duration ttl = rule.ttl().orElseGet(() -> model.cacheTtlSeconds() == null ? config.ttl()

@@ -101,6 +101,15 @@ public record Parameters(Map<String, Object> values) {
         return name.replace("~", "~0").replace("/", "~1");
     }
 
+    /**
+     * Whether the call asks for a random answer that no later call should be given again: Hugging
+     * Face's {@code do_sample: true} without a {@code seed}. Such a call is never answered from
+     * the response cache nor stored in it; a seeded sample is (the same seed gives the same text).
+     */
+    public boolean unseededSampling() {
+        return Boolean.TRUE.equals(values.get("do_sample")) && !values.containsKey("seed");
+    }
+
     public boolean isEmpty() {
         return values.isEmpty();
     }

@@ -185,6 +185,17 @@ class ResponseCacheTest implements ResponseCacheContract {
         assertThat(cache.find(one).join()).isPresent();
     }
 
+    @Test
+    void aSampleWithoutASeedIsNeverCachedAndASeededOneIs() {
+        ResponseCache cache = cache(ON, Optional.empty());
+        assertThat(cache.slot(OWNER, model(null, null), version(1), "", row(1f), Set.of(),
+                new Parameters(java.util.Map.of("do_sample", true)), CacheRule.MODEL)).as("a new sample each call").isEmpty();
+        assertThat(cache.slot(OWNER, model(null, null), version(1), "", row(1f), Set.of(),
+                new Parameters(java.util.Map.of("do_sample", true, "seed", 7L)), CacheRule.MODEL)).isPresent();
+        assertThat(cache.slot(OWNER, model(null, null), version(1), "", row(1f), Set.of(),
+                new Parameters(java.util.Map.of("do_sample", false)), CacheRule.MODEL)).isPresent();
+    }
+
     private CacheSlot slot(ResponseCache cache, Parameters parameters) {
         return cache.slot(OWNER, model(null, null), version(1), "", row(1f), Set.of(), parameters, CacheRule.MODEL)
                 .orElseThrow();
