@@ -31,7 +31,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The OpenAI-compatible routes under {@code /v1} that need no generation: the models list and
@@ -44,13 +43,10 @@ final class OpenAiHandler {
     /** The embedding models' input and output, as the text runtime's feature-extraction task names them. */
     static final String TEXT = "text";
     static final String EMBEDDING = "embedding";
+    /** The tokens each text took, by the model's own tokenizer (for {@code usage}). */
+    static final String PROMPT_TOKENS = "prompt_tokens";
     /** Texts per call: OpenAI's own bound on {@code input}. */
     static final int MAX_INPUTS = 2048;
-    /**
-     * Words and punctuation marks, the pieces BERT-style pre-tokenizers split a text into before
-     * their subword model: see {@link #approximateTokens}.
-     */
-    private static final Pattern PIECES = Pattern.compile("[\\p{L}\\p{N}]+|[^\\p{L}\\p{N}\\s]");
 
     private final ModelRegistry registry;
     private final Deployments deployments;
@@ -232,7 +228,7 @@ final class OpenAiHandler {
                         + "' answers vectors of " + size + " dimensions; 'dimensions' may be at most that");
             }
             return List.of(Tensor.ofBytes(TEXT, new long[]{texts.size()}, texts));
-        }).withOutputs(java.util.Set.of(EMBEDDING));
+        }).withOutputs(java.util.Set.of(EMBEDDING, PROMPT_TOKENS));
         HttpApi.predict(ctx, predictor, predict, served, prediction -> {
             Output out = prediction.result().outputs().get(EMBEDDING);
             if (!(out instanceof Tensor vectors) || vectors.datatype() != DataType.FP32 || vectors.shape().length != 2
@@ -241,7 +237,7 @@ final class OpenAiHandler {
                         "the model did not answer one embedding per input"));
                 return;
             }
-            int tokens = request.texts().stream().mapToInt(OpenAiHandler::approximateTokens).sum();
+            long tokens = promptTokens(prediction.result().outputs().get(PROMPT_TOKENS));
             String model = prediction.deployment().orElse(request.model());
             int rows = (int) vectors.shape()[0];
             int size = (int) vectors.shape()[1];
@@ -272,7 +268,7 @@ final class OpenAiHandler {
      * Writes OpenAI's embeddings answer. A vector truncated to {@code kept} dimensions is scaled
      * back to unit length, as OpenAI's text-embedding-3 models do with {@code dimensions}.
      */
-    static void writeEmbeddings(JsonGenerator g, String model, Tensor vectors, int kept, boolean base64, int tokens)
+    static void writeEmbeddings(JsonGenerator g, String model, Tensor vectors, int kept, boolean base64, long tokens)
             throws IOException {
         int rows = (int) vectors.shape()[0];
         int size = (int) vectors.shape()[1];
@@ -321,18 +317,16 @@ final class OpenAiHandler {
         g.writeEndObject();
     }
 
-    /**
-     * An approximation of a text's token count, for {@code usage}: its words and punctuation
-     * marks, plus the two special tokens ({@code [CLS]}, {@code [SEP]}) an encoder adds. The exact
-     * count is the model tokenizer's, which the text runtime does not answer yet; this is a lower
-     * bound of it for WordPiece and BPE tokenizers (a word may be several subword tokens).
-     */
-    static int approximateTokens(String text) {
-        Matcher m = PIECES.matcher(text);
-        int n = 0;
-        while (m.find()) {
-            n++;
+    /** The tokens the texts took, as the model's tokenizer counted them (its {@code prompt_tokens} output). */
+    static long promptTokens(Output counts) {
+        if (!(counts instanceof Tensor t) || t.datatype() != DataType.INT64) {
+            return 0;
         }
-        return n + 2;
+        ByteBuffer data = t.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        long sum = 0;
+        while (data.remaining() >= Long.BYTES) {
+            sum += data.getLong();
+        }
+        return sum;
     }
 }

@@ -116,8 +116,11 @@ class OpenAiHandlerTest {
     }
 
     @Test
-    void theTokenApproximationCountsWordsAndPunctuationPlusTwoSpecialTokens() {
-        assertThat(OpenAiHandler.approximateTokens("Hello, world!")).isEqualTo(6);
-        assertThat(OpenAiHandler.approximateTokens("café au lait")).isEqualTo(5);
+    void usageAddsUpTheTokensTheModelCountedPerText() {
+        java.nio.ByteBuffer counts = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putLong(7).putLong(12).flip();
+        assertThat(OpenAiHandler.promptTokens(Tensor.of("prompt_tokens", DataType.INT64, new long[]{2}, counts)))
+                .isEqualTo(19);
+        assertThat(OpenAiHandler.promptTokens(null)).as("a model that does not count").isZero();
     }
 }

@@ -19,11 +19,14 @@ import java.util.Set;
  * and text-embeddings-inference pool most models) or the first token's ({@code cls}), then scaled
  * to unit length unless {@code normalize: false} (TEI's default, so that a dot product is the cosine).
  *
- * <p>Signature: {@code text} BYTES [-1] in, {@code embedding} FP32 [-1, hidden] out.
+ * <p>Signature: {@code text} BYTES [-1] in, {@code embedding} FP32 [-1, hidden] out, and
+ * {@code prompt_tokens} INT64 [-1]: the tokens each text took (special ones included, after
+ * truncation), what OpenAI's {@code usage} counts and text-generation answers under the same name.
  */
 final class FeatureExtractor implements TextTask {
     static final String TEXT = "text";
     static final String EMBEDDING = "embedding";
+    static final String PROMPT_TOKENS = "prompt_tokens";
     static final String LAST_HIDDEN_STATE = "last_hidden_state";
     private static final Map<String, String> PARAMETERS = Map.of(
             "pooling", "mean (the default) or cls",
@@ -43,7 +46,8 @@ final class FeatureExtractor implements TextTask {
                     + java.util.Arrays.toString(shape) + ", not [batch, tokens, hidden]");
         }
         this.signature = new Signature(List.of(TensorSpec.tensor(TEXT, DataType.BYTES, List.of(-1L))),
-                List.of(TensorSpec.tensor(EMBEDDING, DataType.FP32, List.of(-1L, shape[2]))));
+                List.of(TensorSpec.tensor(EMBEDDING, DataType.FP32, List.of(-1L, shape[2])),
+                        TensorSpec.tensor(PROMPT_TOKENS, DataType.INT64, List.of(-1L))));
     }
 
     @Override
@@ -88,7 +92,11 @@ final class FeatureExtractor implements TextTask {
         int length = (int) hidden.shape()[1];
         int size = (int) hidden.shape()[2];
         float[] out = new float[texts.size() * size];
+        long[] counts = new long[texts.size()];
         for (int row = 0; row < texts.size(); row++) {
+            for (int t = 0; t < batch.length(); t++) {
+                counts[row] += batch.mask()[row * batch.length() + t];
+            }
             double[] vector = new double[size];
             int tokens = call.cls() ? 1 : 0;
             for (int t = 0; t < (call.cls() ? 1 : length); t++) {
@@ -111,7 +119,19 @@ final class FeatureExtractor implements TextTask {
                 out[row * size + j] = (float) (vector[j] * scale);
             }
         }
-        return Map.of(EMBEDDING, Tensor.ofFloats(EMBEDDING, new long[]{texts.size(), size}, out));
+        Map<String, Output> answer = new java.util.LinkedHashMap<>();
+        if (outputs.isEmpty() || outputs.contains(EMBEDDING)) {
+            answer.put(EMBEDDING, Tensor.ofFloats(EMBEDDING, new long[]{texts.size(), size}, out));
+        }
+        if (outputs.isEmpty() || outputs.contains(PROMPT_TOKENS)) {
+            java.nio.ByteBuffer data = java.nio.ByteBuffer.allocate(counts.length * Long.BYTES)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (long c : counts) {
+                data.putLong(c);
+            }
+            answer.put(PROMPT_TOKENS, Tensor.of(PROMPT_TOKENS, DataType.INT64, new long[]{texts.size()}, data.flip()));
+        }
+        return answer;
     }
 
     @Override
