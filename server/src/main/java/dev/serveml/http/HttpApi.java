@@ -121,6 +121,7 @@ public final class HttpApi {
         new V2Handler(registry, host, predictor, deployments, database, responses).register(this);
         new DeploymentsHandler(deployments, predictor, stats, responses).register(this);
         new OpenAiHandler(registry, deployments, predictor, responses).register(this);
+        new CompletionsHandler(predictor, responses).register(this);
         new AuthHandler(identity.service(), audit, responses).register(this);
         ImportsHandler importsHandler = new ImportsHandler(imports, responses);
         importsHandler.register(this);

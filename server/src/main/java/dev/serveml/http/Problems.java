@@ -82,7 +82,8 @@ final class Problems {
             ctx.request().resume();
         }
         ProblemType type = problem.type();
-        response.setStatusCode(type.status());
+        // OpenAI answers every invalid request 400; its clients read 422 as another kind of error.
+        response.setStatusCode(type.status() == 422 && isOpenAi(ctx) ? 400 : type.status());
         if (type.retryable()) {
             response.putHeader("Retry-After", Long.toString(problem.retryAfterSeconds() > 0
                     ? problem.retryAfterSeconds() : 1));

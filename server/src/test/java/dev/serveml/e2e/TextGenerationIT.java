@@ -72,10 +72,12 @@ class TextGenerationIT {
                 case "generated_text" -> assertThat(o.at("/data/0").asText()).isEqualTo(greedy.get("generated_text").asText());
                 case "prompt_tokens" -> assertThat(o.at("/data/0").asLong()).isEqualTo(greedy.get("prompt_ids").size());
                 case "completion_tokens" -> assertThat(o.at("/data/0").asLong()).isEqualTo(12);
+                case "finish_reason" -> assertThat(o.at("/data/0").asText()).as("12 tokens, all it was allowed")
+                        .isEqualTo("length");
                 default -> throw new AssertionError(o.toString());
             }
         }
-        assertThat(outputs.size()).isEqualTo(3);
+        assertThat(outputs.size()).isEqualTo(4);
     }
 
     @Test

@@ -51,7 +51,8 @@ import java.util.SplittableRandom;
  *
  * <p>Signature: {@code text} BYTES [-1] in; {@code generated_text} BYTES [-1] (the prompt first
  * unless {@code return_full_text} is false, as Hugging Face does), {@code prompt_tokens} and
- * {@code completion_tokens} INT64 [-1] (for usage accounting) out. Each row is its own loop, and
+ * {@code completion_tokens} INT64 [-1] (for usage accounting) and {@code finish_reason} BYTES [-1]
+ * ({@code length}, {@code eos} or {@code stop}: why each row ended) out. Each row is its own loop, and
  * the batcher stacks no calls ({@link #batchable}): sequences sharing model calls step by step is
  * continuous batching, later work. {@link #generate} ({@link Generator}) is the call another route
  * (streaming, the OpenAI completions) makes, with a listener per token that may stop the loop.
@@ -61,6 +62,7 @@ final class TextGenerator implements TextTask, Generator {
     static final String GENERATED_TEXT = "generated_text";
     static final String PROMPT_TOKENS = "prompt_tokens";
     static final String COMPLETION_TOKENS = "completion_tokens";
+    static final String FINISH_REASON = "finish_reason";
     static final String POSITION_IDS = "position_ids";
     static final String USE_CACHE_BRANCH = "use_cache_branch";
     static final String LOGITS = "logits";
@@ -71,7 +73,8 @@ final class TextGenerator implements TextTask, Generator {
             List.of(TensorSpec.tensor(TEXT, DataType.BYTES, List.of(-1L))),
             List.of(TensorSpec.tensor(GENERATED_TEXT, DataType.BYTES, List.of(-1L)),
                     TensorSpec.tensor(PROMPT_TOKENS, DataType.INT64, List.of(-1L)),
-                    TensorSpec.tensor(COMPLETION_TOKENS, DataType.INT64, List.of(-1L))));
+                    TensorSpec.tensor(COMPLETION_TOKENS, DataType.INT64, List.of(-1L)),
+                    TensorSpec.tensor(FINISH_REASON, DataType.BYTES, List.of(-1L))));
     private static final Map<String, String> PARAMETERS = Map.of(
             "max_new_tokens", "a whole number from 1 to the model's context: the most tokens to generate",
             "do_sample", "true to sample, false (the default) for greedy decoding",
@@ -246,8 +249,10 @@ final class TextGenerator implements TextTask, Generator {
         List<byte[]> generated = new ArrayList<>(texts.size());
         ByteBuffer promptTokens = ByteBuffer.allocate(texts.size() * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer completionTokens = ByteBuffer.allocate(texts.size() * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        List<byte[]> finishes = new ArrayList<>(texts.size());
         for (int i = 0; i < texts.size(); i++) {
             Generation g = generate(texts.get(i), "/inputs/" + i, settings, Listener.NONE);
+            finishes.add(g.finish().name().toLowerCase(java.util.Locale.ROOT).getBytes(StandardCharsets.UTF_8));
             String text = settings.returnFullText() ? texts.get(i) + g.text() : g.text();
             generated.add(text.getBytes(StandardCharsets.UTF_8));
             promptTokens.putLong(g.promptIds().length);
@@ -256,7 +261,8 @@ final class TextGenerator implements TextTask, Generator {
         long[] shape = {texts.size()};
         return Map.of(GENERATED_TEXT, Tensor.ofBytes(GENERATED_TEXT, shape, generated),
                 PROMPT_TOKENS, Tensor.of(PROMPT_TOKENS, DataType.INT64, shape, promptTokens.flip()),
-                COMPLETION_TOKENS, Tensor.of(COMPLETION_TOKENS, DataType.INT64, shape, completionTokens.flip()));
+                COMPLETION_TOKENS, Tensor.of(COMPLETION_TOKENS, DataType.INT64, shape, completionTokens.flip()),
+                FINISH_REASON, Tensor.ofBytes(FINISH_REASON, shape, finishes));
     }
 
     /**
