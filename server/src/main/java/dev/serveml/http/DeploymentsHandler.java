@@ -15,13 +15,10 @@ import dev.serveml.problem.ProblemType;
 import dev.serveml.stats.ServingStats;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
@@ -156,14 +153,11 @@ final class DeploymentsHandler {
      */
     private void events(RoutingContext ctx) {
         Deployment d = deployments.require(HttpApi.principal(ctx), ctx.pathParam("name"));
-        EventStream stream = new EventStream(ctx.response(), lastEventId(ctx));
+        EventStream<DeploymentEvent> stream = new EventStream<>(ctx, new EventStream.Kind<>(DeploymentEvent::id,
+                DeploymentEvent::step, this::data, e -> e.status().settled(), "waiting for the deployment to settle"));
         io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
         Runnable unwatch = deployments.watch(d, e -> context.runOnContext(v -> stream.live(e)));
-        stream.onClose(unwatch);
-        ctx.response().closeHandler(v -> stream.close());
-        // A stopping server ends the stream rather than holding its stop until the timeout; the
-        // client reconnects (to another replica) with Last-Event-ID and misses nothing.
-        ctx.request().connection().shutdownHandler(v -> stream.close());
+        stream.closeWith(ctx, unwatch);
         responses.vertx().executeBlocking(() -> deployments.events(d), false)
                 .onSuccess(stream::replay)
                 .onFailure(e -> {
@@ -172,100 +166,16 @@ final class DeploymentsHandler {
                 });
     }
 
-    private static long lastEventId(RoutingContext ctx) {
-        try {
-            String h = ctx.request().getHeader("Last-Event-ID");
-            return h == null ? 0 : Long.parseLong(h.trim());
-        } catch (NumberFormatException e) {
-            return 0;
-        }
-    }
-
-    /** One subscriber's stream; used on its request's event loop only. */
-    private final class EventStream {
-        private final HttpServerResponse response;
-        private final List<DeploymentEvent> early = new ArrayList<>();
-        private long lastSent;
-        private boolean replayed;
-        private boolean closed;
-        private Runnable onClose = () -> { };
-
-        EventStream(HttpServerResponse response, long lastSent) {
-            this.response = response;
-            this.lastSent = lastSent;
-        }
-
-        void onClose(Runnable action) {
-            this.onClose = action;
-        }
-
-        void replay(List<DeploymentEvent> past) {
-            if (closed) {
-                return;
-            }
-            response.setStatusCode(200).setChunked(true).putHeader("Content-Type", "text/event-stream")
-                    .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");
-            List<DeploymentEvent> all = new ArrayList<>(past);
-            all.addAll(early);
-            all.sort(Comparator.comparingLong(DeploymentEvent::id));
-            replayed = true;
-            DeploymentEvent last = null;
-            for (DeploymentEvent e : all) {
-                if (write(e)) {
-                    last = e;
-                }
-            }
-            if (last == null && !past.isEmpty()) {
-                last = past.get(past.size() - 1);
-            }
-            if (last != null && last.status().settled()) {
-                close();
-            } else {
-                response.write(": waiting for the deployment to settle\n\n");
-            }
-        }
-
-        void live(DeploymentEvent e) {
-            if (closed) {
-                return;
-            }
-            if (!replayed) {
-                early.add(e);
-                return;
-            }
-            if (write(e) && e.status().settled()) {
-                close();
-            }
-        }
-
-        private boolean write(DeploymentEvent e) {
-            if (e.id() <= lastSent) {
-                return false;
-            }
-            lastSent = e.id();
-            Buffer data = responses.write(g -> {
-                g.writeStartObject();
-                g.writeNumberField("id", e.id());
-                g.writeStringField("at", e.at().toString());
-                g.writeStringField("step", e.step());
-                g.writeNumberField("percent", e.percent());
-                g.writeStringField("message", e.message());
-                g.writeStringField("status", e.status().value());
-                g.writeEndObject();
-            });
-            response.write("id: " + e.id() + "\nevent: " + e.step() + "\ndata: " + data + "\n\n");
-            return true;
-        }
-
-        void close() {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            onClose.run();
-            if (!response.ended() && !response.closed()) {
-                response.end();
-            }
-        }
+    private Buffer data(DeploymentEvent e) {
+        return responses.write(g -> {
+            g.writeStartObject();
+            g.writeNumberField("id", e.id());
+            g.writeStringField("at", e.at().toString());
+            g.writeStringField("step", e.step());
+            g.writeNumberField("percent", e.percent());
+            g.writeStringField("message", e.message());
+            g.writeStringField("status", e.status().value());
+            g.writeEndObject();
+        });
     }
 }

@@ -17,12 +17,9 @@ import dev.serveml.problem.ProblemType;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -288,17 +285,15 @@ final class ImportsHandler {
         Principal caller = HttpApi.principal(ctx);
         String name = ctx.pathParam("name");
         String id = ctx.pathParam("id");
-        long lastEventId = lastEventId(ctx);
         io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
         responses.vertx().executeBlocking(() -> imports.require(caller, name, id), false).onFailure(ctx::fail)
                 .onSuccess(imp -> {
-                    EventStream stream = new EventStream(ctx.response(), lastEventId);
+                    EventStream<ImportEvent> stream = new EventStream<>(ctx, new EventStream.Kind<>(ImportEvent::id,
+                            e -> e.state().phase().value(),
+                            e -> responses.write(g -> responses.mapper().writeValue(g, ImportView.of(e.state()))),
+                            e -> e.state().phase().settled(), "waiting for the import to finish"));
                     Runnable unwatch = imports.watch(imp, e -> context.runOnContext(v -> stream.live(e)));
-                    stream.onClose(unwatch);
-                    ctx.response().closeHandler(v -> stream.close());
-                    // A stopping server ends the stream rather than holding its stop until the timeout; the
-                    // client reconnects with Last-Event-ID and misses nothing.
-                    ctx.request().connection().shutdownHandler(v -> stream.close());
+                    stream.closeWith(ctx, unwatch);
                     responses.vertx().executeBlocking(() -> imports.events(imp), false)
                             .onSuccess(stream::replay)
                             .onFailure(e -> {
@@ -306,93 +301,5 @@ final class ImportsHandler {
                                 ctx.fail(e);
                             });
                 });
-    }
-
-    private static long lastEventId(RoutingContext ctx) {
-        try {
-            String h = ctx.request().getHeader("Last-Event-ID");
-            return h == null ? 0 : Long.parseLong(h.trim());
-        } catch (NumberFormatException e) {
-            return 0;
-        }
-    }
-
-    /** One subscriber's stream; used on its request's event loop only. */
-    private final class EventStream {
-        private final HttpServerResponse response;
-        private final List<ImportEvent> early = new ArrayList<>();
-        private long lastSent;
-        private boolean replayed;
-        private boolean closed;
-        private Runnable onClose = () -> { };
-
-        EventStream(HttpServerResponse response, long lastSent) {
-            this.response = response;
-            this.lastSent = lastSent;
-        }
-
-        void onClose(Runnable action) {
-            this.onClose = action;
-        }
-
-        void replay(List<ImportEvent> past) {
-            if (closed) {
-                return;
-            }
-            response.setStatusCode(200).setChunked(true).putHeader("Content-Type", "text/event-stream")
-                    .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");
-            List<ImportEvent> all = new ArrayList<>(past);
-            all.addAll(early);
-            all.sort(Comparator.comparingLong(ImportEvent::id));
-            replayed = true;
-            ImportEvent last = null;
-            for (ImportEvent e : all) {
-                if (write(e)) {
-                    last = e;
-                }
-            }
-            if (last == null && !all.isEmpty()) {
-                last = all.get(all.size() - 1);
-            }
-            if (last != null && last.state().phase().settled()) {
-                close();
-            } else {
-                response.write(": waiting for the import to finish\n\n");
-            }
-        }
-
-        void live(ImportEvent e) {
-            if (closed) {
-                return;
-            }
-            if (!replayed) {
-                early.add(e);
-                return;
-            }
-            if (write(e) && e.state().phase().settled()) {
-                close();
-            }
-        }
-
-        private boolean write(ImportEvent e) {
-            if (e.id() <= lastSent) {
-                return false;
-            }
-            lastSent = e.id();
-            Buffer data = responses.write(g -> responses.mapper().writeValue(g, ImportView.of(e.state())));
-            response.write("id: " + e.id() + "\nevent: " + e.state().phase().value() + "\ndata: " + data + "\n\n");
-            return true;
-        }
-
-        void close() {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            onClose.run();
-            if (!response.ended() && !response.closed()) {
-                response.end();
-            }
-        }
     }
 }
