@@ -79,7 +79,7 @@ final class FeatureExtractor implements TextTask {
         Call call = call(parameters);
         List<String> texts = TextColumn.read(inputs, TEXT, false).requireTexts().values();
         if (!call.truncation()) {
-            encoder.requireWithinLength(encoder.encode(texts), i -> "/inputs/" + i);
+            encoder.requireWithinLength(texts);
         }
     }
 

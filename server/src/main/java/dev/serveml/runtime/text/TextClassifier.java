@@ -174,20 +174,12 @@ public final class TextClassifier implements TextTask {
         return out.values();
     }
 
-    /**
-     * Refuses texts longer than the model's maximum, for a caller that asked not to truncate; the
-     * error names the first such text.
-     */
-    public void requireWithinLength(List<String> texts) {
-        encoder.requireWithinLength(encoder.encode(texts), i -> "/inputs/" + i);
-    }
-
     @Override
     public void check(List<dev.serveml.tensor.Tensor> inputs, dev.serveml.runtime.Parameters parameters) {
         Parameters p = parameters(parameters);
         List<String> texts = TextColumn.read(inputs, TEXT, false).requireTexts().values();
         if (!p.truncation()) {
-            requireWithinLength(texts);
+            encoder.requireWithinLength(texts);
         }
     }
 

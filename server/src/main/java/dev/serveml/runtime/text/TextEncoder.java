@@ -223,6 +223,11 @@ final class TextEncoder implements AutoCloseable {
         return tokenizer.encode(text, false, false);
     }
 
+    /** Refuses the first of the texts (named {@code /inputs/i}) the tokenizer would cut, for a caller that asked not to truncate. */
+    void requireWithinLength(List<String> texts) {
+        requireWithinLength(encode(texts), i -> "/inputs/" + i);
+    }
+
     /** Refuses the first encoding the tokenizer had to cut, for a caller that asked not to truncate. */
     void requireWithinLength(Encoding[] encodings, java.util.function.IntFunction<String> pointer) {
         for (int i = 0; i < encodings.length; i++) {
