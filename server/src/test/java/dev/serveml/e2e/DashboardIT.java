@@ -12,26 +12,17 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
-import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -46,9 +37,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * page land in target/screenshots for a person to look at.
  */
 class DashboardIT {
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-    private static final Path SCREENSHOTS = Path.of("target", "screenshots");
     private static final Duration WAIT = Duration.ofSeconds(30);
 
     @RegisterExtension
@@ -56,49 +44,37 @@ class DashboardIT {
     @TempDir
     static Path profileDir;
     static TestServer server;
-    static ChromeDriverService service;
+    static Browser browser;
     static WebDriver driver;
 
     @BeforeAll
     static void start() throws IOException {
-        SystemRequirements.require(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-                "Chromium and its driver are not installed (apt-get install chromium chromium-driver)");
-        Files.createDirectories(SCREENSHOTS);
         server = shared.server();
-        service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
-        ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile()).addArguments("--headless", "--no-sandbox",
-                "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--user-data-dir=" + profileDir, "--window-size=1280,1000");
-        driver = new ChromeDriver(service, options);
+        browser = Browser.start(server, profileDir, new Dimension(1280, 1000), WAIT);
+        driver = browser.driver;
     }
 
     @AfterAll
     static void stop() {
-        try {
-            if (driver != null) {
-                driver.quit();
-            }
-        } finally {
-            if (service != null) {
-                service.stop();
-            }
+        if (browser != null) {
+            browser.close();
         }
     }
 
     @BeforeEach
     void signIn() {
         driver.manage().window().setSize(new Dimension(1280, 1000));
-        open("/login");
+        browser.open("/login");
         ((JavascriptExecutor) driver).executeScript("sessionStorage.clear()");
         driver.navigate().refresh();
         signInAs("admin", TestServer.ADMIN_PASSWORD);
     }
 
     private static void signInAs(String username, String password) {
-        type("login-username", username);
-        type("login-password", password);
-        click("login-submit");
-        visible("page-deployments");
+        browser.type("login-username", username);
+        browser.type("login-password", password);
+        browser.click("login-submit");
+        browser.visible("page-deployments");
     }
 
     @AfterEach
@@ -110,129 +86,129 @@ class DashboardIT {
     void withAuthenticationOffTheDashboardNeedsNoSignInAndABannerSaysSo(@TempDir Path openDir) {
         try (TestServer open = TestServer.start(openDir, java.util.Map.of("SERVEML_AUTH", "off"))) {
             driver.get(open.uri("/#/login").toString());
-            visible("page-deployments");
-            assertThat(visible("auth-off-banner").getText()).contains("Authentication is off", "SERVEML_AUTH=off",
+            browser.visible("page-deployments");
+            assertThat(browser.visible("auth-off-banner").getText()).contains("Authentication is off", "SERVEML_AUTH=off",
                     "admin");
-            assertThat(driver.findElements(testId("login-form"))).isEmpty();
-            assertThat(driver.findElements(testId("sign-out"))).isEmpty();
-            click("nav-models");
-            visible("page-models");
-            click("nav-audit");
-            visible("page-audit");
-            assertThat(driver.findElements(testId("needs-admin"))).isEmpty();
-            screenshot("auth-off");
+            assertThat(driver.findElements(Browser.testId("login-form"))).isEmpty();
+            assertThat(driver.findElements(Browser.testId("sign-out"))).isEmpty();
+            browser.click("nav-models");
+            browser.visible("page-models");
+            browser.click("nav-audit");
+            browser.visible("page-audit");
+            assertThat(driver.findElements(Browser.testId("needs-admin"))).isEmpty();
+            browser.screenshot("auth-off");
         }
     }
 
     @Test
     void aWrongPasswordIsRefusedInWordsAndTheRightOneSignsInAndOut() {
-        click("sign-out");
-        visible("login-form");
-        screenshot("login");
-        type("login-username", "admin");
-        type("login-password", "not-the-password");
-        click("login-submit");
-        assertThat(visible("login-error-detail").getText()).isNotBlank();
-        type("login-password", TestServer.ADMIN_PASSWORD);
-        click("login-submit");
-        visible("page-deployments");
-        assertThat(visible("signed-in-as").getText()).isEqualTo("admin (admin)");
+        browser.click("sign-out");
+        browser.visible("login-form");
+        browser.screenshot("login");
+        browser.type("login-username", "admin");
+        browser.type("login-password", "not-the-password");
+        browser.click("login-submit");
+        assertThat(browser.visible("login-error-detail").getText()).isNotBlank();
+        browser.type("login-password", TestServer.ADMIN_PASSWORD);
+        browser.click("login-submit");
+        browser.visible("page-deployments");
+        assertThat(browser.visible("signed-in-as").getText()).isEqualTo("admin (admin)");
         assertThat((String) ((JavascriptExecutor) driver).executeScript("return location.href")).doesNotContain("token");
     }
 
     @Test
     void aFailedRegistrationShowsTheProblemDetail() {
-        click("sign-out");
-        click("to-register");
-        type("login-username", "shorty");
-        type("login-password", "short");
-        click("register-submit");
-        assertThat(visible("register-error-detail").getText()).containsIgnoringCase("password");
-        screenshot("register-failed");
+        browser.click("sign-out");
+        browser.click("to-register");
+        browser.type("login-username", "shorty");
+        browser.type("login-password", "short");
+        browser.click("register-submit");
+        assertThat(browser.visible("register-error-detail").getText()).containsIgnoringCase("password");
+        browser.screenshot("register-failed");
     }
 
     @Test
     void theUploadWizardRefusesANameTheServerWouldRefuseAndTakesTheLongestItAccepts() throws Exception {
-        open("/upload");
-        find("upload-file").sendKeys(fixturePath("iris_rf.onnx"));
-        type("upload-model-name", "n".repeat(65));
-        click("wizard-next-1");
+        browser.open("/upload");
+        browser.find("upload-file").sendKeys(fixturePath("iris_rf.onnx"));
+        browser.type("upload-model-name", "n".repeat(65));
+        browser.click("wizard-next-1");
         // Refused by the form (the input's pattern, or the wizard's own check): still on step one.
         boolean refusedByPattern = !(Boolean) ((org.openqa.selenium.JavascriptExecutor) driver).executeScript(
                 "return document.querySelector('[data-testid=upload-model-name]').checkValidity()");
         if (!refusedByPattern) {
-            assertThat(visible("wizard-invalid").getText()).contains("1-64 characters");
+            assertThat(browser.visible("wizard-invalid").getText()).contains("1-64 characters");
         }
-        assertThat(driver.findElements(testId("wizard-next-2"))).isEmpty();
+        assertThat(driver.findElements(Browser.testId("wizard-next-2"))).isEmpty();
 
-        type("upload-model-name", "n".repeat(64));
-        click("wizard-next-1");
-        assertThat(visible("wizard-next-2").isDisplayed()).isTrue();
+        browser.type("upload-model-name", "n".repeat(64));
+        browser.click("wizard-next-1");
+        assertThat(browser.visible("wizard-next-2").isDisplayed()).isTrue();
     }
 
     @Test
     void theIrisModelUploadsThroughTheWizardAndItsConsoleAnswersLabelZero() throws Exception {
-        open("/upload");
-        type("upload-model-name", "iris-ui");
-        find("upload-file").sendKeys(fixturePath("iris_rf.onnx"));
-        click("wizard-next-1");
-        click("wizard-next-2");
-        assertThat(visible("review-file").getText()).startsWith("iris_rf.onnx");
-        click("upload-start");
-        WebElement result = visible("upload-result");
-        assertThat(find("result-status").getText()).isEqualTo("ready");
-        assertThat(find("result-version").getText()).isEqualTo("1");
-        assertThat(find("upload-progress").getDomProperty("value")).isEqualTo("100");
+        browser.open("/upload");
+        browser.type("upload-model-name", "iris-ui");
+        browser.find("upload-file").sendKeys(fixturePath("iris_rf.onnx"));
+        browser.click("wizard-next-1");
+        browser.click("wizard-next-2");
+        assertThat(browser.visible("review-file").getText()).startsWith("iris_rf.onnx");
+        browser.click("upload-start");
+        WebElement result = browser.visible("upload-result");
+        assertThat(browser.find("result-status").getText()).isEqualTo("ready");
+        assertThat(browser.find("result-version").getText()).isEqualTo("1");
+        assertThat(browser.find("upload-progress").getDomProperty("value")).isEqualTo("100");
         assertThat(result.findElement(By.cssSelector("[data-testid=signature-table]")).getText()).contains("FP32");
-        screenshot("upload-result");
+        browser.screenshot("upload-result");
 
-        click("result-open-model");
-        WebElement body = visible("console-json");
+        browser.click("result-open-model");
+        WebElement body = browser.visible("console-json");
         assertThat(body.getDomProperty("value").replaceAll("\\s", "")).isEqualTo("{\"features\":[0,0,0,0]}");
-        assertThat(find("snippet").getText()).contains("/api/v1/models/iris-ui/predict", "curl");
-        click("snippet-tab-java");
-        assertThat(find("snippet").getText()).contains("HttpRequest.newBuilder");
+        assertThat(browser.find("snippet").getText()).contains("/api/v1/models/iris-ui/predict", "curl");
+        browser.click("snippet-tab-java");
+        assertThat(browser.find("snippet").getText()).contains("HttpRequest.newBuilder");
         theConsoleAnswersTheFirstIrisRowWithLabelZeroFromV1(body);
-        screenshot("model");
+        browser.screenshot("model");
 
-        open("/models");
-        assertThat(visible("model-status-iris-ui").getText()).contains("active", "ready");
-        screenshot("models");
+        browser.open("/models");
+        assertThat(browser.visible("model-status-iris-ui").getText()).contains("active", "ready");
+        browser.screenshot("models");
         driver.manage().window().setSize(new Dimension(390, 844));
-        visible("model-row-iris-ui");
-        screenshot("models-phone");
+        browser.visible("model-row-iris-ui");
+        browser.screenshot("models-phone");
     }
 
     @Test
     void aPythonModelWhoseRequirementsCannotBeInstalledShowsPipsMessage() throws Exception {
         SystemRequirements.requireBubblewrap();
         SystemRequirements.requirePython("numpy", "sklearn");
-        open("/upload");
-        type("upload-model-name", "needs-missing");
-        find("upload-file").sendKeys(fixturePath("python/needs_missing_pkg.zip"));
-        click("wizard-next-1");
-        click("wizard-next-2");
-        click("upload-start");
+        browser.open("/upload");
+        browser.type("upload-model-name", "needs-missing");
+        browser.find("upload-file").sendKeys(fixturePath("python/needs_missing_pkg.zip"));
+        browser.click("wizard-next-1");
+        browser.click("wizard-next-2");
+        browser.click("upload-start");
         pipsMessageIsShown();
-        screenshot("upload-failed");
+        browser.screenshot("upload-failed");
     }
 
     @Test
     void aKeyCreatedInTheDashboardWorksUntilItIsRevokedThere() {
-        open("/keys");
-        type("key-name", "dashboard-key");
-        click("key-scope-models:read");
-        click("key-create");
-        String key = visible("new-key-value").getText();
+        browser.open("/keys");
+        browser.type("key-name", "dashboard-key");
+        browser.click("key-scope-models:read");
+        browser.click("key-create");
+        String key = browser.visible("new-key-value").getText();
         assertThat(key).isNotBlank();
-        screenshot("keys");
+        browser.screenshot("keys");
         assertThat(callModelsWith(key).statusCode()).isEqualTo(200);
 
         WebElement revoke = driver.findElements(By.cssSelector("[data-testid^=key-revoke-]")).getLast();
         String id = revoke.getDomAttribute("data-testid").substring("key-revoke-".length());
         revoke.click();
-        click("key-revoke-confirm-" + id);
-        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(testId("key-status-" + id), "revoked"));
+        browser.click("key-revoke-confirm-" + id);
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(Browser.testId("key-status-" + id), "revoked"));
         HttpResponse<String> refused = callModelsWith(key);
         assertThat(refused.statusCode()).isEqualTo(401);
         assertThat(json(refused).get("code").asText()).isEqualTo("invalid-api-key");
@@ -247,11 +223,11 @@ class DashboardIT {
         try {
             assertThat(server.upload("charted", "iris.onnx", TestServer.fixture("iris_rf.onnx")).statusCode())
                     .isEqualTo(201);
-            click("sign-out");
+            browser.click("sign-out");
             signInAs("charter", "password-of-charter");
-            assertThat(visible("signed-in-as").getText()).isEqualTo("charter");
-            open("/models/charted");
-            visible("charts-empty");
+            assertThat(browser.visible("signed-in-as").getText()).isEqualTo("charter");
+            browser.open("/models/charted");
+            browser.visible("charts-empty");
             traffic = Thread.ofVirtual().start(() -> {
                 // Varied rows, so that the model runs rather than the response cache.
                 java.util.Random random = new java.util.Random(7);
@@ -277,83 +253,83 @@ class DashboardIT {
         assertThat(chartAttribute("chart-rps-rps", "d")).matches("M[\\d.]+,[\\d.]+( L[\\d.]+,[\\d.]+)+");
         assertThat(chartAttribute("chart-latency-p95", "d")).contains("L");
         // The latest step may hold no calls yet: the legend shows the latest figure, not a dash.
-        assertThat(visible("chart-latency-p95-now").getText()).matches("p95 [\\d.]+ ms");
-        assertThat(driver.findElements(testId("charts-error"))).isEmpty();
-        screenshotWholePage("model-charts");
+        assertThat(browser.visible("chart-latency-p95-now").getText()).matches("p95 [\\d.]+ ms");
+        assertThat(driver.findElements(Browser.testId("charts-error"))).isEmpty();
+        browser.screenshotWholePage("model-charts");
     }
 
     @Test
     void theIrisModelDeploysThroughTheWizardTurnsActiveAndItsConsoleAnswersLabelZero() throws Exception {
-        open("/deploy");
-        visible("wizard-step-1");
-        type("wizard-model-name", "iris-wiz");
-        find("wizard-file").sendKeys(fixturePath("iris_rf.onnx"));
-        screenshot("deploy-1-model");
-        click("wizard-next-1");
-        type("wizard-max-batch-size", "8");
-        type("wizard-warmup", "{\"features\": [5.1, 3.5, 1.4");
-        click("wizard-next-2");
-        assertThat(visible("wizard-invalid").getText()).contains("warm-up sample is not JSON");
-        type("wizard-warmup", "{\"features\": [5.1, 3.5, 1.4, 0.2]}");
-        screenshot("deploy-2-resources");
-        click("wizard-next-2");
-        type("wizard-env", "LOG_LEVEL=info");
-        screenshot("deploy-3-dependencies");
-        click("wizard-next-3");
-        type("wizard-deployment-name", "iris-web");
-        assertThat(visible("review-model").getText()).contains("iris-wiz", "iris_rf.onnx");
-        screenshot("deploy-4-review");
-        click("wizard-next-4");
+        browser.open("/deploy");
+        browser.visible("wizard-step-1");
+        browser.type("wizard-model-name", "iris-wiz");
+        browser.find("wizard-file").sendKeys(fixturePath("iris_rf.onnx"));
+        browser.screenshot("deploy-1-model");
+        browser.click("wizard-next-1");
+        browser.type("wizard-max-batch-size", "8");
+        browser.type("wizard-warmup", "{\"features\": [5.1, 3.5, 1.4");
+        browser.click("wizard-next-2");
+        assertThat(browser.visible("wizard-invalid").getText()).contains("warm-up sample is not JSON");
+        browser.type("wizard-warmup", "{\"features\": [5.1, 3.5, 1.4, 0.2]}");
+        browser.screenshot("deploy-2-resources");
+        browser.click("wizard-next-2");
+        browser.type("wizard-env", "LOG_LEVEL=info");
+        browser.screenshot("deploy-3-dependencies");
+        browser.click("wizard-next-3");
+        browser.type("wizard-deployment-name", "iris-web");
+        assertThat(browser.visible("review-model").getText()).contains("iris-wiz", "iris_rf.onnx");
+        browser.screenshot("deploy-4-review");
+        browser.click("wizard-next-4");
 
-        assertThat(visible("rollout-active").getText()).contains("Active");
-        assertThat(find("upload-progress").getDomProperty("value")).isEqualTo("100");
-        assertThat(find("rollout-progress").getDomProperty("value")).isEqualTo("100");
-        assertThat(find("rollout-status-badge").getText()).isEqualTo("active");
-        assertThat(find("rollout-steps").getText()).contains("created");
-        screenshot("deploy-progress");
+        assertThat(browser.visible("rollout-active").getText()).contains("Active");
+        assertThat(browser.find("upload-progress").getDomProperty("value")).isEqualTo("100");
+        assertThat(browser.find("rollout-progress").getDomProperty("value")).isEqualTo("100");
+        assertThat(browser.find("rollout-status-badge").getText()).isEqualTo("active");
+        assertThat(browser.find("rollout-steps").getText()).contains("created");
+        browser.screenshot("deploy-progress");
 
-        click("open-deployment");
-        assertThat(visible("deployment-status").getText()).isEqualTo("active");
-        assertThat(find("endpoint-url").getText()).endsWith("/api/v1/deployments/iris-web/predict");
-        click("snippet-tab-python");
-        assertThat(find("snippet").getText()).contains("requests.post", "/api/v1/deployments/iris-web/predict");
-        assertThat(find("deployment-config").getText()).contains("up to 8 rows", "LOG_LEVEL");
+        browser.click("open-deployment");
+        assertThat(browser.visible("deployment-status").getText()).isEqualTo("active");
+        assertThat(browser.find("endpoint-url").getText()).endsWith("/api/v1/deployments/iris-web/predict");
+        browser.click("snippet-tab-python");
+        assertThat(browser.find("snippet").getText()).contains("requests.post", "/api/v1/deployments/iris-web/predict");
+        assertThat(browser.find("deployment-config").getText()).contains("up to 8 rows", "LOG_LEVEL");
         assertThat(json(server.get("/api/v1/deployments/iris-web")).get("config").get("warmup"))
                 .isEqualTo(json("{\"features\": [5.1, 3.5, 1.4, 0.2]}"));
-        WebElement body = visible("console-json");
+        WebElement body = browser.visible("console-json");
         assertThat(body.getDomProperty("value").replaceAll("\\s", "")).isEqualTo("{\"features\":[0,0,0,0]}");
         theConsoleAnswersTheFirstIrisRowWithLabelZeroFromV1(body);
-        screenshotWholePage("deployment");
+        browser.screenshotWholePage("deployment");
 
-        open("/deployments");
-        assertThat(visible("deployment-status-iris-web").getText()).isEqualTo("active");
-        assertThat(find("deployment-policy-iris-web").getText()).isEqualTo("v1 100%");
-        new WebDriverWait(driver, WAIT).until(d -> d.findElement(testId("deployment-figures-iris-web")).getText()
+        browser.open("/deployments");
+        assertThat(browser.visible("deployment-status-iris-web").getText()).isEqualTo("active");
+        assertThat(browser.find("deployment-policy-iris-web").getText()).isEqualTo("v1 100%");
+        new WebDriverWait(driver, WAIT).until(d -> d.findElement(Browser.testId("deployment-figures-iris-web")).getText()
                 .contains("/min"));
-        screenshot("deployments");
+        browser.screenshot("deployments");
         driver.manage().window().setSize(new Dimension(390, 844));
-        visible("deployment-row-iris-web");
-        screenshot("deployments-phone");
-        open("/deployments/iris-web");
-        visible("console-json");
-        screenshotWholePage("deployment-phone");
+        browser.visible("deployment-row-iris-web");
+        browser.screenshot("deployments-phone");
+        browser.open("/deployments/iris-web");
+        browser.visible("console-json");
+        browser.screenshotWholePage("deployment-phone");
     }
 
     @Test
     void aPythonModelWhoseRequirementsCannotBeInstalledShowsPipsMessageInTheWizard() throws Exception {
         SystemRequirements.requireBubblewrap();
         SystemRequirements.requirePython("numpy", "sklearn");
-        open("/deploy");
-        type("wizard-model-name", "needs-missing-wiz");
-        find("wizard-file").sendKeys(fixturePath("python/needs_missing_pkg.zip"));
-        click("wizard-next-1");
-        click("wizard-next-2");
-        assertThat(visible("wizard-requirements").isDisplayed()).isTrue();
-        click("wizard-next-3");
-        click("wizard-next-4");
+        browser.open("/deploy");
+        browser.type("wizard-model-name", "needs-missing-wiz");
+        browser.find("wizard-file").sendKeys(fixturePath("python/needs_missing_pkg.zip"));
+        browser.click("wizard-next-1");
+        browser.click("wizard-next-2");
+        assertThat(browser.visible("wizard-requirements").isDisplayed()).isTrue();
+        browser.click("wizard-next-3");
+        browser.click("wizard-next-4");
         pipsMessageIsShown();
-        visible("wizard-retry");
-        screenshot("deploy-failed");
+        browser.visible("wizard-retry");
+        browser.screenshot("deploy-failed");
     }
 
     @Test
@@ -365,20 +341,20 @@ class DashboardIT {
                 + "\"canary\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}}");
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         server.awaitDeployment("canary-web", "active");
-        open("/deployments/canary-web");
-        assertThat(visible("deployment-policy").getText()).isEqualTo("v1 100%");
-        type("weight-1", "90");
-        type("weight-2", "10");
-        click("policy-save");
-        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(testId("deployment-policy"), "v1 90% · v2 10%"));
-        assertThat(visible("deployment-flash").getText()).contains("done");
+        browser.open("/deployments/canary-web");
+        assertThat(browser.visible("deployment-policy").getText()).isEqualTo("v1 100%");
+        browser.type("weight-1", "90");
+        browser.type("weight-2", "10");
+        browser.click("policy-save");
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(Browser.testId("deployment-policy"), "v1 90% · v2 10%"));
+        assertThat(browser.visible("deployment-flash").getText()).contains("done");
         assertThat(json(server.get("/api/v1/deployments/canary-web")).get("policy")).isEqualTo(
                 json("{\"versions\": [{\"version\": 1, \"weight\": 90}, {\"version\": 2, \"weight\": 10}]}"));
-        visible("member-row-2");
-        screenshotWholePage("deployment-canary");
+        browser.visible("member-row-2");
+        browser.screenshotWholePage("deployment-canary");
 
-        click("deployment-rollback");
-        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(testId("deployment-policy"), "v1 100%"));
+        browser.click("deployment-rollback");
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(Browser.testId("deployment-policy"), "v1 100%"));
     }
 
     @Test
@@ -388,47 +364,47 @@ class DashboardIT {
                 + "\"tuned\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}}");
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         server.awaitDeployment("tuned-web", "active");
-        open("/deployments/tuned-web");
-        click("config-edit");
-        type("config-instances", "2");
-        type("config-max-batch-size", "8");
-        new Select(visible("config-cache")).selectByVisibleText("Off");
-        screenshot("deployment-config-form");
-        click("config-save");
+        browser.open("/deployments/tuned-web");
+        browser.click("config-edit");
+        browser.type("config-instances", "2");
+        browser.type("config-max-batch-size", "8");
+        new Select(browser.visible("config-cache")).selectByVisibleText("Off");
+        browser.screenshot("deployment-config-form");
+        browser.click("config-save");
 
-        assertThat(visible("deployment-flash").getText()).contains("done");
-        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(testId("deployment-cache"), "off"));
+        assertThat(browser.visible("deployment-flash").getText()).contains("done");
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(Browser.testId("deployment-cache"), "off"));
         JsonNode config = json(server.get("/api/v1/deployments/tuned-web")).get("config");
         assertThat(config.get("instances").asInt()).isEqualTo(2);
         assertThat(config.get("max_batch_size").asInt()).isEqualTo(8);
         assertThat(config.get("cache").get("enabled").asBoolean()).isFalse();
-        assertThat(visible("deployment-config").getText()).contains("up to 8 rows");
+        assertThat(browser.visible("deployment-config").getText()).contains("up to 8 rows");
     }
 
     @Test
     void aModelDeletedOnItsPageCanBeRestoredThere() {
         assertThat(server.upload("doomed", "iris.onnx", TestServer.fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
-        open("/models/doomed");
-        click("model-delete");
-        click("model-delete-confirm");
-        visible("model-deleted");
+        browser.open("/models/doomed");
+        browser.click("model-delete");
+        browser.click("model-delete-confirm");
+        browser.visible("model-deleted");
         assertThat(server.get("/api/v1/models/doomed").statusCode()).isEqualTo(404);
-        screenshot("model-deleted");
-        click("model-restore");
-        assertThat(visible("model-flash").getText()).contains("restored");
+        browser.screenshot("model-deleted");
+        browser.click("model-restore");
+        assertThat(browser.visible("model-flash").getText()).contains("restored");
         assertThat(server.get("/api/v1/models/doomed").statusCode()).isEqualTo(200);
     }
 
     @Test
     void theAuditLogFiltersByAction() {
         server.postJson("/api/v1/api-keys", "{\"name\": \"for-audit\", \"scopes\": [\"predict\"]}");
-        open("/audit");
-        visible("audit-table");
-        screenshot("audit");
-        type("audit-action", "api_key.created");
-        click("audit-apply");
-        new WebDriverWait(driver, WAIT).until(d -> !d.findElements(testId("audit-row-action")).isEmpty()
-                && d.findElements(testId("audit-row-action")).stream().allMatch(e -> e.getText().equals("api_key.created")));
+        browser.open("/audit");
+        browser.visible("audit-table");
+        browser.screenshot("audit");
+        browser.type("audit-action", "api_key.created");
+        browser.click("audit-apply");
+        new WebDriverWait(driver, WAIT).until(d -> !d.findElements(Browser.testId("audit-row-action")).isEmpty()
+                && d.findElements(Browser.testId("audit-row-action")).stream().allMatch(e -> e.getText().equals("api_key.created")));
     }
 
     @Test
@@ -439,9 +415,9 @@ class DashboardIT {
                 + "\"sst2-dash\", \"policy\": {\"versions\": [{\"version\": 1, \"weight\": 100}]}}");
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         server.awaitDeployment("sst2-web", "active");
-        open("/deployments/sst2-web");
-        assertThat(visible("console-text-form").getDomAttribute("data-task")).isEqualTo("text-classification");
-        assertThat(find("snippet").getText()).contains("\"inputs\"", "top_k");
+        browser.open("/deployments/sst2-web");
+        assertThat(browser.visible("console-text-form").getDomAttribute("data-task")).isEqualTo("text-classification");
+        assertThat(browser.find("snippet").getText()).contains("\"inputs\"", "top_k");
 
         List<WebElement> bars = sendText("I loved this movie!");
         assertThat(bars).extracting(b -> b.getDomAttribute("data-label")).containsExactly("POSITIVE", "NEGATIVE");
@@ -450,8 +426,8 @@ class DashboardIT {
         assertThat(positive).isGreaterThan(negative);
         assertThat(positive + negative).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-3));
         assertThat(bars.get(0).findElement(By.tagName("meter")).getDomProperty("value")).startsWith("0.");
-        assertThat(find("console-output").getDomProperty("textContent")).contains("\"label\": \"POSITIVE\"");
-        screenshotWholePage("deployment-text-console");
+        assertThat(browser.find("console-output").getDomProperty("textContent")).contains("\"label\": \"POSITIVE\"");
+        browser.screenshotWholePage("deployment-text-console");
     }
 
     @Test
@@ -462,11 +438,11 @@ class DashboardIT {
         HttpResponse<String> uploaded = server.upload("xss-labels-dash", "repo.zip", RepoZip.of("bert-tiny-sst2")
                 .with("bert-tiny-sst2/config.json", config.getBytes(StandardCharsets.UTF_8)).bytes());
         assertThat(uploaded.statusCode()).as(uploaded.body()).isEqualTo(201);
-        open("/models/xss-labels-dash");
-        visible("console-text-form");
+        browser.open("/models/xss-labels-dash");
+        browser.visible("console-text-form");
 
         List<WebElement> bars = sendText("<b id=bold>not bold</b> " + payload);
-        assertThat(bars).extracting(b -> b.findElement(testId("console-bar-label")).getText()).contains(payload, "POSITIVE");
+        assertThat(bars).extracting(b -> b.findElement(Browser.testId("console-bar-label")).getText()).contains(payload, "POSITIVE");
         assertThat(driver.findElements(By.cssSelector("main img, main b#bold"))).as("the label is text, not an element").isEmpty();
         assertThat(((JavascriptExecutor) driver).executeScript("return window.__xss === undefined")).isEqualTo(true);
     }
@@ -475,13 +451,13 @@ class DashboardIT {
     void aTokenClassificationModelsConsoleHighlightsTheEntitiesInTheTextAsText() {
         HttpResponse<String> uploaded = server.upload("ner-dash", "bert-tiny-ner.zip", RepoZip.of("bert-tiny-ner").bytes());
         assertThat(uploaded.statusCode()).as(uploaded.body()).isEqualTo(201);
-        open("/models/ner-dash");
-        assertThat(visible("console-text-form").getDomAttribute("data-task")).isEqualTo("token-classification");
+        browser.open("/models/ner-dash");
+        assertThat(browser.visible("console-text-form").getDomAttribute("data-task")).isEqualTo("token-classification");
         String text = "Unbelievable playing, truly great. <img src=x onerror=window.__xss=2>";
-        type("console-text", text);
-        click("console-send");
-        visible("console-entities");
-        List<WebElement> entities = driver.findElements(testId("console-entity"));
+        browser.type("console-text", text);
+        browser.click("console-send");
+        browser.visible("console-entities");
+        List<WebElement> entities = driver.findElements(Browser.testId("console-entity"));
         assertThat(entities).as("the tiny model tags some words").isNotEmpty();
         assertThat(entities).allSatisfy(e -> assertThat(e.getDomAttribute("data-label")).isNotBlank());
         // The text shown, entity labels left out, is the text sent, character for character.
@@ -491,14 +467,14 @@ class DashboardIT {
         assertThat(shown).isEqualTo(text);
         assertThat(driver.findElements(By.cssSelector("main img"))).isEmpty();
         assertThat(((JavascriptExecutor) driver).executeScript("return window.__xss === undefined")).isEqualTo(true);
-        screenshotWholePage("model-ner-console");
+        browser.screenshotWholePage("model-ner-console");
 
         // Offsets count code points as Hugging Face's do: after an emoji (two UTF-16 units in the
         // browser) every mark still covers exactly its entity's characters.
         String emoji = "\uD83D\uDE42\uD83D\uDE42 Unbelievable playing, truly great";
         ((JavascriptExecutor) driver).executeScript("const t = arguments[0]; t.value = arguments[1];"
-                + " t.dispatchEvent(new Event('input', {bubbles: true}));", visible("console-text"), emoji);
-        click("console-send");
+                + " t.dispatchEvent(new Event('input', {bubbles: true}));", browser.visible("console-text"), emoji);
+        browser.click("console-send");
         JsonNode answer = json(server.postJson("/api/v1/models/ner-dash/predict", "{\"inputs\": \"" + emoji
                 + "\", \"parameters\": {\"aggregation_strategy\": \"simple\"}}"));
         assertThat(answer.size()).as(answer.toString()).isPositive();
@@ -521,18 +497,18 @@ class DashboardIT {
 
     /** Sends one text from a text-classification console; answers its bars, best first. */
     private static List<WebElement> sendText(String text) {
-        type("console-text", text);
-        click("console-send");
-        visible("console-bars");
-        return driver.findElements(testId("console-bar"));
+        browser.type("console-text", text);
+        browser.click("console-send");
+        browser.visible("console-bars");
+        return driver.findElements(Browser.testId("console-bar"));
     }
 
     /** The upload's problem names the package and the failed version's message is pip's own. */
     private static void pipsMessageIsShown() {
         WebElement message = new WebDriverWait(driver, Duration.ofSeconds(60)).until(
-                ExpectedConditions.visibilityOfElementLocated(testId("result-status-message")));
-        assertThat(find("upload-error-detail").getText()).contains("serveml-no-such-package");
-        assertThat(find("result-status").getText()).isEqualTo("failed");
+                ExpectedConditions.visibilityOfElementLocated(Browser.testId("result-status-message")));
+        assertThat(browser.find("upload-error-detail").getText()).contains("serveml-no-such-package");
+        assertThat(browser.find("result-status").getText()).isEqualTo("failed");
         assertThat(message.getText()).contains("No matching distribution found");
     }
 
@@ -540,11 +516,11 @@ class DashboardIT {
     private static void theConsoleAnswersTheFirstIrisRowWithLabelZeroFromV1(WebElement body) {
         body.clear();
         body.sendKeys("{\"features\": [5.1, 3.5, 1.4, 0.2]}");
-        click("console-send");
-        JsonNode predictions = json(visible("console-output").getText());
+        browser.click("console-send");
+        JsonNode predictions = json(browser.visible("console-output").getText());
         assertThat(predictions.get(0).get("label").asLong()).isEqualTo(0);
-        assertThat(find("console-served-version").getText()).isEqualTo("v1");
-        assertThat(find("console-latency").getText()).contains("ms");
+        assertThat(browser.find("console-served-version").getText()).isEqualTo("v1");
+        assertThat(browser.find("console-latency").getText()).contains("ms");
     }
 
     private HttpResponse<String> callModelsWith(String key) {
@@ -556,53 +532,13 @@ class DashboardIT {
         return Path.of(DashboardIT.class.getResource("/fixtures/" + name).toURI()).toAbsolutePath().toString();
     }
 
-    private static void open(String route) {
-        driver.get(server.uri("/#" + route).toString());
-    }
 
-    private static By testId(String id) {
-        return By.cssSelector("[data-testid=\"" + id + "\"]");
-    }
 
-    private static WebElement visible(String id) {
-        return new WebDriverWait(driver, WAIT).until(ExpectedConditions.visibilityOfElementLocated(testId(id)));
-    }
 
-    private static WebElement find(String id) {
-        return new WebDriverWait(driver, WAIT).until(ExpectedConditions.presenceOfElementLocated(testId(id)));
-    }
 
-    private static void click(String id) {
-        new WebDriverWait(driver, WAIT).until(ExpectedConditions.elementToBeClickable(testId(id))).click();
-    }
 
-    private static void type(String id, String text) {
-        WebElement e = visible(id);
-        e.clear();
-        e.sendKeys(text);
-    }
 
-    /** The whole page at the window's width: the window grows to the page's height for the shot. */
-    private static void screenshotWholePage(String name) {
-        Dimension before = driver.manage().window().getSize();
-        long height = (Long) ((JavascriptExecutor) driver).executeScript(
-                "return Math.ceil(document.documentElement.scrollHeight)");
-        driver.manage().window().setSize(new Dimension(before.getWidth(), (int) Math.min(6000, height + 140)));
-        try {
-            screenshot(name);
-        } finally {
-            driver.manage().window().setSize(before);
-        }
-    }
 
-    private static void screenshot(String name) {
-        File shot = ((TakesScreenshot) driver).getScreenshotAs(OutputType.FILE);
-        try {
-            Files.copy(shot.toPath(), SCREENSHOTS.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 
     /** An attribute of the element with this test id, read atomically in the page (null when absent). */
     private static String chartAttribute(String testId, String attribute) {
