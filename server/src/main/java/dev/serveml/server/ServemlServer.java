@@ -85,6 +85,8 @@ public final class ServemlServer implements AutoCloseable {
     private final Deque<AutoCloseable> closeables;
     private final int port;
     private final HttpApi api;
+    /** How long a stopping server still answers new connections 503 before its listener stops. */
+    private static final Duration DRAIN_GRACE = Duration.ofMillis(250);
     private final List<HttpServer> servers;
     private final Duration shutdownTimeout;
     private boolean closed;
@@ -416,6 +418,17 @@ public final class ServemlServer implements AutoCloseable {
         long started = System.nanoTime();
         int open = api.openConnections();
         api.drain();
+        // A connection accepted in the instant before the listener stops has sent its request but
+        // not yet been read: the stop below would close it as idle, unanswered. For a moment the
+        // listener still takes connections and answers each 503 "stopping" (as a load balancer's
+        // drain would), so that none is taken and dropped.
+        if (!shutdownTimeout.isZero()) {
+            try {
+                Thread.sleep(Math.min(DRAIN_GRACE.toMillis(), shutdownTimeout.toMillis()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         // Each server stops accepting at once; an idle connection closes at once, a busy one once
         // its answer is sent, and whatever is still running at the timeout is closed then.
         List<Future<Void>> stopped = servers.stream().map(s -> s.shutdown(shutdownTimeout)).toList();
