@@ -111,9 +111,11 @@ final class Traffic {
         long started = System.nanoTime();
         CompletableFuture<InferenceResult> copy;
         try {
-            // The copy answers nobody: it never bypasses the cache and has the deployment's own deadline.
+            // The copy answers nobody: it never bypasses the cache, streams to no one and has the
+            // deployment's own deadline.
             copy = inference.predictCopy(request.withTarget(new Target.Model(d.modelName(), Optional.of(version)))
-                    .withTimeout(Optional.of(d.config().timeout())).withFresh(false));
+                    .withTimeout(Optional.of(d.config().timeout())).withFresh(false)
+                    .withSink(dev.serveml.runtime.TokenSink.NONE));
         } catch (RuntimeException e) {
             copy = CompletableFuture.failedFuture(e);
         }

@@ -460,7 +460,8 @@ public final class HttpApi {
                                          Function<Signature, List<Tensor>> binder) {
         // Built whole, not with the with-methods: this runs for every predict call.
         return new PredictRequest(principal(ctx), target, binder, Set.of(), timeout, wantsFresh(ctx),
-                ctx.body().length(), ctx.request()::getHeader, Parameters.NONE);
+                ctx.body().length(), ctx.request()::getHeader, Parameters.NONE,
+                dev.serveml.runtime.TokenSink.NONE);
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.runtime.LoadedModel;
 import dev.serveml.runtime.Parameters;
+import dev.serveml.runtime.TokenSink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +57,7 @@ public final class Batcher {
         final List<Tensor> inputs;
         final Set<String> outputs;
         final Parameters parameters;
+        final TokenSink sink;
         final long deadline;
         final long enqueued;
         final String key;
@@ -63,11 +65,12 @@ public final class Batcher {
         final CompletableFuture<Completed> future = new CompletableFuture<>();
         long started;
 
-        Pending(List<Tensor> inputs, Set<String> outputs, Parameters parameters, long deadline, long enqueued,
-                String key, long rows) {
+        Pending(List<Tensor> inputs, Set<String> outputs, Parameters parameters, TokenSink sink, long deadline,
+                long enqueued, String key, long rows) {
             this.inputs = inputs;
             this.outputs = outputs;
             this.parameters = parameters;
+            this.sink = sink;
             this.deadline = deadline;
             this.enqueued = enqueued;
             this.key = key;
@@ -84,6 +87,8 @@ public final class Batcher {
     private volatile boolean batchable;
     private int maxBatchSize; // these two change with reconfigure(), under this object's lock
     private long delayNanos;
+    /** The model's own scheduler, when it has one: calls go to it, not to {@link #executor}. */
+    private final LoadedModel.Scheduled scheduled;
     private final Executor executor;
     private final Ticker ticker;
     private final Meters meters;
@@ -113,6 +118,7 @@ public final class Batcher {
         this.maxBatchSize = config.maxBatchSize();
         this.delayNanos = config.maxQueueDelay().toNanos();
         this.batchable = batchable && config.enabled();
+        this.scheduled = model.scheduled().orElse(null);
         this.executor = executor;
         this.ticker = ticker;
         this.meters = meters;
@@ -145,14 +151,23 @@ public final class Batcher {
      */
     public CompletableFuture<Completed> submitTimed(List<Tensor> inputs, Set<String> outputs, Parameters parameters,
                                                     long deadlineNanos) {
+        return submitTimed(inputs, outputs, parameters, TokenSink.NONE, deadlineNanos);
+    }
+
+    /**
+     * {@link #submitTimed(List, Set, Parameters, long)} with a sink for the tokens a generating
+     * model reports as it goes (a model that schedules its own calls; any other reports none).
+     */
+    public CompletableFuture<Completed> submitTimed(List<Tensor> inputs, Set<String> outputs, Parameters parameters,
+                                                    TokenSink sink, long deadlineNanos) {
         long now = ticker.nanoTime();
-        String stack = batchable ? Rows.stackKey(inputs, outputs) : null;
+        String stack = batchable && scheduled == null ? Rows.stackKey(inputs, outputs) : null;
         String key = null;
         if (stack != null) {
             int group = config.bySize() ? model.batchGroup(inputs, parameters) : 0;
             key = stack + "\u0000" + parameters.canonical() + (group == 0 ? "" : "\u0000" + group);
         }
-        Pending p = new Pending(inputs, outputs, parameters, deadlineNanos, now, key,
+        Pending p = new Pending(inputs, outputs, parameters, sink, deadlineNanos, now, key,
                 key == null ? 0 : Rows.rowCount(inputs));
         if (deadlineNanos <= now) {
             expire(p);
@@ -246,6 +261,10 @@ public final class Batcher {
         }
         expired.forEach(this::expire);
         for (List<Pending> batch : ready) {
+            if (scheduled != null) {
+                runScheduled(batch.getFirst());
+                continue;
+            }
             try {
                 executor.execute(() -> run(batch));
             } catch (RejectedExecutionException e) {
@@ -328,6 +347,33 @@ public final class Batcher {
             }
             dispatch();
         }
+    }
+
+    /** Hands a call to a model that schedules its own; it is in flight until its future completes. */
+    private void runScheduled(Pending p) {
+        long started = ticker.nanoTime();
+        p.started = started;
+        calls.queued(started - p.enqueued);
+        CompletableFuture<Map<String, Output>> call;
+        try {
+            call = scheduled.submit(p.inputs, p.outputs, p.parameters, p.sink);
+        } catch (RuntimeException e) {
+            call = CompletableFuture.failedFuture(e);
+        }
+        call.whenComplete((answer, failure) -> {
+            synchronized (this) {
+                inFlight--;
+            }
+            if (failure != null) {
+                p.future.completeExceptionally(failure instanceof java.util.concurrent.CompletionException c
+                        && c.getCause() != null ? c.getCause() : failure);
+            } else {
+                long took = ticker.nanoTime() - started;
+                record(Rows.rowCount(p.inputs), took);
+                p.future.complete(new Completed(answer, p.started - p.enqueued, took));
+            }
+            dispatch();
+        });
     }
 
     private void runAlone(Pending p) {

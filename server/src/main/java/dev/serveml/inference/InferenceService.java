@@ -13,6 +13,7 @@ import dev.serveml.registry.Model;
 import dev.serveml.registry.ModelRegistry;
 import dev.serveml.registry.ModelVersion;
 import dev.serveml.runtime.Parameters;
+import dev.serveml.runtime.TokenSink;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -118,7 +119,20 @@ public final class InferenceService {
             CompletableFuture<ModelHost.Lease> leased = host.acquireAsync(resolved.version(), deadline);
             Function<ModelHost.Lease, Bound> bind = lease -> bind(request, resolved, lease, rule);
             return leased.isDone() ? leased.thenApply(bind) : leased.thenApplyAsync(bind, executor);
-        }).thenCompose(bound -> answer(bound, request.outputs(), deadline, request.fresh()));
+        }).thenCompose(bound -> answer(bound, request.outputs(), deadline, fresh(request)));
+    }
+
+    /** Whether the model must run: asked for, or streamed (a cached answer has no tokens to stream). */
+    private static boolean fresh(PredictRequest request) {
+        return request.fresh() || request.streams();
+    }
+
+    /** Refuses a streamed request for a model that answers at once. */
+    private static void checkStreams(PredictRequest request, ModelHost.Lease lease) {
+        if (request.streams() && lease.model().scheduled().isEmpty()) {
+            throw ProblemException.field(ProblemType.INVALID_INPUT, "/stream", "this model answers all at once; "
+                    + "only text-generation models stream their tokens: leave stream out");
+        }
     }
 
     private long deadline(PredictRequest request) {
@@ -131,9 +145,11 @@ public final class InferenceService {
             List<Tensor> inputs = request.binder().apply(signature);
             validate(signature, inputs, request.outputs());
             lease.model().check(inputs, request.parameters());
+            checkStreams(request, lease);
             ModelVersion v = resolved.version();
-            return new Bound(v, lease, inputs, request.parameters(), cache.slot(request.caller(), resolved.model(), v,
-                    lease.answerVariant(), inputs, request.outputs(), request.parameters(), rule).orElse(null));
+            CacheSlot slot = cache.slot(request.caller(), resolved.model(), v, lease.answerVariant(), inputs,
+                    request.outputs(), request.parameters(), rule).orElse(null);
+            return new Bound(v, lease, inputs, request.parameters(), request.sink(), slot);
         } catch (RuntimeException | Error e) {
             lease.release();
             throw e;
@@ -155,7 +171,7 @@ public final class InferenceService {
                                                                   CacheRule rule) {
         Principal caller = request.caller();
         Set<String> outputs = request.outputs();
-        boolean fresh = request.fresh();
+        boolean fresh = fresh(request);
         ModelRegistry.Served served = registry.findServableInMemory(caller, target.name(), target.version())
                 .orElse(null);
         if (served == null || admission.checks(served.model())) {
@@ -195,11 +211,13 @@ public final class InferenceService {
         }
         try {
             lease.model().check(inputs, request.parameters());
+            checkStreams(request, lease);
         } catch (RuntimeException e) {
             lease.release();
             return Optional.empty(); // the slower path checks again and gives the reason
         }
-        return Optional.of(answer(new Bound(v, lease, inputs, request.parameters(), slot), outputs, deadline, fresh));
+        return Optional.of(answer(new Bound(v, lease, inputs, request.parameters(), request.sink(), slot), outputs,
+                deadline, fresh));
     }
 
     /** After binding: the cache (unless off or bypassed), else the model; releases the lease either way. */
@@ -222,7 +240,7 @@ public final class InferenceService {
     }
 
     private CompletableFuture<InferenceResult> run(Bound bound, Set<String> outputs, long deadline, CacheStatus status) {
-        return bound.lease.batcher().submitTimed(bound.inputs, outputs, bound.parameters, deadline)
+        return bound.lease.batcher().submitTimed(bound.inputs, outputs, bound.parameters, bound.sink, deadline)
                 .whenComplete((done, failure) -> bound.lease.release())
                 .thenApply(done -> {
                     if (bound.slot != null) {
@@ -239,7 +257,7 @@ public final class InferenceService {
 
     /** @param slot where the answer is cached; null when it is not */
     private record Bound(ModelVersion version, ModelHost.Lease lease, List<Tensor> inputs, Parameters parameters,
-                         CacheSlot slot) {
+                         TokenSink sink, CacheSlot slot) {
     }
 
     /** Checks names, element types and shapes against the signature. */

@@ -2,6 +2,7 @@ package dev.serveml.inference;
 
 import dev.serveml.auth.Principal;
 import dev.serveml.runtime.Parameters;
+import dev.serveml.runtime.TokenSink;
 import dev.serveml.tensor.Signature;
 import dev.serveml.tensor.Tensor;
 
@@ -32,10 +33,14 @@ import java.util.function.UnaryOperator;
  *                  deployment's sticky routing reads one
  * @param parameters what the call asks of the model besides its inputs (Hugging Face's {@code top_k});
  *                  the model refuses names it does not take, and they are part of the cache key
+ * @param sink      told each token as a generating model produces it (a streamed answer), or
+ *                  {@link TokenSink#NONE}; a request with a sink is never answered from the cache
+ *                  (its answer is still stored), and a model that does not generate refuses it
+ *                  ({@code /stream}, 422)
  */
 public record PredictRequest(Principal caller, Target target, Function<Signature, List<Tensor>> binder,
                              Set<String> outputs, Optional<Duration> timeout, boolean fresh, long sizeBytes,
-                             UnaryOperator<String> metadata, Parameters parameters) {
+                             UnaryOperator<String> metadata, Parameters parameters, TokenSink sink) {
     /**
      * Requests up to this size are bound and validated on the calling thread when their model is
      * already in memory: the fast path that skips two thread hand-offs. Larger ones never are, so
@@ -53,11 +58,12 @@ public record PredictRequest(Principal caller, Target target, Function<Signature
         Objects.requireNonNull(timeout);
         Objects.requireNonNull(metadata);
         Objects.requireNonNull(parameters);
+        Objects.requireNonNull(sink);
     }
 
     /** A request for all outputs, default deadline, cached answers allowed, no metadata, size unknown. */
     public static PredictRequest of(Principal caller, Target target, Function<Signature, List<Tensor>> binder) {
-        return new PredictRequest(caller, target, binder, Set.of(), Optional.empty(), false, -1, NO_METADATA, Parameters.NONE);
+        return new PredictRequest(caller, target, binder, Set.of(), Optional.empty(), false, -1, NO_METADATA, Parameters.NONE, TokenSink.NONE);
     }
 
     /** A request whose inputs are already tensors (a protocol that sends them by name, typed). */
@@ -67,31 +73,40 @@ public record PredictRequest(Principal caller, Target target, Function<Signature
     }
 
     public PredictRequest withTarget(Target target) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
     }
 
     public PredictRequest withOutputs(Set<String> outputs) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
     }
 
     public PredictRequest withTimeout(Optional<Duration> timeout) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
     }
 
     public PredictRequest withFresh(boolean fresh) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
     }
 
     public PredictRequest withSize(long sizeBytes) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
     }
 
     public PredictRequest withMetadata(UnaryOperator<String> metadata) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
     }
 
     public PredictRequest withParameters(Parameters parameters) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
+    }
+
+    public PredictRequest withSink(TokenSink sink) {
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
+    }
+
+    /** Whether it streams: a sink was given. */
+    public boolean streams() {
+        return sink != TokenSink.NONE;
     }
 
     /** Whether it is small enough to bind on the calling thread (see {@link #INLINE_BYTES}). */

@@ -93,6 +93,31 @@ public interface LoadedModel extends AutoCloseable {
         return java.util.Optional.empty();
     }
 
+    /**
+     * A model that schedules its own calls: a text generator steps every sequence in flight through
+     * one model call per token (continuous batching), so a request holds no worker while it
+     * generates. The batcher hands it each request as it comes, counts it in flight (up to
+     * {@link #concurrency()}) until its future completes, and never stacks requests for it. Empty,
+     * the default, for a model the batcher calls on its workers.
+     */
+    default java.util.Optional<Scheduled> scheduled() {
+        return java.util.Optional.empty();
+    }
+
+    /** How a {@link #scheduled()} model takes calls. */
+    interface Scheduled {
+        /**
+         * Starts a call. Never blocks: the model's own thread tokenizes and runs it.
+         *
+         * @param inputs     validated and accepted by {@link #check}
+         * @param sink       told each token as it is generated; answering false ends that row
+         * @return completes with the outputs by name (a cancelled row's too), or exceptionally with
+         *         a {@code ProblemException}
+         */
+        java.util.concurrent.CompletableFuture<Map<String, Output>> submit(List<Tensor> inputs, Set<String> outputs,
+                                                                            Parameters parameters, TokenSink sink);
+    }
+
     /** A rough estimate of the memory the model holds, in bytes (for budgets and metrics). */
     long memoryBytes();
 

@@ -2,6 +2,7 @@ package dev.serveml.runtime.text;
 
 import dev.serveml.runtime.LoadedModel;
 import dev.serveml.runtime.Parameters;
+import dev.serveml.runtime.TokenSink;
 
 import java.util.List;
 import java.util.Optional;
@@ -11,28 +12,21 @@ import java.util.Optional;
  * route that streams tokens as they come, or the OpenAI completions, which want the token counts
  * and why it ended. {@link #of} finds it behind a {@link LoadedModel}; {@link #generate} blocks for
  * one model call per token, so it runs on a worker thread, never an event loop, and its listener
- * may end it (a client that went away).
+ * (told each token as row 0) may end it (a client that went away).
  */
 public interface Generator {
     /**
      * How one generation runs.
      *
-     * @param topK 0 for no top-k filter
-     * @param seed null for a seed of its own
+     * @param topK     0 for no top-k filter
+     * @param seed     null for a seed of its own
+     * @param logprobs -1 for no log probabilities; else each token's and this many alternatives' (0-20)
      */
     record Settings(int maxNewTokens, boolean doSample, double temperature, int topK, double topP,
-                    double repetitionPenalty, Long seed, List<String> stop, boolean returnFullText) {
+                    double repetitionPenalty, Long seed, List<String> stop, boolean returnFullText, int logprobs) {
         public Settings {
             stop = List.copyOf(stop);
         }
-    }
-
-    /** Told each token as it is generated; answering false stops the generation (a client went away). */
-    interface Listener {
-        Listener NONE = (id, delta) -> true;
-
-        /** @param delta the text this token added (empty while it is part of an unfinished UTF-8 character) */
-        boolean token(long id, String delta);
     }
 
     /** Why a generation ended. */
@@ -60,7 +54,7 @@ public interface Generator {
      * @param pointer  where the prompt is in the request, for a 422 (too long for the context, empty)
      * @param listener told each token; answering false ends the generation as {@link Finish#CANCELLED}
      */
-    Generation generate(String prompt, String pointer, Settings settings, Listener listener);
+    Generation generate(String prompt, String pointer, Settings settings, TokenSink listener);
 
     /** The generator a loaded model serves, where it is a text-generation model. */
     static Optional<Generator> of(LoadedModel model) {

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.runtime.Parameters;
+import dev.serveml.runtime.TokenSink;
 import dev.serveml.tensor.DataType;
 import dev.serveml.tensor.Output;
 import dev.serveml.tensor.Signature;
@@ -69,6 +70,7 @@ final class TextGenerator implements TextTask, Generator {
     /** Without a max_new_tokens in generation_config.json, as transformers' default max_length (20) leaves about. */
     static final int DEFAULT_MAX_NEW_TOKENS = 20;
     static final int MAX_STOP_STRINGS = 16;
+    static final int MAX_LOGPROBS = 20;
     private static final Signature SIGNATURE = new Signature(
             List.of(TensorSpec.tensor(TEXT, DataType.BYTES, List.of(-1L))),
             List.of(TensorSpec.tensor(GENERATED_TEXT, DataType.BYTES, List.of(-1L)),
@@ -85,7 +87,9 @@ final class TextGenerator implements TextTask, Generator {
             "seed", "a whole number from 0 up: the same seed samples the same text",
             "stop", "a string or a list of at most " + MAX_STOP_STRINGS + " strings that end the generation",
             "return_full_text", "true (the default) to answer the prompt and its continuation, false for the "
-                    + "continuation alone");
+                    + "continuation alone",
+            "logprobs", "a whole number from 0 to " + MAX_LOGPROBS + ": report each streamed token's log probability "
+                    + "and this many likeliest alternatives");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final TextEncoder encoder;
@@ -217,7 +221,7 @@ final class TextGenerator implements TextTask, Generator {
                 p.bool("do_sample", defaultDoSample), p.decimal("temperature", 0, 100, 1.0),
                 p.integer("top_k", 0, Integer.MAX_VALUE, 0), p.decimal("top_p", 0, 1, 1.0),
                 p.decimal("repetition_penalty", 0, 100, 1.0), seed, p.list("stop", MAX_STOP_STRINGS).orElse(List.of()),
-                p.bool("return_full_text", true));
+                p.bool("return_full_text", true), p.has("logprobs") ? p.integer("logprobs", 0, MAX_LOGPROBS, 0) : -1);
     }
 
     /** The prompt's ids, refused (422 naming the limit) where they leave no room in the context. */
@@ -244,6 +248,11 @@ final class TextGenerator implements TextTask, Generator {
 
     @Override
     public Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs, Parameters parameters) {
+        return infer(inputs, parameters, TokenSink.NONE);
+    }
+
+    /** Each row's generation in turn, its tokens told to {@code sink} as that row. */
+    Map<String, Output> infer(List<Tensor> inputs, Parameters parameters, TokenSink sink) {
         Settings settings = settings(parameters);
         List<String> texts = TextColumn.read(inputs, TEXT, false).values();
         List<byte[]> generated = new ArrayList<>(texts.size());
@@ -251,7 +260,8 @@ final class TextGenerator implements TextTask, Generator {
         ByteBuffer completionTokens = ByteBuffer.allocate(texts.size() * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         List<byte[]> finishes = new ArrayList<>(texts.size());
         for (int i = 0; i < texts.size(); i++) {
-            Generation g = generate(texts.get(i), "/inputs/" + i, settings, Listener.NONE);
+            int row = i;
+            Generation g = generate(texts.get(i), "/inputs/" + i, settings, (r, token) -> sink.token(row, token));
             finishes.add(g.finish().name().toLowerCase(java.util.Locale.ROOT).getBytes(StandardCharsets.UTF_8));
             String text = settings.returnFullText() ? texts.get(i) + g.text() : g.text();
             generated.add(text.getBytes(StandardCharsets.UTF_8));
@@ -273,7 +283,7 @@ final class TextGenerator implements TextTask, Generator {
      * @param listener told each token; answering false ends the generation as {@link Finish#CANCELLED}
      */
     @Override
-    public Generation generate(String prompt, String pointer, Settings settings, Listener listener) {
+    public Generation generate(String prompt, String pointer, Settings settings, TokenSink listener) {
         long[] promptIds = promptIds(prompt, pointer);
         int budget = Math.min(settings.maxNewTokens(), context - promptIds.length);
         SplittableRandom random = settings.seed() != null ? new SplittableRandom(settings.seed()) : new SplittableRandom();
@@ -306,6 +316,7 @@ final class TextGenerator implements TextTask, Generator {
                 seen.add(token);
                 if (eos.contains(token)) {
                     finish = Finish.EOS;
+                    listener.token(0, token(token, "", logits, settings, true));
                     break;
                 }
                 String before = encoder.decode(Arrays.copyOfRange(generated, prefix, read), true);
@@ -323,11 +334,11 @@ final class TextGenerator implements TextTask, Generator {
                     // the delta the listener gets ends with the stop string, as the text does
                     delta = delta.substring(0, Math.max(0, delta.length() - (text.length() - stopAt)));
                     text = text.substring(0, stopAt);
-                    listener.token(token, delta);
+                    listener.token(0, token(token, delta, logits, settings, false));
                     finish = Finish.STOP;
                     break;
                 }
-                if (!listener.token(token, delta)) {
+                if (!listener.token(0, token(token, delta, logits, settings, false))) {
                     finish = Finish.CANCELLED;
                     break;
                 }
@@ -343,6 +354,39 @@ final class TextGenerator implements TextTask, Generator {
             text = encoder.decode(ids, true);
         }
         return new Generation(promptIds, ids, text, finish);
+    }
+
+    /** What a sink is told of a token: its log probability and the likeliest alternatives where asked. */
+    private TokenSink.Token token(long id, String delta, float[] logits, Settings settings, boolean isEos) {
+        String piece = encoder.decode(new long[]{id}, false);
+        if (settings.logprobs() < 0) {
+            return new TokenSink.Token(id, delta, piece, Double.NaN, List.of(), isEos);
+        }
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l);
+        }
+        double sum = 0;
+        for (float l : logits) {
+            sum += Math.exp(l - max);
+        }
+        double logZ = max + Math.log(sum);
+        List<TokenSink.Alternative> top = new ArrayList<>(settings.logprobs());
+        if (settings.logprobs() > 0) {
+            // a partial selection: k passes over the vocabulary, k at most 20
+            boolean[] taken = new boolean[logits.length];
+            for (int k = 0; k < Math.min(settings.logprobs(), logits.length); k++) {
+                int best = -1;
+                for (int i = 0; i < logits.length; i++) {
+                    if (!taken[i] && (best < 0 || logits[i] > logits[best])) {
+                        best = i;
+                    }
+                }
+                taken[best] = true;
+                top.add(new TokenSink.Alternative(best, encoder.decode(new long[]{best}, false), logits[best] - logZ));
+            }
+        }
+        return new TokenSink.Token(id, delta, piece, logits[(int) id] - logZ, top, isEos);
     }
 
     /**
@@ -494,8 +538,26 @@ final class TextGenerator implements TextTask, Generator {
         return order[keep - 1];
     }
 
+    /**
+     * Starts a call on this model's own threads (see {@link dev.serveml.runtime.LoadedModel.Scheduled}).
+     * For now each call runs its rows alone on one of them; sequences sharing model calls step by
+     * step replaces it.
+     */
+    java.util.concurrent.CompletableFuture<Map<String, Output>> submit(List<Tensor> inputs, Parameters parameters,
+                                                                        TokenSink sink) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> infer(inputs, parameters, sink), steps);
+    }
+
+    private final java.util.concurrent.ExecutorService steps = java.util.concurrent.Executors.newFixedThreadPool(4,
+            r -> {
+                Thread t = new Thread(r, "serveml-generate");
+                t.setDaemon(true);
+                return t;
+            });
+
     @Override
     public void close() {
+        steps.shutdownNow();
         encoder.close();
     }
 }

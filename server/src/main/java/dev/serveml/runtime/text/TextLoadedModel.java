@@ -85,6 +85,13 @@ final class TextLoadedModel implements LoadedModel {
     }
 
     @Override
+    public java.util.Optional<Scheduled> scheduled() {
+        return task instanceof TextGenerator g
+                ? java.util.Optional.of((inputs, outputs, parameters, sink) -> g.submit(inputs, parameters, sink))
+                : java.util.Optional.empty();
+    }
+
+    @Override
     public int concurrency() {
         return instances;
     }

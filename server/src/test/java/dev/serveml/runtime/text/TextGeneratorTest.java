@@ -7,6 +7,7 @@ import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import dev.serveml.runtime.LoadRequest;
 import dev.serveml.runtime.Parameters;
+import dev.serveml.runtime.TokenSink;
 import dev.serveml.runtime.Resources;
 import dev.serveml.tensor.Output;
 import dev.serveml.tensor.Tensor;
@@ -79,7 +80,7 @@ class TextGeneratorTest {
         for (JsonNode c : expected().path("greedy")) {
             Generator.Generation g = generator.generate(c.path("prompt").asText(), "/inputs",
                     generator.settings(parameters(Map.of("max_new_tokens", c.path("max_new_tokens").asLong()))),
-                    Generator.Listener.NONE);
+                    TokenSink.NONE);
             assertThat(g.ids()).as(c.path("prompt").asText()).containsExactly(longs(c.path("generated_ids")));
         }
     }
@@ -120,9 +121,9 @@ class TextGeneratorTest {
             List<Long> streamed = new ArrayList<>();
             StringBuilder deltas = new StringBuilder();
             Generator.Generation g = generator.generate(c.path("prompt").asText(), "/inputs", settings,
-                    (id, delta) -> {
-                        streamed.add(id);
-                        deltas.append(delta);
+                    (row, token) -> {
+                        streamed.add(token.id());
+                        deltas.append(token.delta());
                         return true;
                     });
             assertThat(g.promptIds()).as(c.path("prompt").asText()).containsExactly(longs(c.path("prompt_ids")));
@@ -158,11 +159,11 @@ class TextGeneratorTest {
         Map<String, Object> sampled = Map.of("do_sample", true, "seed", 7L, "temperature", 1.5, "top_k", 50L,
                 "top_p", 0.95, "repetition_penalty", 1.1, "max_new_tokens", 16L);
         long[] first = generator.generate("Hello world", "/inputs", generator.settings(parameters(sampled)),
-                Generator.Listener.NONE).ids();
+                TokenSink.NONE).ids();
         long[] second = generator.generate("Hello world", "/inputs", generator.settings(parameters(sampled)),
-                Generator.Listener.NONE).ids();
+                TokenSink.NONE).ids();
         long[] greedy = generator.generate("Hello world", "/inputs", generator.settings(parameters(Map.of(
-                "max_new_tokens", 16L))), Generator.Listener.NONE).ids();
+                "max_new_tokens", 16L))), TokenSink.NONE).ids();
         assertThat(first).hasSize(16).containsExactly(second);
         assertThat(first).isNotEqualTo(greedy);
     }
@@ -174,12 +175,12 @@ class TextGeneratorTest {
         String full = c.path("generated_text").asText(); // " cat cat cat*$ 12$$GB catB"
         Generator.Generation stopped = generator.generate(c.path("prompt").asText(), "/inputs",
                 generator.settings(parameters(Map.of("max_new_tokens", 12L, "stop", List.of("*", "zzz")))),
-                Generator.Listener.NONE);
+                TokenSink.NONE);
         assertThat(stopped.finish()).isEqualTo(Generator.Finish.STOP);
         assertThat(stopped.text()).isEqualTo(full.substring(0, full.indexOf('*') + 1));
         int[] calls = {0};
         Generator.Generation cancelled = generator.generate(c.path("prompt").asText(), "/inputs",
-                generator.settings(parameters(Map.of("max_new_tokens", 12L))), (id, delta) -> ++calls[0] < 2);
+                generator.settings(parameters(Map.of("max_new_tokens", 12L))), (row, token) -> ++calls[0] < 2);
         assertThat(cancelled.finish()).isEqualTo(Generator.Finish.CANCELLED);
         assertThat(cancelled.ids()).hasSize(2);
     }
