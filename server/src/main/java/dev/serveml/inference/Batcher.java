@@ -94,6 +94,7 @@ public final class Batcher {
     private final Meters meters;
     private final Meters.VersionCalls calls;
     private final AtomicInteger depth;
+    private final AtomicInteger running;
 
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
     private int inFlight;
@@ -123,6 +124,7 @@ public final class Batcher {
         this.ticker = ticker;
         this.meters = meters;
         this.depth = meters.queueDepth(modelName, version);
+        this.running = meters.inFlight(modelName, version);
         this.calls = meters.calls(modelName, version);
     }
 
@@ -240,6 +242,7 @@ public final class Batcher {
                     break;
                 }
                 inFlight++;
+                running.incrementAndGet();
                 ready.add(batch);
             }
             int started = 0;
@@ -270,6 +273,7 @@ public final class Batcher {
             } catch (RejectedExecutionException e) {
                 synchronized (this) {
                     inFlight--;
+                    running.decrementAndGet();
                 }
                 ProblemException stopping = new ProblemException(ProblemType.SERVICE_UNAVAILABLE,
                         "the server is shutting down");
@@ -344,6 +348,7 @@ public final class Batcher {
         } finally {
             synchronized (this) {
                 inFlight--;
+                running.decrementAndGet();
             }
             dispatch();
         }
@@ -363,6 +368,7 @@ public final class Batcher {
         call.whenComplete((answer, failure) -> {
             synchronized (this) {
                 inFlight--;
+                running.decrementAndGet();
             }
             if (failure != null) {
                 p.future.completeExceptionally(failure instanceof java.util.concurrent.CompletionException c

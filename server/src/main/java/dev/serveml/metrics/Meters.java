@@ -45,6 +45,7 @@ public final class Meters {
     private record PredictionKey(String model, int version, String cache) {
     }
     private final ConcurrentHashMap<String, AtomicInteger> depths = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AtomicInteger> running = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, java.util.function.DoubleSupplier> agreementSources =
             new ConcurrentHashMap<>();
 
@@ -136,6 +137,20 @@ public final class Meters {
                     .description("Requests waiting in a version's queue")
                     .tags("model", model, "version", Integer.toString(version)).register(registry);
             return depth;
+        });
+    }
+
+    /**
+     * Model calls of a version running now: for a text generator, the generations in progress (a
+     * stream whose client went away leaves it at once).
+     */
+    public AtomicInteger inFlight(String model, int version) {
+        return running.computeIfAbsent(model + '|' + version, k -> {
+            AtomicInteger n = new AtomicInteger();
+            Gauge.builder("serveml.calls.in.flight", n, AtomicInteger::get)
+                    .description("Model calls running now (for a text generator: generations in progress)")
+                    .tags("model", model, "version", Integer.toString(version)).register(registry);
+            return n;
         });
     }
 
