@@ -21,9 +21,11 @@ public interface Generator {
      * @param topK     0 for no top-k filter
      * @param seed     null for a seed of its own
      * @param logprobs -1 for no log probabilities; else each token's and this many alternatives' (0-20)
+     * @param chat     whether the text is a conversation (a JSON array of messages) for the chat template
      */
     record Settings(int maxNewTokens, boolean doSample, double temperature, int topK, double topP,
-                    double repetitionPenalty, Long seed, List<String> stop, boolean returnFullText, int logprobs) {
+                    double repetitionPenalty, Long seed, List<String> stop, boolean returnFullText, int logprobs,
+                    boolean chat) {
         public Settings {
             stop = List.copyOf(stop);
         }

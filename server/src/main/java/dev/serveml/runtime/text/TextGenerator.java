@@ -77,19 +77,21 @@ final class TextGenerator implements TextTask, Generator {
                     TensorSpec.tensor(PROMPT_TOKENS, DataType.INT64, List.of(-1L)),
                     TensorSpec.tensor(COMPLETION_TOKENS, DataType.INT64, List.of(-1L)),
                     TensorSpec.tensor(FINISH_REASON, DataType.BYTES, List.of(-1L))));
-    private static final Map<String, String> PARAMETERS = Map.of(
-            "max_new_tokens", "a whole number from 1 to the model's context: the most tokens to generate",
-            "do_sample", "true to sample, false (the default) for greedy decoding",
-            "temperature", "a number above 0 and at most 100 that divides the logits when sampling",
-            "top_k", "a whole number from 0 (off) up: sample among the k likeliest tokens",
-            "top_p", "a number above 0 and at most 1: sample among the likeliest tokens whose probabilities add up to it",
-            "repetition_penalty", "a number above 0 and at most 100 (1, the default, is none)",
-            "seed", "a whole number from 0 up: the same seed samples the same text",
-            "stop", "a string or a list of at most " + MAX_STOP_STRINGS + " strings that end the generation",
-            "return_full_text", "true (the default) to answer the prompt and its continuation, false for the "
-                    + "continuation alone",
-            "logprobs", "a whole number from 0 to " + MAX_LOGPROBS + ": report each streamed token's log probability "
-                    + "and this many likeliest alternatives");
+    private static final Map<String, String> PARAMETERS = Map.ofEntries(
+            Map.entry("max_new_tokens", "a whole number from 1 to the model's context: the most tokens to generate"),
+            Map.entry("do_sample", "true to sample, false (the default) for greedy decoding"),
+            Map.entry("temperature", "a number above 0 and at most 100 that divides the logits when sampling"),
+            Map.entry("top_k", "a whole number from 0 (off) up: sample among the k likeliest tokens"),
+            Map.entry("top_p", "a number above 0 and at most 1: sample among the likeliest tokens whose probabilities add up to it"),
+            Map.entry("repetition_penalty", "a number above 0 and at most 100 (1, the default, is none)"),
+            Map.entry("seed", "a whole number from 0 up: the same seed samples the same text"),
+            Map.entry("stop", "a string or a list of at most " + MAX_STOP_STRINGS + " strings that end the generation"),
+            Map.entry("return_full_text", "true (the default) to answer the prompt and its continuation, false for the "
+                    + "continuation alone"),
+            Map.entry("chat", "true when the text is a conversation (a JSON array of {role, content} messages) to render "
+                    + "with the model's chat template"),
+            Map.entry("logprobs", "a whole number from 0 to " + MAX_LOGPROBS + ": report each streamed token's log probability "
+                    + "and this many likeliest alternatives"));
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final TextEncoder encoder;
@@ -105,6 +107,7 @@ final class TextGenerator implements TextTask, Generator {
     private final Set<Long> eos;
     private final int defaultMaxNewTokens;
     private final boolean defaultDoSample;
+    private final ChatTemplate chat;
 
     TextGenerator(TextEncoder encoder, Path repo) {
         this.encoder = encoder;
@@ -160,6 +163,7 @@ final class TextGenerator implements TextTask, Generator {
         int configured = generation.path("max_new_tokens").asInt(DEFAULT_MAX_NEW_TOKENS);
         this.defaultMaxNewTokens = configured > 0 ? Math.min(configured, context) : DEFAULT_MAX_NEW_TOKENS;
         this.defaultDoSample = generation.path("do_sample").asBoolean(false);
+        this.chat = ChatTemplate.of(repo);
     }
 
     private long[] inputShape(String name) {
@@ -221,11 +225,16 @@ final class TextGenerator implements TextTask, Generator {
                 p.bool("do_sample", defaultDoSample), p.decimal("temperature", 0, 100, 1.0),
                 p.integer("top_k", 0, Integer.MAX_VALUE, 0), p.decimal("top_p", 0, 1, 1.0),
                 p.decimal("repetition_penalty", 0, 100, 1.0), seed, p.list("stop", MAX_STOP_STRINGS).orElse(List.of()),
-                p.bool("return_full_text", true), p.has("logprobs") ? p.integer("logprobs", 0, MAX_LOGPROBS, 0) : -1);
+                p.bool("return_full_text", true), p.has("logprobs") ? p.integer("logprobs", 0, MAX_LOGPROBS, 0) : -1,
+                p.bool("chat", false));
     }
 
-    /** The prompt's ids, refused (422 naming the limit) where they leave no room in the context. */
-    long[] promptIds(String prompt, String pointer) {
+    /**
+     * The prompt's ids (a conversation rendered with the chat template first), refused (422 naming
+     * the limit) where they leave no room in the context.
+     */
+    long[] promptIds(String text, String pointer, Settings settings) {
+        String prompt = settings.chat() ? chat.render(text, pointer) : text;
         long[] ids = encoder.encodePlain(prompt).getIds();
         if (ids.length >= context) {
             throw ProblemException.field(ProblemType.INVALID_INPUT, pointer, "the prompt is " + ids.length
@@ -239,10 +248,10 @@ final class TextGenerator implements TextTask, Generator {
 
     @Override
     public void check(List<Tensor> inputs, Parameters parameters) {
-        settings(parameters);
+        Settings settings = settings(parameters);
         List<String> texts = TextColumn.read(inputs, TEXT, false).requireTexts().values();
         for (int i = 0; i < texts.size(); i++) {
-            promptIds(texts.get(i), "/inputs/" + i);
+            promptIds(texts.get(i), "/inputs/" + i, settings);
         }
     }
 
@@ -284,7 +293,7 @@ final class TextGenerator implements TextTask, Generator {
      */
     @Override
     public Generation generate(String prompt, String pointer, Settings settings, TokenSink listener) {
-        long[] promptIds = promptIds(prompt, pointer);
+        long[] promptIds = promptIds(prompt, pointer, settings);
         int budget = Math.min(settings.maxNewTokens(), context - promptIds.length);
         SplittableRandom random = settings.seed() != null ? new SplittableRandom(settings.seed()) : new SplittableRandom();
         long[] generated = new long[budget];
