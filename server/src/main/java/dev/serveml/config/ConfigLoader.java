@@ -121,7 +121,7 @@ public final class ConfigLoader {
         DatabaseConfig database = database();
         RuntimeConfig runtime = new RuntimeConfig(integer(SERVEML_ONNX_INTRA_OP_THREADS),
                 integer(SERVEML_INFERENCE_THREADS),
-                integer(SERVEML_MAX_OUTPUT_ELEMENTS));
+                integer(SERVEML_MAX_OUTPUT_ELEMENTS), integer(SERVEML_GENERATION_MAX_SEQUENCES));
         PythonConfig python = python(storage.dataDir());
         AuthConfig auth = auth(authOn);
         RedisConfig redis = new RedisConfig(optionalString(SERVEML_REDIS_URL));

@@ -9,6 +9,9 @@ package dev.serveml.config;
  * @param maxOutputElements  the most elements one model answer may hold, all outputs together; a
  *                           larger answer is the {@code output-too-large} problem, refused before it
  *                           is copied out of the runtime
+ * @param generationSequences the most sequences a text-generation model steps through one model
+ *                           call together (continuous batching); 1 generates one at a time
  */
-public record RuntimeConfig(int onnxIntraOpThreads, int inferenceThreads, int maxOutputElements) {
+public record RuntimeConfig(int onnxIntraOpThreads, int inferenceThreads, int maxOutputElements,
+                            int generationSequences) {
 }

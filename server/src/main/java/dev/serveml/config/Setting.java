@@ -78,6 +78,9 @@ public enum Setting {
     SERVEML_ONNX_INTRA_OP_THREADS(integer("1", 1, 256), "ONNX Runtime threads per call"),
     SERVEML_INFERENCE_THREADS(integer(cores -> cores + 1, "cores + 1", 1, 512), "threads running model calls; "
             + "model loads run on as many threads of their own, so a slow load never holds one of these"),
+    SERVEML_GENERATION_MAX_SEQUENCES(integer("16", 1, 256), "sequences a text-generation model steps through "
+            + "each model call together (continuous batching: they join and leave between tokens); more wait their "
+            + "turn, and 1 generates one at a time"),
     SERVEML_HTTP_EVENT_LOOPS(integer(cores -> cores, "cores", 1, 256), "Vert.x event-loop threads"),
     SERVEML_WORKER_THREADS(integer(cores -> Math.max(8, cores * 4), "4 × cores (at least 8)", 1, 1024),
             "Vert.x threads for blocking work"),

@@ -29,7 +29,7 @@ class ConfigLoaderTest {
         assertThat(config.storage().dataDir().isAbsolute()).isTrue();
         assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.empty(), "serveml", "", 8, Duration.ofSeconds(2), Duration.ofSeconds(30), Optional.empty()));
         assertThat(config.database().embedded()).isTrue();
-        assertThat(config.runtime()).isEqualTo(new RuntimeConfig(1, CORES + 1, 16 * 1024 * 1024));
+        assertThat(config.runtime()).isEqualTo(new RuntimeConfig(1, CORES + 1, 16 * 1024 * 1024, 16));
         assertThat(config.batching()).isEqualTo(new BatchingConfig(1, Duration.ofMillis(2), 256, Duration.ofSeconds(30)));
         assertThat(config.batching().enabled()).isFalse();
         assertThat(config.hosting()).isEqualTo(new HostingConfig(4L << 30, Duration.ZERO));
@@ -108,7 +108,7 @@ class ConfigLoaderTest {
         assertThat(config.database()).isEqualTo(new DatabaseConfig(Optional.of("jdbc:postgresql://db:5432/serveml"),
                 "serveml", "", 20, Duration.ofSeconds(2), Duration.ofSeconds(30), Optional.empty()));
         assertThat(config.database().embedded()).isFalse();
-        assertThat(config.runtime()).isEqualTo(new RuntimeConfig(4, CORES + 1, 16 * 1024 * 1024));
+        assertThat(config.runtime()).isEqualTo(new RuntimeConfig(4, CORES + 1, 16 * 1024 * 1024, 16));
     }
 
     @Test

@@ -36,6 +36,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * Hugging Face's text-generation pipeline over a decoder-only ONNX export with past key/values
@@ -108,8 +111,13 @@ final class TextGenerator implements TextTask, Generator {
     private final int defaultMaxNewTokens;
     private final boolean defaultDoSample;
     private final ChatTemplate chat;
+    private final DecodeLoop loop;
 
-    TextGenerator(TextEncoder encoder, Path repo) {
+    /**
+     * @param sequences the most sequences stepped through one model call together
+     * @param label     the model, for its loop thread's name
+     */
+    TextGenerator(TextEncoder encoder, Path repo, int sequences, String label) {
         this.encoder = encoder;
         this.session = encoder.session();
         Set<String> inputs = session.getInputNames();
@@ -164,6 +172,7 @@ final class TextGenerator implements TextTask, Generator {
         this.defaultMaxNewTokens = configured > 0 ? Math.min(configured, context) : DEFAULT_MAX_NEW_TOKENS;
         this.defaultDoSample = generation.path("do_sample").asBoolean(false);
         this.chat = ChatTemplate.of(repo);
+        this.loop = new DecodeLoop(this, sequences, label);
     }
 
     private long[] inputShape(String name) {
@@ -257,22 +266,35 @@ final class TextGenerator implements TextTask, Generator {
 
     @Override
     public Map<String, Output> infer(List<Tensor> inputs, Set<String> outputs, Parameters parameters) {
-        return infer(inputs, parameters, TokenSink.NONE);
+        return join(submit(inputs, parameters, TokenSink.NONE));
     }
 
-    /** Each row's generation in turn, its tokens told to {@code sink} as that row. */
-    Map<String, Output> infer(List<Tensor> inputs, Parameters parameters, TokenSink sink) {
-        Settings settings = settings(parameters);
-        List<String> texts = TextColumn.read(inputs, TEXT, false).values();
+    /**
+     * Starts a call on the decode loop (see {@link dev.serveml.runtime.LoadedModel.Scheduled}): its
+     * rows are generated alongside every other call's, each row's tokens told to {@code sink} as
+     * that row. Never blocks.
+     */
+    CompletableFuture<Map<String, Output>> submit(List<Tensor> inputs, Parameters parameters, TokenSink sink) {
+        Settings settings;
+        List<String> texts;
+        try {
+            settings = settings(parameters);
+            texts = TextColumn.read(inputs, TEXT, false).values();
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return loop.submit(texts, settings, sink).thenApply(generations -> answer(texts, settings, generations));
+    }
+
+    private static Map<String, Output> answer(List<String> texts, Settings settings, Generation[] generations) {
         List<byte[]> generated = new ArrayList<>(texts.size());
         ByteBuffer promptTokens = ByteBuffer.allocate(texts.size() * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer completionTokens = ByteBuffer.allocate(texts.size() * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         List<byte[]> finishes = new ArrayList<>(texts.size());
         for (int i = 0; i < texts.size(); i++) {
-            int row = i;
-            Generation g = generate(texts.get(i), "/inputs/" + i, settings, (r, token) -> sink.token(row, token));
-            finishes.add(g.finish().name().toLowerCase(java.util.Locale.ROOT).getBytes(StandardCharsets.UTF_8));
-            String text = settings.returnFullText() ? texts.get(i) + g.text() : g.text();
+            Generation g = generations[i];
+            finishes.add(g.finish().name().toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8));
+            String text = settings.returnFullText() && !settings.chat() ? texts.get(i) + g.text() : g.text();
             generated.add(text.getBytes(StandardCharsets.UTF_8));
             promptTokens.putLong(g.promptIds().length);
             completionTokens.putLong(g.ids().length);
@@ -284,89 +306,54 @@ final class TextGenerator implements TextTask, Generator {
                 FINISH_REASON, Tensor.ofBytes(FINISH_REASON, shape, finishes));
     }
 
+    private static <T> T join(CompletableFuture<T> future) {
+        try {
+            return future.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+
     /**
-     * Generates a continuation of {@code prompt}: the loop with the cache kept between steps. Blocking
-     * (one model call per token): run it on a worker, never an event loop.
+     * Generates a continuation of {@code prompt} on the decode loop and waits for it. Blocking (one
+     * model call per token, shared with the other sequences in flight): never on an event loop.
      *
      * @param pointer  where the prompt is in the request, for a 422
-     * @param listener told each token; answering false ends the generation as {@link Finish#CANCELLED}
+     * @param listener told each token as row 0; answering false ends the generation as {@link Finish#CANCELLED}
      */
     @Override
     public Generation generate(String prompt, String pointer, Settings settings, TokenSink listener) {
-        long[] promptIds = promptIds(prompt, pointer, settings);
-        int budget = Math.min(settings.maxNewTokens(), context - promptIds.length);
-        SplittableRandom random = settings.seed() != null ? new SplittableRandom(settings.seed()) : new SplittableRandom();
-        long[] generated = new long[budget];
-        int count = 0;
-        Set<Long> seen = new HashSet<>();
-        for (long id : promptIds) {
-            seen.add(id);
-        }
-        String text = "";
-        // TGI's incremental decoding: each step decodes a few tokens (from the last whole character
-        // on), not everything generated so far, and holds back a token that ends inside a character
-        int prefix = 0;
-        int read = 0;
-        Finish finish = Finish.LENGTH;
-        OrtSession.Result previous = null;
-        long[] step = promptIds;
-        int length = 0;
-        try {
-            while (count < budget) {
-                OrtSession.Result result = run(step, length, previous);
-                if (previous != null) {
-                    previous.close();
-                }
-                previous = result;
-                length += step.length;
-                float[] logits = lastLogits(result, step.length);
-                long token = choose(logits, settings, seen, random);
-                generated[count++] = token;
-                seen.add(token);
-                if (eos.contains(token)) {
-                    finish = Finish.EOS;
-                    listener.token(0, token(token, "", logits, settings, true));
-                    break;
-                }
-                String before = encoder.decode(Arrays.copyOfRange(generated, prefix, read), true);
-                String after = encoder.decode(Arrays.copyOfRange(generated, prefix, count), true);
-                String delta = "";
-                int searched = text.length();
-                if (after.length() > before.length() && !after.endsWith("\uFFFD")) {
-                    delta = after.substring(before.length());
-                    text += delta;
-                    prefix = read;
-                    read = count;
-                }
-                int stopAt = stopEnd(text, searched, settings.stop());
-                if (stopAt >= 0) {
-                    // the delta the listener gets ends with the stop string, as the text does
-                    delta = delta.substring(0, Math.max(0, delta.length() - (text.length() - stopAt)));
-                    text = text.substring(0, stopAt);
-                    listener.token(0, token(token, delta, logits, settings, false));
-                    finish = Finish.STOP;
-                    break;
-                }
-                if (!listener.token(0, token(token, delta, logits, settings, false))) {
-                    finish = Finish.CANCELLED;
-                    break;
-                }
-                step = new long[]{token};
-            }
-        } finally {
-            if (previous != null) {
-                previous.close();
-            }
-        }
-        long[] ids = Arrays.copyOf(generated, count);
-        if (finish != Finish.STOP) {
-            text = encoder.decode(ids, true);
-        }
-        return new Generation(promptIds, ids, text, finish);
+        promptIds(prompt, pointer, settings); // refused here, naming the caller's pointer
+        return join(loop.submit(List.of(prompt), settings, listener))[0];
+    }
+
+    boolean isEos(long token) {
+        return eos.contains(token);
+    }
+
+    String decode(long[] ids) {
+        return encoder.decode(ids, true);
+    }
+
+    DecodeLoop.Counts loopCounts() {
+        return loop.counts();
+    }
+
+    /** The most sequences its decode loop steps together. */
+    int sequences() {
+        return loop.capacity();
+    }
+
+    /** Whether a padded batch can be told each row's positions: the export takes position_ids. */
+    boolean padsRows() {
+        return takesPositions;
     }
 
     /** What a sink is told of a token: its log probability and the likeliest alternatives where asked. */
-    private TokenSink.Token token(long id, String delta, float[] logits, Settings settings, boolean isEos) {
+    TokenSink.Token token(long id, String delta, float[] logits, Settings settings, boolean isEos) {
         String piece = encoder.decode(new long[]{id}, false);
         if (settings.logprobs() < 0) {
             return new TokenSink.Token(id, delta, piece, Double.NaN, List.of(), isEos);
@@ -399,37 +386,64 @@ final class TextGenerator implements TextTask, Generator {
     }
 
     /**
-     * Where the text ends after the first stop string in it (the string included), or -1. The text
-     * before {@code searched} held none, so only a string ending after it is looked for.
+     * A model call's answer, or a past rebuilt for a new set of sequences: the presents the next
+     * call takes as its past ([rows, heads, width, head size] each, left-padded), and the logits.
      */
-    private static int stopEnd(String text, int searched, List<String> stop) {
-        int best = -1;
-        for (String s : stop) {
-            int at = text.indexOf(s, Math.max(0, searched - s.length() + 1));
-            if (at >= 0 && (best < 0 || at + s.length() < best)) {
-                best = at + s.length();
+    static final class Step implements AutoCloseable {
+        private final OrtSession.Result result; // null for a rebuilt past
+        private final OnnxTensor[] presents;
+        private final int rows;
+        private float[] logits; // read once, on first use
+
+        private Step(OrtSession.Result result, OnnxTensor[] presents, int rows) {
+            this.result = result;
+            this.presents = presents;
+            this.rows = rows;
+        }
+
+        int rows() {
+            return rows;
+        }
+
+        @Override
+        public void close() {
+            if (result != null) {
+                result.close();
+            } else {
+                for (OnnxTensor t : presents) {
+                    t.close();
+                }
             }
         }
-        return best;
     }
 
-    /** One model call: {@code ids} after {@code past} tokens whose presents {@code previous} holds (none on the first). */
-    private OrtSession.Result run(long[] ids, int past, OrtSession.Result previous) {
+    /**
+     * One model call for {@code tokens.length} rows of as many new tokens each, after a past
+     * {@code width} wide (left-padded) in which row b has {@code pasts[b]} tokens; {@code previous}
+     * holds it (null for none: width 0).
+     */
+    Step run(long[][] tokens, int[] pasts, int width, Step previous) {
+        int rows = tokens.length;
+        int q = tokens[0].length;
         Map<String, OnnxTensor> feed = new HashMap<>();
         List<OnnxTensor> owned = new ArrayList<>();
         try {
             var env = encoder.environment();
-            long[] shape = {1, ids.length};
-            owned.add(put(feed, TextEncoder.INPUT_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape)));
-            long[] mask = new long[past + ids.length];
-            Arrays.fill(mask, 1);
-            owned.add(put(feed, TextEncoder.ATTENTION_MASK,
-                    OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[]{1, mask.length})));
-            if (takesPositions) {
-                long[] positions = new long[ids.length];
-                for (int i = 0; i < positions.length; i++) {
-                    positions[i] = past + i;
+            long[] shape = {rows, q};
+            long[] ids = new long[rows * q];
+            long[] mask = new long[rows * (width + q)];
+            long[] positions = new long[rows * q];
+            for (int b = 0; b < rows; b++) {
+                System.arraycopy(tokens[b], 0, ids, b * q, q);
+                Arrays.fill(mask, b * (width + q) + (width - pasts[b]), (b + 1) * (width + q), 1);
+                for (int i = 0; i < q; i++) {
+                    positions[b * q + i] = pasts[b] + i;
                 }
+            }
+            owned.add(put(feed, TextEncoder.INPUT_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape)));
+            owned.add(put(feed, TextEncoder.ATTENTION_MASK,
+                    OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[]{rows, width + q})));
+            if (takesPositions) {
                 owned.add(put(feed, POSITION_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(positions), shape)));
             }
             if (cacheBranch) {
@@ -437,18 +451,21 @@ final class TextGenerator implements TextTask, Generator {
             }
             for (int i = 0; i < pastNames.size(); i++) {
                 if (previous == null) {
-                    // the first step: a past of 0 tokens
                     owned.add(put(feed, pastNames.get(i), OnnxTensor.createTensor(env, FloatBuffer.allocate(0),
-                            new long[]{1, heads, 0, headSize})));
+                            new long[]{rows, heads, 0, headSize})));
                 } else {
-                    OnnxValue present = previous.get(presentNames.get(i)).orElseThrow();
-                    feed.put(pastNames.get(i), (OnnxTensor) present);
+                    feed.put(pastNames.get(i), previous.presents[i]);
                 }
             }
             Set<String> wanted = new LinkedHashSet<>();
             wanted.add(LOGITS);
             wanted.addAll(presentNames);
-            return session.run(feed, wanted);
+            OrtSession.Result result = session.run(feed, wanted);
+            OnnxTensor[] presents = new OnnxTensor[presentNames.size()];
+            for (int i = 0; i < presents.length; i++) {
+                presents[i] = (OnnxTensor) result.get(presentNames.get(i)).orElseThrow();
+            }
+            return new Step(result, presents, rows);
         } catch (OrtException e) {
             throw new ProblemException(ProblemType.INFERENCE_FAILED, "ONNX Runtime could not run the model", e);
         } finally {
@@ -461,18 +478,80 @@ final class TextGenerator implements TextTask, Generator {
         return t;
     }
 
-    /** The logits of the step's last token. */
-    private float[] lastLogits(OrtSession.Result result, int tokens) {
-        OnnxTensor t = (OnnxTensor) result.get(LOGITS).orElseThrow();
-        FloatBuffer buffer = t.getFloatBuffer();
-        if (buffer == null || buffer.remaining() != (long) tokens * vocabulary) {
-            throw new ProblemException(ProblemType.MODEL_ERROR, "the model's logits are not FP32 [1, tokens, "
-                    + vocabulary + "]");
+    /** The logits of row {@code row}'s last token in a call of {@code tokens} new tokens per row. */
+    float[] logits(Step step, int row, int tokens) {
+        if (step.logits == null) {
+            OnnxTensor t = (OnnxTensor) step.result.get(LOGITS).orElseThrow();
+            FloatBuffer buffer = t.getFloatBuffer();
+            if (buffer == null || buffer.remaining() != (long) step.rows * tokens * vocabulary) {
+                throw new ProblemException(ProblemType.MODEL_ERROR, "the model's logits are not FP32 [batch, tokens, "
+                        + vocabulary + "]");
+            }
+            step.logits = new float[buffer.remaining()];
+            buffer.get(step.logits);
         }
         float[] last = new float[vocabulary];
-        buffer.position((tokens - 1) * vocabulary);
-        buffer.get(last);
+        System.arraycopy(step.logits, (row * tokens + tokens - 1) * vocabulary, last, 0, vocabulary);
         return last;
+    }
+
+    /**
+     * Copies rows' caches out of a step: row b's last {@code lengths[b]} positions of the
+     * {@code width} (null entries are skipped), one [heads, length, head size] array per past.
+     */
+    float[][][] detach(Step step, int[] lengths, int width) {
+        float[][][] out = new float[lengths.length][][];
+        for (int b = 0; b < lengths.length; b++) {
+            if (lengths[b] >= 0) {
+                out[b] = new float[presentNames.size()][];
+            }
+        }
+        int h = (int) heads;
+        int d = (int) headSize;
+        for (int i = 0; i < presentNames.size(); i++) {
+            FloatBuffer all = step.presents[i].getFloatBuffer();
+            for (int b = 0; b < lengths.length; b++) {
+                if (lengths[b] < 0) {
+                    continue;
+                }
+                int len = lengths[b];
+                float[] cache = new float[h * len * d];
+                for (int head = 0; head < h; head++) {
+                    all.get(((b * h + head) * width + (width - len)) * d, cache, head * len * d, len * d);
+                }
+                out[b][i] = cache;
+            }
+        }
+        return out;
+    }
+
+    /** A past for rows whose caches are {@code caches[b]} ({@code lengths[b]} tokens), left-padded to {@code width}. */
+    Step pastOf(float[][][] caches, int[] lengths, int width) {
+        int rows = caches.length;
+        int h = (int) heads;
+        int d = (int) headSize;
+        OnnxTensor[] past = new OnnxTensor[pastNames.size()];
+        try {
+            for (int i = 0; i < past.length; i++) {
+                FloatBuffer buffer = ByteBuffer.allocateDirect(rows * h * width * d * Float.BYTES)
+                        .order(ByteOrder.nativeOrder()).asFloatBuffer();
+                for (int b = 0; b < rows; b++) {
+                    int len = lengths[b];
+                    for (int head = 0; head < h; head++) {
+                        buffer.put(((b * h + head) * width + (width - len)) * d, caches[b][i], head * len * d, len * d);
+                    }
+                }
+                past[i] = OnnxTensor.createTensor(encoder.environment(), buffer, new long[]{rows, heads, width, headSize});
+            }
+            return new Step(null, past, rows);
+        } catch (OrtException e) {
+            for (OnnxTensor t : past) {
+                if (t != null) {
+                    t.close();
+                }
+            }
+            throw new ProblemException(ProblemType.INFERENCE_FAILED, "ONNX Runtime could not take the cache", e);
+        }
     }
 
     /** The next token: greedy, or a draw after Hugging Face's logits processors in its order. */
@@ -547,26 +626,9 @@ final class TextGenerator implements TextTask, Generator {
         return order[keep - 1];
     }
 
-    /**
-     * Starts a call on this model's own threads (see {@link dev.serveml.runtime.LoadedModel.Scheduled}).
-     * For now each call runs its rows alone on one of them; sequences sharing model calls step by
-     * step replaces it.
-     */
-    java.util.concurrent.CompletableFuture<Map<String, Output>> submit(List<Tensor> inputs, Parameters parameters,
-                                                                        TokenSink sink) {
-        return java.util.concurrent.CompletableFuture.supplyAsync(() -> infer(inputs, parameters, sink), steps);
-    }
-
-    private final java.util.concurrent.ExecutorService steps = java.util.concurrent.Executors.newFixedThreadPool(4,
-            r -> {
-                Thread t = new Thread(r, "serveml-generate");
-                t.setDaemon(true);
-                return t;
-            });
-
     @Override
     public void close() {
-        steps.shutdownNow();
+        loop.close();
         encoder.close();
     }
 }

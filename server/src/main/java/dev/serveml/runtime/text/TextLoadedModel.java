@@ -91,9 +91,10 @@ final class TextLoadedModel implements LoadedModel {
                 : java.util.Optional.empty();
     }
 
+    /** A generator's calls in flight: as many as its decode loop steps together (each may have several rows). */
     @Override
     public int concurrency() {
-        return instances;
+        return task instanceof TextGenerator g ? Math.max(instances, g.sequences()) : instances;
     }
 
     @Override

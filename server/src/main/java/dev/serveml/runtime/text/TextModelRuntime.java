@@ -152,7 +152,7 @@ public final class TextModelRuntime implements ModelRuntime {
             ExternalData.check(model);
             TextTask task;
             try (OrtSession.SessionOptions options = OnnxModelRuntime.sessionOptions(config)) {
-                task = open(choice, repo, model, options);
+                task = open(choice, repo, model, options, request.label());
             } catch (OrtException e) {
                 throw new ProblemException(ProblemType.INVALID_MODEL, "ONNX Runtime could not set up a session");
             }
@@ -180,7 +180,7 @@ public final class TextModelRuntime implements ModelRuntime {
      * The task's pipeline over the repository. A repository whose task neither serveml.json nor
      * config.json names is a bare encoder if its export answers last_hidden_state.
      */
-    private TextTask open(TaskChoice choice, Path repo, Path model, OrtSession.SessionOptions options) {
+    private TextTask open(TaskChoice choice, Path repo, Path model, OrtSession.SessionOptions options, String label) {
         String name = choice.task();
         // question answering cuts long contexts into windows; generation refuses a prompt over the context
         TextEncoder encoder = TextEncoder.open(environment, repo, model, options,
@@ -200,7 +200,7 @@ public final class TextModelRuntime implements ModelRuntime {
                 case "question-answering" -> new QuestionAnswerer(encoder);
                 case "zero-shot-classification" -> new ZeroShotClassifier(encoder);
                 case "text-ranking" -> new CrossEncoderRanker(encoder);
-                case "text-generation" -> new TextGenerator(encoder, repo);
+                case "text-generation" -> new TextGenerator(encoder, repo, config.generationSequences(), label);
                 default -> throw new IllegalStateException(name);
             };
         } catch (RuntimeException e) {

@@ -32,7 +32,7 @@ class OnnxLoadedModelTest {
 
     @BeforeEach
     void start() {
-        runtime = new OnnxModelRuntime(new RuntimeConfig(1, 1, 1000), dir.resolve("run"), 1 << 20);
+        runtime = new OnnxModelRuntime(new RuntimeConfig(1, 1, 1000, 16), dir.resolve("run"), 1 << 20);
     }
 
     @AfterEach

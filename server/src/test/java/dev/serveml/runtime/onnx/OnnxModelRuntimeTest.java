@@ -29,7 +29,7 @@ class OnnxModelRuntimeTest {
 
     @BeforeEach
     void start() {
-        runtime = new OnnxModelRuntime(new RuntimeConfig(1, 1, 1000), dir.resolve("run"), 1 << 20);
+        runtime = new OnnxModelRuntime(new RuntimeConfig(1, 1, 1000, 16), dir.resolve("run"), 1 << 20);
     }
 
     @AfterEach
@@ -90,7 +90,7 @@ class OnnxModelRuntimeTest {
         Path run = dir.resolve("run");
         Files.writeString(run.resolve("left-by-a-crash"), "x");
 
-        new OnnxModelRuntime(new RuntimeConfig(1, 1, 1000), run, 1 << 20).close();
+        new OnnxModelRuntime(new RuntimeConfig(1, 1, 1000, 16), run, 1 << 20).close();
 
         try (var files = Files.list(run)) {
             assertThat(files).isEmpty();

@@ -28,7 +28,7 @@ class TextBatchGroupTest {
 
     @BeforeEach
     void open() {
-        runtime = new TextModelRuntime(new RuntimeConfig(1, 1, 1000), dir.resolve("run"), 64 << 20);
+        runtime = new TextModelRuntime(new RuntimeConfig(1, 1, 1000, 16), dir.resolve("run"), 64 << 20);
         Path file = RepoZip.of("bert-tiny-sst2").write(dir.resolve("repo.zip"));
         model = runtime.load(new LoadRequest(file, TextModelRuntime.FORMAT, "repo.zip", "sst2", "sst2 v1",
                 Optional.empty(), Resources.DEFAULT));

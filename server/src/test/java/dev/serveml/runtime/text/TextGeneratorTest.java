@@ -44,7 +44,7 @@ class TextGeneratorTest {
 
     @BeforeEach
     void open() {
-        runtime = new TextModelRuntime(new RuntimeConfig(1, 1, 1000), dir.resolve("run"), 64 << 20);
+        runtime = new TextModelRuntime(new RuntimeConfig(1, 1, 1000, 16), dir.resolve("run"), 64 << 20);
     }
 
     @AfterEach

@@ -43,7 +43,7 @@ class TextModelRuntimeTest {
 
     @BeforeEach
     void open() {
-        runtime = new TextModelRuntime(new RuntimeConfig(1, 1, 1000), dir.resolve("run"), 64 << 20);
+        runtime = new TextModelRuntime(new RuntimeConfig(1, 1, 1000, 16), dir.resolve("run"), 64 << 20);
     }
 
     @AfterEach
@@ -58,7 +58,7 @@ class TextModelRuntimeTest {
     void aZippedRepositoryIsClaimedByTheTextRuntimeThoughTheOnnxRuntimeWouldTakeItToo() {
         Path zip = RepoZip.of("bert-tiny-sst2").write(dir.resolve("repo.zip"));
         assertThat(runtime.detectFormat("repo.zip", NO_HEAD, zip)).isEqualTo(TextModelRuntime.FORMAT);
-        try (OnnxModelRuntime onnx = new OnnxModelRuntime(new RuntimeConfig(1, 1, 1000), dir.resolve("onnx"), 1 << 26)) {
+        try (OnnxModelRuntime onnx = new OnnxModelRuntime(new RuntimeConfig(1, 1, 1000, 16), dir.resolve("onnx"), 1 << 26)) {
             assertThat(onnx.detectFormat("repo.zip", NO_HEAD, zip)).as("why the text runtime is asked first")
                     .isEqualTo("onnx");
         }
