@@ -577,53 +577,155 @@ final class TextGenerator implements TextTask, Generator {
             }
             return best;
         }
-        for (int i = 0; i < scores.length; i++) {
+        int n = scores.length;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
             scores[i] /= s.temperature();
+            max = Math.max(max, scores[i]);
         }
-        Integer[] order = new Integer[scores.length];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
+        double[] p = new double[n];
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            p[i] = Math.exp(scores[i] - max);
+            total += p[i];
         }
-        Arrays.sort(order, (a, b) -> Double.compare(scores[b], scores[a])); // stable: ties by id
-        int keep = order.length;
-        if (s.topK() > 0 && s.topK() < keep) {
-            double kth = scores[order[s.topK() - 1]];
-            keep = s.topK();
-            while (keep < order.length && scores[order[keep]] == kth) {
-                keep++; // Hugging Face keeps every token tied with the k-th
+        if (s.topK() == 0 && s.topP() >= 1.0) {
+            return draw(p, null, n, total, random); // nothing filtered: no order needed
+        }
+        // Only the likeliest tokens are put in order: as many as top k keeps (with its ties), or
+        // for top p alone a few, more when they do not add up to it (a vocabulary of 50k is never
+        // sorted for a nucleus of a dozen).
+        int[] order;
+        double base;
+        if (s.topK() > 0) {
+            order = likeliest(scores, Math.min(s.topK(), n), true);
+            base = 0;
+            for (int i : order) {
+                base += p[i];
             }
+        } else {
+            order = null;
+            base = total;
         }
-        double max = scores[order[0]];
-        double[] p = new double[keep];
-        double sum = 0;
-        for (int i = 0; i < keep; i++) {
-            p[i] = Math.exp(scores[order[i]] - max);
-            sum += p[i];
-        }
+        int keep = order == null ? 0 : order.length;
         if (s.topP() < 1.0) {
-            double cumulative = 0;
-            int within = keep;
-            for (int i = 0; i < keep; i++) {
-                cumulative += p[i] / sum;
-                if (cumulative >= s.topP()) {
-                    within = i + 1;
+            for (int want = 64; ; want *= 4) {
+                int[] ranked = order != null ? order : likeliest(scores, Math.min(want, n), false);
+                double cumulative = 0;
+                int within = -1;
+                for (int i = 0; i < ranked.length; i++) {
+                    cumulative += p[ranked[i]] / base;
+                    if (cumulative >= s.topP()) {
+                        within = i + 1;
+                        break;
+                    }
+                }
+                if (within > 0 || order != null || ranked.length == n) {
+                    order = ranked;
+                    keep = within > 0 ? within : ranked.length;
                     break;
                 }
             }
-            keep = within;
-            sum = 0;
-            for (int i = 0; i < keep; i++) {
-                sum += p[i];
-            }
         }
+        double sum = 0;
+        for (int i = 0; i < keep; i++) {
+            sum += p[order[i]];
+        }
+        return draw(p, order, keep, sum, random);
+    }
+
+    /** A draw among {@code order}'s first {@code keep} tokens (all of them, in id order, when null). */
+    private static long draw(double[] p, int[] order, int keep, double sum, SplittableRandom random) {
         double u = random.nextDouble() * sum;
         for (int i = 0; i < keep; i++) {
-            u -= p[i];
+            int id = order == null ? i : order[i];
+            u -= p[id];
             if (u < 0) {
-                return order[i];
+                return id;
             }
         }
-        return order[keep - 1];
+        for (int i = keep - 1; i >= 0; i--) { // rounding left u at the end: the last token that can be drawn
+            int id = order == null ? i : order[i];
+            if (p[id] > 0) {
+                return id;
+            }
+        }
+        return order == null ? 0 : order[0];
+    }
+
+    /**
+     * The {@code m} highest-scoring token ids, best first, ties by lower id; with {@code ties},
+     * every further token tied with the last one too (Hugging Face's top k keeps them). A heap of
+     * {@code m}: O(vocabulary log m).
+     */
+    static int[] likeliest(double[] scores, int m, boolean ties) {
+        int[] heap = new int[m]; // a min-heap by goodness: the root is the worst kept so far
+        int size = 0;
+        for (int i = 0; i < scores.length; i++) {
+            if (size < m) {
+                heap[size] = i;
+                int c = size++;
+                while (c > 0 && better(scores, heap[(c - 1) / 2], heap[c])) {
+                    int parent = (c - 1) / 2;
+                    int t = heap[parent];
+                    heap[parent] = heap[c];
+                    heap[c] = t;
+                    c = parent;
+                }
+            } else if (better(scores, i, heap[0])) {
+                heap[0] = i;
+                siftDown(scores, heap, size);
+            }
+        }
+        int[] sorted = new int[size];
+        for (int k = size - 1; k >= 0; k--) {
+            sorted[k] = heap[0];
+            heap[0] = heap[--size];
+            siftDown(scores, heap, size);
+        }
+        if (!ties || sorted.length == 0) {
+            return sorted;
+        }
+        double last = scores[sorted[sorted.length - 1]];
+        int lastId = sorted[sorted.length - 1];
+        int[] out = sorted;
+        int count = sorted.length;
+        for (int i = lastId + 1; i < scores.length; i++) {
+            if (scores[i] == last) {
+                if (count == out.length) {
+                    out = Arrays.copyOf(out, out.length * 2);
+                }
+                out[count++] = i;
+            }
+        }
+        return Arrays.copyOf(out, count);
+    }
+
+    /** Whether token a ranks before token b: a higher score, or the same and a lower id. */
+    private static boolean better(double[] scores, int a, int b) {
+        return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+    }
+
+    private static void siftDown(double[] scores, int[] heap, int size) {
+        int c = 0;
+        while (true) {
+            int l = 2 * c + 1;
+            int r = l + 1;
+            int worst = c;
+            if (l < size && better(scores, heap[worst], heap[l])) {
+                worst = l;
+            }
+            if (r < size && better(scores, heap[worst], heap[r])) {
+                worst = r;
+            }
+            if (worst == c) {
+                return;
+            }
+            int t = heap[c];
+            heap[c] = heap[worst];
+            heap[worst] = t;
+            c = worst;
+        }
     }
 
     @Override
