@@ -96,7 +96,7 @@ final class Sequence {
         seen.add(token);
         if (model.isEos(token)) {
             finish = Generator.Finish.EOS;
-            sink.token(row, model.token(token, "", logits, settings, true));
+            tell(sink, model, token, "", logits, true);
             return false;
         }
         String before = model.decode(Arrays.copyOfRange(generated, prefix, read));
@@ -115,10 +115,10 @@ final class Sequence {
             delta = delta.substring(0, Math.max(0, delta.length() - (text.length() - stopAt)));
             text = text.substring(0, stopAt);
             finish = Generator.Finish.STOP;
-            sink.token(row, model.token(token, delta, logits, settings, false));
+            tell(sink, model, token, delta, logits, false);
             return false;
         }
-        if (!sink.token(row, model.token(token, delta, logits, settings, false))) {
+        if (!tell(sink, model, token, delta, logits, false)) {
             finish = Generator.Finish.CANCELLED;
             return false;
         }
@@ -127,6 +127,11 @@ final class Sequence {
             return false;
         }
         return true;
+    }
+
+    /** Tells the sink of a token; a request that streams nothing pays nothing for it (no decode). */
+    private boolean tell(TokenSink sink, TextGenerator model, long token, String delta, float[] logits, boolean eos) {
+        return sink == TokenSink.NONE || sink.token(row, model.token(token, delta, logits, settings, eos));
     }
 
     /**
