@@ -6,6 +6,9 @@ import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.PredictRequest;
 import dev.serveml.inference.Target;
 import dev.serveml.predict.Predictor;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import io.vertx.core.Future;
 import dev.serveml.tensor.DataType;
 import dev.serveml.tensor.MapSequence;
 import dev.serveml.inference.NativeRequest;
@@ -53,8 +56,34 @@ final class PredictHandler {
         Served served = HttpApi.serving(ctx, Served.model(name));
         PredictRequest predict = HttpApi.predictRequest(ctx, new Target.Model(name, version), timeout, request::bind)
                 .withParameters(request.parameters());
-        HttpApi.predict(ctx, predictor, predict, served,
-                prediction -> send(responses, ctx, request, prediction.result(), null));
+        answer(ctx, predictor, responses, request, predict, served, null);
+    }
+
+    /**
+     * Predicts and answers a native request: all at once ({@link #send}), or, for {@code "stream": true},
+     * token by token as Server-Sent Events ({@link NativeStream}); {@code deployment} is the deployment
+     * called, or null for a model route. On the event loop.
+     */
+    static void answer(RoutingContext ctx, Predictor predictor, Responses responses, NativeRequest request,
+                       PredictRequest predict, Served served, String deployment) {
+        if (!request.stream()) {
+            HttpApi.predict(ctx, predictor, predict, served,
+                    prediction -> send(responses, ctx, request, prediction.result(), deployment));
+            return;
+        }
+        if (request.texts() == NativeRequest.Texts.LIST) {
+            throw ProblemException.field(ProblemType.INVALID_INPUT, "/inputs", "a stream continues one text: "
+                    + "send {\"inputs\": \"a text\", \"stream\": true} (or a list of chat messages), "
+                    + "one call per text");
+        }
+        NativeStream stream = new NativeStream(new LiveEvents(ctx));
+        Future.fromCompletionStage(predictor.predict(predict.withSink(stream)), ctx.vertx().getOrCreateContext())
+                .onSuccess(prediction -> {
+                    served.cacheHit(false);
+                    prediction.afterDelivery().ifPresent(after -> ctx.addEndHandler(done -> after.run()));
+                    stream.finish(prediction.result());
+                })
+                .onFailure(failure -> stream.fail(failure, RequestIds.of(ctx), ctx::fail));
     }
 
     /**
