@@ -10,6 +10,7 @@ import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import io.vertx.core.Future;
 import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.Signature;
 import dev.serveml.tensor.MapSequence;
 import dev.serveml.inference.NativeRequest;
 import dev.serveml.tensor.Output;
@@ -24,6 +25,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -71,13 +73,21 @@ final class PredictHandler {
                     prediction -> send(responses, ctx, request, prediction.result(), deployment));
             return;
         }
-        if (request.texts() == NativeRequest.Texts.LIST) {
-            throw ProblemException.field(ProblemType.INVALID_INPUT, "/inputs", "a stream continues one text: "
-                    + "send {\"inputs\": \"a text\", \"stream\": true} (or a list of chat messages), "
-                    + "one call per text");
-        }
         NativeStream stream = new NativeStream(new LiveEvents(ctx));
-        Future.fromCompletionStage(predictor.predict(predict.withSink(stream)), ctx.vertx().getOrCreateContext())
+        // One stream is one text: a generator bound more rows is refused (a model that does not generate
+        // is refused at /stream after binding, whatever it was sent).
+        java.util.function.Function<Signature, List<Tensor>> oneText = signature -> {
+            List<Tensor> inputs = predict.binder().apply(signature);
+            if (signature.findOutput("generated_text").isPresent()
+                    && inputs.stream().anyMatch(t -> t.shape().length > 0 && t.shape()[0] != 1)) {
+                throw ProblemException.field(ProblemType.INVALID_INPUT, "/inputs", "a stream continues one text: "
+                        + "send {\"inputs\": \"a text\", \"stream\": true} (or a list of chat messages), one call per text");
+            }
+            return inputs;
+        };
+        PredictRequest streamed = new PredictRequest(predict.caller(), predict.target(), oneText, predict.outputs(),
+                predict.timeout(), predict.fresh(), predict.sizeBytes(), predict.metadata(), predict.parameters(), stream);
+        Future.fromCompletionStage(predictor.predict(streamed), ctx.vertx().getOrCreateContext())
                 .onSuccess(prediction -> {
                     served.cacheHit(false);
                     prediction.afterDelivery().ifPresent(after -> ctx.addEndHandler(done -> after.run()));

@@ -137,8 +137,11 @@ class NativeStreamIT {
         HttpResponse<String> notABoolean = server.postJson(PATH, "{\"inputs\": \"Hello\", \"stream\": \"yes\"}");
         assertThat(notABoolean.statusCode()).as("a malformed envelope, as a non-object parameters is").isEqualTo(400);
         assertThat(json(notABoolean).at("/errors/0/pointer").asText()).isEqualTo("/stream");
+        assertProblem(server.postJson("/api/v1/models/ns-sst2/predict", "{\"inputs\": [\"a\", \"b\"], \"stream\": true}"),
+                "/stream");
         HttpResponse<String> list = server.postJson(PATH, "{\"inputs\": [\"a\", \"b\"], \"stream\": true}");
         assertProblem(list, "/inputs");
+        assertProblem(server.postJson(PATH, "{\"instances\": [\"a\", \"b\"], \"stream\": true}"), "/inputs");
         HttpResponse<String> tooLong = server.postJson(PATH, "{\"inputs\": \"" + "the cat sat on the mat. ".repeat(12)
                 + "\", \"stream\": true}");
         assertThat(tooLong.statusCode()).as(tooLong.body()).isEqualTo(422);
