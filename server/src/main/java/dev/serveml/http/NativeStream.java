@@ -22,7 +22,9 @@ import java.util.Map;
  * {@code return_full_text} is false) and {@code details} {@code {"finish_reason", "generated_tokens",
  * "prompt_tokens"}} (TGI's reasons: {@code length}, {@code eos_token}, {@code stop_sequence}).
  * A token's {@code text} is what it added to the answer, so the texts of the tokens that are not
- * {@code special} (the end-of-sequence one is) add up to the generated text.
+ * {@code special} (the end-of-sequence one is) add up to the generated text. Its {@code logprob} is
+ * null unless the call asked for the generator's {@code logprobs} (then TGI's {@code top_tokens} too,
+ * as many as asked).
  *
  * <p>Only the end says which token was the last, so each token is sent when the next one comes (or
  * the answer): one model step late, which keeps TGI's shape without a closing event of another kind.
@@ -107,6 +109,13 @@ final class NativeStream implements TokenSink {
             t.put("logprob", token.logprob());
         }
         t.put("special", token.eos());
+        if (!token.top().isEmpty()) {
+            // TGI's top_n_tokens: the likeliest tokens at this step, best first
+            var top = event.putArray("top_tokens");
+            for (Alternative a : token.top()) {
+                top.addObject().put("id", a.id()).put("text", a.piece()).put("logprob", a.logprob()).put("special", false);
+            }
+        }
         event.putNull("generated_text");
         event.putNull("details");
         return event;

@@ -106,6 +106,24 @@ class NativeStreamIT {
     }
 
     @Test
+    void logprobsAskedGiveEachTokensLogProbabilityAndTheLikeliestAlternatives() {
+        List<JsonNode> events = stream(PATH, "{\"inputs\": \"Hello world\", \"parameters\": {\"max_new_tokens\": 4, "
+                + "\"logprobs\": 2}, \"stream\": true}");
+        for (JsonNode e : events) {
+            assertThat(e.at("/token/logprob").asDouble()).as(e.toString()).isNegative();
+            assertThat(e.get("top_tokens").size()).isEqualTo(2);
+            assertThat(e.at("/top_tokens/0/id").asLong()).as("greedy takes the likeliest").isEqualTo(e.at("/token/id").asLong());
+            assertThat(e.at("/top_tokens/0/logprob").asDouble()).isCloseTo(e.at("/token/logprob").asDouble(),
+                    org.assertj.core.api.Assertions.within(1e-6));
+            assertThat(e.at("/top_tokens/1/logprob").asDouble()).isLessThanOrEqualTo(e.at("/top_tokens/0/logprob").asDouble());
+        }
+        JsonNode plain = stream(PATH, "{\"inputs\": \"Hello world\", \"parameters\": {\"max_new_tokens\": 1}, "
+                + "\"stream\": true}").get(0);
+        assertThat(plain.at("/token/logprob").isNull()).as(plain.toString()).isTrue();
+        assertThat(plain.has("top_tokens")).isFalse();
+    }
+
+    @Test
     void chatMessagesAsInputsAreOneConversationStreamedOrNot() {
         String messages = "[{\"role\": \"user\", \"content\": \"Hello\"}]";
         String asText = predict("{\"inputs\": " + quote(messages.replace(" ", "")) + ", \"parameters\": {\"chat\": true, "
