@@ -176,6 +176,22 @@ class NativeStreamIT {
     }
 
     @Test
+    void anotherTenantCannotStreamTheModelNorCanACallerWithoutACredential() {
+        String other = server.newUser("ns-other-tenant");
+        String body = "{\"inputs\": \"Hello\", \"parameters\": {\"max_new_tokens\": 2}, \"stream\": true}";
+        HttpResponse<String> foreign = server.send(HttpRequest.newBuilder(server.uri(PATH))
+                .header("Content-Type", "application/json").header("Authorization", "Bearer " + other)
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+        assertThat(foreign.statusCode()).as(foreign.body()).isEqualTo(404);
+        assertThat(foreign.headers().firstValue("Content-Type").orElse("")).startsWith("application/problem+json");
+        assertThat(foreign.body()).doesNotContain("data:");
+        HttpResponse<String> anonymous = server.sendRaw(HttpRequest.newBuilder(server.uri(PATH))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build());
+        assertThat(anonymous.statusCode()).as(anonymous.body()).isEqualTo(401);
+        assertThat(stream(PATH, body)).as("the owner still streams").hasSize(2);
+    }
+
+    @Test
     void aClientThatHangsUpMidStreamFreesItsGenerationsSlot() throws IOException {
         // A raw connection, so that the test decides when it closes: after the first token event.
         String body = "{\"inputs\": \"Hi\", \"parameters\": {\"max_new_tokens\": 60}, \"stream\": true}";
