@@ -203,15 +203,19 @@ schedule();
  * Reads a Server-Sent Events stream with fetch, so that the token goes in the Authorization
  * header (EventSource cannot send one, and a token must never be in a URL). Calls onEvent({id,
  * event, data}) per event, data parsed as JSON when it is; resolves when the server ends the
- * stream, rejects with an ApiError when it refuses it. Abort with the AbortSignal.
+ * stream, rejects with an ApiError when it refuses it (a problem answer instead of a stream).
+ * Abort with the AbortSignal: the connection closes, and a generation stops. With `body`, the
+ * stream is the answer to POSTing it as JSON (a streamed prediction).
  */
-export async function streamEvents(path, onEvent, signal) {
+export async function streamEvents(path, onEvent, signal, body) {
   if (session && session.expiresAt - Date.now() < 5_000) await refresh().catch(() => {});
-  const headers = { Accept: 'text/event-stream' };
+  const headers = { Accept: 'text/event-stream, application/problem+json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (session) headers.Authorization = `Bearer ${session.accessToken}`;
   let response;
   try {
-    response = await fetch(path, { headers, signal, credentials: 'omit', cache: 'no-store' });
+    response = await fetch(path, { method: body === undefined ? 'GET' : 'POST', headers, signal, credentials: 'omit',
+      cache: 'no-store', body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (e) {
     if (signal?.aborted) return;
     throw new ApiError(0, { detail: `the server could not be reached (${e.message})` });

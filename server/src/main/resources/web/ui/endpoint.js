@@ -1,8 +1,10 @@
 // The parts of an endpoint's page that models and deployments share: the URL with client
 // snippets filled in for the model's signature, and a test console built from that signature
-// (or, for a text model, from its task: see textconsole.js).
+// (or, for a text model, from its task: see textconsole.js). A generation or embedding model's
+// endpoint also shows the OpenAI clients pointed at ServeML's /v1, the console of a generation
+// model streams its tokens as they come.
 
-import { timed } from './api.js';
+import { timed, streamEvents, ApiError } from './api.js';
 import { h, replace, problem, copyButton, field } from './dom.js';
 import { TEXT_TASKS, taskForm } from './textconsole.js';
 
@@ -34,6 +36,31 @@ function compact(body) {
   return `{\n${Object.entries(body).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v).replace(/,/g, ', ')}`).join(',\n')}\n}`;
 }
 
+/**
+ * The official OpenAI clients pointed at ServeML (base URL: this origin + /v1) for a model whose
+ * task /v1 serves: completions for text-generation, embeddings for feature-extraction; `model` is
+ * the model's or deployment's name, as /v1/models lists it. None for other tasks.
+ */
+export function openAiSnippets(task, model) {
+  const base = `${location.origin}/v1`;
+  const name = JSON.stringify(model);
+  const py = `from openai import OpenAI\n\n# a ServeML API key with the predict scope (create one under API keys)\nclient = OpenAI(base_url="${base}", api_key="YOUR_SERVEML_API_KEY")\n\n`;
+  const js = `import OpenAI from 'openai';\n\n// a ServeML API key with the predict scope (create one under API keys)\nconst client = new OpenAI({ baseURL: '${base}', apiKey: 'YOUR_SERVEML_API_KEY' });\n\n`;
+  if (task === 'text-generation') {
+    return [
+      ['openai-python', 'OpenAI Python', `${py}completion = client.completions.create(\n    model=${name},\n    prompt="Once upon a time",\n    max_tokens=20,\n    temperature=0,\n)\nprint(completion.choices[0].text)`],
+      ['openai-js', 'OpenAI JavaScript', `${js}const completion = await client.completions.create({\n  model: ${name},\n  prompt: 'Once upon a time',\n  max_tokens: 20,\n  temperature: 0,\n});\nconsole.log(completion.choices[0].text);`],
+    ];
+  }
+  if (task === 'feature-extraction') {
+    return [
+      ['openai-python', 'OpenAI Python', `${py}result = client.embeddings.create(\n    model=${name},\n    input=["A sentence to embed.", "Another one."],\n)\nprint(len(result.data[0].embedding))`],
+      ['openai-js', 'OpenAI JavaScript', `${js}const result = await client.embeddings.create({\n  model: ${name},\n  input: ['A sentence to embed.', 'Another one.'],\n});\nconsole.log(result.data[0].embedding.length);`],
+    ];
+  }
+  return [];
+}
+
 function snippets(url, body) {
   const json = JSON.stringify(body);
   return [
@@ -43,11 +70,14 @@ function snippets(url, body) {
   ];
 }
 
-/** The endpoint card: the URL to POST to (a path), snippets for a body fitting the signature. */
-export function endpointSection(path, signature, isPublic, metadata) {
+/**
+ * The endpoint card: the URL to POST to (a path), snippets for a body fitting the signature, and
+ * for a task /v1 serves the OpenAI clients calling `name` (the model or deployment).
+ */
+export function endpointSection(path, signature, isPublic, metadata, name) {
   const url = `${location.origin}${path}`;
   const body = exampleBody(signature, metadata);
-  const tabs = snippets(url, body);
+  const tabs = [...snippets(url, body), ...(name ? openAiSnippets(metadata?.task, name) : [])];
   const pre = h('pre', { class: 'code', 'data-testid': 'snippet', tabindex: '0' });
   const list = h('div', { role: 'tablist', class: 'tabs', 'aria-label': 'Client snippets' });
   const select = i => {
@@ -123,8 +153,12 @@ export function consoleSection(choices, pathOf, note) {
       replace(out, problem({ message: `The body is not valid JSON: ${err.message}`, title: 'Check the request' }, 'console-error'));
       return;
     }
-    replace(out, h('p', { class: 'state loading', role: 'status' }, 'Calling the model…'));
     const path = pathOf(chooser.value);
+    if (text?.stream) {
+      await streamInto(out, path, payload, form.querySelector('[data-testid=console-send]'));
+      return;
+    }
+    replace(out, h('p', { class: 'state loading', role: 'status' }, 'Calling the model…'));
     try {
       const { answer, browserMs } = await timed('POST', path, payload);
       if (text) {
@@ -159,4 +193,57 @@ function textResult(text, answer, browserMs) {
     h('div', { class: 'text-answer', 'data-testid': 'console-drawn' }, drawn),
     h('details', {}, h('summary', {}, 'The answer as JSON'),
       h('pre', { class: 'code', 'data-testid': 'console-output', tabindex: '0' }, JSON.stringify(answer, null, 2))));
+}
+
+/**
+ * Streams a generation into `out`: each token's text is appended as it comes (a text node: model
+ * output is never markup), with a Stop button that aborts the fetch (the server then stops
+ * generating); the last event says why it ended and how many tokens it took. A refusal before
+ * the first token is the problem answer; an error event after it is shown below the text.
+ */
+async function streamInto(out, path, payload, send) {
+  const controller = new AbortController();
+  const generated = h('pre', { class: 'generated', 'data-testid': 'console-generated', 'aria-busy': 'true' });
+  const status = h('p', { class: 'muted small', role: 'status', 'data-testid': 'console-stream-status' }, 'Generating…');
+  const stop = h('button', { type: 'button', class: 'secondary small', 'data-testid': 'console-stop',
+    onclick: () => controller.abort() }, 'Stop');
+  const started = performance.now();
+  let tokens = 0;
+  let finished = false;
+  let failed = null;
+  replace(out, h('div', { class: 'state success text-result', 'data-testid': 'console-result' },
+    h('div', { class: 'actions', 'data-testid': 'console-stop-bar' }, stop), generated, status));
+  if (send) send.disabled = true;
+  try {
+    await streamEvents(path, ({ data }) => {
+      if (data && typeof data === 'object' && 'error' in data) {
+        failed = new ApiError(500, { detail: String(data.error), code: data.error_type });
+        return;
+      }
+      const token = data?.token;
+      if (token && !token.special && typeof token.text === 'string') {
+        tokens++;
+        generated.append(token.text);
+      }
+      if (data?.details) {
+        finished = true;
+        const d = data.details;
+        status.dataset.finish = String(d.finish_reason ?? '');
+        status.textContent = `Done: ${d.generated_tokens ?? tokens} tokens (${d.finish_reason}), `
+          + `${(performance.now() - started).toFixed(0)} ms round trip.`;
+      }
+    }, controller.signal, { ...payload, stream: true });
+    if (failed) {
+      out.append(problem(failed, 'console-error', 'The generation failed part way'));
+    } else if (!finished) {
+      status.dataset.finish = 'stopped';
+      status.textContent = controller.signal.aborted ? `Stopped after ${tokens} tokens.` : 'The stream ended without its last event.';
+    }
+  } catch (err) {
+    replace(out, problem(err, 'console-error', 'The model did not answer'));
+  } finally {
+    generated.removeAttribute('aria-busy');
+    stop.parentElement?.remove();
+    if (send) send.disabled = false;
+  }
 }

@@ -1,13 +1,15 @@
 // The test console of a text model, keyed on the version's metadata.task: a form for the task's
 // inputs, the request in Hugging Face's shape for the native predict route, and the answer drawn
 // for the task (bars for labels, entities highlighted in the text, the answer in its context...).
+// A text-generation model's form streams: its `stream` says so, and the console draws the tokens
+// as they come (see endpoint.js).
 // Every text shown here came from a user or a model: it goes into the page as text nodes (h()
 // makes them) and attributes, never as HTML, so a label such as <img src=x onerror=...> is text.
 
 import { h, field } from './dom.js';
 
 export const TEXT_TASKS = new Set(['text-classification', 'token-classification', 'feature-extraction', 'fill-mask',
-  'question-answering', 'zero-shot-classification', 'text-ranking']);
+  'question-answering', 'zero-shot-classification', 'text-ranking', 'text-generation']);
 
 const textarea = (testid, value, rows = '3') => {
   const t = h('textarea', { rows, 'data-testid': testid, spellcheck: 'false', required: true });
@@ -16,6 +18,24 @@ const textarea = (testid, value, rows = '3') => {
 };
 const number = (testid, value, min = '1') => h('input', { type: 'number', min, step: '1', value, 'data-testid': testid });
 const lines = text => text.split('\n').map(l => l.trim()).filter(Boolean);
+/** An optional number field: empty means the model's default (the parameter is left out). */
+const optional = (testid, placeholder, step = 'any', min = '0') => h('input', { type: 'number', min, step, placeholder,
+  'data-testid': testid });
+const valueOf = input => (input.value.trim() === '' ? undefined : Number(input.value));
+
+/** The cosine similarity of two vectors of one length; NaN when either is zero or they differ in length. */
+export function cosine(a, b) {
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length || !a.length) return NaN;
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return na && nb ? dot / Math.sqrt(na * nb) : NaN;
+}
 
 /** A score from 0 to 1 as a bar with its label and percent; one per label or candidate. */
 function bar(label, score, testid = 'console-bar') {
@@ -114,22 +134,68 @@ export function taskForm(task, meta = {}) {
     }
     case 'feature-extraction': {
       const text = textarea('console-text', 'A sentence to embed.');
+      const other = textarea('console-text-2', 'A phrase to compare it with.', '2');
+      other.required = false;
       return {
-        fields: [field('Text', text)],
-        read: () => ({ inputs: text.value }),
+        fields: [field('Text', text), field('Compare with (optional)', other,
+          'A second text: both are embedded in one call and the cosine similarity of their vectors is shown.')],
+        read: () => ({ inputs: other.value.trim() ? [text.value, other.value] : text.value }),
         show: answer => {
           const shape = [];
           let v = answer;
           while (Array.isArray(v)) { shape.push(v.length); v = v[0]; }
-          let vector = answer;
-          while (Array.isArray(vector) && Array.isArray(vector[0])) vector = vector[0];
-          const values = Array.isArray(vector) ? vector : [];
+          // one text: the vector itself (or a list of token vectors); two: one such per text
+          const pair = Array.isArray(answer) && answer.length === 2 && Array.isArray(answer[0]) && other.value.trim();
+          const vectorOf = a => { let x = a; while (Array.isArray(x) && Array.isArray(x[0])) x = x[0]; return Array.isArray(x) ? x : []; };
+          const values = vectorOf(pair ? answer[0] : answer);
+          const similarity = pair ? cosine(vectorOf(answer[0]), vectorOf(answer[1])) : null;
           return [h('dl', { class: 'facts' },
             h('dt', {}, 'Dimension'), h('dd', { 'data-testid': 'console-dimension' }, String(values.length)),
             h('dt', {}, 'Shape'), h('dd', { class: 'mono', 'data-testid': 'console-shape' }, `[${shape.join(', ')}]`),
+            similarity != null ? [h('dt', {}, 'Cosine similarity'), h('dd', { 'data-testid': 'console-cosine',
+              'data-value': String(similarity) }, Number.isFinite(similarity) ? similarity.toFixed(4) : 'undefined (a zero vector)')] : null,
             h('dt', {}, 'First values'), h('dd', { class: 'mono wrap', 'data-testid': 'console-values' },
               values.slice(0, 8).map(x => Number(x).toFixed(4)).join(', ') + (values.length > 8 ? ', …' : '')))];
         },
+      };
+    }
+    case 'text-generation': {
+      const text = textarea('console-text', 'Once upon a time', '4');
+      const maxNew = number('console-max-new-tokens', String(meta.max_new_tokens ?? 20));
+      const sample = h('input', { type: 'checkbox', id: 'console-do-sample', 'data-testid': 'console-do-sample' });
+      const temperature = optional('console-temperature', '1.0', '0.05');
+      const topP = optional('console-top-p', '1.0', '0.05');
+      const topK = optional('console-top-k', '0 (off)', '1');
+      const seed = optional('console-seed', 'random', '1');
+      const stop = h('input', { 'data-testid': 'console-stop-strings', placeholder: 'none' });
+      const full = h('input', { type: 'checkbox', id: 'console-full-text', 'data-testid': 'console-full-text' });
+      const parameters = () => {
+        const p = { max_new_tokens: Number(maxNew.value) || 20 };
+        if (sample.checked) {
+          p.do_sample = true;
+          for (const [name, input] of [['temperature', temperature], ['top_p', topP], ['top_k', topK], ['seed', seed]]) {
+            if (valueOf(input) !== undefined) p[name] = valueOf(input);
+          }
+        }
+        const stops = stop.value.split(',').map(x => x.trim()).filter(Boolean);
+        if (stops.length) p.stop = stops;
+        if (!full.checked) p.return_full_text = false;
+        return p;
+      };
+      return {
+        stream: true,
+        fields: [field('Prompt', text),
+          h('div', { class: 'param-grid' },
+            field('Most new tokens (max_new_tokens)', maxNew),
+            field('Stop strings (stop)', stop, 'Separated by commas; the text ends with the first one met.'),
+            h('div', { class: 'switch' }, sample, h('label', { for: 'console-do-sample' }, 'Sample (do_sample); greedy when off')),
+            field('Temperature', temperature), field('top_p', topP), field('top_k', topK),
+            field('Seed', seed, 'The same seed samples the same text.'),
+            h('div', { class: 'switch' }, full, h('label', { for: 'console-full-text' }, 'Answer the prompt too (return_full_text)')))],
+        read: () => ({ inputs: text.value, parameters: parameters() }),
+        // The answer all at once (no stream): Hugging Face's [{generated_text}]
+        show: answer => [h('pre', { class: 'generated', 'data-testid': 'console-generated' },
+          String(asList(first(answer))[0]?.generated_text ?? ''))],
       };
     }
     case 'fill-mask': {

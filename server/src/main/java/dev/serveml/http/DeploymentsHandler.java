@@ -139,11 +139,9 @@ final class DeploymentsHandler {
         Deployment d = route.deployment().orElseThrow();
         Served served = HttpApi.serving(ctx, Served.deployment(d.name(), d.modelName()));
         responses.decoded(ctx, () -> NativeRequest.of(responses.jsonBody(ctx)),
-                request -> HttpApi.predict(ctx, predictor,
+                request -> PredictHandler.answer(ctx, predictor, responses, request,
                         HttpApi.predictRequest(ctx, route.target(), timeout, request::bind)
-                                .withParameters(request.parameters()), served,
-                        prediction -> PredictHandler.send(responses, ctx, request, prediction.result(),
-                                d.name())));
+                                .withParameters(request.parameters()), served, d.name()));
     }
 
     /**

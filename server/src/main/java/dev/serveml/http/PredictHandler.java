@@ -6,7 +6,11 @@ import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.PredictRequest;
 import dev.serveml.inference.Target;
 import dev.serveml.predict.Predictor;
+import dev.serveml.problem.ProblemException;
+import dev.serveml.problem.ProblemType;
+import io.vertx.core.Future;
 import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.Signature;
 import dev.serveml.tensor.MapSequence;
 import dev.serveml.inference.NativeRequest;
 import dev.serveml.tensor.Output;
@@ -21,6 +25,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -53,8 +58,42 @@ final class PredictHandler {
         Served served = HttpApi.serving(ctx, Served.model(name));
         PredictRequest predict = HttpApi.predictRequest(ctx, new Target.Model(name, version), timeout, request::bind)
                 .withParameters(request.parameters());
-        HttpApi.predict(ctx, predictor, predict, served,
-                prediction -> send(responses, ctx, request, prediction.result(), null));
+        answer(ctx, predictor, responses, request, predict, served, null);
+    }
+
+    /**
+     * Predicts and answers a native request: all at once ({@link #send}), or, for {@code "stream": true},
+     * token by token as Server-Sent Events ({@link NativeStream}); {@code deployment} is the deployment
+     * called, or null for a model route. On the event loop.
+     */
+    static void answer(RoutingContext ctx, Predictor predictor, Responses responses, NativeRequest request,
+                       PredictRequest predict, Served served, String deployment) {
+        if (!request.stream()) {
+            HttpApi.predict(ctx, predictor, predict, served,
+                    prediction -> send(responses, ctx, request, prediction.result(), deployment));
+            return;
+        }
+        NativeStream stream = new NativeStream(new LiveEvents(ctx));
+        // One stream is one text: a generator bound more rows is refused (a model that does not generate
+        // is refused at /stream after binding, whatever it was sent).
+        java.util.function.Function<Signature, List<Tensor>> oneText = signature -> {
+            List<Tensor> inputs = predict.binder().apply(signature);
+            if (signature.findOutput("generated_text").isPresent()
+                    && inputs.stream().anyMatch(t -> t.shape().length > 0 && t.shape()[0] != 1)) {
+                throw ProblemException.field(ProblemType.INVALID_INPUT, "/inputs", "a stream continues one text: "
+                        + "send {\"inputs\": \"a text\", \"stream\": true} (or a list of chat messages), one call per text");
+            }
+            return inputs;
+        };
+        PredictRequest streamed = new PredictRequest(predict.caller(), predict.target(), oneText, predict.outputs(),
+                predict.timeout(), predict.fresh(), predict.sizeBytes(), predict.metadata(), predict.parameters(), stream);
+        Future.fromCompletionStage(predictor.predict(streamed), ctx.vertx().getOrCreateContext())
+                .onSuccess(prediction -> {
+                    served.cacheHit(false);
+                    prediction.afterDelivery().ifPresent(after -> ctx.addEndHandler(done -> after.run()));
+                    stream.finish(prediction.result());
+                })
+                .onFailure(failure -> stream.fail(failure, RequestIds.of(ctx), ctx::fail));
     }
 
     /**

@@ -31,7 +31,10 @@ import java.util.Set;
  * Rows in answer with per-row {@code predictions}; named tensors with named {@code outputs}.
  * Hugging Face's shape, {@code {"inputs": "I loved it", "parameters": {"top_k": 2}}} (or a list of
  * texts), is the last one for a text model; its {@code parameters} go to the model, and
- * {@link #texts()} tells the answer to take Hugging Face's shape too.
+ * {@link #texts()} tells the answer to take Hugging Face's shape too. A list of chat messages,
+ * {@code {"inputs": [{"role": "user", "content": "Hi"}]}}, is one text, the conversation as JSON,
+ * with the generator's parameter {@code chat} true (unless the request set it). {@code "stream": true}
+ * asks a text-generation model for its tokens as Server-Sent Events ({@link #stream()}).
  */
 public final class NativeRequest {
     /** How the answer is laid out, mirroring the request. */
@@ -45,14 +48,19 @@ public final class NativeRequest {
     private static final Map<String, String> ALIASES = Map.of("query", "text", "texts", "text_pair");
     /** The most strings one list parameter may hold: candidate labels or targets, never a data set. */
 
+    /** The fields a chat message may have: Hugging Face's (and OpenAI's) role and content, and a name. */
+    private static final Set<String> MESSAGE_FIELDS = Set.of("role", "content", "name");
+
     private final JsonNode body;
     private final String key;
     private final Parameters parameters;
+    private final boolean stream;
 
-    private NativeRequest(JsonNode body, String key, Parameters parameters) {
+    private NativeRequest(JsonNode body, String key, Parameters parameters, boolean stream) {
         this.body = body;
         this.key = key;
         this.parameters = parameters;
+        this.stream = stream;
     }
 
     /** Checks the envelope; element types and shapes are checked by {@link #bind}. */
@@ -75,7 +83,44 @@ public final class NativeRequest {
             throw new ProblemException(ProblemType.INVALID_REQUEST, "the body needs one of: \"features\" (one row), "
                     + "\"instances\" (rows), \"inputs\" (named tensors) or \"data\" (named values)");
         }
-        return new NativeRequest(body, found, Parameters.fromJson(body.get("parameters"), Set.of()));
+        JsonNode streamNode = body.get("stream");
+        if (streamNode != null && !streamNode.isBoolean() && !streamNode.isNull()) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/stream", "'stream' must be true or false");
+        }
+        Parameters parameters = Parameters.fromJson(body.get("parameters"), Set.of());
+        if (found.equals("inputs") && isConversation(body.get("inputs"))) {
+            // The conversation goes to the generator as one text, the chat template renders it.
+            com.fasterxml.jackson.databind.node.ObjectNode rewritten = JsonNodeFactory.instance.objectNode();
+            rewritten.put("inputs", body.get("inputs").toString());
+            Map<String, Object> values = new LinkedHashMap<>(parameters.values());
+            values.putIfAbsent("chat", Boolean.TRUE);
+            return new NativeRequest(rewritten, found, new Parameters(values), streamNode != null && streamNode.asBoolean());
+        }
+        return new NativeRequest(body, found, parameters, streamNode != null && streamNode.asBoolean());
+    }
+
+    /** Hugging Face's chat messages: a non-empty list of {role, content} objects, strings both. */
+    private static boolean isConversation(JsonNode value) {
+        if (!value.isArray() || value.isEmpty()) {
+            return false;
+        }
+        for (JsonNode m : value) {
+            if (!m.isObject() || !(m.get("role") instanceof JsonNode role && role.isTextual())
+                    || !(m.get("content") instanceof JsonNode content && content.isTextual())) {
+                return false;
+            }
+            for (Iterator<String> names = m.fieldNames(); names.hasNext(); ) {
+                if (!MESSAGE_FIELDS.contains(names.next())) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Whether the request asked for its tokens as they come ({@code "stream": true}). */
+    public boolean stream() {
+        return stream;
     }
 
     private static String pointerToken(String name) {

@@ -218,7 +218,7 @@ export async function render(root, params, ctx) {
       busy || d.status === 'failed' ? rollout : null,
       d.status === 'failed' && d.status_message ? h('div', { class: 'state error', role: 'alert', 'data-testid': 'deployment-failed' },
         h('strong', {}, 'This deployment failed'), h('pre', { class: 'log', tabindex: '0' }, d.status_message)) : null,
-      endpointSection(d.predict_url, main?.signature, false, main?.metadata),
+      endpointSection(d.predict_url, main?.signature, false, main?.metadata, d.name),
       consoleSection([{ value: '', label: 'As the policy routes it', signature: main?.signature, metadata: main?.metadata }], () => `${path}/predict`,
         `Calls go where the policy sends them (now ${policyText(d.policy)})${meta.task ? '.'
           : '; the answer says which version served it.'}`),

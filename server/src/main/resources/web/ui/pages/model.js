@@ -150,7 +150,7 @@ export async function render(root, params, ctx) {
     if (!charts) charts = statsSection(`${path}/stats`, 'this model');
     replace(body,
       message ? h('p', { class: 'state success', role: 'status', 'data-testid': 'model-flash' }, message) : null,
-      serving ? endpointSection(`${path}/predict`, serving.signature, model.public, serving.metadata)
+      serving ? endpointSection(`${path}/predict`, serving.signature, model.public, serving.metadata, name)
         : empty('model-no-versions', 'No live version', h('p', {}, 'Upload or restore a version to serve this model.')),
       serving ? consoleSection(consoleChoices(versions, serving), v => `${path}${v ? `/versions/${v}` : ''}/predict`) : null,
       charts.section,

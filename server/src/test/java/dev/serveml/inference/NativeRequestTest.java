@@ -170,4 +170,44 @@ class NativeRequestTest {
         assertThat(thrown).isInstanceOf(ProblemException.class);
         return (ProblemException) thrown;
     }
+
+    private static final Signature TEXT = new Signature(List.of(TensorSpec.tensor("text", DataType.BYTES, List.of(-1L))),
+            List.of(TensorSpec.tensor("generated_text", DataType.BYTES, List.of(-1L))));
+
+    @Test
+    void streamIsFalseUnlessSentTrueAndAnythingButABooleanIsRefusedAtStream() {
+        assertThat(NativeRequest.of(parse("{\"inputs\": \"Hi\"}")).stream()).isFalse();
+        assertThat(NativeRequest.of(parse("{\"inputs\": \"Hi\", \"stream\": false}")).stream()).isFalse();
+        assertThat(NativeRequest.of(parse("{\"inputs\": \"Hi\", \"stream\": true}")).stream()).isTrue();
+        ProblemException e = (ProblemException) catchThrowable(() -> NativeRequest.of(parse(
+                "{\"inputs\": \"Hi\", \"stream\": \"true\"}")));
+        assertThat(e.type()).isEqualTo(ProblemType.INVALID_REQUEST);
+        assertThat(e.errors()).extracting(FieldError::pointer).containsExactly("/stream");
+    }
+
+    @Test
+    void chatMessagesAreOneTextTheConversationAsJsonWithChatTrue() {
+        NativeRequest request = NativeRequest.of(parse("{\"inputs\": [{\"role\": \"system\", \"content\": \"Be brief\"}, "
+                + "{\"role\": \"user\", \"content\": \"Hi\", \"name\": \"ann\"}], \"parameters\": {\"max_new_tokens\": 3}}"));
+
+        assertThat(request.texts()).isEqualTo(NativeRequest.Texts.ONE);
+        assertThat(request.parameters().values()).containsEntry("chat", true).containsEntry("max_new_tokens", 3L);
+        Tensor text = request.bind(TEXT).get(0);
+        assertThat(text.shape()).containsExactly(1);
+        assertThat(new String(text.bytes().get(0), StandardCharsets.UTF_8)).isEqualTo(
+                "[{\"role\":\"system\",\"content\":\"Be brief\"},{\"role\":\"user\",\"content\":\"Hi\",\"name\":\"ann\"}]");
+        assertThat(NativeRequest.of(parse("{\"inputs\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"parameters\": "
+                + "{\"chat\": false}}")).parameters().values()).as("the request's own choice stands").containsEntry("chat", false);
+    }
+
+    @Test
+    void objectsThatAreNotChatMessagesStayRowsOfNamedTexts() {
+        // question-answering's list of objects, and messages with a field no message has
+        for (String inputs : new String[]{"[{\"question\": \"q\", \"context\": \"c\"}]",
+                "[{\"role\": \"user\", \"content\": \"Hi\", \"extra\": \"x\"}]",
+                "[{\"role\": \"user\", \"content\": [\"not\", \"text\"]}]"}) {
+            NativeRequest request = NativeRequest.of(parse("{\"inputs\": " + inputs + "}"));
+            assertThat(request.parameters().values()).as(inputs).doesNotContainKey("chat");
+        }
+    }
 }
