@@ -46,12 +46,34 @@ public final class LocalRateLimiter implements RateLimiter {
 
     @Override
     public Decision consumeNow(String key, Limit limit) {
+        return Buckets.decision(limit, bucket(key, limit).tryConsumeAndReturnRemaining(1));
+    }
+
+    @Override
+    public CompletableFuture<Decision> peek(String key, Limit limit) {
+        return CompletableFuture.completedFuture(peekNow(key, limit));
+    }
+
+    @Override
+    public Decision peekNow(String key, Limit limit) {
+        return Buckets.estimate(limit, bucket(key, limit).estimateAbilityToConsume(1), clock.instant());
+    }
+
+    @Override
+    public CompletableFuture<Void> charge(String key, Limit limit, long amount) {
+        if (amount > 0) {
+            bucket(key, limit).consumeIgnoringRateLimits(amount);
+        }
+        return CompletableFuture.completedFuture(null);
+    }
+
+    private Bucket bucket(String key, Limit limit) {
         Entry current = buckets.getIfPresent(key);
         Entry entry = current != null && current.limit().equals(limit) ? current
                 : buckets.asMap().compute(key, (k, e) -> e != null && e.limit().equals(limit) ? e
                 : new Entry(limit, Bucket.builder().withCustomTimePrecision(meter)
                 .addLimit(Buckets.configuration(limit, clock.instant()).getBandwidths()[0]).build()));
-        return Buckets.decision(limit, entry.bucket().tryConsumeAndReturnRemaining(1));
+        return entry.bucket();
     }
 
     @Override
