@@ -61,7 +61,9 @@ public final class LocalRateLimiter implements RateLimiter {
 
     @Override
     public CompletableFuture<Void> charge(String key, Limit limit, long amount) {
-        if (amount > 0) {
+        if (amount > 0 && limit.quota()) {
+            bucket(key, limit).tryConsumeAsMuchAsPossible(amount);
+        } else if (amount > 0) {
             bucket(key, limit).consumeIgnoringRateLimits(amount);
         }
         return CompletableFuture.completedFuture(null);

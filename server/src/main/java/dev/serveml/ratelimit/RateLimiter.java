@@ -29,8 +29,9 @@ public interface RateLimiter extends AutoCloseable {
 
     /**
      * Takes {@code amount} tokens whatever is left: a cost known only after the work was done
-     * (the tokens a model's answer took). The bucket may go below empty; it then refuses until it
-     * has refilled past the debt.
+     * (the tokens a model's answer took). A per-minute bucket may go below empty; it then refuses
+     * until it has refilled past the debt. A quota's bucket stops at empty: the overshoot of one
+     * day is not carried into the next, which starts full.
      */
     CompletableFuture<Void> charge(String key, Limit limit, long amount);
 

@@ -72,7 +72,8 @@ public final class RedisRateLimiter implements RateLimiter {
         if (amount <= 0) {
             return CompletableFuture.completedFuture(null);
         }
-        return remote(key, limit, b -> b.consumeIgnoringRateLimits(amount).thenApply(penalty -> (Void) null),
+        return remote(key, limit, b -> (limit.quota() ? b.tryConsumeAsMuchAsPossible(amount)
+                        : b.consumeIgnoringRateLimits(amount)).thenApply(taken -> (Void) null),
                 () -> fallback.charge(key, limit, amount));
     }
 

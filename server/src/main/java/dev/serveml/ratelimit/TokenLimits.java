@@ -13,8 +13,9 @@ import java.util.concurrent.CompletableFuture;
  * The model tokens (prompt and completion) an API key's answers may take, per minute and per UTC
  * day, drawn from the key's own buckets and those of every key it was created from. A call's cost
  * is known only once the model has answered, so a call is admitted while its buckets are not spent
- * and charged afterwards in full: the last admitted call may take a bucket below empty, and the
- * key then waits for the debt to refill (as OpenAI's token limits behave). Only API keys with
+ * and charged afterwards in full: the last admitted call may take a per-minute bucket below
+ * empty, and the key then waits for the debt to refill (as OpenAI's token limits behave); a daily
+ * quota is used up at the first answer that reaches it and is full again at midnight UTC. Only API keys with
  * a token limit of their own or inherited are counted; everyone else costs nothing here.
  * Thread-safe.
  */

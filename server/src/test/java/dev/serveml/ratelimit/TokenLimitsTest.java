@@ -86,14 +86,18 @@ class TokenLimitsTest {
     @Test
     void aDailyQuotaIsRefusedAsQuotaExceededUntilMidnightUtc() {
         Principal caller = key(1, 0, 1000, List.of());
-        tokens.charge(caller, 1000).join();
+        tokens.charge(caller, 999).join();
+        tokens.admit(caller).join();
+        tokens.charge(caller, 5_000).join();
         ProblemException refused = refusal(tokens, caller);
         assertThat(refused.type()).isEqualTo(ProblemType.QUOTA_EXCEEDED);
         assertThat(refused.detail()).contains("1000 tokens").contains("midnight UTC");
         assertThat(tokens.peekNow(caller).resetSeconds()).isEqualTo(6_400);
+        assertThat(refused.retryAfterSeconds()).isEqualTo(6_400);
         millis.addAndGet(6_400_000);
         tokens.admit(caller).join();
-        assertThat(tokens.peekNow(caller).remaining()).isEqualTo(1000);
+        assertThat(tokens.peekNow(caller).remaining()).as("the overshoot is not carried into the next day")
+                .isEqualTo(1000);
     }
 
     @Test
