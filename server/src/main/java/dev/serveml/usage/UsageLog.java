@@ -6,7 +6,6 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,13 +22,23 @@ import java.util.concurrent.TimeUnit;
 public final class UsageLog implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(UsageLog.class);
 
-    /** One slot's identity: the counts add up per slot. */
-    private record Slot(LocalDate day, long userId, long keyId, String model) {
+    /** One slot's identity: the counts add up per slot. The day as a number: no date object per answer. */
+    private record Slot(long epochDay, long userId, long keyId, String model) {
     }
+
+    /** A slot's counts so far, replaced (not changed) on each answer so the writer's remove loses none. */
+    private record Counts(long requests, long promptTokens, long completionTokens) {
+        Counts plus(Counts other) {
+            return new Counts(requests + other.requests, promptTokens + other.promptTokens,
+                    completionTokens + other.completionTokens);
+        }
+    }
+
+    private static final long DAY_MILLIS = 86_400_000L;
 
     private final UsageStore store;
     private final InstantSource clock;
-    private final ConcurrentHashMap<Slot, UsageRow> pending = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Slot, Counts> pending = new ConcurrentHashMap<>();
     private final ScheduledExecutorService writer;
     private volatile boolean failing;
 
@@ -53,10 +62,8 @@ public final class UsageLog implements AutoCloseable {
      * @param keyId 0 for a session token
      */
     public void record(long userId, long keyId, String model, long promptTokens, long completionTokens) {
-        LocalDate day = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
-        UsageRow row = new UsageRow(day, userId, keyId, model, 1, Math.max(0, promptTokens),
-                Math.max(0, completionTokens));
-        pending.merge(new Slot(day, userId, keyId, model), row, UsageRow::plus);
+        pending.merge(new Slot(Math.floorDiv(clock.millis(), DAY_MILLIS), userId, keyId, model),
+                new Counts(1, Math.max(0, promptTokens), Math.max(0, completionTokens)), Counts::plus);
     }
 
     /** Writes what was counted so far and waits for it (a reader then sees every answer given). Blocking. */
@@ -80,11 +87,16 @@ public final class UsageLog implements AutoCloseable {
             return;
         }
         List<UsageRow> batch = new ArrayList<>(pending.size());
+        List<Slot> slots = new ArrayList<>(pending.size());
+        List<Counts> taken = new ArrayList<>(pending.size());
         for (Slot slot : pending.keySet()) {
             // remove, then write: a count merged after the remove makes a new entry for the next batch.
-            UsageRow row = pending.remove(slot);
-            if (row != null) {
-                batch.add(row);
+            Counts c = pending.remove(slot);
+            if (c != null) {
+                slots.add(slot);
+                taken.add(c);
+                batch.add(new UsageRow(LocalDate.ofEpochDay(slot.epochDay()), slot.userId(), slot.keyId(), slot.model(),
+                        c.requests(), c.promptTokens(), c.completionTokens()));
             }
         }
         try {
@@ -94,8 +106,8 @@ public final class UsageLog implements AutoCloseable {
                 log.info("usage counts are written again");
             }
         } catch (RuntimeException e) {
-            for (UsageRow row : batch) {
-                pending.merge(new Slot(row.day(), row.userId(), row.keyId(), row.model()), row, UsageRow::plus);
+            for (int i = 0; i < slots.size(); i++) {
+                pending.merge(slots.get(i), taken.get(i), Counts::plus);
             }
             if (!failing) {
                 failing = true;

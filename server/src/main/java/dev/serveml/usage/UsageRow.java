@@ -18,10 +18,4 @@ public record UsageRow(LocalDate day, long userId, long keyId, String model, lon
             throw new IllegalArgumentException("usage counts are not negative");
         }
     }
-
-    /** The same slot with {@code other}'s counts added. */
-    UsageRow plus(UsageRow other) {
-        return new UsageRow(day, userId, keyId, model, requests + other.requests, promptTokens + other.promptTokens,
-                completionTokens + other.completionTokens);
-    }
 }
