@@ -35,7 +35,7 @@ class TokenLimitsIT {
 
     @BeforeAll
     static void start() {
-        server = TestServer.start(dir.resolve("server"));
+        server = TestServer.start(dir.resolve("server"), java.util.Map.of("SERVEML_CORS_ORIGINS", "http://app.example"));
         alice = server.newUser("tl-alice");
         server.useCredential(alice);
         for (String[] m : new String[][]{{"tl-gpt2", "gpt2-tiny"}, {"tl-encoder", "bert-tiny-encoder"}}) {
@@ -131,6 +131,26 @@ class TokenLimitsIT {
         assertThat(unlimited.headers().firstValue("x-ratelimit-limit-tokens")).as("no token limit, no token headers")
                 .isEmpty();
         assertThat(unlimited.headers().firstValue("x-ratelimit-limit-requests")).isPresent();
+    }
+
+    @Test
+    void aBrowserAppMayReadTheRateLimitHeadersAcrossOrigins() {
+        String key = createKey(alice, "{\"name\": \"browser\", \"scopes\": [\"predict\"], \"tokens_per_minute\": 1000}")
+                .get("key").asText();
+        HttpResponse<String> r = server.sendRaw(HttpRequest.newBuilder(server.uri("/v1/embeddings"))
+                .header("Origin", "http://app.example").header("Authorization", "Bearer " + key)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(EMBED)).build());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Access-Control-Allow-Origin")).hasValue("http://app.example");
+        java.util.List<String> exposed = java.util.Arrays.stream(r.headers().firstValue("Access-Control-Expose-Headers")
+                .orElse("").split(",")).map(String::trim).map(s -> s.toLowerCase(java.util.Locale.ROOT)).toList();
+        for (String kind : new String[]{"requests", "tokens"}) {
+            for (String figure : new String[]{"limit", "remaining", "reset"}) {
+                assertThat(exposed).contains("x-ratelimit-" + figure + "-" + kind);
+                assertThat(r.headers().firstValue("x-ratelimit-" + figure + "-" + kind)).isPresent();
+            }
+        }
+        assertThat(exposed).contains("ratelimit-remaining", "retry-after");
     }
 
     @Test
