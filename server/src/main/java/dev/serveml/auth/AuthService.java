@@ -258,7 +258,7 @@ public final class AuthService {
         String secret = KEY_MARK + prefix + "_" + Secrets.token(24);
         ApiKey key = store.insertApiKey(new NewApiKey(caller.userId(), parent.map(ApiKey::id).orElse(null),
                 name.trim(), prefix, Secrets.sha256(secret), granted.scopes(), granted.rateLimitPerMinute(),
-                granted.dailyQuota(), granted.expiresAt()));
+                granted.dailyQuota(), granted.expiresAt(), granted.tokensPerMinute(), granted.tokensPerDay()));
         Map<String, Object> detail = new java.util.LinkedHashMap<>();
         detail.put("name", key.name());
         detail.put("scopes", granted.scopes().stream().map(Scope::value).sorted().toList());

@@ -266,7 +266,9 @@ public final class Authenticator {
                 }
                 return new Verified(new Principal(u.id(), u.username(), u.role(), scopes, key.id(), ip,
                         key.rateLimitPerMinute() == null ? 0 : key.rateLimitPerMinute(),
-                        key.dailyQuota() == null ? 0 : key.dailyQuota(), known.inherited()),
+                        key.dailyQuota() == null ? 0 : key.dailyQuota(), known.inherited(),
+                        key.tokensPerMinute() == null ? 0 : key.tokensPerMinute(),
+                        key.tokensPerDay() == null ? 0 : key.tokensPerDay()),
                         key.expiresAt() == null ? Long.MAX_VALUE : key.expiresAt().toEpochMilli(), clock.millis());
             });
         });

@@ -17,7 +17,7 @@ import java.util.Set;
  *       may set more;</li>
  *   <li>created with a key (the parent): per-minute limit, daily quota and expiry at most the
  *       parent's (403 {@code insufficient-scope}); left out, they are the parent's, so a child is
- *       never unlimited where its parent is limited.</li>
+ *       never unlimited where its parent is limited. Token limits (per minute, per UTC day) the same.</li>
  * </ul>
  * A parent without a limit of its own is bounded by the server's limit (for a user), as its own
  * requests are.
@@ -44,7 +44,23 @@ record KeyCeiling(Set<Scope> scopes, Integer serverPerMinute, Optional<ApiKey> p
             }
         }
         return new KeyRequest(wanted.name(), wanted.scopes(), expiry(wanted.expiresAt()),
-                perMinute(wanted.rateLimitPerMinute()), quota(wanted.dailyQuota()));
+                perMinute(wanted.rateLimitPerMinute()), quota(wanted.dailyQuota()),
+                atMostParents(wanted.tokensPerMinute(), ApiKey::tokensPerMinute, "/tokens_per_minute", "tokens a minute"),
+                atMostParents(wanted.tokensPerDay(), ApiKey::tokensPerDay, "/tokens_per_day", "tokens a day"));
+    }
+
+    /** A limit of the parent's at most, the parent's when none is asked for (a child's requests draw from it too). */
+    private Integer atMostParents(Integer wanted, java.util.function.Function<ApiKey, Integer> limit, String field,
+                                  String what) {
+        Integer parentLimit = parent.map(limit).orElse(null);
+        if (wanted == null) {
+            return parentLimit;
+        }
+        if (parentLimit != null && wanted > parentLimit) {
+            throw ProblemException.field(ProblemType.INSUFFICIENT_SCOPE, field, "this API key allows " + parentLimit
+                    + " " + what + "; a key created with it may allow at most that");
+        }
+        return wanted;
     }
 
     private Integer perMinute(Integer wanted) {

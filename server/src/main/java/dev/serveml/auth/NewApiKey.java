@@ -10,7 +10,8 @@ import java.util.Set;
  * @param keyHash  SHA-256 of the whole secret
  */
 public record NewApiKey(long userId, Long parentId, String name, String prefix, String keyHash, Set<Scope> scopes,
-                        Integer rateLimitPerMinute, Integer dailyQuota, Instant expiresAt) {
+                        Integer rateLimitPerMinute, Integer dailyQuota, Instant expiresAt, Integer tokensPerMinute,
+                        Integer tokensPerDay) {
     public NewApiKey {
         scopes = Set.copyOf(scopes);
     }

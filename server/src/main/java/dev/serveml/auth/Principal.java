@@ -17,15 +17,27 @@ import java.util.Set;
  * @param dailyQuota         the API key's requests per UTC day, or 0 for none
  * @param inherited          the limits of the keys this key was created from (nearest first), which
  *                           its requests draw from too; empty for a session token or a key without parent
+ * @param tokensPerMinute    the API key's model tokens (prompt and completion) per minute, or 0 for no limit
+ * @param tokensPerDay       the API key's model tokens per UTC day, or 0 for no quota
  */
 public record Principal(long userId, String username, Role role, Set<Scope> scopes, long apiKeyId, String ip,
-                        int rateLimitPerMinute, int dailyQuota, List<Allowance> inherited) {
+                        int rateLimitPerMinute, int dailyQuota, List<Allowance> inherited, int tokensPerMinute,
+                        int tokensPerDay) {
     public Principal {
         Objects.requireNonNull(username);
         Objects.requireNonNull(role);
         scopes = Set.copyOf(scopes);
         Objects.requireNonNull(ip);
         inherited = List.copyOf(inherited);
+        if (tokensPerMinute < 0 || tokensPerDay < 0) {
+            throw new IllegalArgumentException("token limits are 0 (none) or positive");
+        }
+    }
+
+    /** A caller whose credential limits requests only. */
+    public Principal(long userId, String username, Role role, Set<Scope> scopes, long apiKeyId, String ip,
+                     int rateLimitPerMinute, int dailyQuota, List<Allowance> inherited) {
+        this(userId, username, role, scopes, apiKeyId, ip, rateLimitPerMinute, dailyQuota, inherited, 0, 0);
     }
 
     /** A caller whose credential inherits no limits (a session token, a key without parent, the system). */
@@ -41,7 +53,7 @@ public record Principal(long userId, String username, Role role, Set<Scope> scop
     /** The same caller seen from another address. */
     public Principal withIp(String address) {
         return address.equals(ip) ? this : new Principal(userId, username, role, scopes, apiKeyId, address,
-                rateLimitPerMinute, dailyQuota, inherited);
+                rateLimitPerMinute, dailyQuota, inherited, tokensPerMinute, tokensPerDay);
     }
 
     public boolean anonymous() {

@@ -52,11 +52,11 @@ final class AuthHandler {
 
     record KeyView(long id, String name, String prefix, List<String> scopes, Integer rateLimitPerMinute,
                    Integer dailyQuota, Instant createdAt, Instant expiresAt, Instant revokedAt, Long parentId,
-                   String key) {
+                   Integer tokensPerMinute, Integer tokensPerDay, String key) {
         static KeyView of(ApiKey k, String secret) {
             return new KeyView(k.id(), k.name(), "sml_" + k.prefix(), k.scopes().stream().map(Scope::value).sorted()
                     .toList(), k.rateLimitPerMinute(), k.dailyQuota(), k.createdAt(), k.expiresAt(), k.revokedAt(),
-                    k.parentId(), secret);
+                    k.parentId(), k.tokensPerMinute(), k.tokensPerDay(), secret);
         }
     }
 
@@ -156,7 +156,8 @@ final class AuthHandler {
         Integer quota = positive(body, "daily_quota");
         Instant expiresAt = expires;
         String name = body.path("name").isTextual() ? body.get("name").textValue() : null;
-        KeyRequest wanted = new KeyRequest(name, scopes, expiresAt, limit, quota);
+        KeyRequest wanted = new KeyRequest(name, scopes, expiresAt, limit, quota, positive(body, "tokens_per_minute"),
+                positive(body, "tokens_per_day"));
         responses.blocking(ctx, () -> auth.createKey(caller, wanted), created -> {
             ctx.response().putHeader("Cache-Control", "no-store");
             responses.sendValue(ctx, 201, KeyView.of(created.key(), created.secret()));

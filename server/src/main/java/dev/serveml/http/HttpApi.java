@@ -71,6 +71,20 @@ public final class HttpApi {
     private static final CharSequence RATE_REMAINING =
             io.vertx.core.http.HttpHeaders.createOptimized("RateLimit-Remaining");
     private static final CharSequence RATE_RESET = io.vertx.core.http.HttpHeaders.createOptimized("RateLimit-Reset");
+    // OpenAI's names for the same figures (its clients and dashboards read these), and for tokens.
+    private static final CharSequence LIMIT_REQUESTS = io.vertx.core.http.HttpHeaders.createOptimized(
+            "x-ratelimit-limit-requests");
+    private static final CharSequence REMAINING_REQUESTS = io.vertx.core.http.HttpHeaders.createOptimized(
+            "x-ratelimit-remaining-requests");
+    private static final CharSequence RESET_REQUESTS = io.vertx.core.http.HttpHeaders.createOptimized(
+            "x-ratelimit-reset-requests");
+    private static final CharSequence LIMIT_TOKENS = io.vertx.core.http.HttpHeaders.createOptimized(
+            "x-ratelimit-limit-tokens");
+    private static final CharSequence REMAINING_TOKENS = io.vertx.core.http.HttpHeaders.createOptimized(
+            "x-ratelimit-remaining-tokens");
+    private static final CharSequence RESET_TOKENS = io.vertx.core.http.HttpHeaders.createOptimized(
+            "x-ratelimit-reset-tokens");
+    private static final String TOKENS = "serveml.tokens";
     // Request header names read on every request, pre-encoded too: a plain string is hashed on each lookup.
     private static final CharSequence AUTHORIZATION = io.vertx.core.http.HttpHeaders.AUTHORIZATION;
     private static final CharSequence API_KEY = io.vertx.core.http.HttpHeaders.createOptimized("X-API-Key");
@@ -90,7 +104,7 @@ public final class HttpApi {
     public HttpApi(Vertx vertx, HttpConfig http, StorageConfig storage, AuthConfig auth, ObjectMapper json,
                    Meters meters, ModelRegistry registry, ModelHost host, Predictor predictor,
                    Deployments deployments, Imports imports, Database database, Identity identity, RequestLimits limits,
-                   AuditLog audit, ServingStats stats) {
+                   AuditLog audit, dev.serveml.usage.UsageLog usage, ServingStats stats) {
         this.router = Router.router(vertx);
         this.stats = stats;
         this.meters = meters;
@@ -107,7 +121,9 @@ public final class HttpApi {
                     .allowedMethods(auth.corsMethods().stream().map(HttpMethod::valueOf).collect(Collectors.toSet()))
                     .allowedHeaders(java.util.Set.copyOf(auth.corsHeaders()))
                     .exposedHeaders(java.util.Set.of("X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining",
-                            "RateLimit-Reset", "Retry-After", "Inference-Header-Content-Length")));
+                            "RateLimit-Reset", "Retry-After", "Inference-Header-Content-Length",
+                            "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
+                            "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens")));
         }
         router.route().failureHandler(problems::handleFailure);
         for (int status : new int[]{400, 404, 405, 413, 415, 500}) {
@@ -123,6 +139,7 @@ public final class HttpApi {
         new OpenAiHandler(registry, deployments, predictor, responses).register(this);
         new CompletionsHandler(predictor, responses).register(this);
         new AuthHandler(identity.service(), audit, responses).register(this);
+        new UsageHandler(usage, responses).register(this);
         ImportsHandler importsHandler = new ImportsHandler(imports, responses);
         importsHandler.register(this);
         new ModelsHandler(registry, host, uploads, importsHandler::create, stats, responses).register(this);
@@ -299,7 +316,18 @@ public final class HttpApi {
             Decision now = limits.admitNow(known);
             if (now != null) {
                 ctx.put(PRINCIPAL, known);
-                proceed(ctx, next, now == RequestLimits.UNLIMITED ? null : now, null);
+                Decision decided = now == RequestLimits.UNLIMITED ? null : now;
+                if (!limits.tokens().applies(known)) {
+                    proceed(ctx, next, decided, null);
+                    return;
+                }
+                Decision tokens = limits.tokens().peekNow(known);
+                if (tokens != null) {
+                    ctx.put(TOKENS, tokens);
+                    proceed(ctx, next, decided, null);
+                    return;
+                }
+                whenDecided(ctx, withTokens(ctx, known, decided), next, readsBody, "requests per minute");
                 return;
             }
         }
@@ -307,9 +335,25 @@ public final class HttpApi {
                 .thenCompose(principal -> {
                     access.enforce(principal);
                     ctx.put(PRINCIPAL, principal);
-                    return limits.admit(principal);
+                    return limits.admit(principal).thenCompose(d -> d == null || !d.allowed()
+                            ? java.util.concurrent.CompletableFuture.completedFuture(d) : withTokens(ctx, principal, d));
                 });
         whenDecided(ctx, admitted, next, readsBody, "requests per minute");
+    }
+
+    /**
+     * The request decision once the caller's token figures are in {@code ctx} for the headers (they
+     * are not refused here: only a prediction spends tokens, and the predictor refuses it).
+     */
+    private java.util.concurrent.CompletableFuture<Decision> withTokens(RoutingContext ctx, Principal caller,
+                                                                        Decision decided) {
+        if (!limits.tokens().applies(caller)) {
+            return java.util.concurrent.CompletableFuture.completedFuture(decided);
+        }
+        return limits.tokens().peek(caller).thenApply(tokens -> {
+            ctx.put(TOKENS, tokens);
+            return decided;
+        });
     }
 
     /** Takes a token from the client address's sign-in bucket, then continues or answers 429. */
@@ -355,13 +399,24 @@ public final class HttpApi {
                     ? c.getCause() : error);
             return;
         }
+        Decision tokens = ctx.get(TOKENS);
+        if (tokens != null) {
+            ctx.response().putHeader(LIMIT_TOKENS, Long.toString(tokens.limit()))
+                    .putHeader(REMAINING_TOKENS, Long.toString(tokens.remaining()))
+                    .putHeader(RESET_TOKENS, duration(tokens.resetSeconds()));
+        }
         if (decision == null) {
             next.handle(ctx);
             return;
         }
-        ctx.response().putHeader(RATE_LIMIT, Long.toString(decision.limit()))
-                .putHeader(RATE_REMAINING, Long.toString(decision.remaining()))
-                .putHeader(RATE_RESET, Long.toString(decision.resetSeconds()));
+        String limit = Long.toString(decision.limit());
+        String remaining = Long.toString(decision.remaining());
+        ctx.response().putHeader(RATE_LIMIT, limit)
+                .putHeader(RATE_REMAINING, remaining)
+                .putHeader(RATE_RESET, Long.toString(decision.resetSeconds()))
+                .putHeader(LIMIT_REQUESTS, limit)
+                .putHeader(REMAINING_REQUESTS, remaining)
+                .putHeader(RESET_REQUESTS, duration(decision.resetSeconds()));
         if (!decision.allowed()) {
             ctx.fail(new ProblemException(ProblemType.RATE_LIMITED, "more than " + decision.limit()
                     + " " + what + "; retry in " + decision.retryAfterSeconds() + " s")
@@ -369,6 +424,16 @@ public final class HttpApi {
             return;
         }
         next.handle(ctx);
+    }
+
+    /** Seconds as OpenAI writes its resets (Go's duration format): {@code 0s}, {@code 45s}, {@code 6m0s}, {@code 2h5m0s}. */
+    static String duration(long seconds) {
+        if (seconds < 60) {
+            return Math.max(0, seconds) + "s";
+        }
+        long hours = seconds / 3600;
+        long minutes = seconds / 60 % 60;
+        return (hours > 0 ? hours + "h" : "") + minutes + "m" + seconds % 60 + "s";
     }
 
     /** The caller of a guarded route (the anonymous principal on public routes). */

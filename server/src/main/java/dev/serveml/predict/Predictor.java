@@ -8,7 +8,16 @@ import dev.serveml.inference.PredictRequest;
 import dev.serveml.inference.Prediction;
 import dev.serveml.inference.Target;
 import dev.serveml.problem.ProblemException;
+import dev.serveml.ratelimit.TokenLimits;
+import dev.serveml.tensor.DataType;
+import dev.serveml.tensor.Output;
+import dev.serveml.tensor.Tensor;
+import dev.serveml.usage.UsageLog;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -19,14 +28,27 @@ import java.util.concurrent.CompletableFuture;
  * to the inference service, which takes the in-memory fast path itself when the request allows
  * it. Callers decode, call {@link #predict}, encode, and run the answer's {@code afterDelivery} once
  * it has reached the client. Never blocks. Thread-safe.
+ *
+ * <p>Every answer is accounted here, whatever the route: its {@code prompt_tokens} and
+ * {@code completion_tokens} outputs (a text model's; other models answer none and cost 0 tokens)
+ * are charged to the caller's token limits and counted in the usage log, and a caller whose tokens
+ * are spent is refused before the model is called.
  */
 public final class Predictor {
+    private static final Logger log = LoggerFactory.getLogger(Predictor.class);
+    static final String PROMPT_TOKENS = "prompt_tokens";
+    static final String COMPLETION_TOKENS = "completion_tokens";
+
     private final InferenceService inference;
     private final Deployments deployments;
+    private final TokenLimits tokens;
+    private final UsageLog usage;
 
-    public Predictor(InferenceService inference, Deployments deployments) {
+    public Predictor(InferenceService inference, Deployments deployments, TokenLimits tokens, UsageLog usage) {
         this.inference = inference;
         this.deployments = deployments;
+        this.tokens = tokens;
+        this.usage = usage;
     }
 
     /**
@@ -63,11 +85,60 @@ public final class Predictor {
         } catch (ProblemException e) {
             return CompletableFuture.failedFuture(e);
         }
+        Principal caller = request.caller();
+        if (!tokens.applies(caller)) {
+            return call(route, request).thenApply(p -> account(caller, route, p));
+        }
+        Route resolved = route;
+        return tokens.admit(caller).thenCompose(admitted -> call(resolved, request)).thenCompose(p -> {
+            long[] spent = spent(p);
+            record(caller, resolved, spent);
+            return tokens.charge(caller, spent[0] + spent[1]).handle((v, e) -> {
+                if (e != null) {
+                    // The answer is given; a charge lost to a limiter failure is logged, not a failed call.
+                    log.warn("could not charge {} tokens to API key {}: {}", spent[0] + spent[1], caller.apiKeyId(),
+                            e.toString());
+                }
+                return p;
+            });
+        });
+    }
+
+    private CompletableFuture<Prediction> call(Route route, PredictRequest request) {
         if (route.deployment().isPresent()) {
             return deployments.predict(route.deployment().get(), request.withTarget(route.target()));
         }
         PredictRequest resolved = route.target().equals(request.target()) ? request : request.withTarget(route.target());
         return inference.predict(resolved).thenApply(Prediction::ofModel);
+    }
+
+    private Prediction account(Principal caller, Route route, Prediction p) {
+        record(caller, route, spent(p));
+        return p;
+    }
+
+    private void record(Principal caller, Route route, long[] spent) {
+        if (caller.userId() > 0) {
+            usage.record(caller.userId(), caller.apiKeyId(), route.model(), spent[0], spent[1]);
+        }
+    }
+
+    /** The prompt and completion tokens an answer took, summed over its rows (0 where it says none). */
+    static long[] spent(Prediction p) {
+        var outputs = p.result().outputs();
+        return new long[]{sum(outputs.get(PROMPT_TOKENS)), sum(outputs.get(COMPLETION_TOKENS))};
+    }
+
+    private static long sum(Output o) {
+        if (!(o instanceof Tensor t) || t.datatype() != DataType.INT64) {
+            return 0;
+        }
+        ByteBuffer data = t.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        long total = 0;
+        while (data.remaining() >= Long.BYTES) {
+            total += Math.max(0, data.getLong());
+        }
+        return total;
     }
 
     /**

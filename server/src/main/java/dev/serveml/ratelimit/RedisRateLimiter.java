@@ -56,19 +56,44 @@ public final class RedisRateLimiter implements RateLimiter {
 
     @Override
     public CompletableFuture<Decision> consume(String key, Limit limit) {
+        return remote(key, limit, b -> b.tryConsumeAndReturnRemaining(1).thenApply(p -> Buckets.decision(limit, p)),
+                () -> fallback.consume(key, limit));
+    }
+
+    @Override
+    public CompletableFuture<Decision> peek(String key, Limit limit) {
+        return remote(key, limit, b -> b.estimateAbilityToConsume(1)
+                        .thenApply(p -> Buckets.estimate(limit, p, clock.instant())),
+                () -> fallback.peek(key, limit));
+    }
+
+    @Override
+    public CompletableFuture<Void> charge(String key, Limit limit, long amount) {
+        if (amount <= 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return remote(key, limit, b -> (limit.quota() ? b.tryConsumeAsMuchAsPossible(amount)
+                        : b.consumeIgnoringRateLimits(amount)).thenApply(taken -> (Void) null),
+                () -> fallback.charge(key, limit, amount));
+    }
+
+    /** One operation on the shared bucket, or on the local fallback while Redis is unreachable. */
+    private <T> CompletableFuture<T> remote(String key, Limit limit,
+                                            java.util.function.Function<AsyncBucketProxy, CompletableFuture<T>> operation,
+                                            java.util.function.Supplier<CompletableFuture<T>> local) {
         if (clock.millis() < downUntil.get()) {
-            return fallback.consume(key, limit);
+            return local.get();
         }
         AsyncBucketProxy bucket = proxies.builder().build("serveml:rl:" + key + ":" + limit.capacity() + "/"
                 + limit.period().toSeconds(), () -> CompletableFuture.completedFuture(
                 Buckets.configuration(limit, clock.instant())));
-        return bucket.tryConsumeAndReturnRemaining(1)
+        return operation.apply(bucket)
                 .orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-                .thenApply(probe -> {
+                .thenApply(result -> {
                     if (lastError.getAndSet(null) != null) {
                         log.info("Redis is reachable again: rate limits are shared again");
                     }
-                    return Buckets.decision(limit, probe);
+                    return result;
                 })
                 .exceptionallyCompose(e -> {
                     downUntil.set(clock.millis() + RETRY.toMillis());
@@ -77,7 +102,7 @@ public final class RedisRateLimiter implements RateLimiter {
                         log.warn("Redis is unreachable ({}); rate limits fall back to this process's own buckets "
                                 + "until it is back", why);
                     }
-                    return fallback.consume(key, limit);
+                    return local.get();
                 });
     }
 

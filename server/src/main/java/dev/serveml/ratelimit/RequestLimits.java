@@ -20,14 +20,21 @@ import java.util.concurrent.TimeUnit;
 public final class RequestLimits implements Admission {
     private final RateLimiter limiter;
     private final AuthConfig config;
+    private final TokenLimits tokens;
 
     public RequestLimits(RateLimiter limiter, AuthConfig config) {
         this.limiter = limiter;
         this.config = config;
+        this.tokens = new TokenLimits(limiter, config.enabled());
     }
 
     public RateLimiter limiter() {
         return limiter;
+    }
+
+    /** The token limits on the same buckets (charged by the predictor, reported by the HTTP API). */
+    public TokenLimits tokens() {
+        return tokens;
     }
 
     /**

@@ -10,6 +10,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.serveml.artifacts.FilesystemArtifactStore;
 import dev.serveml.audit.AuditLog;
+import dev.serveml.store.PostgresUsageStore;
+import dev.serveml.usage.UsageLog;
 import dev.serveml.cache.RedisSharedCache;
 import dev.serveml.cache.ResponseCache;
 import dev.serveml.cache.SharedCache;
@@ -133,6 +135,10 @@ public final class ServemlServer implements AutoCloseable {
                     push(closeables, new PythonModelRuntime(config.python(), json, meters,
                             4 * config.storage().maxUploadBytes())));
             AuditLog audit = push(closeables, new AuditLog(new PostgresAuditStore(database.dataSource(), json)));
+            // Closed after the HTTP servers (pushed later, closed first) and before the database: the
+            // last answers' usage is written.
+            UsageLog usage = push(closeables, new UsageLog(new PostgresUsageStore(database.dataSource()),
+                    InstantSource.system(), java.time.Duration.ofSeconds(1)));
             // Threads, the rule: virtual threads only for work that waits on sockets (JDBC here), never
             // for blocking pipe or file reads or process waits: a virtual thread blocked there holds
             // its carrier, and there are only as many carriers as cores (2 on a small machine). Those
@@ -231,7 +237,8 @@ public final class ServemlServer implements AutoCloseable {
             ServingStats stats = new ServingStats(InstantSource.system());
             timers.scheduleWithFixedDelay(stats::sweep, 1, 1, TimeUnit.MINUTES);
             HttpApi api = new HttpApi(vertx, config.http(), config.storage(), config.auth(), json, meters, registry,
-                    host, new Predictor(inference, deployments), deployments, imports, database, identity, limits, audit,
+                    host, new Predictor(inference, deployments, limits.tokens(), usage), deployments, imports, database,
+                    identity, limits, audit, usage,
                     stats);
             List<HttpServer> servers = listen(vertx, api, config);
             int port = servers.get(0).actualPort();

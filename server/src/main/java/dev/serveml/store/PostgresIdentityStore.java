@@ -30,7 +30,7 @@ import java.util.stream.Collectors;
 /** {@link IdentityStore} on PostgreSQL with plain JDBC. */
 public final class PostgresIdentityStore implements IdentityStore {
     private static final String KEY_COLUMNS = "id, user_id, name, prefix, key_hash, scopes, rate_limit_per_minute, "
-            + "daily_quota, created_at, expires_at, revoked_at, parent_id";
+            + "daily_quota, created_at, expires_at, revoked_at, parent_id, tokens_per_minute, tokens_per_day";
 
     private final DataSource dataSource;
 
@@ -232,7 +232,8 @@ public final class PostgresIdentityStore implements IdentityStore {
 
     private static ApiKey insert(Connection c, NewApiKey key) throws SQLException {
         try (PreparedStatement s = c.prepareStatement("insert into api_keys (user_id, name, prefix, key_hash, scopes, "
-                + "rate_limit_per_minute, daily_quota, expires_at, parent_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                + "rate_limit_per_minute, daily_quota, expires_at, parent_id, tokens_per_minute, tokens_per_day) "
+                + "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 + "returning " + KEY_COLUMNS)) {
             s.setLong(1, key.userId());
             s.setString(2, key.name());
@@ -243,6 +244,8 @@ public final class PostgresIdentityStore implements IdentityStore {
             s.setObject(7, key.dailyQuota());
             s.setTimestamp(8, key.expiresAt() == null ? null : Timestamp.from(key.expiresAt()));
             s.setObject(9, key.parentId());
+            s.setObject(10, key.tokensPerMinute());
+            s.setObject(11, key.tokensPerDay());
             try (ResultSet rs = s.executeQuery()) {
                 rs.next();
                 return key(rs);
@@ -278,18 +281,20 @@ public final class PostgresIdentityStore implements IdentityStore {
     public List<Allowance> findInheritedAllowances(long keyId) {
         return with("find inherited key limits", c -> {
             // Parents exist before their children, so the chain has no cycles; the depth bound is a guard.
-            try (PreparedStatement s = c.prepareStatement("with recursive chain (id, parent_id, per_minute, quota, depth) "
-                    + "as (select p.id, p.parent_id, p.rate_limit_per_minute, p.daily_quota, 1 from api_keys k "
+            try (PreparedStatement s = c.prepareStatement("with recursive chain (id, parent_id, per_minute, quota, "
+                    + "tpm, tpd, depth) as (select p.id, p.parent_id, p.rate_limit_per_minute, p.daily_quota, "
+                    + "p.tokens_per_minute, p.tokens_per_day, 1 from api_keys k "
                     + "join api_keys p on p.id = k.parent_id where k.id = ? "
-                    + "union all select p.id, p.parent_id, p.rate_limit_per_minute, p.daily_quota, chain.depth + 1 "
+                    + "union all select p.id, p.parent_id, p.rate_limit_per_minute, p.daily_quota, p.tokens_per_minute, "
+                    + "p.tokens_per_day, chain.depth + 1 "
                     + "from chain join api_keys p on p.id = chain.parent_id where chain.depth < 100) "
-                    + "select id, per_minute, quota from chain where per_minute is not null or quota is not null "
-                    + "order by depth")) {
+                    + "select id, per_minute, quota, tpm, tpd from chain where per_minute is not null or quota is not null "
+                    + "or tpm is not null or tpd is not null order by depth")) {
                 s.setLong(1, keyId);
                 try (ResultSet rs = s.executeQuery()) {
                     List<Allowance> found = new ArrayList<>();
                     while (rs.next()) {
-                        found.add(new Allowance(rs.getLong(1), rs.getInt(2), rs.getInt(3)));
+                        found.add(new Allowance(rs.getLong(1), rs.getInt(2), rs.getInt(3), rs.getInt(4), rs.getInt(5)));
                     }
                     return found;
                 }
@@ -360,7 +365,8 @@ public final class PostgresIdentityStore implements IdentityStore {
         return new ApiKey(rs.getLong("id"), rs.getLong("user_id"), rs.getString("name"), rs.getString("prefix"),
                 rs.getString("key_hash"), scopes, (Integer) rs.getObject("rate_limit_per_minute"),
                 (Integer) rs.getObject("daily_quota"), rs.getTimestamp("created_at").toInstant(),
-                instant(rs, "expires_at"), instant(rs, "revoked_at"), (Long) rs.getObject("parent_id"));
+                instant(rs, "expires_at"), instant(rs, "revoked_at"), (Long) rs.getObject("parent_id"),
+                (Integer) rs.getObject("tokens_per_minute"), (Integer) rs.getObject("tokens_per_day"));
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

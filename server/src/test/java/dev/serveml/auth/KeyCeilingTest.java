@@ -92,4 +92,24 @@ class KeyCeilingTest {
         refused(() -> limitedAdmin.grant(wants(Set.of(Scope.PREDICT), 51, null, null)), ProblemType.INSUFFICIENT_SCOPE,
                 "/rate_limit_per_minute");
     }
+
+    @Test
+    void aKeysTokenLimitsBoundTheKeysItCreatesAndAreInheritedWhenLeftOut() {
+        ApiKey limited = new ApiKey(42, 7, "parent", "abc", "hash", Set.of(Scope.PREDICT), null, null, Instant.EPOCH,
+                null, null, null, 1000, 50_000);
+        KeyCeiling ceiling = KeyCeiling.of(keyCaller(limited, Role.USER), Optional.of(limited), SERVER_LIMIT);
+        refused(() -> ceiling.grant(new KeyRequest("k", Set.of(Scope.PREDICT), null, null, null, 1001, null)),
+                ProblemType.INSUFFICIENT_SCOPE, "/tokens_per_minute");
+        refused(() -> ceiling.grant(new KeyRequest("k", Set.of(Scope.PREDICT), null, null, null, null, 50_001)),
+                ProblemType.INSUFFICIENT_SCOPE, "/tokens_per_day");
+        KeyRequest inherited = ceiling.grant(new KeyRequest("k", Set.of(Scope.PREDICT), null, null, null));
+        assertThat(inherited.tokensPerMinute()).isEqualTo(1000);
+        assertThat(inherited.tokensPerDay()).isEqualTo(50_000);
+        KeyRequest lower = ceiling.grant(new KeyRequest("k", Set.of(Scope.PREDICT), null, null, null, 10, 20));
+        assertThat(lower.tokensPerMinute()).isEqualTo(10);
+        assertThat(lower.tokensPerDay()).isEqualTo(20);
+        KeyCeiling session = KeyCeiling.of(session(Role.USER), Optional.empty(), SERVER_LIMIT);
+        assertThat(session.grant(new KeyRequest("k", Set.of(Scope.PREDICT), null, null, null)).tokensPerMinute())
+                .as("no limit unless asked").isNull();
+    }
 }

@@ -71,6 +71,47 @@ class RedisRateLimitIT {
         }
     }
 
+    @Test
+    void aKeysTokensAreChargedToItsBucketInRedisWhichOutlivesTheInstance() {
+        Map<String, String> env = Map.of("SERVEML_REDIS_URL", redis.url());
+        try (TestServer a = TestServer.start(dir.resolve("tokens"), env)) {
+            HttpResponse<String> up = a.upload("enc", "bert-tiny-encoder.zip",
+                    dev.serveml.runtime.text.RepoZip.of("bert-tiny-encoder").bytes());
+            assertThat(up.statusCode()).as(up.body()).isEqualTo(201);
+            String token = a.newUser("redis-tokens");
+            HttpResponse<String> made = a.sendRaw(AccessAbuseIT.request(a, token, "POST", "/api/v1/api-keys",
+                    "{\"name\": \"t\", \"scopes\": [\"predict\"], \"tokens_per_minute\": 12}"));
+            assertThat(made.statusCode()).as(made.body()).isEqualTo(201);
+            String key = json(made).get("key").asText();
+            a.patchJson("/api/v1/models/enc", "{\"public\": true}");
+            assertThat(json(a.get("/health/ready")).get("checks").get("rate_limits").asText()).isEqualTo("redis");
+
+            long spent = 0;
+            while (spent < 12) {
+                HttpResponse<String> r = embed(a, key);
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                assertThat(r.headers().firstValue("x-ratelimit-remaining-tokens")).hasValue(Long.toString(12 - spent));
+                spent += json(r).at("/usage/total_tokens").asLong();
+            }
+            HttpResponse<String> refused = embed(a, key);
+            assertThat(refused.statusCode()).as(refused.body()).isEqualTo(429);
+            assertThat(json(refused).at("/error/code").asText()).isEqualTo("rate-limited");
+            assertThat(refused.headers().firstValue("Retry-After")).isPresent();
+
+            // Local buckets would start full after a restart; Redis still holds the spent one.
+            a.restart();
+            assertThat(json(a.get("/health/ready")).get("checks").get("rate_limits").asText()).isEqualTo("redis");
+            HttpResponse<String> after = embed(a, key);
+            assertThat(after.statusCode()).as(after.body()).isEqualTo(429);
+            assertThat(json(after).at("/error/message").asText()).contains("12 tokens per minute");
+        }
+    }
+
+    private static HttpResponse<String> embed(TestServer s, String key) {
+        return s.sendRaw(AccessAbuseIT.request(s, key, "POST", "/v1/embeddings",
+                "{\"model\": \"enc\", \"input\": \"tokens in redis\"}"));
+    }
+
     private static HttpResponse<String> anonymous(TestServer s) {
         return s.sendRaw(HttpRequest.newBuilder(s.uri("/api/v1/models/shared/predict"))
                 .header("Content-Type", "application/json")

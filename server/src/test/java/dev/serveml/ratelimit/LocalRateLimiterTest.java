@@ -58,6 +58,22 @@ class LocalRateLimiterTest implements RateLimiterContract {
         assertThat(onFakeClock.consumeNow("q", quota).remaining()).isEqualTo(1);
     }
 
+    @Test
+    void aUsedUpDailyQuotaIsNotForgottenAfterAnIdleHourButAPerMinuteBucketIs() {
+        LocalRateLimiter onFakeClock = startingAt("2026-12-01T01:00:00Z");
+        Limit quota = Limit.perDay(1);
+        Limit perMinute = Limit.perMinute(1);
+        assertThat(onFakeClock.consumeNow("q", quota).allowed()).isTrue();
+        onFakeClock.charge("m", perMinute, 500).join();
+        millis.addAndGet(2 * 3_600_000);
+        assertThat(onFakeClock.peekNow("q", quota).allowed()).as("still 01:00's day").isFalse();
+        assertThat(onFakeClock.consumeNow("q", quota).allowed()).isFalse();
+        // An hour idle: the per-minute bucket (in debt for 500 minutes) is dropped, as any is after an hour.
+        assertThat(onFakeClock.peekNow("m", perMinute).allowed()).isTrue();
+        millis.addAndGet(21 * 3_600_000);
+        assertThat(onFakeClock.consumeNow("q", quota).allowed()).as("the next UTC day").isTrue();
+    }
+
     private LocalRateLimiter startingAt(String instant) {
         millis.set(Instant.parse(instant).toEpochMilli());
         return new LocalRateLimiter(() -> Instant.ofEpochMilli(millis.get()));

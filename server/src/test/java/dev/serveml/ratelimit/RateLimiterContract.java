@@ -70,6 +70,36 @@ interface RateLimiterContract {
     }
 
     @Test
+    default void aPeekTakesNothingAndAChargeTakesTheWholeCostEvenPastEmpty() throws Exception {
+        String key = fresh("charge");
+        Limit limit = Limit.perMinute(3);
+        Decision fresh = limiter().peek(key, limit).get(5, TimeUnit.SECONDS);
+        assertThat(fresh.allowed()).isTrue();
+        assertThat(fresh.remaining()).isEqualTo(3);
+        assertThat(limiter().peek(key, limit).get(5, TimeUnit.SECONDS).remaining()).as("a peek took none").isEqualTo(3);
+        limiter().charge(key, limit, 2).get(5, TimeUnit.SECONDS);
+        assertThat(limiter().peek(key, limit).get(5, TimeUnit.SECONDS).remaining()).isEqualTo(1);
+        limiter().charge(key, limit, 4).get(5, TimeUnit.SECONDS);
+        Decision inDebt = limiter().peek(key, limit).get(5, TimeUnit.SECONDS);
+        assertThat(inDebt.allowed()).isFalse();
+        assertThat(inDebt.remaining()).isZero();
+        // 3 in debt at 3 a minute: a token is back after 80 s.
+        assertThat(inDebt.retryAfterSeconds()).isBetween(61L, 80L);
+        assertThat(take(key, limit).allowed()).isFalse();
+    }
+
+    @Test
+    default void aQuotaChargedPastItsSizeIsUsedUpUntilMidnightUtc() throws Exception {
+        String key = fresh("charged-quota");
+        Limit quota = Limit.perDay(3);
+        limiter().charge(key, quota, 10).get(5, TimeUnit.SECONDS);
+        Decision spent = limiter().peek(key, quota).get(5, TimeUnit.SECONDS);
+        assertThat(spent.allowed()).isFalse();
+        assertThat(spent.retryAfterSeconds()).as("the next midnight, not days of debt").isBetween(1L, 86_400L);
+        assertThat(take(key, quota).allowed()).isFalse();
+    }
+
+    @Test
     default void saysWhichBucketsItUses() throws Exception {
         take(fresh("status"), Limit.perMinute(1));
         assertThat(limiter().status()).isIn("local", "redis");
