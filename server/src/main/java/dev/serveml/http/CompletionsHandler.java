@@ -364,14 +364,16 @@ final class CompletionsHandler {
             if (sampling.logprobs() >= 0) {
                 predict = predict.withSink(rows);
             }
+            PredictRequest asked = predict;
             HttpApi.predict(ctx, predictor, predict, served, prediction -> {
-                Outcome outcome = outcome(prediction, generation);
-                if (outcome == null) {
-                    ctx.fail(new ProblemException(ProblemType.INFERENCE_FAILED,
-                            "the model did not answer one completion per prompt"));
+                if (prediction.result().cache() == CacheStatus.HIT && cancelled(prediction)) {
+                    // The response cache holds a streamed answer whose client left (its rows cut short,
+                    // finish_reason cancelled): not an answer to give anyone. Asked again, fresh.
+                    HttpApi.predict(ctx, predictor, asked.withFresh(true), served, fresh -> answer(ctx, fresh,
+                            generation, rows, answer));
                     return;
                 }
-                responses.sendAnswer(ctx, 64L * texts.size(), g -> answer.write(g, rows, outcome));
+                answer(ctx, prediction, generation, rows, answer);
             });
             return;
         }
@@ -401,6 +403,21 @@ final class CompletionsHandler {
                             problem == null ? ProblemType.INTERNAL.code() : problem.type().code(),
                             problem == null ? "the generation failed" : problem.detail());
                 });
+    }
+
+    private void answer(RoutingContext ctx, Prediction prediction, Generation generation, CompletionRows rows,
+                        Answer answer) {
+        Outcome outcome = outcome(prediction, generation);
+        if (outcome == null) {
+            ctx.fail(new ProblemException(ProblemType.INFERENCE_FAILED, "the model did not answer one completion per prompt"));
+            return;
+        }
+        responses.sendAnswer(ctx, 64L * generation.texts().size(), g -> answer.write(g, rows, outcome));
+    }
+
+    /** Whether a row of the answer was cut short by its client leaving. */
+    private static boolean cancelled(Prediction prediction) {
+        return strings(prediction.result().outputs().get("finish_reason")).contains("cancelled");
     }
 
     /** A problem the model found in its {@code /inputs/i}, named where the route's request has it. */
