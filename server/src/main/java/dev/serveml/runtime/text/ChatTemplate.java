@@ -53,8 +53,8 @@ final class ChatTemplate {
     static final int RANGE_LIMIT = 256;
     /** Nodes a render may visit before it is refused: a fixed part plus a part per message. */
     static final int BASE_NODES = 2_000;
-    static final int NODES_PER_MESSAGE = 200;
-    static final long TIME_BUDGET_NANOS = 2_000_000_000L;
+    static final int NODES_PER_MESSAGE = 100;
+    static final long TIME_BUDGET_NANOS = 1_000_000_000L;
     /** Output and any string in it: this many times the conversation's size, plus a fixed part. */
     static final int OUTPUT_FACTOR = 4;
     static final int OUTPUT_EXTRA = 64 * 1024;
