@@ -365,11 +365,11 @@ final class CompletionsHandler {
                 predict = predict.withSink(rows);
             }
             PredictRequest asked = predict;
-            HttpApi.predict(ctx, predictor, predict, served, prediction -> {
+            predict(ctx, predict, served, generation.pointer(), prediction -> {
                 if (prediction.result().cache() == CacheStatus.HIT && cancelled(prediction)) {
                     // The response cache holds a streamed answer whose client left (its rows cut short,
                     // finish_reason cancelled): not an answer to give anyone. Asked again, fresh.
-                    HttpApi.predict(ctx, predictor, asked.withFresh(true), served, fresh -> answer(ctx, fresh,
+                    predict(ctx, asked.withFresh(true), served, generation.pointer(), fresh -> answer(ctx, fresh,
                             generation, rows, answer));
                     return;
                 }
@@ -403,6 +403,22 @@ final class CompletionsHandler {
                             problem == null ? ProblemType.INTERNAL.code() : problem.type().code(),
                             problem == null ? "the generation failed" : problem.detail());
                 });
+    }
+
+    /**
+     * {@link HttpApi#predict}, but a problem the model finds in a text names it where this route's
+     * request has it ({@code messages}, {@code prompt}), not as the model's {@code inputs}.
+     */
+    private void predict(RoutingContext ctx, PredictRequest request, Served served, String pointer,
+                         io.vertx.core.Handler<Prediction> send) {
+        Future.fromCompletionStage(predictor.predict(request), ctx.vertx().getOrCreateContext())
+                .onSuccess(prediction -> {
+                    served.cacheHit(prediction.result().cache() == CacheStatus.HIT);
+                    prediction.afterDelivery().ifPresent(after -> ctx.addEndHandler(done -> after.run()));
+                    ctx.response().putHeader(HttpApi.X_CACHE, prediction.result().cache().label());
+                    send.handle(prediction);
+                })
+                .onFailure(failure -> ctx.fail(withPointer(failure, pointer)));
     }
 
     private void answer(RoutingContext ctx, Prediction prediction, Generation generation, CompletionRows rows,

@@ -348,6 +348,44 @@ class OpenAiClientIT {
         assertThat(out.toString()).doesNotContain("Exception", "java.", "/tmp");
     }
 
+    /** The fixture with its chat template replaced by {@code template}. */
+    private static byte[] withTemplate(String template) throws IOException {
+        com.fasterxml.jackson.databind.node.ObjectNode config = (com.fasterxml.jackson.databind.node.ObjectNode)
+                TestServer.JSON.readTree(OpenAiClientIT.class.getResourceAsStream("/fixtures/hf/gpt2-tiny/tokenizer_config.json"));
+        config.put("chat_template", template);
+        return RepoZip.of("gpt2-tiny").with("gpt2-tiny/tokenizer_config.json", TestServer.JSON.writeValueAsBytes(config)).bytes();
+    }
+
+    @Test
+    void aTenantsHostileChatTemplateReachesNoJavaObjectNoFileAndNoEndlessLoopAndTheNextModelStillChats()
+            throws IOException {
+        Map<String, String> attacks = new java.util.LinkedHashMap<>();
+        attacks.put("oa-tpl-class", "{{ messages.getClass().forName('java.lang.Runtime').getRuntime().exec('id') }}");
+        attacks.put("oa-tpl-file", "{% include 'logback.xml' %}{% include '/etc/passwd' %}");
+        attacks.put("oa-tpl-loops", "{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}"
+                + "{% endfor %}{% endfor %}{% endfor %}user: x\nassistant:");
+        attacks.put("oa-tpl-huge", "{% set s = 'xxxxxxxxxxxxxxxx' %}{% for i in range(64) %}{% set s = s ~ s %}"
+                + "{% endfor %}{{ s }}");
+        String chat = "{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello world\"}], "
+                + "\"max_completion_tokens\": 4, \"temperature\": 0, \"stream\": %s}";
+        for (Map.Entry<String, String> attack : attacks.entrySet()) {
+            HttpResponse<String> up = server.upload(attack.getKey(), "gpt2-tiny.zip", withTemplate(attack.getValue()));
+            assertThat(up.statusCode()).as(up.body()).isEqualTo(201);
+            for (boolean stream : new boolean[]{false, true}) {
+                JsonNode error = assertOpenAiError(as(key, "POST", "/v1/chat/completions",
+                        chat.formatted(attack.getKey(), stream)), 400, "invalid_request_error", "invalid-input");
+                assertThat(error.get("param").asText()).as(attack.getKey()).isEqualTo("messages");
+                assertThat(error.get("message").asText()).as(attack.getKey()).contains("chat template")
+                        .doesNotContain("java.", "com.hubspot", "Exception", "uid=", "root:", "<configuration");
+            }
+        }
+        // the legitimate model next to them still answers with its own template
+        HttpResponse<String> ok = as(key, "POST", "/v1/chat/completions", chat.formatted("oa-gpt2", false));
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+        assertThat(json(ok).at("/choices/0/message/content").asText())
+                .isEqualTo(nativeGreedy(chatPrompt(null, "Hello world"), 4));
+    }
+
     /** serveml_calls_in_flight for the fixture's generator, from /metrics. */
     private static double inFlight() {
         for (String line : as(server.adminKey(), "GET", "/metrics", null).body().split("\n")) {
