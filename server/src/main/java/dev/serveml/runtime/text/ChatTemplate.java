@@ -54,7 +54,12 @@ final class ChatTemplate {
     /** Nodes a render may visit before it is refused: a fixed part plus a part per message. */
     static final int BASE_NODES = 2_000;
     static final int NODES_PER_MESSAGE = 100;
-    static final long TIME_BUDGET_NANOS = 1_000_000_000L;
+    /**
+     * A render may run on the calling thread (a small request is checked there, which may be an
+     * event loop), so its time is short: a real template renders in about a millisecond once warm
+     * ({@link #of} renders one conversation at load to warm the engine).
+     */
+    static final long TIME_BUDGET_NANOS = 250_000_000L;
     /** Output and any string in it: this many times the conversation's size, plus a fixed part. */
     static final int OUTPUT_FACTOR = 4;
     static final int OUTPUT_EXTRA = 64 * 1024;
@@ -113,8 +118,15 @@ final class ChatTemplate {
                 throw new ProblemException(ProblemType.UNSUPPORTED_MODEL_FORMAT, "chat_template.jinja is not UTF-8 text");
             }
         }
-        return new ChatTemplate(template != null ? template : CHATML, token(config.path("bos_token")),
+        ChatTemplate chat = new ChatTemplate(template != null ? template : CHATML, token(config.path("bos_token")),
                 token(config.path("eos_token")));
+        try {
+            // at load, off any event loop: jinjava's first render loads and compiles its classes
+            chat.render("[{\"role\": \"user\", \"content\": \"Hello\"}]", "/warm-up");
+        } catch (ProblemException e) {
+            // a template that refuses this conversation (or any) is refused per request, with its reason
+        }
+        return chat;
     }
 
     private static Optional<String> template(JsonNode node) {
