@@ -41,6 +41,8 @@ async function main() {
   out.chatStop = await client.chat.completions.create(stopped);
   out.chatStopStream = await chunks(await client.chat.completions.create({ ...stopped, stream: true }));
   out.chatLogprobs = await client.chat.completions.create({ ...chat, logprobs: true, top_logprobs: 2 });
+  out.chatLogprobsStream = await chunks(await client.chat.completions.create({ ...chat, logprobs: true, top_logprobs: 2,
+    stream: true }));
   out.chatTwo = await client.chat.completions.create({ ...chat, n: 2, temperature: 0.8, seed: 5 });
   out.chatWithSystem = await client.chat.completions.create({ ...chat, messages: [
     { role: 'system', content: 'Be brief.' }, { role: 'user', content: [{ type: 'text', text: env.PROMPT }] }] });
@@ -53,6 +55,8 @@ async function main() {
   out.completionStopStream = await chunks(await client.completions.create({ ...completion, max_tokens: 12,
     stop: env.STOP, stream: true }));
   out.completionLogprobs = await client.completions.create({ ...completion, logprobs: 2 });
+  out.completionLogprobsStream = await chunks(await client.completions.create({ ...completion, logprobs: 2,
+    stream: true }));
   out.completionEchoStream = await chunks(await client.completions.create({ ...completion, max_tokens: 3,
     echo: true, stream: true }));
 

@@ -312,6 +312,21 @@ class OpenAiClientIT {
             assertThat(t.at("/top_logprobs/1/logprob").asDouble()).isLessThanOrEqualTo(t.get("logprob").asDouble());
         }
         assertThat(joined.toString()).isEqualTo(chatGreedy);
+        // streamed, each token's entry comes with its chunk: the same entries in the same order
+        List<JsonNode> streamedEntries = new ArrayList<>();
+        for (JsonNode c : out.get("chatLogprobsStream")) {
+            JsonNode entries = c.at("/choices/0/logprobs/content");
+            if (!entries.isMissingNode()) {
+                entries.forEach(streamedEntries::add);
+            }
+        }
+        assertThat(streamedEntries).hasSize(8);
+        for (int i = 0; i < 8; i++) {
+            assertThat(streamedEntries.get(i).get("token")).isEqualTo(content.get(i).get("token"));
+            assertThat(streamedEntries.get(i).get("logprob").asDouble())
+                    .isCloseTo(content.get(i).get("logprob").asDouble(), within(1e-6));
+        }
+        assertThat(streamed(out.get("chatLogprobsStream"), 0)).isEqualTo(chatGreedy);
         assertThat(out.at("/chatTwo/choices").size()).isEqualTo(2);
         assertThat(out.at("/chatTwo/choices/1/index").asInt()).isEqualTo(1);
 
@@ -336,6 +351,13 @@ class OpenAiClientIT {
         StringBuilder pieces = new StringBuilder();
         legacy.get("tokens").forEach(t -> pieces.append(t.asText()));
         assertThat(pieces.toString()).isEqualTo(text);
+        List<String> streamedTokens = new ArrayList<>();
+        for (JsonNode c : out.get("completionLogprobsStream")) {
+            c.at("/choices/0/logprobs/tokens").forEach(t -> streamedTokens.add(t.asText()));
+        }
+        List<String> tokens = new ArrayList<>();
+        legacy.get("tokens").forEach(t -> tokens.add(t.asText()));
+        assertThat(streamedTokens).isEqualTo(tokens);
 
         // refusals before the first chunk are ordinary OpenAI errors, streamed request or not
         assertThat(out.at("/badRole/status").asInt()).isEqualTo(400);
