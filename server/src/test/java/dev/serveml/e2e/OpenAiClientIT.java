@@ -29,7 +29,10 @@ import static org.assertj.core.api.Assertions.within;
  * ServeML's /v1 with a ServeML API key, and gets its own error classes with OpenAI's error body
  * for an unknown model (404), a wrong or missing key (401) and a model that does not embed (400).
  * Over plain HTTP: another tenant neither lists nor embeds with a private model (404), a key
- * without the predict scope is refused (403), and the rate limit answers in OpenAI's shape.
+ * without the predict scope is refused (403), and the rate limit answers in OpenAI's shape. Chat
+ * completions and streams (chat and text completions): the same text streamed and not, the role
+ * chunk first, include_usage's usage chunk, stop strings cut, logprobs; a client that leaves a
+ * stream stops its generation (serveml_calls_in_flight back to 0).
  */
 class OpenAiClientIT {
     @RegisterExtension
@@ -185,14 +188,311 @@ class OpenAiClientIT {
         assertThat(out.at("/tooLong/error/message").asText()).contains("64");
         assertThat(out.at("/notGeneration/error/param").asText()).isEqualTo("model");
         assertThat(out.at("/badTemperature/error/param").asText()).isEqualTo("temperature");
+    }
 
-        // Streaming is not served yet: refused in OpenAI's shape rather than answered unstreamed.
-        HttpResponse<String> streamed = server.sendRaw(HttpRequest.newBuilder(server.uri("/v1/completions"))
-                .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"oa-gpt2\", \"prompt\": \"x\", \"stream\": true}"))
-                .build());
-        assertThat(streamed.statusCode()).isEqualTo(400);
-        assertThat(json(streamed).at("/error/param").asText()).isEqualTo("stream");
+    /** The fixture's chat template (make_hf_fixtures.py) rendered for one user message, as transformers renders it. */
+    private static String chatPrompt(String system, String user) {
+        return (system == null ? "" : "system: " + system + "\n") + "user: " + user + "\nassistant:";
+    }
+
+    private static JsonNode runScript(String resource, Map<String, String> env) throws Exception {
+        Path script = Path.of(OpenAiClientIT.class.getResource(resource).toURI());
+        ProcessBuilder b = new ProcessBuilder("node", script.toString());
+        b.environment().putAll(env);
+        Path err = Files.createTempFile("openai-script", ".err");
+        b.redirectError(err.toFile());
+        Process p = b.start();
+        byte[] bytes = p.getInputStream().readAllBytes();
+        assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
+        String stderr = Files.readString(err);
+        Files.delete(err);
+        assertThat(p.exitValue()).as(stderr).isZero();
+        return TestServer.JSON.readTree(new String(bytes, StandardCharsets.UTF_8));
+    }
+
+    /** The text of a stream's chunks, joined: chat deltas' content or completions' text, for one choice. */
+    private static String streamed(JsonNode chunks, int index) {
+        StringBuilder text = new StringBuilder();
+        for (JsonNode c : chunks) {
+            for (JsonNode choice : c.get("choices")) {
+                if (choice.get("index").asInt() == index) {
+                    JsonNode part = choice.has("delta") ? choice.at("/delta/content") : choice.get("text");
+                    text.append(part == null || part.isMissingNode() || part.isNull() ? "" : part.asText());
+                }
+            }
+        }
+        return text.toString();
+    }
+
+    private static String finishOf(JsonNode chunks) {
+        String finish = null;
+        for (JsonNode c : chunks) {
+            for (JsonNode choice : c.get("choices")) {
+                if (!choice.get("finish_reason").isNull()) {
+                    assertThat(finish).as("one finish per choice").isNull();
+                    finish = choice.get("finish_reason").asText();
+                }
+            }
+        }
+        return finish;
+    }
+
+    /** What OpenAI answers for a text that stops at {@code stop}: the text before it. */
+    private static String cut(String text, String stop) {
+        int at = text.indexOf(stop);
+        return at < 0 ? text : text.substring(0, at);
+    }
+
+    @Test
+    void theOfficialClientsChatAndStreamsAreTheModelsTextWithTheTemplateUsageAndLogprobs() throws Exception {
+        Path module = openAiModule();
+        String prompt = "Hello world";
+        String chatGreedy = nativeGreedy(chatPrompt(null, prompt), 8);
+        String longer = nativeGreedy(chatPrompt(null, prompt), 12);
+        // a stop string from the middle of the chat's 12-token text: its first place there is where it cuts
+        int k = longer.length() / 2;
+        while (longer.indexOf(longer.substring(k, k + 2)) != k) {
+            k++;
+        }
+        String stop = longer.substring(k, k + 2);
+        JsonNode out = runScript("/openai/chat.cjs", Map.of("OPENAI_MODULE", module.toString(), "BASE_URL",
+                server.uri("/v1").toString(), "API_KEY", key, "MODEL", "oa-gpt2", "OTHER_MODEL", "oa-sst2",
+                "PROMPT", prompt, "STOP", stop));
+
+        // chat: the repository's template renders the prompt; the answer is the model's greedy text
+        JsonNode chat = out.get("chat");
+        assertThat(chat.get("object").asText()).isEqualTo("chat.completion");
+        assertThat(chat.get("id").asText()).startsWith("chatcmpl-");
+        assertThat(chat.get("model").asText()).isEqualTo("oa-gpt2");
+        assertThat(chat.at("/choices/0/message/role").asText()).isEqualTo("assistant");
+        assertThat(chat.at("/choices/0/message/content").asText()).isEqualTo(chatGreedy).isNotEmpty();
+        assertThat(chat.at("/choices/0/finish_reason").asText()).isEqualTo("length");
+        assertThat(chat.at("/usage/completion_tokens").asInt()).isEqualTo(8);
+        assertThat(chat.at("/usage/prompt_tokens").asInt()).isPositive();
+        assertThat(chat.at("/usage/total_tokens").asInt()).isEqualTo(chat.at("/usage/prompt_tokens").asInt() + 8);
+        assertThat(out.at("/chatWithSystem/choices/0/message/content").asText())
+                .isEqualTo(nativeGreedy(chatPrompt("Be brief.", prompt), 8));
+
+        // streamed: the role first, then content deltas that join to the same text, the finish, the usage
+        JsonNode stream = out.get("chatStream");
+        assertThat(stream.get(0).at("/choices/0/delta/role").asText()).isEqualTo("assistant");
+        for (JsonNode c : stream) {
+            assertThat(c.get("object").asText()).isEqualTo("chat.completion.chunk");
+            assertThat(c.get("id").asText()).isEqualTo(stream.get(0).get("id").asText()).startsWith("chatcmpl-");
+        }
+        assertThat(stream.size()).as("more than one content chunk").isGreaterThan(3);
+        assertThat(streamed(stream, 0)).isEqualTo(chatGreedy);
+        assertThat(finishOf(stream)).isEqualTo("length");
+        JsonNode last = stream.get(stream.size() - 1);
+        assertThat(last.get("choices").size()).isZero();
+        assertThat(last.get("usage")).isEqualTo(chat.get("usage"));
+        JsonNode plain = out.get("chatStreamPlain");
+        assertThat(streamed(plain, 0)).isEqualTo(chatGreedy);
+        for (JsonNode c : plain) {
+            assertThat(c.get("choices").size()).as("no usage chunk unless asked").isEqualTo(1);
+        }
+
+        // a stop string: cut from the text, streamed or not, and never streamed in part
+        assertThat(out.at("/chatStop/choices/0/message/content").asText()).isEqualTo(cut(longer, stop));
+        assertThat(out.at("/chatStop/choices/0/finish_reason").asText()).isEqualTo("stop");
+        assertThat(streamed(out.get("chatStopStream"), 0)).isEqualTo(cut(longer, stop));
+        assertThat(finishOf(out.get("chatStopStream"))).isEqualTo("stop");
+
+        // logprobs: one entry per token, the greedy token the likeliest of its alternatives
+        JsonNode content = out.at("/chatLogprobs/choices/0/logprobs/content");
+        assertThat(content.size()).isEqualTo(8);
+        StringBuilder joined = new StringBuilder();
+        for (JsonNode t : content) {
+            joined.append(t.get("token").asText());
+            assertThat(t.get("logprob").asDouble()).isNegative();
+            assertThat(t.get("bytes").size()).isEqualTo(t.get("token").asText().getBytes(StandardCharsets.UTF_8).length);
+            assertThat(t.get("top_logprobs").size()).isEqualTo(2);
+            assertThat(t.at("/top_logprobs/0/token").asText()).isEqualTo(t.get("token").asText());
+            assertThat(t.at("/top_logprobs/0/logprob").asDouble()).isCloseTo(t.get("logprob").asDouble(), within(1e-6));
+            assertThat(t.at("/top_logprobs/1/logprob").asDouble()).isLessThanOrEqualTo(t.get("logprob").asDouble());
+        }
+        assertThat(joined.toString()).isEqualTo(chatGreedy);
+        // streamed, each token's entry comes with its chunk: the same entries in the same order
+        List<JsonNode> streamedEntries = new ArrayList<>();
+        for (JsonNode c : out.get("chatLogprobsStream")) {
+            JsonNode entries = c.at("/choices/0/logprobs/content");
+            if (!entries.isMissingNode()) {
+                entries.forEach(streamedEntries::add);
+            }
+        }
+        assertThat(streamedEntries).hasSize(8);
+        for (int i = 0; i < 8; i++) {
+            assertThat(streamedEntries.get(i).get("token")).isEqualTo(content.get(i).get("token"));
+            assertThat(streamedEntries.get(i).get("logprob").asDouble())
+                    .isCloseTo(content.get(i).get("logprob").asDouble(), within(1e-6));
+        }
+        assertThat(streamed(out.get("chatLogprobsStream"), 0)).isEqualTo(chatGreedy);
+        assertThat(out.at("/chatTwo/choices").size()).isEqualTo(2);
+        assertThat(out.at("/chatTwo/choices/1/index").asInt()).isEqualTo(1);
+
+        // completions, streamed: the same text as the answer in one piece, the usage chunk last
+        JsonNode completion = out.get("completion");
+        String text = completion.at("/choices/0/text").asText();
+        assertThat(text).isEqualTo(nativeGreedy(prompt, 8));
+        JsonNode cs = out.get("completionStream");
+        assertThat(streamed(cs, 0)).isEqualTo(text);
+        assertThat(finishOf(cs)).isEqualTo("length");
+        assertThat(cs.get(0).get("object").asText()).isEqualTo("text_completion");
+        assertThat(cs.get(cs.size() - 1).get("usage")).isEqualTo(completion.get("usage"));
+        String completionLonger = nativeGreedy(prompt, 12);
+        assertThat(out.at("/completionStop/choices/0/text").asText()).isEqualTo(cut(completionLonger, stop));
+        assertThat(streamed(out.get("completionStopStream"), 0)).isEqualTo(cut(completionLonger, stop));
+        assertThat(streamed(out.get("completionEchoStream"), 0)).isEqualTo(prompt + nativeGreedy(prompt, 3));
+        JsonNode legacy = out.at("/completionLogprobs/choices/0/logprobs");
+        assertThat(legacy.get("tokens").size()).isEqualTo(8);
+        assertThat(legacy.get("token_logprobs").size()).isEqualTo(8);
+        assertThat(legacy.get("top_logprobs").get(0).size()).isBetween(1, 2);
+        assertThat(legacy.at("/text_offset/0").asInt()).isZero();
+        StringBuilder pieces = new StringBuilder();
+        legacy.get("tokens").forEach(t -> pieces.append(t.asText()));
+        assertThat(pieces.toString()).isEqualTo(text);
+        List<String> streamedTokens = new ArrayList<>();
+        for (JsonNode c : out.get("completionLogprobsStream")) {
+            c.at("/choices/0/logprobs/tokens").forEach(t -> streamedTokens.add(t.asText()));
+        }
+        List<String> tokens = new ArrayList<>();
+        legacy.get("tokens").forEach(t -> tokens.add(t.asText()));
+        assertThat(streamedTokens).isEqualTo(tokens);
+
+        // refusals before the first chunk are ordinary OpenAI errors, streamed request or not
+        assertThat(out.at("/badRole/status").asInt()).isEqualTo(400);
+        assertThat(out.at("/badRole/error/param").asText()).isEqualTo("messages.0.role");
+        assertThat(out.at("/notGeneration/status").asInt()).isEqualTo(400);
+        assertThat(out.at("/notGeneration/error/param").asText()).isEqualTo("model");
+        assertThat(out.at("/tooLong/status").asInt()).isEqualTo(400);
+        assertThat(out.at("/tooLong/error/param").asText()).isEqualTo("messages");
+        assertThat(out.at("/tooLong/error/message").asText()).contains("64");
+        assertThat(out.toString()).doesNotContain("Exception", "java.", "/tmp");
+    }
+
+    /** The fixture with its chat template replaced by {@code template}. */
+    private static byte[] withTemplate(String template) throws IOException {
+        com.fasterxml.jackson.databind.node.ObjectNode config = (com.fasterxml.jackson.databind.node.ObjectNode)
+                TestServer.JSON.readTree(OpenAiClientIT.class.getResourceAsStream("/fixtures/hf/gpt2-tiny/tokenizer_config.json"));
+        config.put("chat_template", template);
+        return RepoZip.of("gpt2-tiny").with("gpt2-tiny/tokenizer_config.json", TestServer.JSON.writeValueAsBytes(config)).bytes();
+    }
+
+    @Test
+    void aTenantsHostileChatTemplateReachesNoJavaObjectNoFileAndNoEndlessLoopAndTheNextModelStillChats()
+            throws IOException {
+        Map<String, String> attacks = new java.util.LinkedHashMap<>();
+        attacks.put("oa-tpl-class", "{{ messages.getClass().forName('java.lang.Runtime').getRuntime().exec('id') }}");
+        attacks.put("oa-tpl-file", "{% include 'logback.xml' %}{% include '/etc/passwd' %}");
+        attacks.put("oa-tpl-loops", "{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}"
+                + "{% endfor %}{% endfor %}{% endfor %}user: x\nassistant:");
+        attacks.put("oa-tpl-huge", "{% set s = 'xxxxxxxxxxxxxxxx' %}{% for i in range(64) %}{% set s = s ~ s %}"
+                + "{% endfor %}{{ s }}");
+        String chat = "{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello world\"}], "
+                + "\"max_completion_tokens\": 4, \"temperature\": 0, \"stream\": %s}";
+        for (Map.Entry<String, String> attack : attacks.entrySet()) {
+            HttpResponse<String> up = server.upload(attack.getKey(), "gpt2-tiny.zip", withTemplate(attack.getValue()));
+            assertThat(up.statusCode()).as(up.body()).isEqualTo(201);
+            for (boolean stream : new boolean[]{false, true}) {
+                JsonNode error = assertOpenAiError(as(key, "POST", "/v1/chat/completions",
+                        chat.formatted(attack.getKey(), stream)), 400, "invalid_request_error", "invalid-input");
+                assertThat(error.get("param").asText()).as(attack.getKey()).isEqualTo("messages");
+                assertThat(error.get("message").asText()).as(attack.getKey()).contains("chat template")
+                        .doesNotContain("java.", "com.hubspot", "Exception", "uid=", "root:", "<configuration");
+            }
+        }
+        // the legitimate model next to them still answers with its own template
+        HttpResponse<String> ok = as(key, "POST", "/v1/chat/completions", chat.formatted("oa-gpt2", false));
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+        assertThat(json(ok).at("/choices/0/message/content").asText())
+                .isEqualTo(nativeGreedy(chatPrompt(null, "Hello world"), 4));
+    }
+
+    /** serveml_calls_in_flight for the fixture's generator, from /metrics. */
+    private static double inFlight() {
+        for (String line : as(server.adminKey(), "GET", "/metrics", null).body().split("\n")) {
+            if (line.startsWith("serveml_calls_in_flight{") && line.contains("model=\"oa-gpt2\"")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return -1;
+    }
+
+    private static String inFlightLines() {
+        StringBuilder out = new StringBuilder();
+        for (String line : as(server.adminKey(), "GET", "/metrics", null).body().split("\n")) {
+            if (line.contains("in_flight")) {
+                out.append(line).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    @Test
+    void aClientThatLeavesMidStreamStopsTheGenerationAndFreesItsSlot() throws Exception {
+        // One row's 40 tokens, timed: the whole request below is 256 such rows (the most one request has).
+        String timed = "{\"model\": \"oa-gpt2\", \"prompt\": \"Hello world %s\", \"max_tokens\": 40, \"temperature\": 0}";
+        assertThat(as(key, "POST", "/v1/completions", timed.formatted("warm")).statusCode()).isEqualTo(200);
+        long started = System.nanoTime();
+        HttpResponse<String> one = as(key, "POST", "/v1/completions", timed.formatted("timed")); // not a cached prompt
+        long oneRow = System.nanoTime() - started;
+        assertThat(json(one).at("/usage/completion_tokens").asInt()).as(one.body()).isEqualTo(40);
+        List<String> prompts = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            prompts.add("Hello world " + i);
+        }
+        String body = "{\"model\": \"oa-gpt2\", \"prompt\": " + TestServer.JSON.writeValueAsString(prompts)
+                + ", \"n\": 16, \"max_tokens\": 40, \"temperature\": 0, \"stream\": true}";
+        java.net.URI uri = server.uri("/v1/completions");
+        long left;
+        try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: " + uri.getHost() + "\r\n"
+                    + "Authorization: Bearer " + key + "\r\nContent-Type: application/json\r\nContent-Length: "
+                    + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(bytes);
+            socket.getOutputStream().flush();
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                    StandardCharsets.UTF_8));
+            String status = in.readLine();
+            if (!"HTTP/1.1 200 OK".equals(status)) {
+                StringBuilder rest = new StringBuilder(status);
+                for (String l = in.readLine(); l != null && rest.length() < 4000; l = in.readLine()) {
+                    rest.append('\n').append(l);
+                }
+                assertThat(rest.toString()).startsWith("HTTP/1.1 200 OK");
+            }
+            String line;
+            int chunks = 0;
+            while (chunks < 3 && (line = in.readLine()) != null) {
+                if (line.startsWith("data: {")) {
+                    assertThat(line).contains("\"text_completion\"");
+                    chunks++;
+                }
+            }
+            assertThat(chunks).isEqualTo(3);
+            assertThat(inFlight()).as("the generation runs: %s", inFlightLines()).isEqualTo(1.0);
+            left = System.nanoTime();
+        } // the client leaves
+        Poll.until(() -> inFlight() == 0.0, java.time.Duration.ofSeconds(120), "the generation to stop");
+        long stopped = System.nanoTime() - left;
+        // Its 256 rows would have run about 256 x oneRow; once the client left, each remaining row ends
+        // at its first token (a fortieth of a row).
+        System.out.printf("one row %d ms; stopped %d ms after the client left%n", oneRow / 1_000_000, stopped / 1_000_000);
+        assertThat(stopped).as("stopped in %d ms where the whole would take about %d ms", stopped / 1_000_000,
+                256 * oneRow / 1_000_000).isLessThan(256 * oneRow / 4);
+        // and the model serves the next caller at once
+        assertThat(nativeGreedy("Hello world", 4)).isNotEmpty();
+        HttpResponse<String> same = as(key, "POST", "/v1/completions", body.replace("\"stream\": true", "\"stream\": false"));
+        // The cancelled stream's answer (its rows cut short) is in the response cache; the same request
+        // is not answered from it: every row is the model's whole greedy text.
+        assertThat(same.statusCode()).as(same.body()).isEqualTo(200);
+        assertThat(same.headers().firstValue("X-Cache")).hasValue("miss");
+        JsonNode whole = json(same);
+        for (int j = 0; j < 16; j++) {
+            assertThat(whole.at("/choices/" + (16 * j + 15) + "/text").asText()).isEqualTo(nativeGreedy("Hello world " + j, 40));
+            assertThat(whole.at("/choices/" + (16 * j + 15) + "/finish_reason").asText()).isNotEqualTo("cancelled");
+        }
     }
 
     @Test

@@ -36,18 +36,44 @@ class CompletionsHandlerTest {
 
     @Test
     void whatIsNotServedIsRefusedNamingTheField() {
-        for (Map.Entry<String, String> c : Map.of(
-                "{\"model\": \"m\", \"prompt\": \"x\", \"stream\": true}", "/stream",
-                "{\"model\": \"m\", \"prompt\": \"x\", \"logprobs\": 2}", "/logprobs",
-                "{\"model\": \"m\", \"prompt\": [1, 2]}", "/prompt/0",
-                "{\"model\": \"m\", \"prompt\": \"x\", \"temperature\": 3}", "/temperature",
-                "{\"model\": \"m\", \"prompt\": \"x\", \"n\": 99}", "/n",
-                "{\"model\": \"m\", \"prompt\": \"x\", \"stop\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}", "/stop",
-                "{\"model\": \"m\", \"prompt\": \"x\", \"frequency_penalty\": 0.5}", "/frequency_penalty",
-                "{\"model\": \"m\", \"prompt\": \"x\", \"tempreature\": 0}", "/tempreature",
-                "{\"prompt\": \"x\"}", "/model").entrySet()) {
+        for (Map.Entry<String, String> c : Map.ofEntries(
+                Map.entry("{\"model\": \"m\", \"prompt\": \"x\", \"stream\": \"yes\"}", "/stream"),
+                Map.entry("{\"model\": \"m\", \"prompt\": \"x\", \"logprobs\": 6}", "/logprobs"),
+                Map.entry("{\"model\": \"m\", \"prompt\": \"x\", \"logprobs\": 2, \"echo\": true}", "/logprobs"),
+                Map.entry("{\"model\": \"m\", \"prompt\": \"x\", \"stream_options\": {\"include_usage\": true}}", "/stream_options"),
+                Map.entry("{\"model\": \"m\", \"prompt\": \"x\", \"stream\": true, \"stream_options\": {\"x\": 1}}", "/stream_options/x"),
+                Map.entry("{\"model\": \"m\", \"prompt\": [1, 2]}", "/prompt/0"),
+                Map.entry("{\"model\": \"m\", \"prompt\": \"x\", \"temperature\": 3}", "/temperature"),
+                Map.entry("{\"model\": \"m\", \"prompt\": \"x\", \"n\": 99}", "/n"),
+                Map.entry("{\"model\": \"m\", \"prompt\": \"x\", \"stop\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}", "/stop"),
+                Map.entry("{\"model\": \"m\", \"prompt\": \"x\", \"frequency_penalty\": 0.5}", "/frequency_penalty"),
+                Map.entry("{\"model\": \"m\", \"prompt\": \"x\", \"tempreature\": 0}", "/tempreature"),
+                Map.entry("{\"prompt\": \"x\"}", "/model")).entrySet()) {
             assertThatThrownBy(() -> parse(c.getKey())).as(c.getKey()).isInstanceOfSatisfying(ProblemException.class,
                     e -> assertThat(e.errors().getFirst().pointer()).isEqualTo(c.getValue()));
         }
+    }
+
+    @Test
+    void streamIncludeUsageAndLogprobsReachTheGenerator() throws Exception {
+        CompletionsHandler.CompletionsRequest r = parse("{\"model\": \"m\", \"prompt\": \"hi\", \"temperature\": 0, "
+                + "\"stream\": true, \"stream_options\": {\"include_usage\": true}, \"logprobs\": 3}");
+        assertThat(r.sampling().stream()).isTrue();
+        assertThat(r.sampling().includeUsage()).isTrue();
+        assertThat(r.parameters().values()).isEqualTo(Map.of("max_new_tokens", 16L, "return_full_text", false,
+                "logprobs", 3L));
+    }
+
+    @Test
+    void aStreamHoldsBackTextThatMayBeginAStopStringAndCutsAWholeOne() {
+        List<String> stop = List.of("###", "\nQ:");
+        assertThat(CompletionRows.safeEnd("once upon", 0, stop)).isEqualTo(9);
+        assertThat(CompletionRows.safeEnd("once upon #", 0, stop)).isEqualTo(10); // "#" may begin "###"
+        assertThat(CompletionRows.safeEnd("once upon ##", 10, stop)).isEqualTo(10);
+        assertThat(CompletionRows.safeEnd("once upon #a", 10, stop)).isEqualTo(12); // it did not
+        assertThat(CompletionRows.safeEnd("once upon ###", 10, stop)).isEqualTo(-10 - 1); // cut before it
+        assertThat(CompletionRows.safeEnd("a\n", 0, stop)).isEqualTo(1);
+        assertThat(CompletionRows.safeEnd("a\nQ:", 1, stop)).isEqualTo(-1 - 1);
+        assertThat(CompletionRows.safeEnd("anything", 0, List.of())).isEqualTo(8);
     }
 }
