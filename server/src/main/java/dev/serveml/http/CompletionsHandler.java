@@ -364,17 +364,8 @@ final class CompletionsHandler {
             if (sampling.logprobs() >= 0) {
                 predict = predict.withSink(rows);
             }
-            PredictRequest asked = predict;
-            predict(ctx, predict, served, generation.pointer(), prediction -> {
-                if (prediction.result().cache() == CacheStatus.HIT && cancelled(prediction)) {
-                    // The response cache holds a streamed answer whose client left (its rows cut short,
-                    // finish_reason cancelled): not an answer to give anyone. Asked again, fresh.
-                    predict(ctx, asked.withFresh(true), served, generation.pointer(), fresh -> answer(ctx, fresh,
-                            generation, rows, answer));
-                    return;
-                }
-                answer(ctx, prediction, generation, rows, answer);
-            });
+            predict(ctx, predict, served, generation.pointer(), prediction -> answer(ctx, prediction, generation, rows,
+                    answer));
             return;
         }
         Future.fromCompletionStage(predictor.predict(predict.withSink(rows)), ctx.vertx().getOrCreateContext())
@@ -429,11 +420,6 @@ final class CompletionsHandler {
             return;
         }
         responses.sendAnswer(ctx, 64L * generation.texts().size(), g -> answer.write(g, rows, outcome));
-    }
-
-    /** Whether a row of the answer was cut short by its client leaving. */
-    private static boolean cancelled(Prediction prediction) {
-        return strings(prediction.result().outputs().get("finish_reason")).contains("cancelled");
     }
 
     /** A problem the model found in its {@code /inputs/i}, named where the route's request has it. */

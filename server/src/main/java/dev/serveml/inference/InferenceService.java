@@ -243,7 +243,8 @@ public final class InferenceService {
         return bound.lease.batcher().submitTimed(bound.inputs, outputs, bound.parameters, bound.sink, deadline)
                 .whenComplete((done, failure) -> bound.lease.release())
                 .thenApply(done -> {
-                    if (bound.slot != null) {
+                    // a streamed answer is not stored: its client may have left and cut it short
+                    if (bound.slot != null && bound.sink == TokenSink.NONE) {
                         cache.store(bound.slot, done.outputs());
                     }
                     return counted(new InferenceResult(bound.version, done.outputs(), done.runNanos(), status));

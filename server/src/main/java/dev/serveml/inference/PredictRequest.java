@@ -35,7 +35,8 @@ import java.util.function.UnaryOperator;
  *                  the model refuses names it does not take, and they are part of the cache key
  * @param sink      told each token as a generating model produces it (a streamed answer), or
  *                  {@link TokenSink#NONE}; a request with a sink is never answered from the cache
- *                  (its answer is still stored), and a model that does not generate refuses it
+ *                  nor stored in it (its client may leave and cut it short), and a model that does
+ *                  not generate refuses it
  *                  ({@code /stream}, 422)
  */
 public record PredictRequest(Principal caller, Target target, Function<Signature, List<Tensor>> binder,

@@ -484,8 +484,8 @@ class OpenAiClientIT {
         // and the model serves the next caller at once
         assertThat(nativeGreedy("Hello world", 4)).isNotEmpty();
         HttpResponse<String> same = as(key, "POST", "/v1/completions", body.replace("\"stream\": true", "\"stream\": false"));
-        // The cancelled stream's answer (its rows cut short) is in the response cache; the same request
-        // is not answered from it: every row is the model's whole greedy text.
+        // The cancelled stream's answer (its rows cut short) was not stored in the response cache: the
+        // same request is a miss and every row is the model's whole greedy text.
         assertThat(same.statusCode()).as(same.body()).isEqualTo(200);
         assertThat(same.headers().firstValue("X-Cache")).hasValue("miss");
         JsonNode whole = json(same);

@@ -215,16 +215,7 @@ final class ChatTemplate {
      * @param pointer      where the conversation is in the request, for a 422
      */
     String render(String messagesJson, String pointer) {
-        List<Map<String, Object>> messages;
-        try {
-            messages = JSON.readValue(messagesJson, MESSAGES);
-        } catch (IOException e) {
-            throw notMessages(pointer);
-        }
-        if (messages == null || messages.isEmpty() || messages.stream().anyMatch(m -> m == null
-                || !(m.get("role") instanceof String) || !(m.get("content") instanceof String))) {
-            throw notMessages(pointer);
-        }
+        List<Map<String, Object>> messages = messages(messagesJson, pointer);
         Map<String, Object> bindings = new HashMap<>();
         bindings.put("messages", messages);
         bindings.put("add_generation_prompt", true);
@@ -248,6 +239,24 @@ final class ChatTemplate {
             throw failed(pointer, "its output is over " + maxOutput + " characters");
         }
         return result.getOutput();
+    }
+
+    /**
+     * The conversation read and checked, not rendered: what a call is refused for before it is
+     * queued (on whatever thread takes it, maybe an event loop, where a tenant's template must not run).
+     */
+    static List<Map<String, Object>> messages(String messagesJson, String pointer) {
+        List<Map<String, Object>> messages;
+        try {
+            messages = JSON.readValue(messagesJson, MESSAGES);
+        } catch (IOException e) {
+            throw notMessages(pointer);
+        }
+        if (messages == null || messages.isEmpty() || messages.stream().anyMatch(m -> m == null
+                || !(m.get("role") instanceof String) || !(m.get("content") instanceof String))) {
+            throw notMessages(pointer);
+        }
+        return messages;
     }
 
     private static ProblemException notMessages(String pointer) {

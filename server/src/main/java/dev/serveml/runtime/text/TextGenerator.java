@@ -260,7 +260,13 @@ final class TextGenerator implements TextTask, Generator {
         Settings settings = settings(parameters);
         List<String> texts = TextColumn.read(inputs, TEXT, false).requireTexts().values();
         for (int i = 0; i < texts.size(); i++) {
-            promptIds(texts.get(i), "/inputs/" + i, settings);
+            if (settings.chat()) {
+                // a conversation is only read here: this may run on an event loop, and the tenant's
+                // template renders on the decode loop's thread (its refusals fail the call as these do)
+                ChatTemplate.messages(texts.get(i), "/inputs/" + i);
+            } else {
+                promptIds(texts.get(i), "/inputs/" + i, settings);
+            }
         }
     }
 

@@ -53,8 +53,12 @@ class DecodeLoopTest {
     }
 
     private TextGenerator load(String fixture, int sequences) {
+        return load(RepoZip.of(fixture), fixture, sequences);
+    }
+
+    private TextGenerator load(RepoZip zip, String fixture, int sequences) {
         runtime = new TextModelRuntime(new RuntimeConfig(1, 1, 1000, sequences), dir.resolve("run"), 64 << 20);
-        model = (TextLoadedModel) runtime.load(new LoadRequest(RepoZip.of(fixture).write(dir.resolve(fixture + ".zip")),
+        model = (TextLoadedModel) runtime.load(new LoadRequest(zip.write(dir.resolve(fixture + ".zip")),
                 TextModelRuntime.FORMAT, fixture + ".zip", fixture, fixture + " v1", Optional.empty(), Resources.DEFAULT));
         return (TextGenerator) model.task();
     }
@@ -160,5 +164,29 @@ class DecodeLoopTest {
         for (int i = 0; i < calls.size(); i++) {
             assertThat(generated(calls.get(i).get(60, TimeUnit.SECONDS))).isEqualTo(expected.get(i));
         }
+    }
+
+    @Test
+    void aConversationIsOnlyReadWhenACallIsCheckedItsTemplateRendersOnTheLoop() throws Exception {
+        // check() may run on an event loop: a tenant's template must not run there. This one always
+        // raises, so a render in check() would throw; the call itself is refused as a 422.
+        String config = "{\"model_max_length\": 64, \"eos_token\": \"<|endoftext|>\", \"chat_template\": "
+                + "\"{{ raise_exception('no conversations here') }}\"}";
+        load(RepoZip.of("gpt2-tiny").with("gpt2-tiny/tokenizer_config.json", config.getBytes(StandardCharsets.UTF_8)),
+                "gpt2-tiny", 4);
+        List<Tensor> conversation = text("[{\"role\": \"user\", \"content\": \"hello\"}]");
+        Parameters chat = new Parameters(Map.of("chat", true, "max_new_tokens", 4L));
+        model.check(conversation, chat);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> model.check(text("not a conversation"), chat))
+                .isInstanceOf(dev.serveml.problem.ProblemException.class);
+        CompletableFuture<Map<String, Output>> call = model.scheduled().orElseThrow().submit(conversation,
+                java.util.Set.of(), chat, TokenSink.NONE);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> call.get(60, TimeUnit.SECONDS))
+                .hasCauseInstanceOf(dev.serveml.problem.ProblemException.class)
+                .cause().hasMessageContaining("no conversations here");
+        // and the loop goes on serving
+        assertThat(generated(model.scheduled().orElseThrow().submit(text("Hello world"), java.util.Set.of(),
+                new Parameters(Map.of("max_new_tokens", 3L)), TokenSink.NONE).get(60, TimeUnit.SECONDS)))
+                .startsWith("Hello world");
     }
 }
