@@ -4,7 +4,8 @@
 // its past, never copied; at most the context's room), in process, no HTTP, no decoding to text, nothing else. One sequence at
 // a time, as many tokens each as the served streams ask for, the same prompts in turn.
 // Run against the server jar's classes:
-//   java -cp server/target/serveml.jar bench/text/GenerateBare.java REPO PROMPTS SECONDS WARMUP MAX_TOKENS
+//   java -cp server/target/serveml.jar bench/text/GenerateBare.java REPO PROMPTS SECONDS WARMUP MAX_TOKENS [BATCH]
+// (BATCH: that many copies of each prompt stepped through each call together, the ceiling of batching)
 // prints one JSON line: tokens per second and the time to the first token (p50, ms).
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.onnxruntime.OnnxTensor;
@@ -34,6 +35,7 @@ public class GenerateBare {
         double seconds = Double.parseDouble(args[2]);
         double warmup = Double.parseDouble(args[3]);
         int maxTokens = Integer.parseInt(args[4]);
+        int batch = args.length > 5 ? Integer.parseInt(args[5]) : 1; // B copies of a prompt stepped together
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         options.setIntraOpNumThreads(1);
@@ -53,7 +55,7 @@ public class GenerateBare {
         long[] shape = ((TensorInfo) session.getInputInfo().get(past.get(0)).getInfo()).getShape();
         int context = new com.fasterxml.jackson.databind.ObjectMapper().readTree(repo.resolve("config.json").toFile())
                 .path("n_positions").asInt(1024);
-        Loop loop = new Loop(env, session, past, present, shape[1], shape[3], context);
+        Loop loop = new Loop(env, session, past, present, shape[1], shape[3], context, batch);
         run(loop, tokenizer, prompts, warmup, maxTokens, new ArrayList<>());
         List<Double> ttft = new ArrayList<>();
         long t0 = System.nanoTime();
@@ -76,7 +78,7 @@ public class GenerateBare {
     }
 
     record Loop(OrtEnvironment env, OrtSession session, List<String> past, List<String> present, long heads,
-                long headSize, int context) {
+                long headSize, int context, int batch) {
         int generate(long[] prompt, int maxTokens, List<Double> ttft) throws Exception {
             long started = System.nanoTime();
             int budget = Math.min(maxTokens, context - prompt.length); // as ServeML bounds it
@@ -96,15 +98,15 @@ public class GenerateBare {
                     for (int i = 0; i < positions.length; i++) {
                         positions[i] = length + i;
                     }
-                    owned.add(OnnxTensor.createTensor(env, LongBuffer.wrap(step), new long[]{1, step.length}));
+                    owned.add(OnnxTensor.createTensor(env, LongBuffer.wrap(tile(step)), new long[]{batch, step.length}));
                     feed.put("input_ids", owned.getLast());
-                    owned.add(OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[]{1, mask.length}));
+                    owned.add(OnnxTensor.createTensor(env, LongBuffer.wrap(tile(mask)), new long[]{batch, mask.length}));
                     feed.put("attention_mask", owned.getLast());
-                    owned.add(OnnxTensor.createTensor(env, LongBuffer.wrap(positions), new long[]{1, step.length}));
+                    owned.add(OnnxTensor.createTensor(env, LongBuffer.wrap(tile(positions)), new long[]{batch, step.length}));
                     feed.put("position_ids", owned.getLast());
                     for (int i = 0; i < past.size(); i++) {
                         if (previous == null) {
-                            owned.add(OnnxTensor.createTensor(env, FloatBuffer.allocate(0), new long[]{1, heads, 0, headSize}));
+                            owned.add(OnnxTensor.createTensor(env, FloatBuffer.allocate(0), new long[]{batch, heads, 0, headSize}));
                             feed.put(past.get(i), owned.getLast());
                         } else {
                             OnnxValue p = previous.get(present.get(i)).orElseThrow();
@@ -119,7 +121,7 @@ public class GenerateBare {
                     previous = result;
                     length += step.length;
                     FloatBuffer logits = ((OnnxTensor) result.get("logits").orElseThrow()).getFloatBuffer();
-                    int vocabulary = logits.remaining() / step.length;
+                    int vocabulary = logits.remaining() / step.length / batch;
                     int base = (step.length - 1) * vocabulary;
                     int best = 0;
                     for (int i = 1; i < vocabulary; i++) {
@@ -137,7 +139,16 @@ public class GenerateBare {
                     previous.close();
                 }
             }
-            return budget;
+            return budget * batch;
+        }
+
+        /** B copies of a row, one after another (every sequence of the batch the same). */
+        long[] tile(long[] row) {
+            long[] out = new long[row.length * batch];
+            for (int b = 0; b < batch; b++) {
+                System.arraycopy(row, 0, out, b * row.length, row.length);
+            }
+            return out;
         }
     }
 }

@@ -91,6 +91,13 @@ final class CompletionRows implements TokenSink {
     }
 
     @Override
+    public void flush() {
+        if (live != null) {
+            live.flush();
+        }
+    }
+
+    @Override
     public boolean token(int index, Token token) {
         if (index < 0 || index >= rows.size()) {
             return false;

@@ -24,24 +24,25 @@ final class LiveEvents {
     static final int MAX_BACKLOG = 1 << 20;
 
     private final HttpServerResponse response;
-    private final Context context;
+    private final Outbox outbox;
     private final AtomicBoolean gone = new AtomicBoolean();
     private long backlog; // these two on the event loop only
     private boolean started;
 
     LiveEvents(RoutingContext ctx) {
         this.response = ctx.response();
-        this.context = Vertx.currentContext();
+        Context context = Vertx.currentContext();
         if (context == null) {
             throw new IllegalStateException("create a LiveEvents on the request's event loop");
         }
+        this.outbox = Outbox.of(context);
         response.closeHandler(v -> gone.set(true));
         ctx.request().connection().shutdownHandler(v -> gone.set(true));
     }
 
     /** Runs {@code task} on the request's event loop, after every event sent before. */
     void onLoop(Runnable task) {
-        context.runOnContext(v -> task.run());
+        outbox.post(task);
     }
 
     /** Whether the 200 has gone (an event was written). On the event loop. */
@@ -62,7 +63,16 @@ final class LiveEvents {
     }
 
     /**
-     * Sends {@code data: <json>} (one event). Never blocks.
+     * Hands the events {@link #send} queued to the event loop (one wake-up for a model step's
+     * events, whichever streams of this loop they are for). Any thread; never blocks.
+     */
+    void flush() {
+        outbox.schedule();
+    }
+
+    /**
+     * Queues {@code data: <json>} (one event), written once {@link #flush} (or anything else this
+     * stream sends) hands it over. Never blocks.
      *
      * @return false when the client has gone or was dropped for not reading: stop generating for it
      */
@@ -71,7 +81,7 @@ final class LiveEvents {
             return false;
         }
         Buffer event = Buffer.buffer("data: " + json + "\n\n");
-        context.runOnContext(v -> write(event));
+        outbox.add(() -> write(event));
         return !gone.get();
     }
 
@@ -94,7 +104,7 @@ final class LiveEvents {
 
     /** Sends the last events (as {@link #send} would; may be none) and ends the response. Any thread. */
     void end(String... lastJson) {
-        context.runOnContext(v -> {
+        outbox.post(() -> {
             for (String json : lastJson) {
                 write(Buffer.buffer("data: " + json + "\n\n"));
             }
@@ -109,7 +119,7 @@ final class LiveEvents {
 
     /** Ends the response after raw text (OpenAI's {@code data: [DONE]}), on the event loop. */
     void endWith(String raw) {
-        context.runOnContext(v -> {
+        outbox.post(() -> {
             if (!response.ended() && !response.closed()) {
                 if (!started) {
                     start();
@@ -117,5 +127,61 @@ final class LiveEvents {
                 response.end(raw);
             }
         });
+    }
+
+    /**
+     * What a model's thread hands one event loop, in order, with one wake-up for everything posted
+     * before the loop gets to it: a model step that feeds sixteen streams on the same loop wakes it
+     * once, not sixteen times (a wake-up is a system call on each side). One per event-loop
+     * context, kept in its data; tasks run on that context.
+     */
+    private static final class Outbox {
+        private static final Object KEY = new Object();
+        private final Context context;
+        private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> tasks =
+                new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private final AtomicBoolean scheduled = new AtomicBoolean();
+
+        private Outbox(Context context) {
+            this.context = context;
+        }
+
+        /** The context's outbox; on that context's thread, which alone creates it. */
+        static Outbox of(Context context) {
+            Outbox box = context.get(KEY);
+            if (box == null) {
+                box = new Outbox(context);
+                context.put(KEY, box);
+            }
+            return box;
+        }
+
+        /** Queues a task and hands everything queued to the loop. */
+        void post(Runnable task) {
+            tasks.add(task);
+            schedule();
+        }
+
+        /** Queues a task for the next hand-over. */
+        void add(Runnable task) {
+            tasks.add(task);
+        }
+
+        void schedule() {
+            if (!tasks.isEmpty() && scheduled.compareAndSet(false, true)) {
+                context.runOnContext(v -> drain());
+            }
+        }
+
+        private void drain() {
+            scheduled.set(false);
+            for (Runnable task; (task = tasks.poll()) != null; ) {
+                try {
+                    task.run();
+                } catch (RuntimeException e) { // one stream's failure leaves the others' events to go
+                    org.slf4j.LoggerFactory.getLogger(LiveEvents.class).warn("a stream's event failed", e);
+                }
+            }
+        }
     }
 }

@@ -43,6 +43,13 @@ final class NativeStream implements TokenSink {
     }
 
     @Override
+    public void flush() {
+        if (live != null) {
+            live.flush();
+        }
+    }
+
+    @Override
     public boolean token(int row, Token token) {
         Token previous = held;
         held = token;

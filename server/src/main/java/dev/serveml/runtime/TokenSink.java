@@ -23,6 +23,14 @@ public interface TokenSink {
     boolean token(int row, Token token);
 
     /**
+     * Called after each model step that told this sink a token, once however many of its rows
+     * the step fed: a sink that hands its tokens to another thread hands over the step's whole
+     * lot here (one wake-up of that thread per step, not one per token). On the model's thread.
+     */
+    default void flush() {
+    }
+
+    /**
      * A generated token.
      *
      * @param id       the token's id in the model's vocabulary
@@ -31,7 +39,8 @@ public interface TokenSink {
      *                 token; at a stop string, the delta ends with it (as the answer's text does,
      *                 Hugging Face's way): a route that leaves stop strings out (OpenAI's) holds back
      *                 text that may begin one until the next token says
-     * @param piece    the token on its own, decoded ({@code U+FFFD} where it is part of a character)
+     * @param piece    the token on its own, decoded ({@code U+FFFD} where it is part of a character),
+     *                 where log probabilities were asked or it is the end-of-sequence token; else empty
      * @param logprob  its natural-log probability under the model (the raw distribution, before
      *                 temperature and top-k/top-p), or NaN when the call did not ask for log
      *                 probabilities (the generator's {@code logprobs} parameter)

@@ -13,15 +13,17 @@ import java.util.concurrent.CompletableFuture;
  * Continuous batching for one text-generation model: every sequence in flight shares each model
  * call, one token per sequence per call, and sequences join and leave between calls. A sequence
  * joins by running its prompt alone (the prefill, which also gives its first token), then is
- * stepped with the others; one that ends (its last token, a stop string, its client gone) leaves
- * before the next call, and a waiting one takes its place.
+ * stepped with the others; one that ends (its last token, a stop string, its client gone) is
+ * answered at once and its row is dropped at the next rebuild.
  *
  * <p>The members' caches have different lengths, so a call's past is left-padded to the longest
  * and the attention mask hides the padding; each sequence's positions are its own. While the
  * members stay the same, the call's presents are the next call's past as they are (no copy, as in
- * a one-sequence loop); when they change, each member's cache is copied out and the past rebuilt
- * to the new longest. An export without {@code position_ids} cannot be told the positions of a
- * padded row, so its sequences are stepped one at a time (still in this loop).
+ * a one-sequence loop). A rebuild copies every live member's cache into a new past, so it happens
+ * only when sequences join (in groups: at once into an idle batch, else once a quarter of the
+ * places are free or the first in line has waited {@link #MAX_WAIT_STEPS} steps) or when ended
+ * rows are half the batch. An export without {@code position_ids} cannot be told the positions of
+ * a padded row, so its sequences are stepped one at a time (still in this loop).
  *
  * <p>One platform thread per model runs the calls (started with the first call, stopped by
  * {@link #close}): requests hold no worker while they generate. At most {@code capacity} sequences
@@ -44,8 +46,13 @@ final class DecodeLoop implements AutoCloseable {
         }
     }
 
+    /** The most steps a waiting sequence waits for others to join with it. */
+    static final int MAX_WAIT_STEPS = 8;
+
     private final TextGenerator model;
     private final int capacity;
+    /** Places that free before waiting sequences join (unless the batch is idle or they waited long). */
+    private final int group;
     private final String name;
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>(); // guarded by this
     private Thread thread; // guarded by this
@@ -57,6 +64,8 @@ final class DecodeLoop implements AutoCloseable {
     private TextGenerator.Step last;
     private int width;
     private boolean changed;
+    /** Steps the first sequence in line has waited for a group of places to free. */
+    private int waited;
     // what the loop has done, for tests and diagnostics: written on its thread only
     private volatile long steps;
     private volatile long rowsStepped;
@@ -69,6 +78,7 @@ final class DecodeLoop implements AutoCloseable {
     DecodeLoop(TextGenerator model, int capacity, String name) {
         this.model = model;
         this.capacity = model.padsRows() ? capacity : 1;
+        this.group = Math.max(1, this.capacity / 4);
         this.name = name;
     }
 
@@ -105,14 +115,26 @@ final class DecodeLoop implements AutoCloseable {
                     if (closed) {
                         break;
                     }
-                    while (members.size() + joining.size() < capacity && !waiting.isEmpty()) {
-                        joining.add(waiting.pollFirst());
+                    int live = live();
+                    int free = capacity - live;
+                    // Joining rebuilds the past (a copy of every member's cache), so sequences join in
+                    // groups: at once into an idle batch, else once a group's worth of places is free or
+                    // the first in line has waited a few steps.
+                    if (!waiting.isEmpty() && free > 0 && (live == 0 || free >= group || waited >= MAX_WAIT_STEPS)) {
+                        while (joining.size() < free && !waiting.isEmpty()) {
+                            joining.add(waiting.pollFirst());
+                        }
+                        waited = 0;
+                    } else if (!waiting.isEmpty()) {
+                        waited++;
                     }
                 }
                 for (Sequence s : joining) {
                     prefill(s);
                 }
-                if (!members.isEmpty()) {
+                if (live() == 0) {
+                    dropAll(); // every member has ended: nothing to step
+                } else {
                     step();
                 }
             }
@@ -121,6 +143,17 @@ final class DecodeLoop implements AutoCloseable {
         } finally {
             failAll(new ProblemException(ProblemType.SERVICE_UNAVAILABLE, "the model was unloaded while it generated; retry"));
         }
+    }
+
+    /** Members still generating (the others are ended rows kept in the past until the next rebuild). */
+    private int live() {
+        int n = 0;
+        for (Sequence s : members) {
+            if (!s.finished()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Runs a joining sequence's prompt alone: its cache, and its first token. */
@@ -134,6 +167,7 @@ final class DecodeLoop implements AutoCloseable {
             result = model.run(new long[][]{s.promptIds}, new int[]{0}, 0, null);
             s.cached = s.promptIds.length;
             boolean goesOn = s.accept(model.logits(result, 0, s.promptIds.length), model, s.call.sink);
+            s.call.sink.flush();
             if (!goesOn) {
                 finished(s);
                 return;
@@ -141,12 +175,12 @@ final class DecodeLoop implements AutoCloseable {
             if (members.isEmpty() && last == null) {
                 // alone: the prefill's presents are the batch's past as they are
                 last = result;
-                result = null;
                 width = s.cached;
             } else {
-                s.detached = model.detach(result, new int[]{s.cached}, s.cached)[0];
+                s.own = result;
                 changed = true;
             }
+            result = null;
             members.add(s);
         } catch (RuntimeException e) {
             fail(s.call, e);
@@ -157,106 +191,104 @@ final class DecodeLoop implements AutoCloseable {
         }
     }
 
-    /** One model call for every member: each gets its next token; those that end leave. */
+    /**
+     * One model call for every member: each live one gets its next token, and one that ends stays
+     * a row (its token ignored) until the next rebuild drops it, when sequences join or when ended
+     * rows are half the batch.
+     */
     private void step() {
         try {
-            if (changed) {
-                rebuild();
+            if (changed || width + 1 > model.context()) {
+                rebuild(); // an ended row's cache may not grow past the context either
             }
             int n = members.size();
             long[][] tokens = new long[n][];
             int[] pasts = new int[n];
             for (int b = 0; b < n; b++) {
-                tokens[b] = new long[]{members.get(b).last()};
-                pasts[b] = members.get(b).cached;
+                Sequence s = members.get(b);
+                tokens[b] = new long[]{s.last()};
+                pasts[b] = s.cached;
             }
             TextGenerator.Step result = model.run(tokens, pasts, width, last);
             steps++;
-            rowsStepped += n;
+            rowsStepped += live();
             widest = Math.max(widest, n);
             last.close();
             last = result;
             width++;
-            boolean left = false;
+            int ended = 0;
+            java.util.Set<TokenSink> told = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
             for (int b = 0; b < n; b++) {
                 Sequence s = members.get(b);
                 s.cached++;
-                if (s.call.future.isDone()) {
-                    s.cancel();
-                    left = true;
+                if (s.finished()) {
+                    ended++;
                     continue;
                 }
+                if (s.call.future.isDone()) {
+                    s.cancel(); // another row of its call failed
+                    ended++;
+                    continue;
+                }
+                told.add(s.call.sink);
                 if (!s.accept(model.logits(result, b, 1), model, s.call.sink)) {
-                    left = true;
+                    finished(s);
+                    ended++;
                 }
             }
-            if (left) {
-                leave();
+            told.forEach(TokenSink::flush);
+            if (ended * 2 >= n) {
+                changed = true;
             }
         } catch (RuntimeException e) {
             List<Sequence> failed = new ArrayList<>(members);
-            members.clear();
-            closeLast();
-            changed = false;
+            dropAll();
             for (Sequence s : failed) {
                 fail(s.call, e);
             }
         }
     }
 
-    /** Takes the finished members out: the others' caches are copied out of the last call first. */
-    private void leave() {
-        detachAll();
-        List<Sequence> done = new ArrayList<>();
-        members.removeIf(s -> {
-            if (s.finished()) {
-                done.add(s);
-                return true;
-            }
-            return false;
-        });
-        done.forEach(this::finished);
-        changed = !members.isEmpty();
-    }
-
-    /**
-     * Copies every member still in the last call's presents out of it, and closes it. Those are the
-     * first {@code last.rows()} members, in order: members change only here and by joining at the end.
-     */
-    private void detachAll() {
-        if (last == null) {
-            return;
-        }
-        int[] lengths = new int[last.rows()];
-        for (int b = 0; b < lengths.length; b++) {
-            Sequence s = members.get(b);
-            lengths[b] = s.finished() || s.detached != null ? -1 : s.cached;
-        }
-        float[][][] caches = model.detach(last, lengths, width);
-        for (int b = 0; b < lengths.length; b++) {
-            if (lengths[b] >= 0) {
-                members.get(b).detached = caches[b];
-            }
-        }
-        closeLast();
-    }
-
-    /** A new past for the members from their detached caches, left-padded to the longest. */
+    /** A new past for the live members, copied from the last call's presents and the joiners' prefills. */
     private void rebuild() {
-        detachAll();
-        width = 0;
-        for (Sequence s : members) {
-            width = Math.max(width, s.cached);
-        }
-        float[][][] caches = new float[members.size()][][];
-        int[] lengths = new int[members.size()];
+        List<Sequence> kept = new ArrayList<>();
+        List<TextGenerator.Source> rows = new ArrayList<>();
+        int newWidth = 0;
         for (int b = 0; b < members.size(); b++) {
-            caches[b] = members.get(b).detached;
-            lengths[b] = members.get(b).cached;
-            members.get(b).detached = null;
+            Sequence s = members.get(b);
+            if (s.finished()) {
+                continue;
+            }
+            kept.add(s);
+            rows.add(s.own != null ? new TextGenerator.Source(s.own, 0, s.cached, s.cached)
+                    : new TextGenerator.Source(last, b, width, s.cached));
+            newWidth = Math.max(newWidth, s.cached);
         }
-        last = model.pastOf(caches, lengths, width);
+        TextGenerator.Step past = kept.isEmpty() ? null : model.assemble(rows, newWidth);
+        closeOwn();
+        closeLast();
+        members.clear();
+        members.addAll(kept);
+        last = past;
+        width = newWidth;
         changed = false;
+    }
+
+    /** Ends every member's place in the batch (they have ended, or failed). */
+    private void dropAll() {
+        closeOwn();
+        members.clear();
+        closeLast();
+        changed = false;
+    }
+
+    private void closeOwn() {
+        for (Sequence s : members) {
+            if (s.own != null) {
+                s.own.close();
+                s.own = null;
+            }
+        }
     }
 
     private void closeLast() {
@@ -290,8 +322,7 @@ final class DecodeLoop implements AutoCloseable {
             waiting.clear();
         }
         left.addAll(members);
-        members.clear();
-        closeLast();
+        dropAll();
         for (Sequence s : left) {
             s.call.future.completeExceptionally(e);
         }

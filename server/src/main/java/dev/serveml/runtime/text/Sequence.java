@@ -38,11 +38,10 @@ final class Sequence {
     /** Tokens whose keys and values the cache holds (the prompt, then each token fed back). */
     int cached;
     /**
-     * The cache while the sequence is out of a batch (just prefilled, or its batch was rebuilt):
-     * one array per past input, laid out [heads, cached, head size]; null while the batch's last
-     * model call holds it.
+     * Its own prefill's answer, holding its cache until it joins the batch's past (null once it
+     * has: the batch's last call then holds it).
      */
-    float[][] detached;
+    TextGenerator.Step own;
 
     Sequence(DecodeLoop.Call call, int row, String prompt, String pointer, Generator.Settings settings) {
         this.call = call;

@@ -112,6 +112,8 @@ final class TextGenerator implements TextTask, Generator {
     private final boolean defaultDoSample;
     private final ChatTemplate chat;
     private final DecodeLoop loop;
+    /** Direct buffers of the last rebuilt past, per past input, for the next: the loop's thread only. */
+    private final FloatBuffer[] spare;
 
     /**
      * @param sequences the most sequences stepped through one model call together
@@ -172,6 +174,7 @@ final class TextGenerator implements TextTask, Generator {
         this.defaultMaxNewTokens = configured > 0 ? Math.min(configured, context) : DEFAULT_MAX_NEW_TOKENS;
         this.defaultDoSample = generation.path("do_sample").asBoolean(false);
         this.chat = ChatTemplate.of(repo);
+        this.spare = new FloatBuffer[pastNames.size()];
         this.loop = new DecodeLoop(this, sequences, label);
     }
 
@@ -360,10 +363,12 @@ final class TextGenerator implements TextTask, Generator {
 
     /** What a sink is told of a token: its log probability and the likeliest alternatives where asked. */
     TokenSink.Token token(long id, String delta, float[] logits, Settings settings, boolean isEos) {
-        String piece = encoder.decode(new long[]{id}, false);
         if (settings.logprobs() < 0) {
-            return new TokenSink.Token(id, delta, piece, Double.NaN, List.of(), isEos);
+            // the piece only where a route shows it: a decode per token otherwise
+            return new TokenSink.Token(id, delta, isEos ? encoder.decode(new long[]{id}, false) : "", Double.NaN,
+                    List.of(), isEos);
         }
+        String piece = encoder.decode(new long[]{id}, false);
         double max = Double.NEGATIVE_INFINITY;
         for (float l : logits) {
             max = Math.max(max, l);
@@ -399,12 +404,17 @@ final class TextGenerator implements TextTask, Generator {
         private final OrtSession.Result result; // null for a rebuilt past
         private final OnnxTensor[] presents;
         private final int rows;
+        private final FloatBuffer[] buffers; // a rebuilt past's, handed back on close
+        private final java.util.function.Consumer<FloatBuffer[]> release;
         private float[] logits; // read once, on first use
 
-        private Step(OrtSession.Result result, OnnxTensor[] presents, int rows) {
+        private Step(OrtSession.Result result, OnnxTensor[] presents, int rows, FloatBuffer[] buffers,
+                     java.util.function.Consumer<FloatBuffer[]> release) {
             this.result = result;
             this.presents = presents;
             this.rows = rows;
+            this.buffers = buffers;
+            this.release = release;
         }
 
         int rows() {
@@ -419,6 +429,7 @@ final class TextGenerator implements TextTask, Generator {
                 for (OnnxTensor t : presents) {
                     t.close();
                 }
+                release.accept(buffers);
             }
         }
     }
@@ -471,7 +482,7 @@ final class TextGenerator implements TextTask, Generator {
             for (int i = 0; i < presents.length; i++) {
                 presents[i] = (OnnxTensor) result.get(presentNames.get(i)).orElseThrow();
             }
-            return new Step(result, presents, rows);
+            return new Step(result, presents, rows, null, null);
         } catch (OrtException e) {
             throw new ProblemException(ProblemType.INFERENCE_FAILED, "ONNX Runtime could not run the model", e);
         } finally {
@@ -502,54 +513,52 @@ final class TextGenerator implements TextTask, Generator {
     }
 
     /**
-     * Copies rows' caches out of a step: row b's last {@code lengths[b]} positions of the
-     * {@code width} (null entries are skipped), one [heads, length, head size] array per past.
+     * Where one row of a new past comes from: row {@code row} of {@code step} (its last
+     * {@code length} positions of the step's {@code width}).
      */
-    float[][][] detach(Step step, int[] lengths, int width) {
-        float[][][] out = new float[lengths.length][][];
-        for (int b = 0; b < lengths.length; b++) {
-            if (lengths[b] >= 0) {
-                out[b] = new float[presentNames.size()][];
-            }
-        }
-        int h = (int) heads;
-        int d = (int) headSize;
-        for (int i = 0; i < presentNames.size(); i++) {
-            FloatBuffer all = step.presents[i].getFloatBuffer();
-            for (int b = 0; b < lengths.length; b++) {
-                if (lengths[b] < 0) {
-                    continue;
-                }
-                int len = lengths[b];
-                float[] cache = new float[h * len * d];
-                for (int head = 0; head < h; head++) {
-                    all.get(((b * h + head) * width + (width - len)) * d, cache, head * len * d, len * d);
-                }
-                out[b][i] = cache;
-            }
-        }
-        return out;
+    record Source(Step step, int row, int width, int length) {
     }
 
-    /** A past for rows whose caches are {@code caches[b]} ({@code lengths[b]} tokens), left-padded to {@code width}. */
-    Step pastOf(float[][][] caches, int[] lengths, int width) {
-        int rows = caches.length;
+    /**
+     * A past for a new set of rows, each copied from where its cache is (the last call's presents,
+     * or its own prefill), left-padded to {@code width}: one copy out of ONNX Runtime per source
+     * step and layer, one into a direct buffer the tensor uses as it is. The buffers are reused
+     * from one rebuild to the next (the loop's thread alone builds them); the padding is zeroed,
+     * since masked positions must still hold finite numbers.
+     */
+    Step assemble(List<Source> rows, int width) {
         int h = (int) heads;
         int d = (int) headSize;
+        int n = rows.size();
         OnnxTensor[] past = new OnnxTensor[pastNames.size()];
+        FloatBuffer[] buffers = new FloatBuffer[past.length];
+        Map<Step, FloatBuffer> copied = new HashMap<>();
         try {
             for (int i = 0; i < past.length; i++) {
-                FloatBuffer buffer = ByteBuffer.allocateDirect(rows * h * width * d * Float.BYTES)
-                        .order(ByteOrder.nativeOrder()).asFloatBuffer();
-                for (int b = 0; b < rows; b++) {
-                    int len = lengths[b];
+                int size = n * h * width * d;
+                FloatBuffer buffer = spare[i] != null && spare[i].capacity() >= size ? spare[i]
+                        : ByteBuffer.allocateDirect(size * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+                spare[i] = null;
+                buffers[i] = buffer;
+                copied.clear();
+                for (int b = 0; b < n; b++) {
+                    Source src = rows.get(b);
+                    int layer = i;
+                    FloatBuffer from = copied.computeIfAbsent(src.step(), st -> st.presents[layer].getFloatBuffer());
+                    int pad = width - src.length();
                     for (int head = 0; head < h; head++) {
-                        buffer.put(((b * h + head) * width + (width - len)) * d, caches[b][i], head * len * d, len * d);
+                        int to = ((b * h + head) * width) * d;
+                        for (int z = to; z < to + pad * d; z++) {
+                            buffer.put(z, 0f);
+                        }
+                        int at = ((src.row() * h + head) * src.width() + (src.width() - src.length())) * d;
+                        buffer.put(to + pad * d, from, at, src.length() * d);
                     }
                 }
-                past[i] = OnnxTensor.createTensor(encoder.environment(), buffer, new long[]{rows, heads, width, headSize});
+                past[i] = OnnxTensor.createTensor(encoder.environment(), buffer.duplicate().position(0).limit(size)
+                        .slice(), new long[]{n, heads, width, headSize});
             }
-            return new Step(null, past, rows);
+            return new Step(null, past, n, buffers, this::keepSpare);
         } catch (OrtException e) {
             for (OnnxTensor t : past) {
                 if (t != null) {
@@ -560,8 +569,26 @@ final class TextGenerator implements TextTask, Generator {
         }
     }
 
+    /** Takes back a rebuilt past's buffers once its tensors are closed, for the next rebuild. */
+    private void keepSpare(FloatBuffer[] buffers) {
+        for (int i = 0; i < buffers.length; i++) {
+            if (spare[i] == null || spare[i].capacity() < buffers[i].capacity()) {
+                spare[i] = buffers[i];
+            }
+        }
+    }
+
     /** The next token: greedy, or a draw after Hugging Face's logits processors in its order. */
     static long choose(float[] logits, Settings s, Set<Long> seen, SplittableRandom random) {
+        if (!s.doSample() && s.repetitionPenalty() == 1.0) {
+            int best = 0; // greedy as it is: the first highest logit, as torch's argmax
+            for (int i = 1; i < logits.length; i++) {
+                if (logits[i] > logits[best]) {
+                    best = i;
+                }
+            }
+            return best;
+        }
         double[] scores = new double[logits.length];
         for (int i = 0; i < scores.length; i++) {
             scores[i] = logits[i];

@@ -189,4 +189,61 @@ class DecodeLoopTest {
                 new Parameters(Map.of("max_new_tokens", 3L)), TokenSink.NONE).get(60, TimeUnit.SECONDS)))
                 .startsWith("Hello world");
     }
+
+    @Test
+    void sequencesJoiningMidFlightBesideEndedRowsEachGiveTheirOwnIds() throws Exception {
+        TextGenerator generator = load("gpt2-tiny", 4);
+        LoadedModel.Scheduled scheduled = model.scheduled().orElseThrow();
+        JsonNode cases = greedy();
+        java.util.SplittableRandom random = new java.util.SplittableRandom(42);
+        List<CompletableFuture<Map<String, Output>>> calls = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<long[]> expected = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<List<Long>> streamed = java.util.Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger toSubmit = new AtomicInteger(30);
+        // each call's third token submits another: joins land mid-flight, among rows that ended
+        class Submitter {
+            void next() {
+                if (toSubmit.decrementAndGet() < 0) {
+                    return;
+                }
+                JsonNode c = cases.get(random.nextInt(cases.size()));
+                int tokens = 1 + random.nextInt(12);
+                long[] ids = new long[Math.min(tokens, c.path("generated_ids").size())];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = c.path("generated_ids").get(i).asLong();
+                }
+                List<Long> mine = java.util.Collections.synchronizedList(new ArrayList<>());
+                AtomicInteger told = new AtomicInteger();
+                expected.add(ids);
+                streamed.add(mine);
+                calls.add(scheduled.submit(text(c.path("prompt").asText()), java.util.Set.of(),
+                        new Parameters(Map.of("max_new_tokens", (long) tokens)), (row, token) -> {
+                            mine.add(token.id());
+                            if (told.incrementAndGet() == 3) {
+                                next();
+                            }
+                            return true;
+                        }).whenComplete((done, failure) -> {
+                            if (told.get() < 3) {
+                                next(); // ended before its third token: it hands on all the same
+                            }
+                        }));
+            }
+        }
+        Submitter submitter = new Submitter();
+        for (int i = 0; i < 4; i++) {
+            submitter.next();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        for (int i = 0; i < 30; i++) {
+            while (calls.size() <= i) {
+                assertThat(System.nanoTime()).as("call %d submitted", i).isLessThan(deadline);
+                Thread.onSpinWait();
+            }
+            calls.get(i).get(60, TimeUnit.SECONDS);
+            assertThat(streamed.get(i)).as("call " + i).containsExactly(java.util.Arrays.stream(expected.get(i))
+                    .boxed().toArray(Long[]::new));
+        }
+        assertThat(generator.loopCounts().widest()).isGreaterThan(1);
+    }
 }
