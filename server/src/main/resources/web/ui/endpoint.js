@@ -48,8 +48,8 @@ export function openAiSnippets(task, model) {
   const js = `import OpenAI from 'openai';\n\n// a ServeML API key with the predict scope (create one under API keys)\nconst client = new OpenAI({ baseURL: '${base}', apiKey: 'YOUR_SERVEML_API_KEY' });\n\n`;
   if (task === 'text-generation') {
     return [
-      ['openai-python', 'OpenAI Python', `${py}completion = client.completions.create(\n    model=${name},\n    prompt="Once upon a time",\n    max_tokens=20,\n    temperature=0,\n)\nprint(completion.choices[0].text)`],
-      ['openai-js', 'OpenAI JavaScript', `${js}const completion = await client.completions.create({\n  model: ${name},\n  prompt: 'Once upon a time',\n  max_tokens: 20,\n  temperature: 0,\n});\nconsole.log(completion.choices[0].text);`],
+      ['openai-python', 'OpenAI Python', `${py}stream = client.chat.completions.create(\n    model=${name},\n    messages=[{"role": "user", "content": "Once upon a time"}],\n    max_completion_tokens=20,\n    stream=True,\n)\nfor chunk in stream:\n    print(chunk.choices[0].delta.content or "", end="")`],
+      ['openai-js', 'OpenAI JavaScript', `${js}const stream = await client.chat.completions.create({\n  model: ${name},\n  messages: [{ role: 'user', content: 'Once upon a time' }],\n  max_completion_tokens: 20,\n  stream: true,\n});\nfor await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? '');`],
     ];
   }
   if (task === 'feature-extraction') {

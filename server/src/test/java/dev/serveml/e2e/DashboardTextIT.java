@@ -143,7 +143,7 @@ class DashboardTextIT {
         browser.open("/models/dt-gpt2");
         browser.click("snippet-tab-openai-python");
         assertThat(browser.find("snippet").getText()).contains("from openai import OpenAI", "base_url=\"" + base + "\"",
-                "model=\"dt-gpt2\"", "client.completions.create", "YOUR_SERVEML_API_KEY");
+                "model=\"dt-gpt2\"", "client.chat.completions.create", "stream=True", "YOUR_SERVEML_API_KEY");
         browser.click("snippet-tab-openai-js");
         assertThat(browser.find("snippet").getText()).contains("import OpenAI from 'openai'", "baseURL: '" + base + "'",
                 "model: \"dt-gpt2\"", "YOUR_SERVEML_API_KEY");
