@@ -28,7 +28,6 @@ import torch  # noqa: E402
 
 
 def export(directory, model, byte_map, vocab, merges):
-    import onnx
     eos = len(vocab)
     shutil.rmtree(directory, ignore_errors=True)
     hf.write_json(os.path.join(directory, "config.json"), {
@@ -40,23 +39,7 @@ def export(directory, model, byte_map, vocab, merges):
     hf.write_json(os.path.join(directory, "tokenizer_config.json"), {
         "tokenizer_class": "GPT2Tokenizer", "model_max_length": hf.GPT_POSITIONS, "bos_token": "<|endoftext|>",
         "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>"})
-    path = os.path.join(directory, "onnx", "model.onnx")
-    os.makedirs(os.path.dirname(path))
-    past_names = [f"past_key_values.{i}.{kv}" for i in range(hf.GPT_LAYERS) for kv in ("key", "value")]
-    present_names = [f"present.{i}.{kv}" for i in range(hf.GPT_LAYERS) for kv in ("key", "value")]
-    past = [torch.zeros(1, hf.GPT_HEADS, 3, hf.GPT_HIDDEN // hf.GPT_HEADS) for _ in past_names]
-    args = (torch.tensor([[5, 6]]), torch.ones(1, 5, dtype=torch.int64), torch.tensor([[3, 4]]), *past)
-    axes = {"input_ids": {0: "batch_size", 1: "sequence_length"},
-            "attention_mask": {0: "batch_size", 1: "past_sequence_length + sequence_length"},
-            "position_ids": {0: "batch_size", 1: "sequence_length"},
-            "logits": {0: "batch_size", 1: "sequence_length"}}
-    axes.update({n: {0: "batch_size", 2: "past_sequence_length"} for n in past_names})
-    axes.update({n: {0: "batch_size", 2: "past_sequence_length + sequence_length"} for n in present_names})
-    with torch.no_grad():
-        torch.onnx.export(model, args, path, input_names=["input_ids", "attention_mask", "position_ids"] + past_names,
-                          output_names=["logits"] + present_names, dynamic_axes=axes, opset_version=hf.OPSET,
-                          do_constant_folding=True)
-    onnx.checker.check_model(onnx.load(path))
+    hf.export_decoder(model, os.path.join(directory, "onnx", "model.onnx"))
 
 
 def build(directory, layers, hidden, heads, positions, seed):

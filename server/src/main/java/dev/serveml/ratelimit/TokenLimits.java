@@ -59,18 +59,28 @@ public final class TokenLimits {
             return CompletableFuture.completedFuture(null);
         }
         List<Budget> budgets = budgets(caller);
+        return peekAll(budgets).thenApply(decisions -> {
+            for (int i = 0; i < budgets.size(); i++) {
+                if (!decisions.get(i).allowed()) {
+                    throw refusal(budgets.get(i), decisions.get(i));
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Every bucket's figures, in the budgets' order, without taking anything. */
+    private CompletableFuture<List<Decision>> peekAll(List<Budget> budgets) {
         List<CompletableFuture<Decision>> peeks = new ArrayList<>(budgets.size());
         for (Budget b : budgets) {
             peeks.add(limiter.peek(b.key(), b.limit()));
         }
         return CompletableFuture.allOf(peeks.toArray(CompletableFuture[]::new)).thenApply(v -> {
-            for (int i = 0; i < budgets.size(); i++) {
-                Decision d = peeks.get(i).join();
-                if (!d.allowed()) {
-                    throw refusal(budgets.get(i), d);
-                }
+            List<Decision> decisions = new ArrayList<>(peeks.size());
+            for (CompletableFuture<Decision> p : peeks) {
+                decisions.add(p.join());
             }
-            return null;
+            return decisions;
         });
     }
 
@@ -83,18 +93,7 @@ public final class TokenLimits {
         if (!applies(caller)) {
             return CompletableFuture.completedFuture(null);
         }
-        List<Budget> budgets = budgets(caller);
-        List<CompletableFuture<Decision>> peeks = new ArrayList<>(budgets.size());
-        for (Budget b : budgets) {
-            peeks.add(limiter.peek(b.key(), b.limit()));
-        }
-        return CompletableFuture.allOf(peeks.toArray(CompletableFuture[]::new)).thenApply(v -> {
-            List<Decision> decisions = new ArrayList<>(peeks.size());
-            for (CompletableFuture<Decision> p : peeks) {
-                decisions.add(p.join());
-            }
-            return tightest(decisions);
-        });
+        return peekAll(budgets(caller)).thenApply(TokenLimits::tightest);
     }
 
     /** {@link #peek} at once when the buckets are in this process; null when only {@link #peek} can. */
