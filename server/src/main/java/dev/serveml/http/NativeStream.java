@@ -26,8 +26,8 @@ import java.util.Map;
  * null unless the call asked for the generator's {@code logprobs} (then TGI's {@code top_tokens} too,
  * as many as asked).
  *
- * <p>Only the end says which token was the last, so each token is sent when the next one comes (or
- * the answer): one model step late, which keeps TGI's shape without a closing event of another kind.
+ * <p>Each token is sent as it comes; the last (the generator says which) is held for the answer,
+ * which follows it at once, so that its event carries {@code generated_text} as TGI's last does.
  * A failure before anything was sent is the route's usual problem answer; after, TGI's error event
  * {@code {"error", "error_type"}} ends the stream.
  */
@@ -35,7 +35,7 @@ final class NativeStream implements TokenSink {
     private static final Logger log = LoggerFactory.getLogger(NativeStream.class);
 
     private final LiveEvents live;
-    /** The token told last and not sent yet; the model's thread writes it, the end reads it after. */
+    /** The row's last token, sent with the answer; the model's thread writes it, the end reads it after. */
     private volatile Token held;
 
     NativeStream(LiveEvents live) {
@@ -51,9 +51,11 @@ final class NativeStream implements TokenSink {
 
     @Override
     public boolean token(int row, Token token) {
-        Token previous = held;
-        held = token;
-        return previous == null ? live.open() : live.send(event(previous).toString());
+        if (token.last()) {
+            held = token; // goes with the answer, a moment later
+            return live.open();
+        }
+        return live.send(event(token).toString());
     }
 
     /** Sends the last token with the answer and ends the stream. On the event loop. */

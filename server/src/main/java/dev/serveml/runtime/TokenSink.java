@@ -47,8 +47,11 @@ public interface TokenSink {
      * @param top      the likeliest tokens at this step, best first, as many as {@code logprobs}
      *                 asked (empty when it was 0 or absent)
      * @param eos      whether this is the end-of-sequence token (its delta is empty)
+     * @param last     whether it ends its row (end of sequence, a stop string, the most tokens
+     *                 asked or the context's room): no token of that row follows
      */
-    record Token(long id, String delta, String piece, double logprob, List<Alternative> top, boolean eos) {
+    record Token(long id, String delta, String piece, double logprob, List<Alternative> top, boolean eos,
+                 boolean last) {
         public Token {
             top = List.copyOf(top);
         }

@@ -95,7 +95,7 @@ final class Sequence {
         seen.add(token);
         if (model.isEos(token)) {
             finish = Generator.Finish.EOS;
-            tell(sink, model, token, "", logits, true);
+            tell(sink, model, token, "", logits, true, true);
             return false;
         }
         String before = model.decode(Arrays.copyOfRange(generated, prefix, read));
@@ -114,14 +114,15 @@ final class Sequence {
             delta = delta.substring(0, Math.max(0, delta.length() - (text.length() - stopAt)));
             text = text.substring(0, stopAt);
             finish = Generator.Finish.STOP;
-            tell(sink, model, token, delta, logits, false);
+            tell(sink, model, token, delta, logits, false, true);
             return false;
         }
-        if (!tell(sink, model, token, delta, logits, false)) {
+        boolean last = count >= budget;
+        if (!tell(sink, model, token, delta, logits, false, last)) {
             finish = Generator.Finish.CANCELLED;
             return false;
         }
-        if (count >= budget) {
+        if (last) {
             finish = Generator.Finish.LENGTH;
             return false;
         }
@@ -129,8 +130,9 @@ final class Sequence {
     }
 
     /** Tells the sink of a token; a request that streams nothing pays nothing for it (no decode). */
-    private boolean tell(TokenSink sink, TextGenerator model, long token, String delta, float[] logits, boolean eos) {
-        return sink == TokenSink.NONE || sink.token(row, model.token(token, delta, logits, settings, eos));
+    private boolean tell(TokenSink sink, TextGenerator model, long token, String delta, float[] logits, boolean eos,
+                         boolean last) {
+        return sink == TokenSink.NONE || sink.token(row, model.token(token, delta, logits, settings, eos, last));
     }
 
     /**

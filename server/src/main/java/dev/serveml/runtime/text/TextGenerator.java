@@ -362,11 +362,11 @@ final class TextGenerator implements TextTask, Generator {
     }
 
     /** What a sink is told of a token: its log probability and the likeliest alternatives where asked. */
-    TokenSink.Token token(long id, String delta, float[] logits, Settings settings, boolean isEos) {
+    TokenSink.Token token(long id, String delta, float[] logits, Settings settings, boolean isEos, boolean last) {
         if (settings.logprobs() < 0) {
             // the piece only where a route shows it: a decode per token otherwise
             return new TokenSink.Token(id, delta, isEos ? encoder.decode(new long[]{id}, false) : "", Double.NaN,
-                    List.of(), isEos);
+                    List.of(), isEos, last);
         }
         String piece = encoder.decode(new long[]{id}, false);
         double max = Double.NEGATIVE_INFINITY;
@@ -393,7 +393,7 @@ final class TextGenerator implements TextTask, Generator {
                 top.add(new TokenSink.Alternative(best, encoder.decode(new long[]{best}, false), logits[best] - logZ));
             }
         }
-        return new TokenSink.Token(id, delta, piece, logits[(int) id] - logZ, top, isEos);
+        return new TokenSink.Token(id, delta, piece, logits[(int) id] - logZ, top, isEos, last);
     }
 
     /**

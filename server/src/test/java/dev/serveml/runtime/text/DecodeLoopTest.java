@@ -85,6 +85,7 @@ class DecodeLoopTest {
         List<CompletableFuture<Map<String, Output>>> calls = new ArrayList<>();
         List<List<Long>> streamed = new ArrayList<>();
         List<long[]> expected = new ArrayList<>();
+        List<List<Boolean>> lasts = new ArrayList<>();
         for (int round = 0; round < 2; round++) {
             for (JsonNode c : cases) {
                 int tokens = round == 0 ? c.path("max_new_tokens").asInt() : 5 + calls.size();
@@ -95,14 +96,23 @@ class DecodeLoopTest {
                 expected.add(ids);
                 List<Long> mine = java.util.Collections.synchronizedList(new ArrayList<>());
                 streamed.add(mine);
+                List<Boolean> flags = java.util.Collections.synchronizedList(new ArrayList<>());
+                lasts.add(flags);
                 calls.add(scheduled.submit(text(c.path("prompt").asText()), java.util.Set.of(),
-                        new Parameters(Map.of("max_new_tokens", (long) tokens)), (row, token) -> mine.add(token.id())));
+                        new Parameters(Map.of("max_new_tokens", (long) tokens)), (row, token) -> {
+                            flags.add(token.last());
+                            return mine.add(token.id());
+                        }));
             }
         }
         for (int i = 0; i < calls.size(); i++) {
             calls.get(i).get(60, TimeUnit.SECONDS);
             assertThat(streamed.get(i)).as("call " + i).containsExactly(java.util.Arrays.stream(expected.get(i))
                     .boxed().toArray(Long[]::new));
+            // the generator says which token is the last as it tells it (a stream need not wait for the next)
+            List<Boolean> flags = lasts.get(i);
+            assertThat(flags.subList(0, flags.size() - 1)).as("call " + i).doesNotContain(true);
+            assertThat(flags.getLast()).as("call " + i).isTrue();
         }
         DecodeLoop.Counts counts = generator.loopCounts();
         assertThat(counts.widest()).as("sequences stepped in one call").isGreaterThan(1);
