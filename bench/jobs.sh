@@ -64,7 +64,7 @@ sample_rss() { while :; do rss_kb "$1" >> "$2"; sleep 0.05; done; } # pid file, 
 tree() { local p; echo "$1"; for p in $(pgrep -P "$1" 2>/dev/null); do tree "$p"; done; }
 cpu_ticks() { local t=0 p; for p in $(tree "$1"); do
   t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo "$t"; }
-job_status() { grep -o '"status":"[a-z]*"' <<<"$1" | head -1 | cut -d'"' -f4; }
+job_status() { { grep -oE '"status" *: *"[a-z]+"' <<<"$1" || true; } | head -1 | sed -E 's/.*"([a-z]+)"$/\1/'; }
 terminal() { case "$1" in completed|failed|cancelled) return 0;; *) return 1;; esac; }
 
 # wait_job id deadline_ms: follows the job's SSE stream (it ends after a terminal status), then reads
@@ -96,7 +96,8 @@ run_job() {
     -w '\n%{http_code}' "$base/api/v1/jobs")
   t_up=$(now_ms); code=$(tail -1 <<<"$answer")
   [ "$code" = 202 ] || { echo "submit answered $code: $(head -c 600 <<<"$answer")" >&2; exit 1; }
-  id=$(grep -o '"id":"job-[^"]*"' <<<"$answer" | head -1 | cut -d'"' -f4)
+  id=$(sed -nE 's/.*"id" *: *"(job-[^"]+)".*/\1/p' <<<"$answer" | head -1)
+  [ -n "$id" ] || { echo "no job id in the answer: $(head -c 600 <<<"$answer")" >&2; exit 1; }
   if [ "$tag" = alone ] && [ "$dumps" -gt 0 ] && [ ! -f "$out/jobs-threads-1.txt" ]; then
     ( for i in $(seq 1 "$dumps"); do sleep 2; jcmd "$jvm" Thread.print > "$out/jobs-threads-$i.txt" 2>&1; done ) &
     bg+=($!)
@@ -125,7 +126,8 @@ run_job() {
     || { echo "job $id result: $got rows (want $n), $off out of place, $dup duplicated ids; header: $(head -1 "$tmp/result.csv")" >&2; exit 1; }
   [ -f "$tmp/header" ] || head -1 "$tmp/result.csv" > "$tmp/header"
   # wall s, rows/s, upload s, run s (started_at..finished_at), download s, RSS before MB, peak MB,
-  # growth MB, server CPU % (JVM and its children, e.g. PostgreSQL), rows done, rows failed
+  # growth MB, server CPU % (JVM and its children, e.g. PostgreSQL), rows done, rows failed, the rest of
+  # the wall s (after the upload's answer until the run starts, and from its end until we heard of it)
   /usr/bin/python3 - "$view" "$t0" "$t_up" "$t_done" "$t1" "$before" "$peak" "$(( c1 - c0 ))" "$(getconf CLK_TCK)" \
       >> "$tmp/jobs.$tag" <<'PY'
 import json, sys
@@ -136,7 +138,7 @@ run = ts(v["finished_at"]) - ts(v["started_at"]) if v.get("started_at") and v.ge
 wall = (t1 - t0) / 1000
 print(f"{wall:.3f} {v['rows']['done'] / wall:.0f} {(t_up - t0) / 1000:.3f} {run:.3f} {(t1 - t_done) / 1000:.3f} "
       f"{before / 1024:.0f} {peak / 1024:.0f} {(peak - before) / 1024:.0f} {100 * ticks / hz / wall:.0f} "
-      f"{v['rows']['done']} {v['rows']['failed']}")
+      f"{v['rows']['done']} {v['rows']['failed']} {wall - (t_up - t0) / 1000 - run - (t1 - t_done) / 1000:.3f}")
 PY
   echo "$view" >> "$out/jobs.views"
   curl -s -o /dev/null -X DELETE -H "$auth" "$base/api/v1/jobs/$id" || true  # keeps the data dir small
@@ -164,13 +166,13 @@ done
 col() { cut -d' ' -f"$2" "$tmp/$1" | median; }
 echo "iris ONNX (examples/iris.onnx): a $rows-row CSV ($csv_mb MB) -> CSV, result header: $(cat "$tmp/header")"
 echo "job spec: $spec"
-printf '%-34s %8s %9s %8s %7s %8s %10s %8s %8s %6s\n' "batch job, median of $rounds" "wall s" "rows/s" \
-  "upload s" "run s" "result s" "RSS MB" "peak MB" "grew MB" "CPU %"
+printf '%-34s %8s %9s %8s %7s %8s %7s %8s %8s %8s %6s\n' "batch job, median of $rounds" "wall s" "rows/s" \
+  "upload s" "run s" "result s" "other s" "RSS MB" "peak MB" "grew MB" "CPU %"
 for side in warm alone load; do
   case $side in warm) name="first job (cold, under warm-up)"; f=jobs.warm;; alone) name="job alone"; f=jobs.alone;;
     load) name="job while wrk drives the route"; f=jobs.load;; esac
-  printf '%-34s %8.2f %9.0f %8.2f %7.2f %8.2f %10.0f %8.0f %8.0f %6.0f\n' "$name" "$(col $f 1)" "$(col $f 2)" \
-    "$(col $f 3)" "$(col $f 4)" "$(col $f 5)" "$(col $f 6)" "$(col $f 7)" "$(col $f 8)" "$(col $f 9)"
+  printf '%-34s %8.2f %9.0f %8.2f %7.2f %8.2f %7.2f %8.0f %8.0f %8.0f %6.0f\n' "$name" "$(col $f 1)" "$(col $f 2)" \
+    "$(col $f 3)" "$(col $f 4)" "$(col $f 5)" "$(col $f 12)" "$(col $f 6)" "$(col $f 7)" "$(col $f 8)" "$(col $f 9)"
 done
 printf '%-34s %8s %9s %8s %8s\n' "online route, wrk -t1 -c$conns" "req/s" "p50 ms" "p99 ms" "non-2xx"
 printf '%-34s %8.0f %9.2f %8.2f %8s\n' "without a job" "$(col before 1)" "$(col before 2)" "$(col before 3)" "$(col before 4)"
@@ -188,6 +190,6 @@ printf '%-44s %10.2f %10s %5s\n' "job wall, upload to result, median (s)" "$wall
 printf '%-44s %10.2f %10s %5s\n' "job wall, slowest lone round (s)" "$worst_wall" "<= 20" "$(met "$worst_wall" 20)"
 printf '%-44s %10.0f %10s %5s\n' "JVM RSS growth, worst measured job (MB)" "$grew" "<= 150" "$(met "$grew" 150)"
 printf '%-44s %10.2f %10s %5s\n' "online p99 while job / without, median" "$ratio" "<= 2" "$(met "$ratio" 2)"
-echo "p99 ratio per round: $(tr '\n' ' ' < "$tmp/p99ratio"); rows failed per job: $(cat "$tmp/jobs.alone" "$tmp/jobs.load" | cut -d' ' -f11 | tr '\n' ' ')"
+echo "per round: lone job wall s $(cut -d' ' -f1 "$tmp/jobs.alone" | tr '\n' ' '); p99 ratio $(tr '\n' ' ' < "$tmp/p99ratio"); rows failed per job: $(cat "$tmp/jobs.alone" "$tmp/jobs.load" | cut -d' ' -f11 | tr '\n' ' ')"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(java -version 2>&1 | head -1)," \
   "commit $(git -C "$repo_root" rev-parse --short HEAD), rounds=$rounds x ${seconds}s, ${warm}s warm-up, wrk on the same cores"
