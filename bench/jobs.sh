@@ -119,8 +119,12 @@ run_job() {
   peak=$(sort -n "$tmp/rss" | tail -1); (( peak > before )) || peak=$before
   # The check: a header, then n rows whose first column (the pass-through id) is 1..n in order.
   local check
-  check=$(awk -F, -v n="$n" 'NR == 1 { next } { id = $1; gsub(/"/, "", id); if (id != NR - 1) off++
-      if (seen[id]++) dup++ } END { printf "%d %d %d", NR - 1, off, dup }' "$tmp/result.csv")
+  # A JSON Lines answer (should the server not honour output_format) is checked the same way.
+  check=$(awk -F, -v n="$n" 'NR == 1 && /^\{/ { jl = 1 } NR == 1 && !jl { next }
+      { if (jl) { id = ""; if (match($0, /"id" *: *"?[0-9]+/)) { id = substr($0, RSTART, RLENGTH); sub(/.*[^0-9]/, "", id) } }
+        else { id = $1; gsub(/"/, "", id) }
+        if (id != NR - 1 + jl) off++; if (seen[id]++) dup++ }
+      END { printf "%d %d %d", NR - 1 + jl, off, dup }' "$tmp/result.csv")
   read -r got off dup <<<"$check"
   [ "$got" = "$n" ] && [ "$off" = 0 ] && [ "$dup" = 0 ] \
     || { echo "job $id result: $got rows (want $n), $off out of place, $dup duplicated ids; header: $(head -1 "$tmp/result.csv")" >&2; exit 1; }
