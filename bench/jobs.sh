@@ -8,17 +8,18 @@
 # and the p99 ratio is taken per round. Targets: job <= 20 s, RSS growth <= 150 MB, p99 with the
 # job <= 2x without. Auth on (an API key with the predict scope), rate limits out of the way, the
 # response cache off so that every online request runs the model.
-# One server; a warm-up first (a whole job under WARMUP_SECONDS of wrk: the JIT of both paths),
+# One server; a warm-up first (a WARMUP_ROWS job under WARMUP_SECONDS of wrk: the JIT of both paths),
 # then ROUNDS rounds of: online alone, job alone, job under online load. Loopback only; about
 # 25 + ROUNDS * (SECONDS_PER_ROUND + 2 x the job + 5) seconds (3-4 minutes with the defaults).
 # Knobs: ROUNDS (3), SECONDS_PER_ROUND (10), CONNECTIONS (16), WARMUP_SECONDS (20), ROWS (1000000),
-# ROWS_PER_CALL (unset: the server's default), JOB_TIMEOUT (120 s per job), CACHE (off),
+# WARMUP_ROWS (200000, the warm-up job's), ROWS_PER_CALL (unset: the server's default), JOB_TIMEOUT
+# (180 s per job), CACHE (off),
 # THREAD_DUMPS (0: that many jcmd Thread.print, 2 s apart, during round 1's lone job, into out/).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need wrk wrk; need curl curl
 rounds=${ROUNDS:-3}; seconds=${SECONDS_PER_ROUND:-10}; conns=${CONNECTIONS:-16}; warm=${WARMUP_SECONDS:-20}
-rows=${ROWS:-1000000}; job_timeout=${JOB_TIMEOUT:-120}; dumps=${THREAD_DUMPS:-0}
+rows=${ROWS:-1000000}; warm_rows=${WARMUP_ROWS:-200000}; job_timeout=${JOB_TIMEOUT:-180}; dumps=${THREAD_DUMPS:-0}
 port=18095; base=http://127.0.0.1:$port
 model="$repo_root/examples/iris.onnx"
 jar="$repo_root/server/target/serveml.jar"
@@ -35,12 +36,16 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 awk -v n="$rows" 'BEGIN { srand(16); print "id,sepal_length,sepal_width,petal_length,petal_width"
   for (i = 1; i <= n; i++) printf "%d,%.1f,%.1f,%.1f,%.1f\n", i, 4.3 + 3.6 * rand(), 2.0 + 2.4 * rand(),
     1.0 + 5.9 * rand(), 0.1 + 2.4 * rand() }' > "$tmp/rows.csv"
+[ "$warm_rows" -lt "$rows" ] && head -n $(( warm_rows + 1 )) "$tmp/rows.csv" > "$tmp/warm.csv" || cp "$tmp/rows.csv" "$tmp/warm.csv"
+warm_rows=$(( $(wc -l < "$tmp/warm.csv") - 1 ))
 csv_mb=$(awk -v b="$(stat -c %s "$tmp/rows.csv")" 'BEGIN { printf "%.1f", b / 1048576 }')
 
 # --- the server, the way the other benchmarks start it, with an API key
 start_serveml $port SERVEML_ADMIN_PASSWORD=bench-admin-password SERVEML_RATE_LIMIT=100000000 \
   SERVEML_CACHE="${CACHE:-off}"
 jvm=${pids[-1]}
+# The embedded PostgreSQL runs outside the JVM's process tree: its CPU is read on its own.
+pg=$(pgrep -f -- "-D $out/serveml-data-$port/postgres/data" | head -1 || true)
 token=$(curl -sf -H 'Content-Type: application/json' -d '{"username":"admin","password":"bench-admin-password"}' \
   "$base/api/v1/auth/login" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 key=$(curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
@@ -64,6 +69,7 @@ sample_rss() { while :; do rss_kb "$1" >> "$2"; sleep 0.05; done; } # pid file, 
 tree() { local p; echo "$1"; for p in $(pgrep -P "$1" 2>/dev/null); do tree "$p"; done; }
 cpu_ticks() { local t=0 p; for p in $(tree "$1"); do
   t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo "$t"; }
+pg_ticks() { [ -n "$pg" ] && cpu_ticks "$pg" || echo 0; }  # postmaster and its backends
 job_status() { { grep -oE '"status" *: *"[a-z]+"' <<<"$1" || true; } | head -1 | sed -E 's/.*"([a-z]+)"$/\1/'; }
 terminal() { case "$1" in completed|failed|cancelled) return 0;; *) return 1;; esac; }
 
@@ -84,14 +90,14 @@ wait_job() {
 # before the upload until the job is terminal. Appends one line to $tmp/jobs.<tag> (fields below);
 # with load, the wrk figures go to $tmp/during.
 run_job() {
-  local csv=$1 n=$2 tag=$3 load=${4:-} wrk_pid= sampler answer code id t0 t_up t_done t1 c0 c1 dl before peak
+  local csv=$1 n=$2 tag=$3 load=${4:-} wrk_pid= sampler answer code id t0 t_up t_done t1 c0 c1 p0 p1 before peak
   before=$(rss_kb "$jvm"); : > "$tmp/rss"
   sample_rss "$jvm" "$tmp/rss" & sampler=$!; bg+=("$sampler")
   if [ -n "$load" ]; then
     wrk -t1 -c"$conns" -d"${job_timeout}"s --latency -H "$auth" -s "$lua" "$online" > "$tmp/wrk.out" 2>&1 &
     wrk_pid=$!; bg+=("$wrk_pid")
   fi
-  c0=$(cpu_ticks "$jvm"); t0=$(now_ms)
+  c0=$(cpu_ticks "$jvm"); p0=$(pg_ticks); t0=$(now_ms)
   answer=$(curl -sS -H "$auth" -F "file=@$csv;type=text/csv" --form-string "spec=$spec" \
     -w '\n%{http_code}' "$base/api/v1/jobs")
   t_up=$(now_ms); code=$(tail -1 <<<"$answer")
@@ -113,7 +119,7 @@ run_job() {
   fi
   [ "$(job_status "$view")" = completed ] || { echo "job $id ended $(job_status "$view"): $view" >&2; exit 1; }
   code=$(curl -sS -H "$auth" -o "$tmp/result.csv" -w '%{http_code}' "$base/api/v1/jobs/$id/result")
-  t1=$(now_ms); c1=$(cpu_ticks "$jvm")
+  t1=$(now_ms); c1=$(cpu_ticks "$jvm"); p1=$(pg_ticks)
   kill "$sampler"; wait "$sampler" 2>/dev/null || true
   [ "$code" = 200 ] || { echo "result answered $code: $(head -c 600 "$tmp/result.csv")" >&2; exit 1; }
   peak=$(sort -n "$tmp/rss" | tail -1); (( peak > before )) || peak=$before
@@ -130,19 +136,19 @@ run_job() {
     || { echo "job $id result: $got rows (want $n), $off out of place, $dup duplicated ids; header: $(head -1 "$tmp/result.csv")" >&2; exit 1; }
   [ -f "$tmp/header" ] || head -1 "$tmp/result.csv" > "$tmp/header"
   # wall s, rows/s, upload s, run s (started_at..finished_at), download s, RSS before MB, peak MB,
-  # growth MB, server CPU % (JVM and its children, e.g. PostgreSQL), rows done, rows failed, the rest of
-  # the wall s (after the upload's answer until the run starts, and from its end until we heard of it)
-  /usr/bin/python3 - "$view" "$t0" "$t_up" "$t_done" "$t1" "$before" "$peak" "$(( c1 - c0 ))" "$(getconf CLK_TCK)" \
+  # growth MB, JVM CPU % (of one core), rows done, rows failed, the rest of the wall s (after the
+  # upload's answer until the run starts, and from its end until we heard of it), PostgreSQL CPU %
+  /usr/bin/python3 - "$view" "$t0" "$t_up" "$t_done" "$t1" "$before" "$peak" "$(( c1 - c0 ))" "$(getconf CLK_TCK)" "$(( p1 - p0 ))" \
       >> "$tmp/jobs.$tag" <<'PY'
 import json, sys
 from datetime import datetime
-v = json.loads(sys.argv[1]); t0, t_up, t_done, t1, before, peak, ticks, hz = map(int, sys.argv[2:])
+v = json.loads(sys.argv[1]); t0, t_up, t_done, t1, before, peak, ticks, hz, pg = map(int, sys.argv[2:])
 ts = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 run = ts(v["finished_at"]) - ts(v["started_at"]) if v.get("started_at") and v.get("finished_at") else float("nan")
 wall = (t1 - t0) / 1000
 print(f"{wall:.3f} {v['rows']['done'] / wall:.0f} {(t_up - t0) / 1000:.3f} {run:.3f} {(t1 - t_done) / 1000:.3f} "
       f"{before / 1024:.0f} {peak / 1024:.0f} {(peak - before) / 1024:.0f} {100 * ticks / hz / wall:.0f} "
-      f"{v['rows']['done']} {v['rows']['failed']} {wall - (t_up - t0) / 1000 - run - (t1 - t_done) / 1000:.3f}")
+      f"{v['rows']['done']} {v['rows']['failed']} {wall - (t_up - t0) / 1000 - run - (t1 - t_done) / 1000:.3f} {100 * pg / hz / wall:.0f}")
 PY
   echo "$view" >> "$out/jobs.views"
   curl -s -o /dev/null -X DELETE -H "$auth" "$base/api/v1/jobs/$id" || true  # keeps the data dir small
@@ -152,9 +158,9 @@ PY
 
 : > "$out/jobs.views"; : > "$tmp/during"; : > "$tmp/jobs.alone"; : > "$tmp/jobs.load"; : > "$tmp/jobs.warm"
 rm -f "$out"/jobs-threads-*.txt
-# --- warm-up: the online route for WARMUP_SECONDS while a whole job runs (the JIT of both paths)
+# --- warm-up: the online route for WARMUP_SECONDS while a WARMUP_ROWS job runs (the JIT of both paths)
 wrk -t1 -c"$conns" -d"$warm"s -H "$auth" -s "$lua" "$online" > /dev/null & warm_pid=$!; bg+=("$warm_pid")
-run_job "$tmp/rows.csv" "$rows" warm
+run_job "$tmp/warm.csv" "$warm_rows" warm
 wait "$warm_pid" || true
 : > "$tmp/before"
 for r in $(seq 1 "$rounds"); do
@@ -170,13 +176,13 @@ done
 col() { cut -d' ' -f"$2" "$tmp/$1" | median; }
 echo "iris ONNX (examples/iris.onnx): a $rows-row CSV ($csv_mb MB) -> CSV, result header: $(cat "$tmp/header")"
 echo "job spec: $spec"
-printf '%-34s %8s %9s %8s %7s %8s %7s %8s %8s %8s %6s\n' "batch job, median of $rounds" "wall s" "rows/s" \
-  "upload s" "run s" "result s" "other s" "RSS MB" "peak MB" "grew MB" "CPU %"
+printf '%-34s %8s %9s %8s %7s %8s %7s %8s %8s %8s %6s %5s\n' "batch job, median of $rounds" "wall s" "rows/s" \
+  "upload s" "run s" "result s" "other s" "RSS MB" "peak MB" "grew MB" "JVM %" "PG %"
 for side in warm alone load; do
-  case $side in warm) name="first job (cold, under warm-up)"; f=jobs.warm;; alone) name="job alone"; f=jobs.alone;;
+  case $side in warm) name="warm-up job, $warm_rows rows (cold)"; f=jobs.warm;; alone) name="job alone"; f=jobs.alone;;
     load) name="job while wrk drives the route"; f=jobs.load;; esac
-  printf '%-34s %8.2f %9.0f %8.2f %7.2f %8.2f %7.2f %8.0f %8.0f %8.0f %6.0f\n' "$name" "$(col $f 1)" "$(col $f 2)" \
-    "$(col $f 3)" "$(col $f 4)" "$(col $f 5)" "$(col $f 12)" "$(col $f 6)" "$(col $f 7)" "$(col $f 8)" "$(col $f 9)"
+  printf '%-34s %8.2f %9.0f %8.2f %7.2f %8.2f %7.2f %8.0f %8.0f %8.0f %6.0f %5.0f\n' "$name" "$(col $f 1)" "$(col $f 2)" \
+    "$(col $f 3)" "$(col $f 4)" "$(col $f 5)" "$(col $f 12)" "$(col $f 6)" "$(col $f 7)" "$(col $f 8)" "$(col $f 9)" "$(col $f 13)"
 done
 printf '%-34s %8s %9s %8s %8s\n' "online route, wrk -t1 -c$conns" "req/s" "p50 ms" "p99 ms" "non-2xx"
 printf '%-34s %8.0f %9.2f %8.2f %8s\n' "without a job" "$(col before 1)" "$(col before 2)" "$(col before 3)" "$(col before 4)"
