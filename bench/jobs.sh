@@ -26,6 +26,7 @@ jar="$repo_root/server/target/serveml.jar"
 if [ ! -f "$jar" ] || [ -n "$(find "$repo_root/server/src/main" -newer "$jar" -print -quit)" ]; then
   (cd "$repo_root" && mvn -B -q -o -DskipTests package)
 fi
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/serveml-jobs-bench.XXXXXX")
 bg=()   # wrk and the RSS sampler of the moment, stopped by the trap too
 finish() { set +e; for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done; cleanup; rm -rf "$tmp"; }
@@ -201,5 +202,5 @@ printf '%-44s %10.2f %10s %5s\n' "job wall, slowest lone round (s)" "$worst_wall
 printf '%-44s %10.0f %10s %5s\n' "JVM RSS growth, worst measured job (MB)" "$grew" "<= 150" "$(met "$grew" 150)"
 printf '%-44s %10.2f %10s %5s\n' "online p99 while job / without, median" "$ratio" "<= 2" "$(met "$ratio" 2)"
 echo "per round: lone job wall s $(cut -d' ' -f1 "$tmp/jobs.alone" | tr '\n' ' '); p99 ratio $(tr '\n' ' ' < "$tmp/p99ratio"); rows failed per job: $(cat "$tmp/jobs.alone" "$tmp/jobs.load" | cut -d' ' -f11 | tr '\n' ' ')"
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(java -version 2>&1 | head -1)," \
+echo "machine: $(nproc) cores, load average $load_at_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(java -version 2>&1 | head -1)," \
   "commit $(git -C "$repo_root" rev-parse --short HEAD), rounds=$rounds x ${seconds}s, ${warm}s warm-up, wrk on the same cores"
