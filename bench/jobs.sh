@@ -14,7 +14,9 @@
 # Knobs: ROUNDS (3), SECONDS_PER_ROUND (10), CONNECTIONS (16), WARMUP_SECONDS (20), ROWS (1000000),
 # WARMUP_ROWS (200000, the warm-up job's), ROWS_PER_CALL (unset: the server's default), JOB_TIMEOUT
 # (180 s per job), CACHE (off),
-# THREAD_DUMPS (0: that many jcmd Thread.print, 2 s apart, during round 1's lone job, into out/).
+# THREAD_DUMPS (0: that many jcmd Thread.print, 2 s apart, during round 1's lone job, into out/),
+# JOB_WORKERS and JOB_SHARE (unset: the server's SERVEML_JOB_WORKERS and SERVEML_JOB_SHARE).
+# Raw figures of every job and wrk window: out/jobs.rounds.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need wrk wrk; need curl curl
@@ -42,8 +44,11 @@ warm_rows=$(( $(wc -l < "$tmp/warm.csv") - 1 ))
 csv_mb=$(awk -v b="$(stat -c %s "$tmp/rows.csv")" 'BEGIN { printf "%.1f", b / 1048576 }')
 
 # --- the server, the way the other benchmarks start it, with an API key
+tuning=()
+[ -n "${JOB_WORKERS:-}" ] && tuning+=(SERVEML_JOB_WORKERS="$JOB_WORKERS")
+[ -n "${JOB_SHARE:-}" ] && tuning+=(SERVEML_JOB_SHARE="$JOB_SHARE")
 start_serveml $port SERVEML_ADMIN_PASSWORD=bench-admin-password SERVEML_RATE_LIMIT=100000000 \
-  SERVEML_CACHE="${CACHE:-off}"
+  SERVEML_CACHE="${CACHE:-off}" "${tuning[@]}"
 jvm=${pids[-1]}
 # The embedded PostgreSQL runs outside the JVM's process tree: its CPU is read on its own.
 pg=$(pgrep -f -- "-D $out/serveml-data-$port/postgres/data" | head -1 || true)
@@ -174,6 +179,9 @@ for r in $(seq 1 "$rounds"); do
   run_job "$tmp/rows.csv" "$rows" load load
 done
 
+{ echo "# jobs: wall_s rows_per_s upload_s run_s result_s rss_before_mb rss_peak_mb rss_grew_mb jvm_cpu_pct" \
+    "rows_done rows_failed other_s pg_cpu_pct; wrk: req_per_s p50_ms p99_ms non_2xx"
+  for f in jobs.warm jobs.alone jobs.load before during; do sed "s/^/$f /" "$tmp/$f"; done; } > "$out/jobs.rounds"
 col() { cut -d' ' -f"$2" "$tmp/$1" | median; }
 echo "iris ONNX (examples/iris.onnx): a $rows-row CSV ($csv_mb MB) -> CSV, result header: $(cat "$tmp/header")"
 echo "job spec: $spec"
