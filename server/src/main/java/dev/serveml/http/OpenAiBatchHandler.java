@@ -237,11 +237,10 @@ final class OpenAiBatchHandler {
                 }
             }
             String file = text(body, "input_file_id", "the id of a file uploaded with purpose 'batch'");
-            String endpoint = text(body, "endpoint", "/v1/embeddings, or a ServeML predict route");
+            String endpoint = text(body, "endpoint", OpenAiBatchLines.ROUTES);
             if (!OpenAiBatchLines.serves(endpoint)) {
                 throw ProblemException.field(ProblemType.INVALID_REQUEST, "/endpoint", "'endpoint' must be "
-                        + OpenAiBatchLines.EMBEDDINGS + ", /api/v1/models/{name}/predict or "
-                        + "/api/v1/deployments/{name}/predict; got '" + endpoint + "'");
+                        + OpenAiBatchLines.ROUTES + "; got '" + endpoint + "'");
             }
             String window = text(body, "completion_window", WINDOW);
             if (!window.equals(WINDOW)) {

@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
  * The lines of an OpenAI batch ({@code {custom_id, method, url, body}}), decoded and answered with
  * the codecs of the routes they name, so that a line answers exactly what its route would: the
  * native predict routes ({@code /api/v1/models/{name}[/versions/{v}]/predict},
- * {@code /api/v1/deployments/{name}/predict}) and {@code /v1/embeddings}. Output and error lines are
+ * {@code /api/v1/deployments/{name}/predict}), {@code /v1/embeddings}, {@code /v1/chat/completions}
+ * and {@code /v1/completions} (answered whole: a line may not ask to stream). Output and error lines are
  * OpenAI's: {@code {"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error"}},
  * a failed call's status and body what its route would answer (OpenAI's error on /v1, a problem on
  * the native routes); a line that is not a request at all (unreadable, no
@@ -35,9 +36,14 @@ import java.util.regex.Pattern;
  */
 public final class OpenAiBatchLines implements RequestLines {
     static final String EMBEDDINGS = "/v1/embeddings";
+    static final String CHAT = "/v1/chat/completions";
+    static final String COMPLETIONS = "/v1/completions";
     private static final Pattern MODEL = Pattern.compile("/api/v1/models/([^/?]+)(?:/versions/(\\d{1,9}))?/predict");
     private static final Pattern DEPLOYMENT = Pattern.compile("/api/v1/deployments/([^/?]+)/predict");
     private static final int MAX_CUSTOM_ID = 512;
+    /** The routes a line may name, in words. */
+    static final String ROUTES = CHAT + ", " + COMPLETIONS + ", " + EMBEDDINGS + ", /api/v1/models/{name}/predict or "
+            + "/api/v1/deployments/{name}/predict";
 
     private final Predictor predictor;
     private final ObjectMapper json;
@@ -49,7 +55,8 @@ public final class OpenAiBatchLines implements RequestLines {
 
     /** Whether a batch may name this route as its endpoint (or a line as its url). */
     static boolean serves(String url) {
-        return EMBEDDINGS.equals(url) || MODEL.matcher(url).matches() || DEPLOYMENT.matcher(url).matches();
+        return EMBEDDINGS.equals(url) || CHAT.equals(url) || COMPLETIONS.equals(url) || MODEL.matcher(url).matches()
+                || DEPLOYMENT.matcher(url).matches();
     }
 
     /** The envelope of a line: what makes it a request at all. */
@@ -68,8 +75,7 @@ public final class OpenAiBatchLines implements RequestLines {
         }
         JsonNode url = fields.get("url");
         if (url == null || !url.isTextual() || !serves(url.textValue())) {
-            throw ProblemException.field(ProblemType.ROUTE_NOT_FOUND, "/url", "'url' must be " + EMBEDDINGS
-                    + ", /api/v1/models/{name}/predict or /api/v1/deployments/{name}/predict; got "
+            throw ProblemException.field(ProblemType.ROUTE_NOT_FOUND, "/url", "'url' must be " + ROUTES + "; got "
                     + (url == null ? "none" : url.toString()));
         }
         JsonNode body = fields.get("body");
@@ -89,6 +95,9 @@ public final class OpenAiBatchLines implements RequestLines {
             PredictRequest predict = PredictRequest.of(caller, route.target(), OpenAiHandler.binder(request))
                     .withOutputs(OpenAiHandler.EMBEDDINGS_OUTPUTS);
             return call(jobId, line, e, predict, p -> OpenAiHandler.EmbeddingsAnswer.of(request, p)::write);
+        }
+        if (e.url().equals(CHAT) || e.url().equals(COMPLETIONS)) {
+            return generation(caller, jobId, line, e);
         }
         NativeRequest request = NativeRequest.of(e.body());
         if (request.stream()) {
@@ -111,6 +120,30 @@ public final class OpenAiBatchLines implements RequestLines {
         PredictRequest predict = PredictRequest.of(caller, target, request::bind).withParameters(request.parameters());
         return call(jobId, line, e, predict, p -> g -> PredictHandler.writeAnswer(g, request, p.result(), called,
                 System.nanoTime() - started));
+    }
+
+    /** A chat or text completion: the route's request, generation and answer, whole (never streamed). */
+    private Call generation(Principal caller, String jobId, long line, Envelope e) {
+        CompletionsHandler.Generation generation;
+        CompletionsHandler.Answer answer;
+        if (e.url().equals(CHAT)) {
+            ChatCompletionsHandler.ChatRequest request = ChatCompletionsHandler.ChatRequest.of(e.body());
+            generation = request.generation();
+            answer = (g, rows, outcome) -> ChatCompletionsHandler.write(g, request, rows, outcome);
+        } else {
+            CompletionsHandler.CompletionsRequest request = CompletionsHandler.CompletionsRequest.of(e.body());
+            generation = request.generation();
+            answer = (g, rows, outcome) -> CompletionsHandler.write(g, request, rows, outcome);
+        }
+        if (generation.sampling().stream()) {
+            throw ProblemException.field(ProblemType.INVALID_REQUEST, "/stream", "a batch line is answered whole; "
+                    + "leave out \"stream\"");
+        }
+        Predictor.Route route = predictor.route(caller, new Target.Named(generation.model()));
+        CompletionRows rows = CompletionsHandler.rows(generation, null);
+        PredictRequest predict = CompletionsHandler.sampled(PredictRequest.of(caller, route.target(),
+                CompletionsHandler.binder(generation)), generation, rows);
+        return call(jobId, line, e, predict, p -> CompletionsHandler.answer(p, generation, rows, answer));
     }
 
     /** How a route's answer is written, once the model has answered (throws for an answer it cannot give). */
@@ -146,7 +179,7 @@ public final class OpenAiBatchLines implements RequestLines {
     }
 
     @Override
-    public String failed(String jobId, long line, Map<String, JsonNode> fields, ProblemException problem) {
+    public String failed(String jobId, long line, Map<String, JsonNode> fields, ProblemException refused) {
         Envelope e;
         try {
             e = envelope(fields);
@@ -162,14 +195,17 @@ public final class OpenAiBatchLines implements RequestLines {
                 }
                 g.writeNullField("response");
                 g.writeObjectFieldStart("error");
-                g.writeStringField("code", problem.type().code());
-                g.writeStringField("message", "line " + line + ": " + problem.detail());
+                g.writeStringField("code", refused.type().code());
+                g.writeStringField("message", "line " + line + ": " + refused.detail());
                 g.writeEndObject();
                 g.writeEndObject();
             });
         }
         // The body its route would have answered: OpenAI's error on /v1, a problem on the native routes.
         boolean openAi = e.url().startsWith("/v1/");
+        String pointer = e.url().equals(CHAT) ? "/messages" : e.url().equals(COMPLETIONS) ? "/prompt" : null;
+        ProblemException problem = pointer != null
+                && CompletionsHandler.withPointer(refused, pointer) instanceof ProblemException p ? p : refused;
         String requestId = requestId();
         return write(g -> {
             g.writeStartObject();

@@ -53,6 +53,8 @@ class OpenAiBatchIT {
         HttpResponse<String> r = server.upload("ob-encoder", "bert-tiny-encoder.zip",
                 RepoZip.of("bert-tiny-encoder").bytes());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        r = server.upload("ob-gpt2", "gpt2-tiny.zip", RepoZip.of("gpt2-tiny").bytes());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         // The predict scope is enough to upload files and run batches.
         alice = server.createKey(token, "batches", "[\"predict\"]");
         mallory = server.createKey(server.newUser("ob-mallory"), "mallory", "[\"predict\"]");
@@ -228,6 +230,43 @@ class OpenAiBatchIT {
         JsonNode listed = json(get(alice, "/v1/batches?limit=100"));
         assertThat(listed.get("object").asText()).isEqualTo("list");
         assertThat(listed.get("data")).extracting(b -> b.get("id").asText()).contains(id);
+    }
+
+    @Test
+    void chatAndTextCompletionLinesAnswerWhatTheirRoutesAnswer() {
+        String chat = "{\"model\": \"ob-gpt2\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello\"}], "
+                + "\"max_completion_tokens\": 4, \"temperature\": 0}";
+        String text = "{\"model\": \"ob-gpt2\", \"prompt\": \"Hello world\", \"max_tokens\": 5, \"temperature\": 0}";
+        String input = String.join("\n",
+                line("chat", "/v1/chat/completions", chat),
+                line("text", "/v1/completions", text),
+                line("streamed", "/v1/chat/completions", chat.substring(0, chat.length() - 1) + ", \"stream\": true}"),
+                line("not-a-generator", "/v1/chat/completions", chat.replace("ob-gpt2", "ob-encoder"))) + "\n";
+        JsonNode done = await(created(fileId(input), "/v1/chat/completions").get("id").asText());
+        assertThat(done.get("status").asText()).as(done.toString()).isEqualTo("completed");
+        assertThat(done.get("request_counts")).isEqualTo(json("{\"total\": 4, \"completed\": 2, \"failed\": 2}"));
+        List<JsonNode> out = lines(alice, done.get("output_file_id").asText());
+        assertThat(out).extracting(l -> l.get("custom_id").asText()).containsExactly("chat", "text");
+        JsonNode chatBody = out.get(0).get("response").get("body");
+        assertThat(chatBody.get("object").asText()).isEqualTo("chat.completion");
+        assertThat(chatBody.get("id").asText()).startsWith("chatcmpl-");
+        assertThat(withoutIds(chatBody)).isEqualTo(withoutIds(json(post(alice, "/v1/chat/completions", chat))));
+        JsonNode textBody = out.get(1).get("response").get("body");
+        assertThat(textBody.get("object").asText()).isEqualTo("text_completion");
+        assertThat(withoutIds(textBody)).isEqualTo(withoutIds(json(post(alice, "/v1/completions", text))));
+
+        List<JsonNode> errors = lines(alice, done.get("error_file_id").asText());
+        assertThat(errors).extracting(l -> l.get("custom_id").asText()).containsExactly("streamed", "not-a-generator");
+        assertThat(errors.get(0).at("/response/status_code").asInt()).isEqualTo(400);
+        assertThat(errors.get(0).at("/response/body/error/param").asText()).isEqualTo("stream");
+        assertThat(errors.get(1).at("/response/status_code").asInt()).isEqualTo(400);
+        assertThat(errors.get(1).at("/response/body/error/type").asText()).isEqualTo("invalid_request_error");
+    }
+
+    private static JsonNode withoutIds(JsonNode completion) {
+        ObjectNode copy = completion.deepCopy();
+        copy.remove(List.of("id", "created"));
+        return copy;
     }
 
     private static JsonNode withoutTimings(JsonNode outputLineOrAnswer) {
