@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,6 +58,11 @@ public final class JobRunner implements AutoCloseable {
     static final int MAX_ATTEMPTS = 5;
     /** How long a job's model call may wait and run: longer than an online call's, it waits behind them. */
     private static final Duration CALL_TIMEOUT = Duration.ofMinutes(5);
+    /**
+     * The most characters of row text one chunk holds, whatever its rows per call: a chunk is read
+     * whole into memory to be bound and scored, and rows may be long ({@link Jobs#MAX_ROW_CHARS}).
+     */
+    static final long MAX_CHUNK_CHARS = 4L << 20;
     /** Waits between tries of a call the model could not take (busy, unavailable), about 2 minutes in all. */
     private static final long[] BACKOFF_MILLIS = {250, 500, 1000, 2000, 4000, 8000, 15000, 30000, 30000, 30000};
 
@@ -186,8 +192,9 @@ public final class JobRunner implements AutoCloseable {
         Set<Integer> recorded = store.chunkIndexes(job.id());
         long rows = 0;
         int index = 0;
-        List<InputRow> chunk = new ArrayList<>(job.spec().rowsPerCall());
+        List<InputRow> chunk = new ArrayList<>(Math.min(job.spec().rowsPerCall(), 4096));
         long firstLine = 0;
+        long chars = 0;
         try (InputStream in = Files.newInputStream(artifacts.localPath(job.inputKey()));
              RowReader reader = RowReader.open(job.spec().input(), in, json, Jobs.MAX_ROW_CHARS)) {
             for (Optional<InputRow> row = reader.next(); row.isPresent(); row = reader.next()) {
@@ -195,13 +202,15 @@ public final class JobRunner implements AutoCloseable {
                     firstLine = row.get().line();
                 }
                 chunk.add(row.get());
+                chars += chars(row.get());
                 rows++;
-                if (chunk.size() == job.spec().rowsPerCall()) {
+                if (chunk.size() == job.spec().rowsPerCall() || chars >= MAX_CHUNK_CHARS) {
                     if (!recordChunk(job, lease, index, firstLine, chunk, recorded)) {
                         return;
                     }
                     index++;
                     chunk.clear();
+                    chars = 0;
                 }
             }
             if (!chunk.isEmpty()) {
@@ -217,6 +226,40 @@ public final class JobRunner implements AutoCloseable {
             return;
         }
         store.finishSplit(job.id(), lease, rows, index, config.retention());
+    }
+
+    /** About how many characters a row holds (its values' text), for the chunk bound. */
+    static long chars(InputRow row) {
+        return switch (row) {
+            case InputRow.Bad b -> b.detail().length();
+            case InputRow.Values v -> {
+                long n = 0;
+                for (Map.Entry<String, JsonNode> e : v.fields().entrySet()) {
+                    n += e.getKey().length() + chars(e.getValue());
+                }
+                yield n;
+            }
+        };
+    }
+
+    private static long chars(JsonNode node) {
+        if (node.isTextual()) {
+            return node.textValue().length() + 2;
+        }
+        if (node.isContainerNode()) {
+            long n = 2;
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                n += e.getKey().length() + 3 + chars(e.getValue());
+            }
+            if (node.isArray()) {
+                for (JsonNode element : node) {
+                    n += 1 + chars(element);
+                }
+            }
+            return n;
+        }
+        return 8;
     }
 
     /** Writes a chunk's rows and records it, unless an earlier split did; false once the split is not ours. */

@@ -31,7 +31,7 @@ public interface RowReader extends Closeable {
         return switch (format) {
             case CSV -> new CsvRowReader(new InputStreamReader(in, StandardCharsets.UTF_8), maxRowChars);
             case JSONL -> new JsonLinesRowReader(new InputStreamReader(in, StandardCharsets.UTF_8), json, maxRowChars);
-            case JSON -> new JsonArrayRowReader(in, json);
+            case JSON -> new JsonArrayRowReader(in, json, maxRowChars);
         };
     }
 }
