@@ -189,6 +189,9 @@ public final class JobRunner implements AutoCloseable {
     // ---- the split: the input read once, into chunks of rows ----
 
     private void split(Job job, String lease) {
+        if (revoked(job)) {
+            return;
+        }
         Set<Integer> recorded = store.chunkIndexes(job.id());
         long rows = 0;
         int index = 0;
@@ -281,6 +284,16 @@ public final class JobRunner implements AutoCloseable {
         return store.addChunk(job.id(), lease, new JobStore.Chunk(index, firstLine, rows.size(), key)) && !stopping;
     }
 
+    /** Fails the job when its submitter may no longer have it run; true then. */
+    private boolean revoked(Job job) {
+        Optional<String> why = store.callerRevoked(job);
+        if (why.isPresent() && store.fail(job.id(), JobProblem.of(ProblemType.INVALID_API_KEY, why.get()
+                + "; the rows done so far are kept"), config.retention())) {
+            log.info("job {} failed: {}", job.id(), why.get());
+        }
+        return why.isPresent();
+    }
+
     // ---- scoring a chunk ----
 
     /** The model cannot serve the job: it fails, with this reason. */
@@ -296,6 +309,9 @@ public final class JobRunner implements AutoCloseable {
     private void score(JobStore.Claimed claimed) throws InterruptedException {
         Job job = claimed.job();
         JobStore.Chunk chunk = claimed.chunk();
+        if (revoked(job)) {
+            return;
+        }
         if (claimed.attempts() > MAX_ATTEMPTS) {
             store.fail(job.id(), JobProblem.of(ProblemType.INFERENCE_FAILED, "the rows from line " + chunk.firstLine()
                     + " were tried " + MAX_ATTEMPTS + " times and stopped their worker each time"), config.retention());

@@ -509,6 +509,27 @@ public final class PostgresJobStore implements JobStore {
     }
 
     @Override
+    public Optional<String> callerRevoked(Job job) {
+        return transaction("check a job's submitter", c -> {
+            try (PreparedStatement s = c.prepareStatement("select u.deleted_at is not null, "
+                    + "k.id is not null and (k.revoked_at is not null or k.expires_at < now()) "
+                    + "from users u left join api_keys k on k.id = ? and k.user_id = u.id where u.id = ?")) {
+                s.setLong(1, job.caller().apiKeyId());
+                s.setLong(2, job.ownerId());
+                try (ResultSet rs = s.executeQuery()) {
+                    if (!rs.next() || rs.getBoolean(1)) {
+                        return Optional.of("the account that submitted the job was deleted");
+                    }
+                    if (job.caller().apiKeyId() > 0 && rs.getBoolean(2)) {
+                        return Optional.of("the API key the job was submitted with was revoked or has expired");
+                    }
+                    return Optional.empty();
+                }
+            }
+        });
+    }
+
+    @Override
     public void insertFile(JobFile f) {
         transaction("insert a file", c -> {
             try (PreparedStatement s = c.prepareStatement("insert into job_files (id, owner_id, filename, purpose, bytes, "

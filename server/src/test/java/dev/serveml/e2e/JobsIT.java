@@ -90,6 +90,11 @@ class JobsIT {
             }
         }
         assertThat(jobs.errors(id)).isEmpty();
+        // The job meters are there (their figures are every class's on this shared server).
+        Poll.until(() -> server.get("/metrics").body(), m -> m.contains("serveml_jobs{status=\"completed\"}"),
+                LIMIT, "the job gauges");
+        assertThat(server.get("/metrics").body()).contains("serveml_job_rows_total{outcome=\"done\"}",
+                "serveml_job_queue_chunks ");
     }
 
     @Test
@@ -302,6 +307,40 @@ class JobsIT {
         assertThat(server.delete("/api/v1/jobs/" + id).statusCode()).isEqualTo(204);
         assertProblem(server.get("/api/v1/jobs/" + id), 404, "job-not-found", id);
         assertThat(server.artifactKeys()).noneMatch(n -> n.startsWith("jobs/" + id + "/"));
+    }
+
+    @Test
+    void revokingTheKeyAJobWasSubmittedWithStopsTheJob() throws Exception {
+        String token = server.newUser("jobs-revoker");
+        String key = server.createKey(token, "batch", "[\"predict\", \"models:write\"]");
+        String keyId = json(jobs.raw(HttpRequest.newBuilder(server.uri("/api/v1/api-keys"))
+                .header("Authorization", "Bearer " + token))).get("items").get(0).get("id").asText();
+        String boundary = "----k";
+        HttpResponse<String> uploaded = jobs.raw(HttpRequest.newBuilder(server.uri("/api/v1/models/jobs-revoked/versions"))
+                .header("X-API-Key", key).header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(TestServer.multipart(boundary, "file", "iris.onnx",
+                        fixture("iris_rf.onnx")))));
+        assertThat(uploaded.statusCode()).as(uploaded.body()).isEqualTo(201);
+        StringBuilder csv = new StringBuilder(HEADER).append('\n');
+        for (int i = 0; i < 60_000; i++) {
+            csv.append(i).append(",5.1,3.5,1.4,0.2\n");
+        }
+        HttpResponse<String> submitted = jobs.raw(HttpRequest.newBuilder(server.uri("/api/v1/jobs")).header("X-API-Key", key)
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(JobClient.multipart(boundary, "big.csv",
+                        bytes(csv.toString()), "{\"model\": \"jobs-revoked\", \"passthrough\": [\"id\"], "
+                                + "\"rows_per_call\": 50}"))));
+        assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
+        String id = json(submitted).get("id").asText();
+        HttpResponse<String> revoked = jobs.raw(HttpRequest.newBuilder(server.uri("/api/v1/api-keys/" + keyId))
+                .header("Authorization", "Bearer " + token).DELETE());
+        assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
+        JsonNode done = Poll.until(() -> json(jobs.raw(HttpRequest.newBuilder(server.uri("/api/v1/jobs/" + id))
+                .header("Authorization", "Bearer " + token))), j -> !List.of("queued", "running", "cancelling")
+                .contains(j.get("status").asText()), LIMIT, "the job to stop");
+        assertThat(done.get("status").asText()).as(done.toString()).isEqualTo("failed");
+        assertThat(done.get("error").get("code").asText()).isEqualTo("invalid-api-key");
+        assertThat(done.get("rows").get("done").asLong()).isLessThan(60_000);
     }
 
     @Test
