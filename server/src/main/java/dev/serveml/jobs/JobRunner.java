@@ -209,6 +209,7 @@ public final class JobRunner implements AutoCloseable {
                 rows++;
                 if (chunk.size() == job.spec().rowsPerCall() || chars >= MAX_CHUNK_CHARS) {
                     if (!recordChunk(job, lease, index, firstLine, chunk, recorded)) {
+                        giveUp(lease);
                         return;
                     }
                     index++;
@@ -218,6 +219,7 @@ public final class JobRunner implements AutoCloseable {
             }
             if (!chunk.isEmpty()) {
                 if (!recordChunk(job, lease, index, firstLine, chunk, recorded)) {
+                    giveUp(lease);
                     return;
                 }
                 index++;
@@ -263,6 +265,19 @@ public final class JobRunner implements AutoCloseable {
             return n;
         }
         return 8;
+    }
+
+    /**
+     * A split that stops before the end (the job is being cancelled, or this server stops) gives its
+     * lease up at once: a cancelled job settles, a stopping server's split is taken over, without
+     * waiting for the lease to lapse.
+     */
+    private void giveUp(String lease) {
+        try {
+            store.release(Set.of(lease));
+        } catch (RuntimeException e) {
+            log.warn("a split's lease not given back (it lapses in {}): {}", config.lease(), e.toString());
+        }
     }
 
     /** Writes a chunk's rows and records it, unless an earlier split did; false once the split is not ours. */

@@ -245,6 +245,10 @@ class JobsIT {
         String spec = "{\"model\": \"jobs-iris\", \"passthrough\": [\"id\"]}";
         assertProblem(jobs.submit("empty.csv", new byte[0], spec), 422, "invalid-job", "empty");
         assertProblem(jobs.submit("header.csv", bytes(HEADER + "\n"), spec), 422, "invalid-job", "no rows");
+        assertProblem(jobs.submit("quoted.csv", bytes("id,\"sepal\"_length\nr,1\n"), spec), 422, "invalid-job",
+                "the header cannot be read (line 1");
+        assertProblem(jobs.submit("twice.csv", bytes("id,a,a,b,c\nr,1,2,3,4\n"), spec), 422, "job-columns",
+                "'a' is named twice");
         assertProblem(jobs.submit("rows.txt", bytes(HEADER + "\nr,1,2,3,4\n"), spec), 422, "invalid-job",
                 "input_format");
         assertProblem(jobs.submit("rows.csv", bytes(HEADER + "\nr,1,2,3,4\n"), "{\"model\": \"jobs-iris\", "
