@@ -118,7 +118,7 @@ export async function render(root, params) {
         h('p', {}, 'Choose a file above: its rows are scored in the background, and the result is kept for you to download.')));
     } else {
       for (const j of page.jobs) rows.set(j.id, jobRow(j, { reload: load }));
-      replace(body, h('div', { class: 'table-wrap' }, h('table', { class: 'stack', 'data-testid': 'jobs-table' },
+      replace(body, h('div', { class: 'table-wrap' }, h('table', { class: 'stack jobs', 'data-testid': 'jobs-table' },
         h('caption', { class: 'visually-hidden' }, 'Your batch jobs, newest first'),
         h('thead', {}, h('tr', {}, ['Job', 'Target', 'Status', 'Progress', 'Rate', 'Time left', ''].map(t => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, [...rows.values()].map(r => r.element)))));
@@ -183,6 +183,7 @@ async function submitForm(box, outcome, query, onSubmitted) {
   const features = h('input', { 'data-testid': 'job-features', placeholder: "the signature's", autocomplete: 'off', spellcheck: 'false' });
   const rowsPerCall = h('input', { type: 'number', min: '1', max: '10000', step: '1', placeholder: '1024', 'data-testid': 'job-rows-per-call' });
   const priority = h('input', { type: 'number', min: '-100', max: '100', step: '1', value: '0', 'data-testid': 'job-priority' });
+  priority.defaultValue = '0';
   const bar = h('progress', { max: '100', value: '0', 'data-testid': 'job-upload-progress', 'aria-label': 'Upload progress' });
   const barText = h('span', { class: 'muted', 'data-testid': 'job-upload-text' });
   const barBox = h('div', { class: 'progress hidden' }, bar, barText);
@@ -228,12 +229,14 @@ async function submitForm(box, outcome, query, onSubmitted) {
           : ` ${pct}% (${size(sent)} of ${size(total)})`;
       });
       barText.textContent = ' Accepted.';
-      form.reset();
-      syncVersion();
+      file.value = ''; // the options stay for the next file
       await onSubmitted(view);
     } catch (err) {
       barText.textContent = ' Not accepted.';
-      replace(outcome, problem(err, 'job-submit-error', 'The job was not accepted'), fieldErrors(err));
+      const refused = problem(err, 'job-submit-error', 'The job was not accepted');
+      const columns = fieldErrors(err);
+      if (columns) refused.append(columns);
+      replace(outcome, refused);
     } finally {
       submit.disabled = false;
     }
@@ -244,7 +247,7 @@ async function submitForm(box, outcome, query, onSubmitted) {
 function fieldErrors(err) {
   const errors = err?.problem?.errors;
   if (!Array.isArray(errors) || !errors.length) return null;
-  return h('ul', { class: 'state error', 'data-testid': 'job-submit-errors' }, errors.map(x =>
+  return h('ul', { 'data-testid': 'job-submit-errors' }, errors.map(x =>
     h('li', {}, x.pointer ? h('span', { class: 'mono' }, x.pointer.replace(/^\/columns\//, ''), ': ') : null, x.message || '')));
 }
 
@@ -269,7 +272,7 @@ function jobRow(job, { reload }) {
     h('td', { 'data-label': 'Progress', class: 'job-progress' }, h('div', {}, bar, ' ', percent),
       h('div', {}, done, ' · ', failed), note),
     rate, eta,
-    h('td', { 'data-label': 'Actions' }, buttons, flash));
+    h('td', { 'data-label': 'Actions', class: 'job-actions' }, buttons, flash));
   let drawn = '';
 
   const update = view => {
