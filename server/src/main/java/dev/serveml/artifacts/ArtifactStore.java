@@ -21,6 +21,9 @@ public interface ArtifactStore {
 
     boolean exists(String key);
 
+    /** Removes every artifact whose key starts with {@code prefix} (a folder such as {@code jobs/<id>/}). */
+    void deleteAll(String prefix);
+
     /** The key for content with this digest, keeping the file's extension (runtimes need it). */
     static String keyFor(String sha256, String extension) {
         return "sha256/" + sha256.substring(0, 2) + "/" + sha256 + extension;

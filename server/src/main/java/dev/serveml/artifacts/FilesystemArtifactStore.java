@@ -74,6 +74,24 @@ public final class FilesystemArtifactStore implements ArtifactStore {
         return Files.exists(resolve(key));
     }
 
+    @Override
+    public void deleteAll(String prefix) {
+        if (!prefix.endsWith("/") || prefix.length() < 2) {
+            throw new IllegalArgumentException("a prefix to delete names a folder: " + prefix);
+        }
+        Path folder = resolve(prefix);
+        if (folder.equals(root) || !Files.isDirectory(folder)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> walk = Files.walk(folder)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete artifacts under " + prefix, e);
+        }
+    }
+
     private Path resolve(String key) {
         Path path = root.resolve(key).normalize();
         if (!path.startsWith(root)) {

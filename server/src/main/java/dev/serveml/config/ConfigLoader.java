@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
  * problem that names the nearest known key. All problems are collected and thrown together.
  */
 public final class ConfigLoader {
-    private static final Pattern DURATION = Pattern.compile("(?i)\\s*(\\d{1,12})\\s*(ms|s|m|h)\\s*");
+    private static final Pattern DURATION = Pattern.compile("(?i)\\s*(\\d{1,12})\\s*(ms|s|m|h|d)\\s*");
     private static final Pattern SIZE = Pattern.compile("(?i)\\s*(\\d+)\\s*([kmgt]?i?b?)?\\s*");
 
     private final Map<String, String> source;
@@ -138,10 +138,12 @@ public final class ConfigLoader {
                 duration(SERVEML_CACHE_TTL),
                 integer(SERVEML_CACHE_MAX_ENTRIES));
         HubConfig hub = hub();
+        JobsConfig jobs = new JobsConfig(integer(SERVEML_JOB_WORKERS), integer(SERVEML_JOB_SHARE),
+                duration(SERVEML_JOB_LEASE), duration(SERVEML_JOB_RETENTION));
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new ServemlConfig(http, storage, database, runtime, python, batching, hosting, auth, redis, cache, hub);
+        return new ServemlConfig(http, storage, database, runtime, python, batching, hosting, auth, redis, cache, hub, jobs);
     }
 
     private HttpConfig http(boolean authOn) {
@@ -168,7 +170,8 @@ public final class ConfigLoader {
                 size(SERVEML_STORAGE_QUOTA_PER_USER),
                 integer(SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER),
                 integer(SERVEML_UPLOAD_THREADS),
-                integer(SERVEML_UPLOAD_QUEUE));
+                integer(SERVEML_UPLOAD_QUEUE),
+                optionalPath(SERVEML_ARTIFACTS_DIR).map(p -> p.toAbsolutePath().normalize()));
     }
 
     private DatabaseConfig database() {
@@ -419,6 +422,7 @@ public final class ConfigLoader {
                 case "s" -> Duration.ofSeconds(n);
                 case "m" -> Duration.ofMinutes(n);
                 case "h" -> Duration.ofHours(n);
+                case "d" -> Duration.ofDays(n);
                 default -> null;
             };
         }

@@ -5,7 +5,8 @@ import java.util.Objects;
 /** The whole configuration. Each component is handed only its own sub-record. */
 public record ServemlConfig(HttpConfig http, StorageConfig storage, DatabaseConfig database, RuntimeConfig runtime,
                             PythonConfig python, BatchingConfig batching, HostingConfig hosting,
-                            AuthConfig auth, RedisConfig redis, CacheConfig cache, HubConfig hub) {
+                            AuthConfig auth, RedisConfig redis, CacheConfig cache, HubConfig hub,
+                            JobsConfig jobs) {
     public ServemlConfig {
         Objects.requireNonNull(http);
         Objects.requireNonNull(storage);
@@ -18,6 +19,7 @@ public record ServemlConfig(HttpConfig http, StorageConfig storage, DatabaseConf
         Objects.requireNonNull(redis);
         Objects.requireNonNull(cache);
         Objects.requireNonNull(hub);
+        Objects.requireNonNull(jobs);
     }
 
     /** A one-line summary for the start-up log; secrets print as {@code ***}. */
@@ -25,6 +27,6 @@ public record ServemlConfig(HttpConfig http, StorageConfig storage, DatabaseConf
     public String toString() {
         return "http=" + http + ", storage=" + storage + ", database=" + database + ", runtime=" + runtime
                 + ", python=" + python + ", batching=" + batching + ", hosting=" + hosting + ", auth=" + auth + ", redis=" + redis
-                + ", cache=" + cache + ", hub=" + hub;
+                + ", cache=" + cache + ", hub=" + hub + ", jobs=" + jobs;
     }
 }

@@ -28,6 +28,9 @@ public enum Setting {
                     + "and wants the password generated into `postgres/password` (mode 0600) for every connection; a data "
                     + "directory from an older ServeML is switched to it at the first start. ServeML stops a PostgreSQL "
                     + "that a killed ServeML left running on its data directory before starting its own"),
+    SERVEML_ARTIFACTS_DIR(path("").doc("`<data dir>/artifacts`"),
+            "where model files and batch jobs' files are kept; replicas on one database (`SERVEML_DATABASE_URL`) "
+                    + "share one such directory on a network volume"),
     SERVEML_HTTP_HOST(string("0.0.0.0").doc("`0.0.0.0` (`127.0.0.1` with `SERVEML_AUTH=off`)"),
             "address the listener binds"),
     SERVEML_HTTP_PORT(integer("8080", 0, 65535), "listener port (0 picks one)"),
@@ -169,6 +172,17 @@ public enum Setting {
     SERVEML_REQUEST_TIMEOUT(duration("30s", false), "default deadline (`X-Request-Timeout` header per request, ms)"),
     SERVEML_MODEL_MEMORY(size("4GB"), "memory budget of loaded models"),
     SERVEML_MODEL_IDLE_UNLOAD(duration("0", true).doc("`0` (never)"), "idle unload of loaded models"),
+    SERVEML_JOB_WORKERS(integer("2", 1, 64),
+            "threads per server that split batch jobs' input files and score their chunks (platform threads)"),
+    SERVEML_JOB_SHARE(integer("50", 1, 100),
+            "percent of a model's instances (`SERVEML_INFERENCE_THREADS`) that batch jobs may keep busy at once (at "
+                    + "least one); online requests go first in the model's queue"),
+    SERVEML_JOB_LEASE(duration("15s", false),
+            "how long a batch job's chunk stays claimed by a worker that stopped renewing it (a killed server) "
+                    + "before another worker, here or on another replica, takes it over"),
+    SERVEML_JOB_RETENTION(duration("7d", false),
+            "how long a finished job's result and errors (and an uploaded input file) are kept before they are "
+                    + "removed"),
     SERVEML_JAVA_OPTS(script("`-Xmx512m`"),
             "JVM options used by `scripts/run`; without an `-Xmx` of their own the 512 MB heap cap is added"),
     SERVEML_JAVA_HOME(script("(found under `/usr/lib/jvm`)"), "the JDK 21+ that the scripts use");

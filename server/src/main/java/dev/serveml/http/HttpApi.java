@@ -104,7 +104,8 @@ public final class HttpApi {
     public HttpApi(Vertx vertx, HttpConfig http, StorageConfig storage, AuthConfig auth, ObjectMapper json,
                    Meters meters, ModelRegistry registry, ModelHost host, Predictor predictor,
                    Deployments deployments, Imports imports, Database database, Identity identity, RequestLimits limits,
-                   AuditLog audit, dev.serveml.usage.UsageLog usage, ServingStats stats) {
+                   AuditLog audit, dev.serveml.usage.UsageLog usage, ServingStats stats,
+                   dev.serveml.jobs.Jobs jobs) {
         this.router = Router.router(vertx);
         this.stats = stats;
         this.meters = meters;
@@ -144,6 +145,7 @@ public final class HttpApi {
         importsHandler.register(this);
         new ModelsHandler(registry, host, uploads, importsHandler::create, stats, responses).register(this);
         new StatsHandler(stats, deployments, registry, responses).register(this);
+        new JobsHandler(jobs, uploads, responses).register(this);
         new RepositoryHandler(registry, host, deployments, responses).register(this);
         new OpsHandler(meters, host, database, limits.limiter(), responses, () -> draining).register(this);
         new WebHandler().register(this);
@@ -526,7 +528,7 @@ public final class HttpApi {
         // Built whole, not with the with-methods: this runs for every predict call.
         return new PredictRequest(principal(ctx), target, binder, Set.of(), timeout, wantsFresh(ctx),
                 ctx.body().length(), ctx.request()::getHeader, Parameters.NONE,
-                dev.serveml.runtime.TokenSink.NONE);
+                dev.serveml.runtime.TokenSink.NONE, PredictRequest.Lane.ONLINE);
     }
 
     /**

@@ -120,7 +120,7 @@ final class ImportsHandler {
             return;
         }
         io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
-        readBody(ctx.request()).onFailure(ctx::fail).onSuccess(bytes -> {
+        readBody(ctx.request(), MAX_BODY_BYTES).onFailure(ctx::fail).onSuccess(bytes -> {
             ImportRequest request;
             try {
                 request = request(responses.readTree(bytes, 0, bytes.length));
@@ -139,22 +139,22 @@ final class ImportsHandler {
         });
     }
 
-    /** The body, up to {@link #MAX_BODY_BYTES}; more is {@code payload-too-large}. */
-    private static io.vertx.core.Future<byte[]> readBody(HttpServerRequest request) {
+    /** The body, up to {@code maxBytes}; more is {@code payload-too-large}. */
+    static io.vertx.core.Future<byte[]> readBody(HttpServerRequest request, int maxBytes) {
         io.vertx.core.Promise<byte[]> promise = io.vertx.core.Promise.promise();
         String length = request.getHeader("Content-Length");
-        if (length != null && length.matches("\\d{1,18}") && Long.parseLong(length) > MAX_BODY_BYTES) {
+        if (length != null && length.matches("\\d{1,18}") && Long.parseLong(length) > maxBytes) {
             request.response().putHeader("Connection", "close");
-            return io.vertx.core.Future.failedFuture(tooLarge());
+            return io.vertx.core.Future.failedFuture(tooLarge(maxBytes));
         }
         Buffer body = Buffer.buffer();
         request.handler(chunk -> {
             if (promise.future().isComplete()) {
                 return;
             }
-            if (body.length() + chunk.length() > MAX_BODY_BYTES) {
+            if (body.length() + chunk.length() > maxBytes) {
                 request.response().putHeader("Connection", "close");
-                promise.tryFail(tooLarge());
+                promise.tryFail(tooLarge(maxBytes));
                 return;
             }
             body.appendBuffer(chunk);
@@ -165,9 +165,9 @@ final class ImportsHandler {
         return promise.future();
     }
 
-    private static ProblemException tooLarge() {
-        return new ProblemException(ProblemType.UPLOAD_TOO_LARGE, "an import's JSON body is at most "
-                + MAX_BODY_BYTES + " bytes");
+    private static ProblemException tooLarge(int maxBytes) {
+        return new ProblemException(ProblemType.UPLOAD_TOO_LARGE, "this route's JSON body is at most "
+                + maxBytes + " bytes");
     }
 
     private static Optional<String> token(RoutingContext ctx) {

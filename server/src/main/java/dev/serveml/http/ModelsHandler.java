@@ -97,16 +97,7 @@ final class ModelsHandler {
                     ctx.response().putHeader("Location", "/api/v1/models/" + v.modelName() + "/versions/" + v.version());
                     responses.sendValue(ctx, 201, view(v));
                 })
-                .onFailure(e -> {
-                    if (e instanceof ProblemException p && p.type() == ProblemType.UPLOAD_TOO_LARGE
-                            && ctx.request().version() != io.vertx.core.http.HttpVersion.HTTP_2) {
-                        // Stop an HTTP/1 client from sending the rest of an oversized body
-                        // (HTTP/2 streams are reset by the server when the answer ends early).
-                        ctx.response().putHeader("Connection", "close");
-                        ctx.response().endHandler(v -> ctx.request().connection().close());
-                    }
-                    ctx.fail(e);
-                });
+                .onFailure(e -> UploadReceiver.fail(ctx, e));
     }
 
     private void patchModel(RoutingContext ctx) {

@@ -86,7 +86,8 @@ final class PredictHandler {
             return inputs;
         };
         PredictRequest streamed = new PredictRequest(predict.caller(), predict.target(), oneText, predict.outputs(),
-                predict.timeout(), predict.fresh(), predict.sizeBytes(), predict.metadata(), predict.parameters(), stream);
+                predict.timeout(), predict.fresh(), predict.sizeBytes(), predict.metadata(), predict.parameters(), stream,
+                predict.lane());
         Future.fromCompletionStage(predictor.predict(streamed), ctx.vertx().getOrCreateContext())
                 .onSuccess(prediction -> {
                     served.cacheHit(false);

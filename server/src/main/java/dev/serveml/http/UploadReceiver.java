@@ -291,6 +291,19 @@ final class UploadReceiver {
         }
     }
 
+    /**
+     * Fails an upload's request. One refused for its size also stops an HTTP/1 client sending the
+     * rest of its body (HTTP/2 streams are reset by the server when the answer ends early).
+     */
+    static void fail(io.vertx.ext.web.RoutingContext ctx, Throwable e) {
+        if (e instanceof ProblemException p && p.type() == ProblemType.UPLOAD_TOO_LARGE
+                && ctx.request().version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+            ctx.response().putHeader("Connection", "close");
+            ctx.response().endHandler(v -> ctx.request().connection().close());
+        }
+        ctx.fail(e);
+    }
+
     /** A failure to write the temporary file: a full disk is said so; anything else is the server's fault. */
     private static Throwable writeFailure(Throwable e) {
         return StorageFull.causedBy(e) ? StorageFull.problem("while receiving the upload", e) : e;

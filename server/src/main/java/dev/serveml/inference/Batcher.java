@@ -37,7 +37,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (when {@code bySize}) the model's {@link LoadedModel#batchGroup size group}, so that short texts do
  * not pay for long ones; the oldest request always starts the next batch, so a group that few
  * requests share is never starved by a busier one. The answer is cut back by each request's rows. At most {@code maxInFlight} calls run at
- * once, on the executor given.
+ * once, on the executor given. Batch jobs' calls wait in a lane of their own, taken only while no
+ * online request waits.
  * Knows nothing of HTTP. Thread-safe.
  */
 public final class Batcher {
@@ -97,6 +98,8 @@ public final class Batcher {
     private final AtomicInteger running;
 
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    /** Batch jobs' calls: taken only when no online request waits, never stacked with others. */
+    private final ArrayDeque<Pending> background = new ArrayDeque<>();
     private int inFlight;
     private long alarmAt = Long.MAX_VALUE;
 
@@ -162,8 +165,19 @@ public final class Batcher {
      */
     public CompletableFuture<Completed> submitTimed(List<Tensor> inputs, Set<String> outputs, Parameters parameters,
                                                     TokenSink sink, long deadlineNanos) {
+        return submitTimed(inputs, outputs, parameters, sink, deadlineNanos, PredictRequest.Lane.ONLINE);
+    }
+
+    /**
+     * {@link #submitTimed(List, Set, Parameters, TokenSink, long)} in a lane: a {@link
+     * PredictRequest.Lane#BATCH} call waits until no online request is queued, so online requests go
+     * first; it has a queue of the same capacity of its own, and is never stacked with other calls.
+     */
+    public CompletableFuture<Completed> submitTimed(List<Tensor> inputs, Set<String> outputs, Parameters parameters,
+                                                    TokenSink sink, long deadlineNanos, PredictRequest.Lane lane) {
         long now = ticker.nanoTime();
-        String stack = batchable && scheduled == null ? Rows.stackKey(inputs, outputs) : null;
+        boolean online = lane == PredictRequest.Lane.ONLINE;
+        String stack = online && batchable && scheduled == null ? Rows.stackKey(inputs, outputs) : null;
         String key = null;
         if (stack != null) {
             int group = config.bySize() ? model.batchGroup(inputs, parameters) : 0;
@@ -176,13 +190,14 @@ public final class Batcher {
             return p.future;
         }
         synchronized (this) {
-            if (queue.size() >= config.queueCapacity()) {
+            ArrayDeque<Pending> waiting = online ? queue : background;
+            if (waiting.size() >= config.queueCapacity()) {
                 meters.rejected(modelName, version, "queue_full");
                 p.future.completeExceptionally(new ProblemException(ProblemType.QUEUE_FULL, "the queue of " + modelName
                         + " v" + version + " is full (" + config.queueCapacity() + " requests); retry shortly"));
                 return p.future;
             }
-            queue.addLast(p);
+            waiting.addLast(p);
             depth.incrementAndGet();
         }
         dispatch();
@@ -215,7 +230,7 @@ public final class Batcher {
 
     /** Requests waiting, for tests and diagnostics. */
     public synchronized int queued() {
-        return queue.size();
+        return queue.size() + background.size();
     }
 
     /**
@@ -227,16 +242,19 @@ public final class Batcher {
         List<List<Pending>> ready = new ArrayList<>();
         synchronized (this) {
             long now = ticker.nanoTime();
-            for (Iterator<Pending> it = queue.iterator(); it.hasNext(); ) {
-                Pending p = it.next();
-                if (p.deadline <= now) {
-                    it.remove();
-                    expired.add(p);
+            for (ArrayDeque<Pending> lane : List.of(queue, background)) {
+                for (Iterator<Pending> it = lane.iterator(); it.hasNext(); ) {
+                    Pending p = it.next();
+                    if (p.deadline <= now) {
+                        it.remove();
+                        expired.add(p);
+                    }
                 }
             }
             boolean waiting = false;
-            while (inFlight < maxInFlight && !queue.isEmpty()) {
-                List<Pending> batch = nextBatch(now);
+            while (inFlight < maxInFlight && (!queue.isEmpty() || !background.isEmpty())) {
+                // A batch job's call only while no online request waits, not even one waiting for company.
+                List<Pending> batch = queue.isEmpty() ? List.of(background.pollFirst()) : nextBatch(now);
                 if (batch == null) {
                     waiting = true;
                     break;
@@ -252,6 +270,9 @@ public final class Batcher {
             depth.addAndGet(-expired.size() - started);
             long next = Long.MAX_VALUE;
             for (Pending p : queue) {
+                next = Math.min(next, p.deadline);
+            }
+            for (Pending p : background) {
                 next = Math.min(next, p.deadline);
             }
             if (waiting) {

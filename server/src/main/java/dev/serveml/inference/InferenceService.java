@@ -147,9 +147,10 @@ public final class InferenceService {
             lease.model().check(inputs, request.parameters());
             checkStreams(request, lease);
             ModelVersion v = resolved.version();
-            CacheSlot slot = cache.slot(request.caller(), resolved.model(), v, lease.answerVariant(), inputs,
-                    request.outputs(), request.parameters(), rule).orElse(null);
-            return new Bound(v, lease, inputs, request.parameters(), request.sink(), slot);
+            CacheSlot slot = request.lane() == PredictRequest.Lane.BATCH ? null : cache.slot(request.caller(),
+                    resolved.model(), v, lease.answerVariant(), inputs, request.outputs(), request.parameters(), rule)
+                    .orElse(null);
+            return new Bound(v, lease, inputs, request.parameters(), request.sink(), slot, request.lane());
         } catch (RuntimeException | Error e) {
             lease.release();
             throw e;
@@ -184,8 +185,9 @@ public final class InferenceService {
         try {
             inputs = request.binder().apply(v.signature());
             validate(v.signature(), inputs, outputs);
-            slot = cache.slot(caller, served.model(), v, host.servingOf(v.id()).resources().answerVariant(), inputs,
-                    outputs, request.parameters(), rule).orElse(null);
+            slot = request.lane() == PredictRequest.Lane.BATCH ? null : cache.slot(caller, served.model(), v,
+                    host.servingOf(v.id()).resources().answerVariant(), inputs, outputs, request.parameters(), rule)
+                    .orElse(null);
         } catch (RuntimeException e) {
             return Optional.empty();
         }
@@ -216,7 +218,8 @@ public final class InferenceService {
             lease.release();
             return Optional.empty(); // the slower path checks again and gives the reason
         }
-        return Optional.of(answer(new Bound(v, lease, inputs, request.parameters(), request.sink(), slot), outputs,
+        return Optional.of(answer(new Bound(v, lease, inputs, request.parameters(), request.sink(), slot,
+                request.lane()), outputs,
                 deadline, fresh));
     }
 
@@ -240,7 +243,8 @@ public final class InferenceService {
     }
 
     private CompletableFuture<InferenceResult> run(Bound bound, Set<String> outputs, long deadline, CacheStatus status) {
-        return bound.lease.batcher().submitTimed(bound.inputs, outputs, bound.parameters, bound.sink, deadline)
+        return bound.lease.batcher().submitTimed(bound.inputs, outputs, bound.parameters, bound.sink, deadline,
+                        bound.lane)
                 .whenComplete((done, failure) -> bound.lease.release())
                 .thenApply(done -> {
                     // a streamed answer is not stored: its client may have left and cut it short
@@ -258,7 +262,7 @@ public final class InferenceService {
 
     /** @param slot where the answer is cached; null when it is not */
     private record Bound(ModelVersion version, ModelHost.Lease lease, List<Tensor> inputs, Parameters parameters,
-                         TokenSink sink, CacheSlot slot) {
+                         TokenSink sink, CacheSlot slot, PredictRequest.Lane lane) {
     }
 
     /** Checks names, element types and shapes against the signature. */

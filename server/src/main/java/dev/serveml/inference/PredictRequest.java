@@ -38,10 +38,13 @@ import java.util.function.UnaryOperator;
  *                  nor stored in it (its client may leave and cut it short), and a model that does
  *                  not generate refuses it
  *                  ({@code /stream}, 422)
+ * @param lane      {@link Lane#ONLINE} for a client waiting on the answer; {@link Lane#BATCH} for a batch
+ *                  job's call, which waits behind online calls in the version's queue and is neither
+ *                  answered from the response cache nor stored in it (a job's rows are read once)
  */
 public record PredictRequest(Principal caller, Target target, Function<Signature, List<Tensor>> binder,
                              Set<String> outputs, Optional<Duration> timeout, boolean fresh, long sizeBytes,
-                             UnaryOperator<String> metadata, Parameters parameters, TokenSink sink) {
+                             UnaryOperator<String> metadata, Parameters parameters, TokenSink sink, Lane lane) {
     /**
      * Requests up to this size are bound and validated on the calling thread when their model is
      * already in memory: the fast path that skips two thread hand-offs. Larger ones never are, so
@@ -60,11 +63,15 @@ public record PredictRequest(Principal caller, Target target, Function<Signature
         Objects.requireNonNull(metadata);
         Objects.requireNonNull(parameters);
         Objects.requireNonNull(sink);
+        Objects.requireNonNull(lane);
     }
+
+    /** Who waits on a call: a client now, or a batch job. */
+    public enum Lane { ONLINE, BATCH }
 
     /** A request for all outputs, default deadline, cached answers allowed, no metadata, size unknown. */
     public static PredictRequest of(Principal caller, Target target, Function<Signature, List<Tensor>> binder) {
-        return new PredictRequest(caller, target, binder, Set.of(), Optional.empty(), false, -1, NO_METADATA, Parameters.NONE, TokenSink.NONE);
+        return new PredictRequest(caller, target, binder, Set.of(), Optional.empty(), false, -1, NO_METADATA, Parameters.NONE, TokenSink.NONE, Lane.ONLINE);
     }
 
     /** A request whose inputs are already tensors (a protocol that sends them by name, typed). */
@@ -74,35 +81,39 @@ public record PredictRequest(Principal caller, Target target, Function<Signature
     }
 
     public PredictRequest withTarget(Target target) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
     }
 
     public PredictRequest withOutputs(Set<String> outputs) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
     }
 
     public PredictRequest withTimeout(Optional<Duration> timeout) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
     }
 
     public PredictRequest withFresh(boolean fresh) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
     }
 
     public PredictRequest withSize(long sizeBytes) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
     }
 
     public PredictRequest withMetadata(UnaryOperator<String> metadata) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
     }
 
     public PredictRequest withParameters(Parameters parameters) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
+    }
+
+    public PredictRequest withLane(Lane lane) {
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
     }
 
     public PredictRequest withSink(TokenSink sink) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
     }
 
     /** Whether it streams: a sink was given. */

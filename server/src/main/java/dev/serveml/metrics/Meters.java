@@ -241,6 +241,27 @@ public final class Meters {
                 .increment();
     }
 
+    /** Rows of batch jobs scored: {@code outcome} is {@code done} (in a result) or {@code failed} (in an errors file). */
+    public void jobRows(String outcome, long rows) {
+        meter(counters, "j|" + outcome, k -> Counter.builder("serveml.job.rows")
+                .description("Rows of batch jobs scored, by outcome (done: in the result; failed: in the errors file)")
+                .tags("outcome", outcome).register(registry)).increment(rows);
+    }
+
+    /**
+     * The batch job gauges, read from {@code counts} (kept fresh by the job maintenance, never a
+     * database call per scrape): jobs by status, and chunks waiting to be scored.
+     */
+    public void jobGauges(java.util.function.Supplier<java.util.Map<String, Long>> byStatus,
+                          java.util.function.LongSupplier openChunks) {
+        for (String status : java.util.List.of("queued", "running", "completed", "failed", "cancelling", "cancelled")) {
+            Gauge.builder("serveml.jobs", byStatus, m -> m.get().getOrDefault(status, 0L))
+                    .description("Batch jobs by status, on every replica").tags("status", status).register(registry);
+        }
+        Gauge.builder("serveml.job.queue.chunks", openChunks, s -> (double) s.getAsLong())
+                .description("Chunks of running batch jobs not scored yet, on every replica").register(registry);
+    }
+
     public <T> void gauge(String name, String help, T state, ToDoubleFunction<T> value) {
         Gauge.builder(name, state, value).description(help).register(registry);
     }

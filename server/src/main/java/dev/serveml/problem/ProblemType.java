@@ -77,6 +77,13 @@ public enum ProblemType {
     HUB_UNAVAILABLE("hub-unavailable", 503, "The Hugging Face Hub cannot be reached", true),
     /** A Hub import's body (or its token header) that is not one: an unknown field, a source that is not hf://. */
     INVALID_IMPORT("invalid-import", 422, "Invalid Hugging Face import", false),
+    INVALID_JOB("invalid-job", 422, "Invalid batch job", false),
+    JOB_COLUMNS("job-columns", 422, "The file's columns do not match the model", false),
+    JOB_NOT_FOUND("job-not-found", 404, "Job not found", false),
+    FILE_NOT_FOUND("file-not-found", 404, "File not found", false),
+    JOB_NOT_FINISHED("job-not-finished", 409, "The job has not finished", false),
+    JOB_FINISHED("job-finished", 409, "The job has already finished", false),
+    FILE_IN_USE("file-in-use", 409, "The file is the input of a job still running", false),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";

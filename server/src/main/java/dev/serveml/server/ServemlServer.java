@@ -29,6 +29,9 @@ import dev.serveml.http.HttpApi;
 import dev.serveml.hub.HubClient;
 import dev.serveml.imports.Imports;
 import dev.serveml.store.PostgresImportStore;
+import dev.serveml.store.PostgresJobStore;
+import dev.serveml.jobs.JobRunner;
+import dev.serveml.jobs.Jobs;
 import dev.serveml.inference.Batcher;
 import dev.serveml.inference.Serving;
 import dev.serveml.inference.InferenceService;
@@ -236,11 +239,19 @@ public final class ServemlServer implements AutoCloseable {
             closeables.push(() -> vertx.close().await(10, TimeUnit.SECONDS));
             ServingStats stats = new ServingStats(InstantSource.system());
             timers.scheduleWithFixedDelay(stats::sweep, 1, 1, TimeUnit.MINUTES);
+            Predictor predictor = new Predictor(inference, deployments, limits.tokens(), usage);
+            // Batch jobs: their own platform threads (they read and write files and wait on model calls),
+            // closed before the database (pushed after it) and after the HTTP servers (pushed before them).
+            PostgresJobStore jobStore = new PostgresJobStore(database.dataSource(), json);
+            JobRunner jobRunner = push(closeables, new JobRunner(jobStore, artifacts, predictor, config.jobs(),
+                    config.runtime().inferenceThreads(), json, config.storage().dataDir().resolve("jobs-staging"),
+                    meters, InstantSource.system()));
+            Jobs jobs = new Jobs(jobStore, artifacts, registry, deployments, json, config.jobs().retention(),
+                    InstantSource.system(), jobRunner::wake);
             HttpApi api = new HttpApi(vertx, config.http(), config.storage(), config.auth(), json, meters, registry,
-                    host, new Predictor(inference, deployments, limits.tokens(), usage), deployments, imports, database,
-                    identity, limits, audit, usage,
-                    stats);
+                    host, predictor, deployments, imports, database, identity, limits, audit, usage, stats, jobs);
             List<HttpServer> servers = listen(vertx, api, config);
+            jobRunner.start();
             int port = servers.get(0).actualPort();
             log.info("ServeML listening on http://{}:{} ({} mode, data in {}), ready in {} ms",
                     config.http().host(), port, config.database().embedded() ? "embedded" : "external database",

@@ -109,6 +109,12 @@ class AccessMatrixIT {
                 assertThat(imported.statusCode()).as(imported.body()).isEqualTo(202);
                 id = json(imported).get("id").asText();
             }
+            if (e.path().startsWith("/api/v1/jobs/:id")) {
+                id = ownersJob(model);
+            } else if (e.path().startsWith("/api/v1/files/:id")) {
+                id = ownersFile();
+            }
+            boolean ownedById = e.path().startsWith("/api/v1/jobs/:id") || e.path().startsWith("/api/v1/files/:id");
             String path = e.path().replace(":name", target).replace(":version", "1").replace(":id", id);
             boolean modelRoute = e.path().contains(":name");
             Access a = e.access();
@@ -140,6 +146,7 @@ class AccessMatrixIT {
                             case "other tenant" -> expect(failures, where, adminOnly ? status == 403
                                     : modelRoute ? (status == 404 || (e.path().endsWith("/versions")
                                     && e.method().name().equals("POST") && status == 409))
+                                    : ownedById ? status == 404
                                     : status != 401 && status != 403);
                             default -> expect(failures, where, adminOnly ? status == 403
                                     : status != 401 && status != 403 && status != 404);
@@ -176,6 +183,31 @@ class AccessMatrixIT {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(TestServer.multipart(boundary, "file", "m.onnx",
                         fixture("iris_rf.onnx")))).build());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    }
+
+    /** A job of the owner's over {@code model}, for the routes of one job. */
+    private static String ownersJob(String model) {
+        String boundary = "b" + UUID.randomUUID();
+        HttpResponse<String> r = server.sendRaw(HttpRequest.newBuilder(server.uri("/api/v1/jobs"))
+                .header("Authorization", "Bearer " + owner)
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(JobClient.multipart(boundary, "rows.csv",
+                        "a,b,c,d\n1,2,3,4\n".getBytes(StandardCharsets.UTF_8), "{\"model\": \"" + model + "\"}")))
+                .build());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        return json(r).get("id").asText();
+    }
+
+    /** A file of the owner's, for the routes of one file. */
+    private static String ownersFile() {
+        String boundary = "b" + UUID.randomUUID();
+        HttpResponse<String> r = server.sendRaw(HttpRequest.newBuilder(server.uri("/api/v1/files"))
+                .header("Authorization", "Bearer " + owner)
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(TestServer.multipart(boundary, "file", "rows.csv",
+                        "a,b,c,d\n1,2,3,4\n".getBytes(StandardCharsets.UTF_8)))).build());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        return json(r).get("id").asText();
     }
 
     private static void deploy(String name, String model) {

@@ -32,6 +32,8 @@ final class ChildServer implements AutoCloseable {
     static ChildServer start(Path dataDir, Map<String, String> env) throws IOException, InterruptedException {
         Path portFile = dataDir.resolve("serveml.port");
         Path log = dataDir.resolve("serveml.log");
+        // A server killed with SIGKILL leaves its port file: this start must not read that one.
+        Files.deleteIfExists(portFile);
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
                 "dev.serveml.server.Main"));

@@ -247,6 +247,29 @@ class BatcherTest {
     }
 
     @Test
+    void aBatchJobsCallWaitsUntilNoOnlineRequestIsQueuedAndIsNeverStacked() {
+        RowSums model = new RowSums(true);
+        Batcher batcher = batcher(model, 8, 2, 16, 1);
+        occupy(batcher);
+        CompletableFuture<Batcher.Completed> first = batcher.submitTimed(List.of(rows(new float[]{1}, new float[]{1},
+                new float[]{1})), Set.of(), Parameters.NONE, dev.serveml.runtime.TokenSink.NONE, FAR,
+                PredictRequest.Lane.BATCH);
+        CompletableFuture<Batcher.Completed> second = batcher.submitTimed(List.of(rows(new float[]{1}, new float[]{1},
+                new float[]{1})), Set.of(), Parameters.NONE, dev.serveml.runtime.TokenSink.NONE, FAR,
+                PredictRequest.Lane.BATCH);
+        CompletableFuture<Map<String, Output>> online = batcher.submit(List.of(rows(new float[]{2}, new float[]{2})),
+                Set.of(), FAR);
+        assertThat(batcher.queued()).isEqualTo(3);
+        ticker.advanceMillis(5);
+        executor.runAll();
+        // The online request queued after both jobs' calls ran before them; the two were not stacked.
+        assertThat(model.callRows).containsExactly(1L, 2L, 3L, 3L);
+        assertThat(floats(online.join().get("sum"))).containsExactly(2f, 2f);
+        assertThat(floats(first.join().outputs().get("sum"))).containsExactly(1f, 1f, 1f);
+        assertThat(second).isCompleted();
+    }
+
+    @Test
     void withBatchingOffEachRequestRunsAloneAtOnce() {
         RowSums model = new RowSums(true);
         Batcher batcher = batcher(model, 1, 2, 16, 2);
