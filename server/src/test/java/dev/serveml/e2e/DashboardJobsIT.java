@@ -129,8 +129,8 @@ class DashboardJobsIT {
         assertThat(browser.find("job-failed-" + job).getText()).isEqualTo("0 failed");
         assertThat(driver.findElements(Browser.testId("job-cancel-" + job))).as("no cancel once completed").isEmpty();
         browser.visible("job-delete-" + job);
-        assertTheBarOnlyMovedForward();
-        browser.screenshot("jobs-completed");
+        assertTheBarOnlyMovedForward(job);
+        browser.screenshotWholePage("jobs-completed");
 
         JsonNode view = json(server.get("/api/v1/jobs/" + job));
         assertThat(view.get("status").asText()).isEqualTo("completed");
@@ -235,11 +235,12 @@ class DashboardJobsIT {
         return driver.findElements(By.cssSelector("[data-testid^=\"job-row-\"]")).size();
     }
 
-    /** Records each value the page gives a job's bar (-1 while it is indeterminate), rows drawn anew included. */
+    /** Records each value the page gives each job's bar (-1 while it is indeterminate), rows drawn anew included. */
     private static void watchTheBars() {
         ((JavascriptExecutor) driver).executeScript("""
                 window.jobBars = [];
-                const note = el => window.jobBars.push(el.hasAttribute('value') ? Number(el.getAttribute('value')) : -1);
+                const note = el => window.jobBars.push([el.dataset.testid,
+                    el.hasAttribute('value') ? Number(el.getAttribute('value')) : -1]);
                 const bars = n => n.querySelectorAll ? n.querySelectorAll('progress[data-testid^="job-progress-"]') : [];
                 new MutationObserver(changes => {
                   for (const c of changes) {
@@ -250,10 +251,11 @@ class DashboardJobsIT {
                 """);
     }
 
-    private static void assertTheBarOnlyMovedForward() {
+    private static void assertTheBarOnlyMovedForward(String job) {
         @SuppressWarnings("unchecked")
-        List<Number> seen = (List<Number>) ((JavascriptExecutor) driver).executeScript("return window.jobBars");
-        List<Long> values = seen.stream().map(Number::longValue).toList();
+        List<List<Object>> seen = (List<List<Object>>) ((JavascriptExecutor) driver).executeScript("return window.jobBars");
+        List<Long> values = seen.stream().filter(s -> s.get(0).equals("job-progress-" + job))
+                .map(s -> ((Number) s.get(1)).longValue()).toList();
         assertThat(values).as("the bar's values").isNotEmpty().allSatisfy(v -> assertThat(v).isBetween(-1L, 100L));
         int known = IntStream.range(0, values.size()).filter(i -> values.get(i) >= 0).findFirst().orElse(values.size());
         List<Long> determinate = values.subList(known, values.size());
