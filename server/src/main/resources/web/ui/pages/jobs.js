@@ -277,12 +277,16 @@ function jobRow(job, { reload }) {
 
   const update = view => {
     const pct = percentOf(view);
+    const settled = TERMINAL.has(view.status);
     if (pct == null) bar.removeAttribute('value'); // indeterminate until the input has been read through
     else bar.value = pct;
-    percent.textContent = pct == null ? '…' : `${pct}%`;
+    // A job that ended before its input was read through has no percent, and nothing moves any more.
+    bar.classList.toggle('hidden', pct == null && settled);
+    percent.textContent = pct != null ? `${pct}%` : settled ? '—' : '…';
     const r = view.rows || {};
     const counted = (r.done || 0) + (r.failed || 0);
-    done.textContent = r.total == null ? `${counted.toLocaleString()} rows so far` : `${counted.toLocaleString()} of ${r.total.toLocaleString()} rows`;
+    done.textContent = r.total != null ? `${counted.toLocaleString()} of ${r.total.toLocaleString()} rows`
+      : `${counted.toLocaleString()} rows ${settled ? 'done' : 'so far'}`;
     failed.textContent = `${(r.failed || 0).toLocaleString()} failed`;
     failed.classList.toggle('bad', r.failed > 0);
     replace(statusCell, badge(view.status, BADGE[view.status] || 'none', `job-status-${key}`),

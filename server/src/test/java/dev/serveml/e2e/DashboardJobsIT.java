@@ -111,15 +111,10 @@ class DashboardJobsIT {
         signInAs(OWNER);
         browser.click("nav-jobs");
         browser.visible("page-jobs");
-        new Select(browser.visible("job-target")).selectByValue("model:" + MODEL);
-        browser.find("job-file").sendKeys(csv.toAbsolutePath().toString());
-        browser.type("job-passthrough", "id");
-        browser.type("job-rows-per-call", "10");
+        fillTheForm(csv, "10");
         watchTheBars();
         browser.screenshot("jobs-form");
-        browser.click("job-submit");
-
-        String job = browser.visible("job-submitted-id").getText();
+        String job = submit();
         assertThat(job).startsWith("job-");
         browser.visible("job-row-" + job);
         new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(Browser.testId("job-status-" + job), "completed"));
@@ -202,6 +197,94 @@ class DashboardJobsIT {
         assertThat(driver.findElements(Browser.testId("job-submitted"))).isEmpty();
         assertThat(listedJobs()).isEqualTo(listed);
         browser.screenshot("jobs-refused");
+    }
+
+    @Test
+    void rowsTheModelCannotReadAreCountedTheirErrorsDownloadAndTheFinishedJobDeletesFromThePage() throws Exception {
+        StringBuilder csv = new StringBuilder(HEADER).append('\n');
+        for (int id = 1; id <= 20; id++) {
+            csv.append(id).append(id == 5 || id == 12 ? ",5.1,abc,1.4,0.2\n" : ",5.1,3.5,1.4,0.2\n");
+        }
+        Path file = work.resolve("two-bad.csv");
+        Files.writeString(file, csv);
+        signInAs(OWNER);
+        browser.open("/jobs");
+        fillTheForm(file, null);
+        String job = submit();
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(Browser.testId("job-status-" + job), "completed"));
+        assertThat(browser.find("job-rows-" + job).getText()).isEqualTo("20 of 20 rows");
+        assertThat(browser.find("job-failed-" + job).getText()).isEqualTo("2 failed");
+        assertThat(browser.find("job-percent-" + job).getText()).isEqualTo("100%");
+
+        Set<Path> before = listed(downloads);
+        browser.click("job-download-errors-" + job);
+        Path saved = Poll.until(() -> downloaded(before), p -> true, WAIT, "Chromium to save the job's errors");
+        List<JsonNode> errors = Files.readAllLines(saved, StandardCharsets.UTF_8).stream().filter(l -> !l.isEmpty())
+                .map(TestServer::json).toList();
+        assertThat(errors).extracting(e -> e.get("line").asInt()).as("the file's lines, the header being line 1")
+                .containsExactly(6, 13);
+        assertThat(errors).extracting(e -> e.at("/passthrough/id").asText()).containsExactly("5", "12");
+        assertThat(errors).allSatisfy(e -> assertThat(e.at("/problem/detail").asText()).isNotBlank());
+        browser.screenshot("jobs-failed-rows");
+
+        browser.click("job-delete-" + job);
+        browser.click("job-delete-" + job + "-confirm");
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.numberOfElementsToBe(Browser.testId("job-row-" + job), 0));
+        HttpResponse<String> gone = server.get("/api/v1/jobs/" + job);
+        assertThat(gone.statusCode()).as(gone.body()).isEqualTo(404);
+    }
+
+    @Test
+    void aRunningJobCancelsFromThePageAndKeepsTheRowsItHasDone() throws Exception {
+        int total = 5_000;
+        StringBuilder csv = new StringBuilder(HEADER).append('\n');
+        JsonNode x = iris.get("X");
+        for (int i = 0; i < total; i++) {
+            csv.append(i + 1);
+            x.get(i % x.size()).forEach(v -> csv.append(',').append(v.asText()));
+            csv.append('\n');
+        }
+        Path file = work.resolve("long.csv");
+        Files.writeString(file, csv);
+        signInAs(OWNER);
+        browser.open("/jobs");
+        fillTheForm(file, "5"); // small calls, so that the job still runs when the test cancels it
+        String job = submit();
+
+        browser.visible("job-download-partial-" + job);
+        Set<Path> before = listed(downloads);
+        browser.click("job-download-partial-" + job);
+        Path partial = Poll.until(() -> downloaded(before), p -> true, WAIT, "Chromium to save the rows done so far");
+        long partialRows = Files.readAllLines(partial, StandardCharsets.UTF_8).stream().filter(l -> !l.isEmpty()).count() - 1;
+        assertThat(partialRows).isBetween(1L, (long) total - 1);
+
+        browser.click("job-cancel-" + job);
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.textToBe(Browser.testId("job-status-" + job), "cancelled"));
+        assertThat(driver.findElements(Browser.testId("job-cancel-" + job))).isEmpty();
+        browser.visible("job-download-" + job);
+        browser.visible("job-delete-" + job);
+        JsonNode view = json(server.get("/api/v1/jobs/" + job));
+        assertThat(view.get("status").asText()).isEqualTo("cancelled");
+        long done = view.at("/rows/done").asLong();
+        assertThat(done).isBetween(partialRows, (long) total - 1);
+        assertThat(browser.find("job-percent-" + job).getText()).isNotEqualTo("100%");
+        browser.screenshot("jobs-cancelled");
+    }
+
+    /** Chooses the owner's model and the file on the page, with the id passed through. */
+    private static void fillTheForm(Path file, String rowsPerCall) {
+        new Select(browser.visible("job-target")).selectByValue("model:" + MODEL);
+        browser.find("job-file").sendKeys(file.toAbsolutePath().toString());
+        browser.type("job-passthrough", "id");
+        if (rowsPerCall != null) {
+            browser.type("job-rows-per-call", rowsPerCall);
+        }
+    }
+
+    /** Submits the form and returns the id of the job the page says it started. */
+    private static String submit() {
+        browser.click("job-submit");
+        return browser.visible("job-submitted-id").getText();
     }
 
     /** The 150 iris rows with an id from 1, as a tenant would export them. */
