@@ -77,6 +77,8 @@ public final class JobRunner implements AutoCloseable {
     private final InstantSource clock;
     private final Set<String> held = ConcurrentHashMap.newKeySet();
     private final Map<String, Semaphore> calls = new ConcurrentHashMap<>();
+    /** Jobs whose submitter was found entitled, until when (System.nanoTime). */
+    private final Map<String, Long> vouched = new ConcurrentHashMap<>();
     private final Object signal = new Object();
     private final List<Thread> workers = new ArrayList<>();
     private final ScheduledExecutorService timer;
@@ -299,9 +301,20 @@ public final class JobRunner implements AutoCloseable {
         return store.addChunk(job.id(), lease, new JobStore.Chunk(index, firstLine, rows.size(), key)) && !stopping;
     }
 
-    /** Fails the job when its submitter may no longer have it run; true then. */
+    /** Fails the job when its submitter may no longer have it run; true then. Asked at most once a second per job. */
     private boolean revoked(Job job) {
+        long now = System.nanoTime();
+        Long until = vouched.get(job.id());
+        if (until != null && until - now > 0) {
+            return false;
+        }
         Optional<String> why = store.callerRevoked(job);
+        if (why.isEmpty()) {
+            if (vouched.size() > 10_000) {
+                vouched.clear();
+            }
+            vouched.put(job.id(), now + 1_000_000_000L);
+        }
         if (why.isPresent() && store.fail(job.id(), JobProblem.of(ProblemType.INVALID_API_KEY, why.get()
                 + "; the rows done so far are kept"), config.retention())) {
             log.info("job {} failed: {}", job.id(), why.get());
