@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,6 +61,11 @@ public final class JobRunner implements AutoCloseable {
     static final int MAX_ATTEMPTS = 5;
     /** How long a job's model call may wait and run: longer than an online call's, it waits behind them. */
     private static final Duration CALL_TIMEOUT = Duration.ofMinutes(5);
+    /**
+     * The most characters of row text one chunk holds, whatever its rows per call: a chunk is read
+     * whole into memory to be bound and scored, and rows may be long ({@link Jobs#MAX_ROW_CHARS}).
+     */
+    static final long MAX_CHUNK_CHARS = 4L << 20;
     /** Waits between tries of a call the model could not take (busy, unavailable), about 2 minutes in all. */
     private static final long[] BACKOFF_MILLIS = {250, 500, 1000, 2000, 4000, 8000, 15000, 30000, 30000, 30000};
 
@@ -75,6 +81,8 @@ public final class JobRunner implements AutoCloseable {
     private final InstantSource clock;
     private final Set<String> held = ConcurrentHashMap.newKeySet();
     private final Map<String, Semaphore> calls = new ConcurrentHashMap<>();
+    /** Jobs whose submitter was found entitled, until when (System.nanoTime). */
+    private final Map<String, Long> vouched = new ConcurrentHashMap<>();
     private final Object signal = new Object();
     private final List<Thread> workers = new ArrayList<>();
     private final ScheduledExecutorService timer;
@@ -189,11 +197,15 @@ public final class JobRunner implements AutoCloseable {
     // ---- the split: the input read once, into chunks of rows ----
 
     private void split(Job job, String lease) {
+        if (revoked(job)) {
+            return;
+        }
         Set<Integer> recorded = store.chunkIndexes(job.id());
         long rows = 0;
         int index = 0;
-        List<InputRow> chunk = new ArrayList<>(job.spec().rowsPerCall());
+        List<InputRow> chunk = new ArrayList<>(Math.min(job.spec().rowsPerCall(), 4096));
         long firstLine = 0;
+        long chars = 0;
         try (InputStream in = Files.newInputStream(artifacts.localPath(job.inputKey()));
              RowReader reader = RowReader.open(job.spec().input(), in, json, Jobs.MAX_ROW_CHARS)) {
             for (Optional<InputRow> row = reader.next(); row.isPresent(); row = reader.next()) {
@@ -201,17 +213,21 @@ public final class JobRunner implements AutoCloseable {
                     firstLine = row.get().line();
                 }
                 chunk.add(row.get());
+                chars += chars(row.get());
                 rows++;
-                if (chunk.size() == job.spec().rowsPerCall()) {
+                if (chunk.size() == job.spec().rowsPerCall() || chars >= MAX_CHUNK_CHARS) {
                     if (!recordChunk(job, lease, index, firstLine, chunk, recorded)) {
+                        giveUp(lease);
                         return;
                     }
                     index++;
                     chunk.clear();
+                    chars = 0;
                 }
             }
             if (!chunk.isEmpty()) {
                 if (!recordChunk(job, lease, index, firstLine, chunk, recorded)) {
+                    giveUp(lease);
                     return;
                 }
                 index++;
@@ -223,6 +239,53 @@ public final class JobRunner implements AutoCloseable {
             return;
         }
         store.finishSplit(job.id(), lease, rows, index, config.retention());
+    }
+
+    /** About how many characters a row holds (its values' text), for the chunk bound. */
+    static long chars(InputRow row) {
+        return switch (row) {
+            case InputRow.Bad b -> b.detail().length();
+            case InputRow.Values v -> {
+                long n = 0;
+                for (Map.Entry<String, JsonNode> e : v.fields().entrySet()) {
+                    n += e.getKey().length() + chars(e.getValue());
+                }
+                yield n;
+            }
+        };
+    }
+
+    private static long chars(JsonNode node) {
+        if (node.isTextual()) {
+            return node.textValue().length() + 2;
+        }
+        if (node.isContainerNode()) {
+            long n = 2;
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                n += e.getKey().length() + 3 + chars(e.getValue());
+            }
+            if (node.isArray()) {
+                for (JsonNode element : node) {
+                    n += 1 + chars(element);
+                }
+            }
+            return n;
+        }
+        return 8;
+    }
+
+    /**
+     * A split that stops before the end (the job is being cancelled, or this server stops) gives its
+     * lease up at once: a cancelled job settles, a stopping server's split is taken over, without
+     * waiting for the lease to lapse.
+     */
+    private void giveUp(String lease) {
+        try {
+            store.release(Set.of(lease));
+        } catch (RuntimeException e) {
+            log.warn("a split's lease not given back (it lapses in {}): {}", config.lease(), e.toString());
+        }
     }
 
     /** Writes a chunk's rows and records it, unless an earlier split did; false once the split is not ours. */
@@ -244,6 +307,27 @@ public final class JobRunner implements AutoCloseable {
         return store.addChunk(job.id(), lease, new JobStore.Chunk(index, firstLine, rows.size(), key)) && !stopping;
     }
 
+    /** Fails the job when its submitter may no longer have it run; true then. Asked at most once a second per job. */
+    private boolean revoked(Job job) {
+        long now = System.nanoTime();
+        Long until = vouched.get(job.id());
+        if (until != null && until - now > 0) {
+            return false;
+        }
+        Optional<String> why = store.callerRevoked(job);
+        if (why.isEmpty()) {
+            if (vouched.size() > 10_000) {
+                vouched.clear();
+            }
+            vouched.put(job.id(), now + 1_000_000_000L);
+        }
+        if (why.isPresent() && store.fail(job.id(), JobProblem.of(ProblemType.INVALID_API_KEY, why.get()
+                + "; the rows done so far are kept"), config.retention())) {
+            log.info("job {} failed: {}", job.id(), why.get());
+        }
+        return why.isPresent();
+    }
+
     // ---- scoring a chunk ----
 
     /** The model cannot serve the job: it fails, with this reason. */
@@ -259,6 +343,9 @@ public final class JobRunner implements AutoCloseable {
     private void score(JobStore.Claimed claimed) throws InterruptedException {
         Job job = claimed.job();
         JobStore.Chunk chunk = claimed.chunk();
+        if (revoked(job)) {
+            return;
+        }
         if (claimed.attempts() > MAX_ATTEMPTS) {
             store.fail(job.id(), JobProblem.of(ProblemType.INFERENCE_FAILED, "the rows from line " + chunk.firstLine()
                     + " were tried " + MAX_ATTEMPTS + " times and stopped their worker each time"), config.retention());

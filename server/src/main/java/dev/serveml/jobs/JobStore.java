@@ -104,6 +104,12 @@ public interface JobStore {
     /** Chunks of running jobs not done yet. */
     long openChunks();
 
+    /**
+     * Why a job's submitter may no longer have it run: their account deleted, or the API key it was
+     * submitted with revoked or expired; empty while it may.
+     */
+    Optional<String> callerRevoked(Job job);
+
     void insertFile(JobFile file);
 
     Optional<JobFile> findFile(String id);

@@ -201,6 +201,10 @@ public final class Jobs {
     private List<String> header(Path input, InputFormat format) {
         try (InputStream in = Files.newInputStream(input);
              RowReader reader = RowReader.open(format, in, json, MAX_ROW_CHARS)) {
+            if (reader.headerProblem().isPresent()) {
+                throw new ProblemException(ProblemType.INVALID_JOB, "the header cannot be read ("
+                        + reader.headerProblem().get() + ")");
+            }
             if (format == InputFormat.CSV && reader.header().isEmpty()) {
                 throw new ProblemException(ProblemType.INVALID_JOB, "the file has no header: a CSV job's first line "
                         + "names its columns");

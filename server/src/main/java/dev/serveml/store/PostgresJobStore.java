@@ -54,10 +54,31 @@ public final class PostgresJobStore implements JobStore {
         T run(Connection c) throws SQLException;
     }
 
+    /**
+     * One transaction. Its commit does not wait for the WAL to reach the disk: a commit that a crash
+     * of PostgreSQL itself takes back (the last fraction of a second) takes back the chunk's state and
+     * the job's counters together, as if that chunk had not been scored, and it is scored again into
+     * new files; no row is lost or counted twice. A killed ServeML loses nothing either way. Waiting
+     * for the disk on each of a job's thousands of chunks would cost more than scoring them. What a
+     * caller was answered for (a job or file accepted, cancelled, deleted) waits: {@link #durably}.
+     */
     private <T> T transaction(String what, Work<T> work) {
+        return transaction(what, false, work);
+    }
+
+    private <T> T durably(String what, Work<T> work) {
+        return transaction(what, true, work);
+    }
+
+    private <T> T transaction(String what, boolean durable, Work<T> work) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
+                if (!durable) {
+                    try (java.sql.Statement s = c.createStatement()) {
+                        s.execute("set local synchronous_commit = off");
+                    }
+                }
                 T result = work.run(c);
                 c.commit();
                 return result;
@@ -72,7 +93,7 @@ public final class PostgresJobStore implements JobStore {
 
     @Override
     public void insert(Job job) {
-        transaction("insert job", c -> {
+        durably("insert job", c -> {
             try (PreparedStatement s = c.prepareStatement("insert into jobs (id, owner_id, caller, spec, binding, "
                     + "input_key, input_file_id, status, priority, created_at, updated_at, kind) "
                     + "values (?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?)")) {
@@ -422,7 +443,7 @@ public final class PostgresJobStore implements JobStore {
 
     @Override
     public Optional<Job> cancel(String jobId, Duration retention) {
-        return transaction("cancel a job", c -> {
+        return durably("cancel a job", c -> {
             lockJob(c, jobId);
             try (PreparedStatement s = c.prepareStatement("update jobs set status = 'cancelling', "
                     + "revision = revision + 1, updated_at = now() where id = ? and status in ('queued', 'running')")) {
@@ -471,7 +492,7 @@ public final class PostgresJobStore implements JobStore {
 
     @Override
     public boolean delete(String jobId) {
-        return transaction("delete a job", c -> {
+        return durably("delete a job", c -> {
             try (PreparedStatement s = c.prepareStatement("delete from jobs where id = ?")) {
                 s.setString(1, jobId);
                 return s.executeUpdate() == 1;
@@ -533,8 +554,29 @@ public final class PostgresJobStore implements JobStore {
     }
 
     @Override
+    public Optional<String> callerRevoked(Job job) {
+        return transaction("check a job's submitter", c -> {
+            try (PreparedStatement s = c.prepareStatement("select u.deleted_at is not null, "
+                    + "k.id is not null and (k.revoked_at is not null or k.expires_at < now()) "
+                    + "from users u left join api_keys k on k.id = ? and k.user_id = u.id where u.id = ?")) {
+                s.setLong(1, job.caller().apiKeyId());
+                s.setLong(2, job.ownerId());
+                try (ResultSet rs = s.executeQuery()) {
+                    if (!rs.next() || rs.getBoolean(1)) {
+                        return Optional.of("the account that submitted the job was deleted");
+                    }
+                    if (job.caller().apiKeyId() > 0 && rs.getBoolean(2)) {
+                        return Optional.of("the API key the job was submitted with was revoked or has expired");
+                    }
+                    return Optional.empty();
+                }
+            }
+        });
+    }
+
+    @Override
     public void insertFile(JobFile f) {
-        transaction("insert a file", c -> {
+        durably("insert a file", c -> {
             try (PreparedStatement s = c.prepareStatement("insert into job_files (id, owner_id, filename, purpose, bytes, "
                     + "sha256, artifact_key, created_at, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 s.setString(1, f.id());
@@ -586,7 +628,7 @@ public final class PostgresJobStore implements JobStore {
 
     @Override
     public boolean deleteFile(String id) {
-        return transaction("delete a file", c -> {
+        return durably("delete a file", c -> {
             try (PreparedStatement s = c.prepareStatement("delete from job_files where id = ?")) {
                 s.setString(1, id);
                 return s.executeUpdate() == 1;
