@@ -112,6 +112,8 @@ final class ResultWriter {
                     Output o = outputs.get(name);
                     if (o instanceof Tensor t && t.shape().length == 1 && t.datatype() == DataType.BYTES) {
                         cell(line, new String(t.bytes().get(r), StandardCharsets.UTF_8));
+                    } else if (o instanceof Tensor t && t.shape().length == 1 && integral(t.datatype())) {
+                        line.append(integer(t, r)).append(',');
                     } else if (o != null) {
                         value(g, o, r);
                         g.flush();
@@ -125,6 +127,22 @@ final class ResultWriter {
                 out.append(line).append('\n');
             }
         }
+    }
+
+    /** Signed integer types, whose scalars are written as plain numbers without a JSON generator. */
+    private static boolean integral(DataType type) {
+        return type == DataType.INT8 || type == DataType.INT16 || type == DataType.INT32 || type == DataType.INT64;
+    }
+
+    private static long integer(Tensor t, int row) {
+        java.nio.ByteBuffer data = t.data().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int at = row * t.datatype().size();
+        return switch (t.datatype()) {
+            case INT8 -> data.get(at);
+            case INT16 -> data.getShort(at);
+            case INT32 -> data.getInt(at);
+            default -> data.getLong(at);
+        };
     }
 
     private static void value(JsonGenerator g, Output o, int row) throws IOException {
