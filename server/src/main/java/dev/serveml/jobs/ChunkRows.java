@@ -32,6 +32,8 @@ final class ChunkRows {
         try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
              JsonGenerator g = json.getFactory().createGenerator(out)) {
             g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+            // flush() below moves a row into the buffered writer; the file is written as the buffer fills
+            g.configure(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM, false);
             for (InputRow row : rows) {
                 g.writeStartObject();
                 g.writeNumberField("l", row.line());

@@ -69,6 +69,8 @@ final class ResultWriter {
                                   ObjectMapper json) throws IOException {
         try (JsonGenerator g = json.getFactory().createGenerator(out)) {
             g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+            // flush() below moves a row into the buffered writer; the file is written as the buffer fills
+            g.configure(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM, false);
             g.setRootValueSeparator(null);
             for (int r = 0; r < rows.size(); r++) {
                 g.writeStartObject();
@@ -101,6 +103,8 @@ final class ResultWriter {
         StringBuilder line = new StringBuilder(128);
         try (JsonGenerator g = json.getFactory().createGenerator(text)) {
             g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+            // flush() below moves a row into the buffered writer; the file is written as the buffer fills
+            g.configure(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM, false);
             g.setRootValueSeparator(null);
             for (int r = 0; r < rows.size(); r++) {
                 line.setLength(0);
@@ -161,12 +165,16 @@ final class ResultWriter {
     /** Appends one CSV cell and its comma, quoted when it must be (RFC 4180). */
     private static void cell(StringBuilder line, String value) {
         boolean quote = false;
-        for (int i = 0; i < value.length() && !quote; i++) {
+        boolean quotes = false;
+        for (int i = 0; i < value.length(); i++) {
             char ch = value.charAt(i);
-            quote = ch == ',' || ch == '"' || ch == '\n' || ch == '\r';
+            quotes |= ch == '"';
+            quote |= ch == ',' || ch == '"' || ch == '\n' || ch == '\r';
         }
-        if (quote) {
+        if (quotes) {
             line.append('"').append(value.replace("\"", "\"\"")).append('"');
+        } else if (quote) {
+            line.append('"').append(value).append('"');
         } else {
             line.append(value);
         }
@@ -178,6 +186,8 @@ final class ResultWriter {
         try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
              JsonGenerator g = json.getFactory().createGenerator(out)) {
             g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+            // flush() below moves a row into the buffered writer; the file is written as the buffer fills
+            g.configure(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM, false);
             g.setRootValueSeparator(null);
             for (Failure f : failures) {
                 g.writeStartObject();
