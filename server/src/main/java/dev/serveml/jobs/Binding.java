@@ -319,6 +319,9 @@ public record Binding(List<Feed> feeds, List<String> passthrough, List<String> o
             return type == DataType.BOOL ? (v.isBoolean() ? v : null) : v.isNumber() ? v : null;
         }
         String text = v.textValue().trim();
+        if (type.isFloatingPoint() && plainDecimal(text)) {
+            return NODES.numberNode(Double.parseDouble(text)); // the common cell, without a regular expression
+        }
         if (type == DataType.BOOL) {
             return switch (text.toLowerCase(java.util.Locale.ROOT)) {
                 case "true", "1" -> NODES.booleanNode(true);
@@ -342,6 +345,28 @@ public record Binding(List<Feed> feeds, List<String> passthrough, List<String> o
             };
         }
         return null;
+    }
+
+    /** Digits with at most one point and an optional leading sign: {@code 5.1}, {@code -3}, {@code .5}. */
+    private static boolean plainDecimal(String text) {
+        int n = text.length();
+        int i = n > 0 && (text.charAt(0) == '-' || text.charAt(0) == '+') ? 1 : 0;
+        boolean digit = false;
+        boolean point = false;
+        if (n - i > 40) {
+            return false;
+        }
+        for (; i < n; i++) {
+            char ch = text.charAt(i);
+            if (ch >= '0' && ch <= '9') {
+                digit = true;
+            } else if (ch == '.' && !point) {
+                point = true;
+            } else {
+                return false;
+            }
+        }
+        return digit;
     }
 
     private static String shown(JsonNode v) {
