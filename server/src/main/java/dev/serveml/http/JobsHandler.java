@@ -474,7 +474,8 @@ final class JobsHandler {
         });
     }
 
-    private static void pipe(RoutingContext ctx, Iterator<Path> parts) {
+    /** Streams these files one after another as the rest of the response, and ends it. */
+    static void pipe(RoutingContext ctx, Iterator<Path> parts) {
         HttpServerResponse response = ctx.response();
         if (!parts.hasNext()) {
             response.end();

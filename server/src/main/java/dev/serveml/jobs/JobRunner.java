@@ -49,6 +49,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * call through the one way in ({@link Predictor}) in the batch lane; a call the model refuses for
  * its input (400 or 422) is split in halves until the rows at fault are found, and only they fail;
  * a model that cannot be served fails the job with the reason, after retries while it is only busy.
+ * A job of request lines ({@link JobSpec.Lines}) makes one call per line, decoded and answered by
+ * {@link RequestLines}; a line at fault (unreadable, a route not served, a body or input the model
+ * refuses: any 4xx) fails that line only.
  */
 public final class JobRunner implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
@@ -69,6 +72,7 @@ public final class JobRunner implements AutoCloseable {
     private final JobStore store;
     private final ArtifactStore artifacts;
     private final Predictor predictor;
+    private final RequestLines lines;
     private final JobsConfig config;
     private final int callsPerModel;
     private final ObjectMapper json;
@@ -91,12 +95,14 @@ public final class JobRunner implements AutoCloseable {
      * @param instances the instances a model has (its concurrency), of which jobs keep at most
      *                  {@link JobsConfig#sharePercent} busy
      * @param staging   a directory for files being written before they go to the artifact store
+     * @param lines     the codecs of request lines, for the jobs that have them
      */
-    public JobRunner(JobStore store, ArtifactStore artifacts, Predictor predictor, JobsConfig config, int instances,
-                     ObjectMapper json, Path staging, Meters meters, InstantSource clock) {
+    public JobRunner(JobStore store, ArtifactStore artifacts, Predictor predictor, RequestLines lines, JobsConfig config,
+                     int instances, ObjectMapper json, Path staging, Meters meters, InstantSource clock) {
         this.store = store;
         this.artifacts = artifacts;
         this.predictor = predictor;
+        this.lines = lines;
         this.config = config;
         this.callsPerModel = config.callsPerModel(instances);
         this.json = json;
@@ -346,6 +352,10 @@ public final class JobRunner implements AutoCloseable {
             return;
         }
         List<InputRow> rows = ChunkRows.read(artifacts.localPath(chunk.inputKey()), json);
+        if (job.spec().lines() != null) {
+            scoreLines(claimed, rows);
+            return;
+        }
         List<ResultWriter.Failure> failures = new ArrayList<>();
         List<InputRow.Values> values = new ArrayList<>(rows.size());
         for (InputRow row : rows) {
@@ -366,15 +376,28 @@ public final class JobRunner implements AutoCloseable {
         }
         failures.sort(Comparator.comparingLong(ResultWriter.Failure::line));
         int done = answered.stream().mapToInt(a -> a.rows().size()).sum();
+        commit(claimed, done, failures.size(),
+                file -> ResultWriter.results(file, job.spec().output(), job.binding(), answered, json),
+                file -> ResultWriter.failures(file, failures, json));
+    }
+
+    /**
+     * Writes a scored chunk's part of the result ({@code done} rows, by {@code output}) and of the
+     * errors ({@code failed} rows, by {@code errors}) and commits it; a part that cannot be written
+     * gives the chunk back to be scored again.
+     */
+    private void commit(JobStore.Claimed claimed, int done, int failed, Writing output, Writing errors) {
+        Job job = claimed.job();
+        JobStore.Chunk chunk = claimed.chunk();
         String suffix = "/" + chunk.index() + "-" + claimed.lease();
         String outputKey = done == 0 ? null : Job.prefix(job.id()) + "out" + suffix;
-        String errorsKey = failures.isEmpty() ? null : Job.prefix(job.id()) + "err" + suffix;
+        String errorsKey = failed == 0 ? null : Job.prefix(job.id()) + "err" + suffix;
         try {
             if (outputKey != null) {
-                stage(outputKey, file -> ResultWriter.results(file, job.spec().output(), job.binding(), answered, json));
+                stage(outputKey, output);
             }
             if (errorsKey != null) {
-                stage(errorsKey, file -> ResultWriter.failures(file, failures, json));
+                stage(errorsKey, errors);
             }
         } catch (IOException | UncheckedIOException e) {
             log.warn("job {}: chunk {} could not be written: {}", job.id(), chunk.index(), e.toString());
@@ -383,10 +406,10 @@ public final class JobRunner implements AutoCloseable {
             sleep(POLL_MILLIS * 4);
             return;
         }
-        if (store.commitChunk(job.id(), chunk.index(), claimed.lease(), done, failures.size(), outputKey, errorsKey,
+        if (store.commitChunk(job.id(), chunk.index(), claimed.lease(), done, failed, outputKey, errorsKey,
                 config.retention())) {
             meters.jobRows("done", done);
-            meters.jobRows("failed", failures.size());
+            meters.jobRows("failed", failed);
         } else {
             // The lease lapsed and another worker took the chunk: its answer counts, not this one.
             discard(outputKey, errorsKey);
@@ -467,17 +490,30 @@ public final class JobRunner implements AutoCloseable {
      * @throws Unservable       the model cannot be served, or stayed busy through every retry
      */
     private Map<String, Output> call(Job job, List<Tensor> inputs, int rows) throws Unservable, InterruptedException {
-        Semaphore share = calls.computeIfAbsent(key(job.spec().target()), k -> new Semaphore(callsPerModel, true));
-        PredictRequest request = PredictRequest.of(job.caller(), job.spec().target(), inputs)
-                .withLane(PredictRequest.Lane.BATCH).withTimeout(Optional.of(CALL_TIMEOUT));
+        PredictRequest request = PredictRequest.of(job.caller(), job.spec().target(), inputs);
+        Map<String, Output> outputs = predict(job, request, status -> status == 400 || status == 422)
+                .result().outputs();
+        checkRows(outputs, rows);
+        return outputs;
+    }
+
+    /**
+     * One call through the one way in, in the batch lane, within the jobs' share of its model; a call
+     * the model could not take (busy, unavailable) is tried again.
+     *
+     * @param atFault the statuses that blame the request rather than the model
+     * @throws ProblemException the model refused the request with one of those
+     * @throws Unservable       the model cannot be served, or stayed busy through every retry
+     */
+    private Prediction predict(Job job, PredictRequest call, java.util.function.IntPredicate atFault)
+            throws Unservable, InterruptedException {
+        Semaphore share = calls.computeIfAbsent(key(call.target()), k -> new Semaphore(callsPerModel, true));
+        PredictRequest request = call.withLane(PredictRequest.Lane.BATCH).withTimeout(Optional.of(CALL_TIMEOUT));
         for (int attempt = 0; ; attempt++) {
             ProblemException refused;
             share.acquire();
             try {
-                Prediction p = predictor.predict(request).get(CALL_TIMEOUT.toMillis() + 10_000, TimeUnit.MILLISECONDS);
-                Map<String, Output> outputs = p.result().outputs();
-                checkRows(outputs, rows);
-                return outputs;
+                return predictor.predict(request).get(CALL_TIMEOUT.toMillis() + 10_000, TimeUnit.MILLISECONDS);
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof ProblemException problem)) {
                     log.warn("job {}: a model call failed: {}", job.id(), String.valueOf(e.getCause()));
@@ -490,8 +526,7 @@ public final class JobRunner implements AutoCloseable {
             } finally {
                 share.release();
             }
-            int status = refused.type().status();
-            if (status == 400 || status == 422) {
+            if (atFault.test(refused.type().status())) {
                 throw refused;
             }
             if (!refused.type().retryable() || attempt >= BACKOFF_MILLIS.length || stopping) {
@@ -500,6 +535,39 @@ public final class JobRunner implements AutoCloseable {
             long wait = Math.max(BACKOFF_MILLIS[attempt], refused.retryAfterSeconds() * 1000);
             Thread.sleep(Math.min(wait, 60_000));
         }
+    }
+
+    // ---- a job of request lines: one call per line ----
+
+    /** Scores a chunk of request lines: answers and failures in input order, committed like any chunk. */
+    private void scoreLines(JobStore.Claimed claimed, List<InputRow> rows) throws InterruptedException {
+        Job job = claimed.job();
+        List<String> answered = new ArrayList<>(rows.size());
+        List<String> failed = new ArrayList<>();
+        try {
+            for (InputRow row : rows) {
+                Map<String, JsonNode> fields = row instanceof InputRow.Values v ? v.fields() : Map.of();
+                try {
+                    if (row instanceof InputRow.Bad b) {
+                        throw new ProblemException(ProblemType.INVALID_REQUEST, b.detail());
+                    }
+                    RequestLines.Call call = lines.decode(job.caller(), job.id(), row.line(), fields);
+                    Prediction p = predict(job, call.request(), status -> status >= 400 && status < 500 && status != 429);
+                    answered.add(call.answered(p));
+                    p.afterDelivery().ifPresent(Runnable::run);
+                } catch (ProblemException e) {
+                    failed.add(lines.failed(job.id(), row.line(), fields, e));
+                }
+            }
+        } catch (Unservable e) {
+            if (store.fail(job.id(), e.problem, config.retention())) {
+                log.info("job {} failed: {}", job.id(), e.problem.detail());
+            }
+            return;
+        }
+        commit(claimed, answered.size(), failed.size(),
+                file -> Files.write(file, answered, java.nio.charset.StandardCharsets.UTF_8),
+                file -> Files.write(file, failed, java.nio.charset.StandardCharsets.UTF_8));
     }
 
     private static String key(Target target) {

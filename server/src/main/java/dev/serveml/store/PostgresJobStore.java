@@ -95,8 +95,8 @@ public final class PostgresJobStore implements JobStore {
     public void insert(Job job) {
         durably("insert job", c -> {
             try (PreparedStatement s = c.prepareStatement("insert into jobs (id, owner_id, caller, spec, binding, "
-                    + "input_key, input_file_id, status, priority, created_at, updated_at) "
-                    + "values (?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?)")) {
+                    + "input_key, input_file_id, status, priority, created_at, updated_at, kind) "
+                    + "values (?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?)")) {
                 s.setString(1, job.id());
                 s.setLong(2, job.ownerId());
                 s.setString(3, text(job.caller()));
@@ -108,6 +108,7 @@ public final class PostgresJobStore implements JobStore {
                 s.setInt(9, job.spec().priority());
                 s.setTimestamp(10, Timestamp.from(job.createdAt()));
                 s.setTimestamp(11, Timestamp.from(job.createdAt()));
+                s.setString(12, job.spec().lines() == null ? "rows" : "lines");
                 s.executeUpdate();
             }
             return null;
@@ -151,6 +152,29 @@ public final class PostgresJobStore implements JobStore {
                 }
             }
             return new Page(jobs, total);
+        });
+    }
+
+    @Override
+    public List<Job> listLines(long ownerId, Optional<String> after, int limit) {
+        return transaction("list batches", c -> {
+            List<Job> jobs = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("select " + JOB_COLUMNS + " from jobs where owner_id = ? "
+                    + "and kind = 'lines' and (?::text is null or not exists (select 1 from jobs a where a.id = ? "
+                    + "and a.owner_id = jobs.owner_id) or (created_at, id) < (select a.created_at, a.id from jobs a "
+                    + "where a.id = ?)) order by created_at desc, id desc limit ?")) {
+                s.setLong(1, ownerId);
+                s.setString(2, after.orElse(null));
+                s.setString(3, after.orElse(null));
+                s.setString(4, after.orElse(null));
+                s.setInt(5, limit);
+                try (ResultSet rs = s.executeQuery()) {
+                    while (rs.next()) {
+                        jobs.add(job(rs));
+                    }
+                }
+            }
+            return jobs;
         });
     }
 
@@ -686,6 +710,13 @@ public final class PostgresJobStore implements JobStore {
     private String specText(JobSpec spec) {
         ObjectNode o = json.createObjectNode();
         switch (spec.target()) {
+            case null -> {
+                ObjectNode lines = o.putObject("lines");
+                lines.put("endpoint", spec.lines().endpoint());
+                lines.put("completion_window", spec.lines().completionWindow());
+                ObjectNode metadata = lines.putObject("metadata");
+                spec.lines().metadata().forEach(metadata::put);
+            }
             case Target.Model m -> {
                 o.put("model", m.name());
                 m.version().ifPresent(v -> o.put("version", v));
@@ -704,7 +735,14 @@ public final class PostgresJobStore implements JobStore {
     }
 
     private static JobSpec spec(JsonNode o) {
-        Target target = o.has("deployment") ? new Target.Deployment(o.get("deployment").textValue())
+        JobSpec.Lines lines = null;
+        if (o.has("lines")) {
+            JsonNode l = o.get("lines");
+            Map<String, String> metadata = new java.util.LinkedHashMap<>();
+            l.get("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().textValue()));
+            lines = new JobSpec.Lines(l.get("endpoint").textValue(), l.get("completion_window").textValue(), metadata);
+        }
+        Target target = lines != null ? null : o.has("deployment") ? new Target.Deployment(o.get("deployment").textValue())
                 : new Target.Model(o.get("model").textValue(),
                 o.has("version") ? Optional.of(o.get("version").intValue()) : Optional.empty());
         List<String> features = new ArrayList<>();
@@ -715,6 +753,6 @@ public final class PostgresJobStore implements JobStore {
         o.get("passthrough").forEach(f -> passthrough.add(f.textValue()));
         return new JobSpec(target, InputFormat.valueOf(o.get("input").textValue()),
                 OutputFormat.valueOf(o.get("output").textValue()), features, passthrough,
-                o.get("rows_per_call").intValue(), o.get("priority").intValue());
+                o.get("rows_per_call").intValue(), o.get("priority").intValue(), lines);
     }
 }

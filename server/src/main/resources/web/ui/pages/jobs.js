@@ -29,6 +29,8 @@ export function percentOf(job) {
 
 function targetText(job) {
   if (job.deployment) return `deployment ${job.deployment}`;
+  // An OpenAI batch (POST /v1/batches) is a job whose lines name their own routes and models.
+  if (!job.model) return 'OpenAI batch';
   return job.version ? `${job.model} v${job.version}` : job.model;
 }
 
