@@ -491,9 +491,11 @@ public final class JobRunner implements AutoCloseable {
      */
     private Map<String, Output> call(Job job, List<Tensor> inputs, int rows) throws Unservable, InterruptedException {
         PredictRequest request = PredictRequest.of(job.caller(), job.spec().target(), inputs);
-        Map<String, Output> outputs = predict(job, request, status -> status == 400 || status == 422)
-                .result().outputs();
+        Prediction p = predict(job, request, status -> status == 400 || status == 422);
+        Map<String, Output> outputs = p.result().outputs();
         checkRows(outputs, rows);
+        // The answer is in hand: what waits for delivery (a deployment's shadow call) may start.
+        p.afterDelivery().ifPresent(Runnable::run);
         return outputs;
     }
 
@@ -529,7 +531,11 @@ public final class JobRunner implements AutoCloseable {
             if (atFault.test(refused.type().status())) {
                 throw refused;
             }
-            if (!refused.type().retryable() || attempt >= BACKOFF_MILLIS.length || stopping) {
+            if (stopping) {
+                // Not the model's fault: the chunk is left to its lease, given back as this server stops.
+                throw new InterruptedException("the server is stopping");
+            }
+            if (!refused.type().retryable() || attempt >= BACKOFF_MILLIS.length) {
                 throw new Unservable(JobProblem.of(refused));
             }
             long wait = Math.max(BACKOFF_MILLIS[attempt], refused.retryAfterSeconds() * 1000);
