@@ -107,37 +107,63 @@ async function readProblem(response) {
 }
 
 /**
- * Calls the API and answers the parsed JSON (or text for non-JSON answers). A 401 with a
- * session refreshes once and retries; a 401 after that ends the session.
+ * Sends one call with the session's token and answers the Response when it is 2xx. A 401 with a
+ * session refreshes once and retries; a 401 after that ends the session. Anything else not 2xx
+ * becomes an ApiError with the problem's words.
  */
-export async function request(method, path, body, options = {}) {
-  const headers = { Accept: 'application/json, text/plain', ...(options.headers || {}) };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (!options.anonymous && session) {
+async function send(method, path, { headers = {}, body, anonymous = false } = {}, retried = false) {
+  const all = { ...headers };
+  if (!anonymous && session) {
     if (session.expiresAt - Date.now() < 5_000) await refresh().catch(() => {});
-    if (session) headers.Authorization = `Bearer ${session.accessToken}`;
+    if (session) all.Authorization = `Bearer ${session.accessToken}`;
   }
   let response;
   try {
-    response = await fetch(path, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'omit',
-    });
+    response = await fetch(path, { method, headers: all, body, credentials: 'omit' });
   } catch (e) {
     throw new ApiError(0, { detail: `the server could not be reached (${e.message})` });
   }
-  if (response.status === 401 && !options.anonymous && session && !options.retried) {
+  if (response.status === 401 && !anonymous && session && !retried) {
     try {
       await refresh();
     } catch {
       save(null);
       throw new ApiError(401, await readProblem(response));
     }
-    return request(method, path, body, { ...options, retried: true });
+    return send(method, path, { headers, body, anonymous }, true);
   }
   if (!response.ok) throw new ApiError(response.status, await readProblem(response));
+  return response;
+}
+
+/**
+ * Calls the API and answers the parsed JSON (or text for non-JSON answers). A 401 with a
+ * session refreshes once and retries; a 401 after that ends the session.
+ */
+export async function request(method, path, body, options = {}) {
+  const headers = { Accept: 'application/json, text/plain', ...(options.headers || {}) };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await send(method, path,
+    { headers, body: body === undefined ? undefined : JSON.stringify(body), anonymous: options.anonymous });
   if (response.status === 204) return null;
   const type = response.headers.get('Content-Type') || '';
   return type.includes('json') ? response.json() : response.text();
+}
+
+/**
+ * Fetches a file the API serves as an attachment (with the token, which a plain link cannot
+ * send) and answers {blob, filename}: the name from Content-Disposition, else `fallbackName`.
+ * The whole file is held in memory as a Blob until the caller saves it.
+ */
+export async function download(path, fallbackName) {
+  const response = await send('GET', path, { headers: { Accept: '*/*' } });
+  const disposition = response.headers.get('Content-Disposition') || '';
+  const quoted = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
+  let filename = fallbackName;
+  if (quoted) {
+    try { filename = decodeURIComponent(quoted[1]); } catch { filename = quoted[1]; }
+  }
+  return { blob: await response.blob(), filename: filename.replace(/[\\/]/g, '_') };
 }
 
 /**
@@ -174,17 +200,37 @@ export async function timed(method, path, body) {
  * ApiError carrying the problem detail.
  */
 export async function uploadVersion(model, file, requirements, onProgress) {
-  if (session && session.expiresAt - Date.now() < 5 * 60_000) await refresh().catch(() => {});
   const form = new FormData();
   form.append('file', file, file.name);
   if (requirements) form.append('requirements', requirements, requirements.name || 'requirements.txt');
+  return sendForm(`/api/v1/models/${encodeURIComponent(model)}/versions`, form, file.size, onProgress);
+}
+
+/**
+ * Submits a batch job as multipart: the field `spec` (the job's JSON, first so that the server
+ * can refuse a bad spec before the file) and the part `file`. Reports the bytes sent as
+ * uploadVersion does; resolves with the job view (202), rejects with an ApiError.
+ */
+export async function submitJob(file, spec, onProgress) {
+  const form = new FormData();
+  form.append('spec', JSON.stringify(spec));
+  form.append('file', file, file.name);
+  return sendForm('/api/v1/jobs', form, file.size, onProgress);
+}
+
+/**
+ * POSTs a FormData through XMLHttpRequest, whose upload events give the progress that fetch
+ * cannot; the token is refreshed first when it would expire during a long upload.
+ */
+async function sendForm(path, form, size, onProgress) {
+  if (session && session.expiresAt - Date.now() < 5 * 60_000) await refresh().catch(() => {});
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', `/api/v1/models/${encodeURIComponent(model)}/versions`);
+    xhr.open('POST', path);
     xhr.setRequestHeader('Accept', 'application/json');
     if (session) xhr.setRequestHeader('Authorization', `Bearer ${session.accessToken}`);
-    xhr.upload.addEventListener('progress', e => onProgress(e.loaded, e.lengthComputable ? e.total : file.size));
-    xhr.upload.addEventListener('load', () => onProgress(file.size, file.size, true));
+    xhr.upload.addEventListener('progress', e => onProgress(e.loaded, e.lengthComputable ? e.total : size));
+    xhr.upload.addEventListener('load', () => onProgress(size, size, true));
     xhr.addEventListener('load', () => {
       let body = null;
       try { body = JSON.parse(xhr.responseText); } catch { body = { detail: xhr.responseText }; }

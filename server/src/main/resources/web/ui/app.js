@@ -14,6 +14,7 @@ import * as auditPage from './pages/audit.js';
 import * as deploymentsPage from './pages/deployments.js';
 import * as deploymentPage from './pages/deployment.js';
 import * as deployPage from './pages/deploy.js';
+import * as jobsPage from './pages/jobs.js';
 
 const ROUTES = [
   { pattern: /^\/login$/, page: loginPage, title: 'Sign in', open: true },
@@ -24,6 +25,7 @@ const ROUTES = [
   { pattern: /^\/models$/, page: modelsPage, title: 'Models', nav: 'models' },
   { pattern: /^\/upload$/, page: uploadPage, title: 'Upload a model', nav: 'upload' },
   { pattern: /^\/models\/([^/]+)$/, page: modelPage, title: 'Model', nav: 'models', params: m => ({ name: decodeURIComponent(m[1]) }) },
+  { pattern: /^\/jobs$/, page: jobsPage, title: 'Batch jobs', nav: 'jobs' },
   { pattern: /^\/keys$/, page: keysPage, title: 'API keys', nav: 'keys' },
   { pattern: /^\/audit$/, page: auditPage, title: 'Audit log', nav: 'audit', admin: true },
 ];
@@ -33,6 +35,7 @@ const NAV = [
   { id: 'deploy', href: '#/deploy', label: 'Deploy' },
   { id: 'models', href: '#/models', label: 'Models' },
   { id: 'upload', href: '#/upload', label: 'Upload' },
+  { id: 'jobs', href: '#/jobs', label: 'Jobs' },
   { id: 'keys', href: '#/keys', label: 'API keys' },
   { id: 'audit', href: '#/audit', label: 'Audit log', admin: true },
 ];

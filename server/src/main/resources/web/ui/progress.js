@@ -81,7 +81,8 @@ function bytes(n) {
   return `${(n / 1024 ** 3).toFixed(2)} GB`;
 }
 
-function duration(s) {
+/** "42 s", "3 min 5 s": an ETA in words. */
+export function duration(s) {
   if (s == null) return '';
   const whole = Math.max(0, Math.round(s));
   return whole < 60 ? `${whole} s` : `${Math.floor(whole / 60)} min ${whole % 60} s`;

@@ -57,6 +57,12 @@ final class ChatCompletionsHandler {
      * @param conversation the messages as the generator takes them (a JSON array of {role, content})
      */
     record ChatRequest(String model, String conversation, CompletionsHandler.Sampling sampling) {
+        /** What it asks of the generator: the conversation, n times. */
+        CompletionsHandler.Generation generation() {
+            return new CompletionsHandler.Generation(model, CompletionsHandler.repeated(List.of(conversation),
+                    sampling.n()), sampling, true, List.of(), "/messages");
+        }
+
         static ChatRequest of(JsonNode body) {
             if (!body.isObject()) {
                 throw new ProblemException(ProblemType.INVALID_REQUEST, "send a JSON object with 'model' and 'messages'");
@@ -196,9 +202,7 @@ final class ChatCompletionsHandler {
     private void chat(RoutingContext ctx) {
         Optional<Duration> timeout = HttpApi.requestTimeout(ctx);
         completions.responses().decoded(ctx, () -> ChatRequest.of(completions.responses().jsonBody(ctx)),
-                request -> completions.generate(ctx, timeout, new CompletionsHandler.Generation(request.model(),
-                        CompletionsHandler.repeated(List.of(request.conversation()), request.sampling().n()),
-                        request.sampling(), true, List.of(), "/messages"),
+                request -> completions.generate(ctx, timeout, request.generation(),
                         (g, rows, outcome) -> write(g, request, rows, outcome)));
     }
 

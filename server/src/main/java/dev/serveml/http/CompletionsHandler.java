@@ -201,6 +201,11 @@ final class CompletionsHandler {
             return sampling.parameters();
         }
 
+        /** What it asks of the generator. */
+        Generation generation() {
+            return new Generation(model, prompts, sampling, false, echo ? prompts : List.of(), "/prompt");
+        }
+
         static CompletionsRequest of(JsonNode body) {
             if (!body.isObject()) {
                 throw new ProblemException(ProblemType.INVALID_REQUEST, "send a JSON object with 'model' and 'prompt'");
@@ -314,9 +319,7 @@ final class CompletionsHandler {
     private void completions(RoutingContext ctx) {
         Optional<Duration> timeout = HttpApi.requestTimeout(ctx);
         responses.decoded(ctx, () -> CompletionsRequest.of(responses.jsonBody(ctx)), request -> generate(ctx, timeout,
-                new Generation(request.model(), request.prompts(), request.sampling(), false,
-                        request.echo() ? request.prompts() : List.of(), "/prompt"),
-                (g, rows, outcome) -> write(g, request, rows, outcome)));
+                request.generation(), (g, rows, outcome) -> write(g, request, rows, outcome)));
     }
 
     /**
@@ -351,24 +354,16 @@ final class CompletionsHandler {
         Predictor.Route route = predictor.route(HttpApi.principal(ctx), new Target.Named(generation.model()));
         Served served = HttpApi.serving(ctx, route.deployment().map(d -> Served.deployment(d.name(), d.modelName()))
                 .orElseGet(() -> Served.model(generation.model())));
-        List<byte[]> texts = generation.texts().stream().map(t -> t.getBytes(StandardCharsets.UTF_8)).toList();
-        Sampling sampling = generation.sampling();
-        LiveEvents live = sampling.stream() ? new LiveEvents(ctx) : null;
-        CompletionRows rows = new CompletionRows(generation.chat(), texts.size(), generation.model(), sampling.stop(),
-                sampling.logprobs() >= 0, live, sampling.includeUsage(), generation.echoes());
-        PredictRequest predict = HttpApi.predictRequest(ctx, route.target(), timeout, signature -> {
-            requireGeneration(signature, generation.model(), generation.chat());
-            return List.of(Tensor.ofBytes("text", new long[]{texts.size()}, texts));
-        }).withParameters(sampling.parameters());
+        LiveEvents live = generation.sampling().stream() ? new LiveEvents(ctx) : null;
+        CompletionRows rows = rows(generation, live);
+        PredictRequest predict = sampled(HttpApi.predictRequest(ctx, route.target(), timeout, binder(generation)),
+                generation, rows);
         if (live == null) {
-            if (sampling.logprobs() >= 0) {
-                predict = predict.withSink(rows);
-            }
             predict(ctx, predict, served, generation.pointer(), prediction -> answer(ctx, prediction, generation, rows,
                     answer));
             return;
         }
-        Future.fromCompletionStage(predictor.predict(predict.withSink(rows)), ctx.vertx().getOrCreateContext())
+        Future.fromCompletionStage(predictor.predict(predict), ctx.vertx().getOrCreateContext())
                 .onComplete(done -> {
                     if (done.succeeded()) {
                         Prediction prediction = done.result();
@@ -396,6 +391,41 @@ final class CompletionsHandler {
                 });
     }
 
+    /** The rows a generation's tokens and answer go to; {@code live} the stream, or null for an answer in one piece. */
+    static CompletionRows rows(Generation generation, LiveEvents live) {
+        Sampling sampling = generation.sampling();
+        return new CompletionRows(generation.chat(), generation.texts().size(), generation.model(), sampling.stop(),
+                sampling.logprobs() >= 0, live, sampling.includeUsage(), generation.echoes());
+    }
+
+    /** The generation's texts as the generator's input, once its signature is known (400 for a model that does not generate). */
+    static java.util.function.Function<dev.serveml.tensor.Signature, List<Tensor>> binder(Generation generation) {
+        List<byte[]> texts = generation.texts().stream().map(t -> t.getBytes(StandardCharsets.UTF_8)).toList();
+        return signature -> {
+            requireGeneration(signature, generation.model(), generation.chat());
+            return List.of(Tensor.ofBytes("text", new long[]{texts.size()}, texts));
+        };
+    }
+
+    /** A generation's call: its sampling parameters, and its rows told each token when they stream or keep log probabilities. */
+    static PredictRequest sampled(PredictRequest request, Generation generation, CompletionRows rows) {
+        PredictRequest sampled = request.withParameters(generation.sampling().parameters());
+        return generation.sampling().stream() || generation.sampling().logprobs() >= 0 ? sampled.withSink(rows) : sampled;
+    }
+
+    /**
+     * The answer in one piece, written by {@code answer}.
+     *
+     * @throws ProblemException {@code inference-failed} for a model that did not answer one completion per prompt
+     */
+    static Responses.JsonWriter answer(Prediction prediction, Generation generation, CompletionRows rows, Answer answer) {
+        Outcome outcome = outcome(prediction, generation);
+        if (outcome == null) {
+            throw new ProblemException(ProblemType.INFERENCE_FAILED, "the model did not answer one completion per prompt");
+        }
+        return g -> answer.write(g, rows, outcome);
+    }
+
     /**
      * {@link HttpApi#predict}, but a problem the model finds in a text names it where this route's
      * request has it ({@code messages}, {@code prompt}), not as the model's {@code inputs}.
@@ -414,16 +444,18 @@ final class CompletionsHandler {
 
     private void answer(RoutingContext ctx, Prediction prediction, Generation generation, CompletionRows rows,
                         Answer answer) {
-        Outcome outcome = outcome(prediction, generation);
-        if (outcome == null) {
-            ctx.fail(new ProblemException(ProblemType.INFERENCE_FAILED, "the model did not answer one completion per prompt"));
+        Responses.JsonWriter writer;
+        try {
+            writer = answer(prediction, generation, rows, answer);
+        } catch (ProblemException e) {
+            ctx.fail(e);
             return;
         }
-        responses.sendAnswer(ctx, 64L * generation.texts().size(), g -> answer.write(g, rows, outcome));
+        responses.sendAnswer(ctx, 64L * generation.texts().size(), writer);
     }
 
     /** A problem the model found in its {@code /inputs/i}, named where the route's request has it. */
-    private static Throwable withPointer(Throwable failure, String pointer) {
+    static Throwable withPointer(Throwable failure, String pointer) {
         Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
                 ? failure.getCause() : failure;
         if (cause instanceof ProblemException p && p.errors().size() == 1

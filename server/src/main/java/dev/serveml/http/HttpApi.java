@@ -146,6 +146,7 @@ public final class HttpApi {
         new ModelsHandler(registry, host, uploads, importsHandler::create, stats, responses).register(this);
         new StatsHandler(stats, deployments, registry, responses).register(this);
         new JobsHandler(jobs, uploads, responses).register(this);
+        new OpenAiBatchHandler(jobs, uploads, responses).register(this);
         new RepositoryHandler(registry, host, deployments, responses).register(this);
         new OpsHandler(meters, host, database, limits.limiter(), responses, () -> draining).register(this);
         new WebHandler().register(this);

@@ -45,6 +45,7 @@ final class JobsHandler {
     private static final Set<String> SPEC_FIELDS = Set.of("model", "deployment", "version", "input_format",
             "output_format", "features", "passthrough", "rows_per_call", "priority", "input_file_id");
     private static final long EVENT_POLL_MILLIS = 500;
+    private static final long KEEPALIVE_NANOS = 15_000_000_000L;
     private static final int MAX_PAGE = 200;
 
     /** A job as the API shows it. */
@@ -396,6 +397,7 @@ final class JobsHandler {
             response.setStatusCode(200).setChunked(true).putHeader("Content-Type", "text/event-stream")
                     .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");
             long[] sent = {-1};
+            long[] lastWrite = {System.nanoTime()};
             boolean[] reading = {false};
             Runnable[] send = new Runnable[1];
             long timer = ctx.vertx().setPeriodic(EVENT_POLL_MILLIS, t -> send[0].run());
@@ -413,8 +415,13 @@ final class JobsHandler {
                 }
                 if (job.revision() != sent[0]) {
                     sent[0] = job.revision();
+                    lastWrite[0] = System.nanoTime();
                     Buffer data = responses.write(g -> responses.mapper().writeValue(g, JobView.of(job, Instant.now())));
                     response.write("id: " + job.revision() + "\nevent: job\ndata: " + data + "\n\n");
+                } else if (System.nanoTime() - lastWrite[0] > KEEPALIVE_NANOS) {
+                    // A queued job may not change for minutes: a comment keeps the connection from idling out.
+                    lastWrite[0] = System.nanoTime();
+                    response.write(": waiting\n\n");
                 }
                 if (job.status().finished()) {
                     stop.run();
@@ -467,7 +474,8 @@ final class JobsHandler {
         });
     }
 
-    private static void pipe(RoutingContext ctx, Iterator<Path> parts) {
+    /** Streams these files one after another as the rest of the response, and ends it. */
+    static void pipe(RoutingContext ctx, Iterator<Path> parts) {
         HttpServerResponse response = ctx.response();
         if (!parts.hasNext()) {
             response.end();

@@ -220,32 +220,60 @@ final class OpenAiHandler {
         Predictor.Route route = predictor.route(caller, new Target.Named(request.model()));
         Served served = HttpApi.serving(ctx, route.deployment().map(d -> Served.deployment(d.name(), d.modelName()))
                 .orElseGet(() -> Served.model(request.model())));
+        PredictRequest predict = HttpApi.predictRequest(ctx, route.target(), timeout, binder(request))
+                .withOutputs(EMBEDDINGS_OUTPUTS);
+        HttpApi.predict(ctx, predictor, predict, served, prediction -> {
+            EmbeddingsAnswer answer;
+            try {
+                answer = EmbeddingsAnswer.of(request, prediction);
+            } catch (ProblemException e) {
+                ctx.fail(e);
+                return;
+            }
+            responses.sendAnswer(ctx, answer.floorBytes(), answer::write);
+        });
+    }
+
+    /** The outputs an embeddings call asks of its model. */
+    static final java.util.Set<String> EMBEDDINGS_OUTPUTS = java.util.Set.of(EMBEDDING, PROMPT_TOKENS);
+
+    /** The embeddings request's texts as the model's input, once its signature is known (400 for a model that does not embed). */
+    static java.util.function.Function<Signature, List<Tensor>> binder(EmbeddingsRequest request) {
         List<byte[]> texts = request.texts().stream().map(t -> t.getBytes(StandardCharsets.UTF_8)).toList();
-        PredictRequest predict = HttpApi.predictRequest(ctx, route.target(), timeout, signature -> {
+        return signature -> {
             int size = embeddingSize(signature, request.model());
             if (request.dimensions() > size) {
                 throw ProblemException.field(ProblemType.INVALID_REQUEST, "/dimensions", "model '" + request.model()
                         + "' answers vectors of " + size + " dimensions; 'dimensions' may be at most that");
             }
             return List.of(Tensor.ofBytes(TEXT, new long[]{texts.size()}, texts));
-        }).withOutputs(java.util.Set.of(EMBEDDING, PROMPT_TOKENS));
-        HttpApi.predict(ctx, predictor, predict, served, prediction -> {
+        };
+    }
+
+    /** The model's answer to an embeddings request, checked, as OpenAI's answer is written. */
+    record EmbeddingsAnswer(String model, Tensor vectors, int kept, boolean base64, long tokens) {
+        /** @throws ProblemException {@code inference-failed} for a model that did not answer one vector per text */
+        static EmbeddingsAnswer of(EmbeddingsRequest request, dev.serveml.inference.Prediction prediction) {
             Output out = prediction.result().outputs().get(EMBEDDING);
             if (!(out instanceof Tensor vectors) || vectors.datatype() != DataType.FP32 || vectors.shape().length != 2
-                    || vectors.shape()[0] != texts.size()) {
-                ctx.fail(new ProblemException(ProblemType.INFERENCE_FAILED,
-                        "the model did not answer one embedding per input"));
-                return;
+                    || vectors.shape()[0] != request.texts().size()) {
+                throw new ProblemException(ProblemType.INFERENCE_FAILED, "the model did not answer one embedding per input");
             }
             long tokens = promptTokens(prediction.result().outputs().get(PROMPT_TOKENS));
-            String model = prediction.deployment().orElse(request.model());
-            int rows = (int) vectors.shape()[0];
             int size = (int) vectors.shape()[1];
             int kept = request.dimensions() == 0 ? size : Math.min(request.dimensions(), size);
-            // Each float is at most ~16 characters as JSON, ~5.4 as base64.
-            long floor = (long) rows * kept * (request.base64() ? 5 : 2);
-            responses.sendAnswer(ctx, floor, g -> writeEmbeddings(g, model, vectors, kept, request.base64(), tokens));
-        });
+            return new EmbeddingsAnswer(prediction.deployment().orElse(request.model()), vectors, kept, request.base64(),
+                    tokens);
+        }
+
+        /** The fewest bytes the answer takes: each float is at most ~16 characters as JSON, ~5.4 as base64. */
+        long floorBytes() {
+            return vectors.shape()[0] * kept * (base64 ? 5 : 2);
+        }
+
+        void write(JsonGenerator g) throws IOException {
+            writeEmbeddings(g, model, vectors, kept, base64, tokens);
+        }
     }
 
     /**

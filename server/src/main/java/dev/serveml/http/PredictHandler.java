@@ -104,21 +104,28 @@ final class PredictHandler {
      */
     static void send(Responses responses, RoutingContext ctx, NativeRequest request, InferenceResult result,
                      String deployment) {
-        NativeRequest.Style style = request.style();
+        responses.sendAnswer(ctx, floorBytes(request.style(), result.outputs()),
+                g -> writeAnswer(g, request, result, deployment, HttpApi.elapsedNanos(ctx)));
+    }
+
+    /**
+     * Writes the native answer to a request in the shape it was asked in (see {@link #send});
+     * {@code latencyNanos} is the time since the request came in, for {@code latency_ms}.
+     */
+    static void writeAnswer(JsonGenerator g, NativeRequest request, InferenceResult result, String deployment,
+                            long latencyNanos) throws IOException {
         if (request.texts() != NativeRequest.Texts.NONE && isClassification(result)) {
             boolean topK = request.parameters().get("top_k").isPresent();
-            responses.sendAnswer(ctx, floorBytes(style, result.outputs()),
-                    g -> writeClassification(g, request.texts(), topK, (Tensor) result.outputs().get("label"),
-                            (Tensor) result.outputs().get("score")));
+            writeClassification(g, request.texts(), topK, (Tensor) result.outputs().get("label"),
+                    (Tensor) result.outputs().get("score"));
             return;
         }
         Object task = result.version().metadata().get("task");
         if (request.texts() != NativeRequest.Texts.NONE && task instanceof String t && TextAnswers.serves(t, result.outputs())) {
-            responses.sendAnswer(ctx, floorBytes(style, result.outputs()),
-                    g -> TextAnswers.write(g, t, request.texts(), result.outputs()));
+            TextAnswers.write(g, t, request.texts(), result.outputs());
             return;
         }
-        responses.sendAnswer(ctx, floorBytes(style, result.outputs()), g -> write(g, ctx, style, result, deployment));
+        write(g, request.style(), result, deployment, latencyNanos);
     }
 
     /** A text-classification model's answer: {@code label} BYTES and {@code score} FP32, a row of k per text. */
@@ -180,8 +187,8 @@ final class PredictHandler {
     }
 
     /** Writes a native answer; {@code deployment} is the deployment called, or null for a model route. */
-    static void write(JsonGenerator g, RoutingContext ctx, NativeRequest.Style style, InferenceResult result,
-                      String deployment) throws IOException {
+    static void write(JsonGenerator g, NativeRequest.Style style, InferenceResult result, String deployment,
+                      long latencyNanos) throws IOException {
         g.writeStartObject();
         if (deployment != null) {
             g.writeStringField("deployment", deployment);
@@ -222,7 +229,7 @@ final class PredictHandler {
         }
         g.writeStringField("cache", result.cache().label());
         g.writeNumberField("inference_ms", result.inferenceNanos() / 1e6);
-        g.writeNumberField("latency_ms", HttpApi.elapsedNanos(ctx) / 1e6);
+        g.writeNumberField("latency_ms", latencyNanos / 1e6);
         g.writeEndObject();
     }
 

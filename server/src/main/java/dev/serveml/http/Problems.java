@@ -1,5 +1,6 @@
 package dev.serveml.http;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 import io.vertx.core.http.HttpServerResponse;
@@ -83,7 +84,7 @@ final class Problems {
         }
         ProblemType type = problem.type();
         // OpenAI answers every invalid request 400; its clients read 422 as another kind of error.
-        response.setStatusCode(type.status() == 422 && isOpenAi(ctx) ? 400 : type.status());
+        response.setStatusCode(isOpenAi(ctx) ? openAiStatus(type) : type.status());
         if (type.retryable()) {
             response.putHeader("Retry-After", Long.toString(problem.retryAfterSeconds() > 0
                     ? problem.retryAfterSeconds() : 1));
@@ -105,48 +106,38 @@ final class Problems {
         }
         if (isOpenAi(ctx)) {
             response.putHeader("Content-Type", "application/json");
-            response.end(responses.write(g -> {
-                List<ProblemException.FieldError> fields = problem.errors();
-                g.writeStartObject();
-                g.writeObjectFieldStart("error");
-                g.writeStringField("message", problem.detail());
-                g.writeStringField("type", openAiType(type));
-                if (fields.isEmpty()) {
-                    g.writeNullField("param");
-                } else {
-                    g.writeStringField("param", openAiParam(fields.get(0).pointer()));
-                }
-                // ServeML's stable code, where OpenAI puts its own (model_not_found, ...).
-                g.writeStringField("code", type.code());
-                g.writeEndObject();
-                g.writeEndObject();
-            }));
+            response.end(responses.write(g -> writeOpenAi(g, problem)));
             return;
         }
         response.putHeader("Content-Type", "application/problem+json");
-        response.end(responses.write(g -> {
-            g.writeStartObject();
-            g.writeStringField("type", type.typeUri());
-            g.writeStringField("title", type.title());
-            g.writeNumberField("status", type.status());
-            g.writeStringField("detail", problem.detail());
-            g.writeStringField("instance", ctx.request().path());
-            g.writeStringField("code", type.code());
-            g.writeStringField("requestId", RequestIds.of(ctx));
-            g.writeBooleanField("retryable", type.retryable());
-            List<ProblemException.FieldError> errors = problem.errors();
-            if (!errors.isEmpty()) {
-                g.writeArrayFieldStart("errors");
-                for (ProblemException.FieldError e : errors) {
-                    g.writeStartObject();
-                    g.writeStringField("pointer", e.pointer());
-                    g.writeStringField("message", e.message());
-                    g.writeEndObject();
-                }
-                g.writeEndArray();
+        response.end(responses.write(g -> write(g, problem, ctx.request().path(), RequestIds.of(ctx))));
+    }
+
+    /** The RFC 9457 problem body for a problem met at {@code instance} (a path) by request {@code requestId}. */
+    static void write(JsonGenerator g, ProblemException problem, String instance, String requestId)
+            throws java.io.IOException {
+        ProblemType type = problem.type();
+        g.writeStartObject();
+        g.writeStringField("type", type.typeUri());
+        g.writeStringField("title", type.title());
+        g.writeNumberField("status", type.status());
+        g.writeStringField("detail", problem.detail());
+        g.writeStringField("instance", instance);
+        g.writeStringField("code", type.code());
+        g.writeStringField("requestId", requestId);
+        g.writeBooleanField("retryable", type.retryable());
+        List<ProblemException.FieldError> errors = problem.errors();
+        if (!errors.isEmpty()) {
+            g.writeArrayFieldStart("errors");
+            for (ProblemException.FieldError e : errors) {
+                g.writeStartObject();
+                g.writeStringField("pointer", e.pointer());
+                g.writeStringField("message", e.message());
+                g.writeEndObject();
             }
-            g.writeEndObject();
-        }));
+            g.writeEndArray();
+        }
+        g.writeEndObject();
     }
 
     static boolean isProtocolV2(RoutingContext ctx) {
@@ -157,6 +148,29 @@ final class Problems {
     static boolean isOpenAi(RoutingContext ctx) {
         String path = ctx.request().path();
         return path != null && (path.equals("/v1") || path.startsWith("/v1/"));
+    }
+
+    /** The status a /v1 route answers a problem with: OpenAI answers every invalid request 400. */
+    static int openAiStatus(ProblemType type) {
+        return type.status() == 422 ? 400 : type.status();
+    }
+
+    /** OpenAI's error body, {@code {"error": {message, type, param, code}}}, for a problem. */
+    static void writeOpenAi(JsonGenerator g, ProblemException problem) throws java.io.IOException {
+        List<ProblemException.FieldError> fields = problem.errors();
+        g.writeStartObject();
+        g.writeObjectFieldStart("error");
+        g.writeStringField("message", problem.detail());
+        g.writeStringField("type", openAiType(problem.type()));
+        if (fields.isEmpty()) {
+            g.writeNullField("param");
+        } else {
+            g.writeStringField("param", openAiParam(fields.get(0).pointer()));
+        }
+        // ServeML's stable code, where OpenAI puts its own (model_not_found, ...).
+        g.writeStringField("code", problem.type().code());
+        g.writeEndObject();
+        g.writeEndObject();
     }
 
     /** OpenAI's error type for a problem, by its status as OpenAI's API assigns them. */

@@ -74,6 +74,15 @@ public record Binding(List<Feed> feeds, List<String> passthrough, List<String> o
     public static Binding of(Signature signature, List<String> header, List<String> features, List<String> passthrough) {
         Set<String> columns = new LinkedHashSet<>(header);
         List<ProblemException.FieldError> errors = new ArrayList<>();
+        if (columns.size() != header.size()) {
+            Set<String> seen = new java.util.HashSet<>();
+            for (String c : header) {
+                if (!seen.add(c)) {
+                    errors.add(new ProblemException.FieldError("/columns/" + pointer(c), "column '" + c
+                            + "' is named twice in the header"));
+                }
+            }
+        }
         for (String p : passthrough) {
             if (!columns.contains(p)) {
                 errors.add(new ProblemException.FieldError("/columns/" + pointer(p), "pass-through column '" + p
@@ -186,7 +195,10 @@ public record Binding(List<Feed> feeds, List<String> passthrough, List<String> o
                 Feed feed = feeds.get(f);
                 try {
                     JsonNode value = feed.vector ? vector(feed, row.fields()) : oneColumn(feed, cell(feed, row.fields()));
-                    long[] shape = TensorJson.decode(feed.input, feed.type, null, value, "").shape();
+                    // A row of floating-point features converted by scalar() is valid as it is; others
+                    // are decoded alone here, so that a value out of the type's range fails only its row.
+                    long[] shape = feed.vector && feed.type.isFloatingPoint() ? new long[]{value.size()}
+                            : TensorJson.decode(feed.input, feed.type, null, value, "").shape();
                     problem = shapeProblem(feed, shape, rowShapes.get(f));
                     if (problem == null && rowShapes.get(f) == null) {
                         rowShapes.set(f, shape);
@@ -304,9 +316,12 @@ public record Binding(List<Feed> feeds, List<String> passthrough, List<String> o
     /** A CSV cell's text as the number (or boolean) it writes; a JSON value as it is; null if it is not one. */
     static JsonNode scalar(DataType type, JsonNode v) {
         if (!v.isTextual()) {
-            return v.isNumber() || v.isBoolean() ? v : null;
+            return type == DataType.BOOL ? (v.isBoolean() ? v : null) : v.isNumber() ? v : null;
         }
         String text = v.textValue().trim();
+        if (type.isFloatingPoint() && plainDecimal(text)) {
+            return NODES.numberNode(Double.parseDouble(text)); // the common cell, without a regular expression
+        }
         if (type == DataType.BOOL) {
             return switch (text.toLowerCase(java.util.Locale.ROOT)) {
                 case "true", "1" -> NODES.booleanNode(true);
@@ -330,6 +345,28 @@ public record Binding(List<Feed> feeds, List<String> passthrough, List<String> o
             };
         }
         return null;
+    }
+
+    /** Digits with at most one point and an optional leading sign: {@code 5.1}, {@code -3}, {@code .5}. */
+    private static boolean plainDecimal(String text) {
+        int n = text.length();
+        int i = n > 0 && (text.charAt(0) == '-' || text.charAt(0) == '+') ? 1 : 0;
+        boolean digit = false;
+        boolean point = false;
+        if (n - i > 40) {
+            return false;
+        }
+        for (; i < n; i++) {
+            char ch = text.charAt(i);
+            if (ch >= '0' && ch <= '9') {
+                digit = true;
+            } else if (ch == '.' && !point) {
+                point = true;
+            } else {
+                return false;
+            }
+        }
+        return digit;
     }
 
     private static String shown(JsonNode v) {

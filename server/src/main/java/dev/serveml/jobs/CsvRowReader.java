@@ -26,11 +26,13 @@ final class CsvRowReader implements RowReader {
     private boolean eof;
     private long line = 1; // the line the next character is on
     private final List<String> header;
+    private final String headerProblem;
 
     CsvRowReader(Reader in, int maxRowChars) throws IOException {
         this.in = in;
         this.maxRowChars = maxRowChars;
         List<String> first = List.of();
+        String problem = null;
         while (true) {
             Record r = record();
             if (r == null) {
@@ -43,9 +45,16 @@ final class CsvRowReader implements RowReader {
                 r.fields.set(0, r.fields.get(0).substring(1)); // a byte-order mark some editors write first
             }
             first = r.error == null ? List.copyOf(r.fields) : List.of();
+            problem = r.error == null ? null : "line " + r.line + ": " + r.error;
             break;
         }
         this.header = first;
+        this.headerProblem = problem;
+    }
+
+    @Override
+    public Optional<String> headerProblem() {
+        return Optional.ofNullable(headerProblem);
     }
 
     @Override

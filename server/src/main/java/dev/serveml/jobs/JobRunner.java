@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +49,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * call through the one way in ({@link Predictor}) in the batch lane; a call the model refuses for
  * its input (400 or 422) is split in halves until the rows at fault are found, and only they fail;
  * a model that cannot be served fails the job with the reason, after retries while it is only busy.
+ * A job of request lines ({@link JobSpec.Lines}) makes one call per line, decoded and answered by
+ * {@link RequestLines}; a line at fault (unreadable, a route not served, a body or input the model
+ * refuses: any 4xx) fails that line only.
  */
 public final class JobRunner implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
@@ -57,12 +61,18 @@ public final class JobRunner implements AutoCloseable {
     static final int MAX_ATTEMPTS = 5;
     /** How long a job's model call may wait and run: longer than an online call's, it waits behind them. */
     private static final Duration CALL_TIMEOUT = Duration.ofMinutes(5);
+    /**
+     * The most characters of row text one chunk holds, whatever its rows per call: a chunk is read
+     * whole into memory to be bound and scored, and rows may be long ({@link Jobs#MAX_ROW_CHARS}).
+     */
+    static final long MAX_CHUNK_CHARS = 4L << 20;
     /** Waits between tries of a call the model could not take (busy, unavailable), about 2 minutes in all. */
     private static final long[] BACKOFF_MILLIS = {250, 500, 1000, 2000, 4000, 8000, 15000, 30000, 30000, 30000};
 
     private final JobStore store;
     private final ArtifactStore artifacts;
     private final Predictor predictor;
+    private final RequestLines lines;
     private final JobsConfig config;
     private final int callsPerModel;
     private final ObjectMapper json;
@@ -71,6 +81,8 @@ public final class JobRunner implements AutoCloseable {
     private final InstantSource clock;
     private final Set<String> held = ConcurrentHashMap.newKeySet();
     private final Map<String, Semaphore> calls = new ConcurrentHashMap<>();
+    /** Jobs whose submitter was found entitled, until when (System.nanoTime). */
+    private final Map<String, Long> vouched = new ConcurrentHashMap<>();
     private final Object signal = new Object();
     private final List<Thread> workers = new ArrayList<>();
     private final ScheduledExecutorService timer;
@@ -83,12 +95,14 @@ public final class JobRunner implements AutoCloseable {
      * @param instances the instances a model has (its concurrency), of which jobs keep at most
      *                  {@link JobsConfig#sharePercent} busy
      * @param staging   a directory for files being written before they go to the artifact store
+     * @param lines     the codecs of request lines, for the jobs that have them
      */
-    public JobRunner(JobStore store, ArtifactStore artifacts, Predictor predictor, JobsConfig config, int instances,
-                     ObjectMapper json, Path staging, Meters meters, InstantSource clock) {
+    public JobRunner(JobStore store, ArtifactStore artifacts, Predictor predictor, RequestLines lines, JobsConfig config,
+                     int instances, ObjectMapper json, Path staging, Meters meters, InstantSource clock) {
         this.store = store;
         this.artifacts = artifacts;
         this.predictor = predictor;
+        this.lines = lines;
         this.config = config;
         this.callsPerModel = config.callsPerModel(instances);
         this.json = json;
@@ -183,11 +197,15 @@ public final class JobRunner implements AutoCloseable {
     // ---- the split: the input read once, into chunks of rows ----
 
     private void split(Job job, String lease) {
+        if (revoked(job)) {
+            return;
+        }
         Set<Integer> recorded = store.chunkIndexes(job.id());
         long rows = 0;
         int index = 0;
-        List<InputRow> chunk = new ArrayList<>(job.spec().rowsPerCall());
+        List<InputRow> chunk = new ArrayList<>(Math.min(job.spec().rowsPerCall(), 4096));
         long firstLine = 0;
+        long chars = 0;
         try (InputStream in = Files.newInputStream(artifacts.localPath(job.inputKey()));
              RowReader reader = RowReader.open(job.spec().input(), in, json, Jobs.MAX_ROW_CHARS)) {
             for (Optional<InputRow> row = reader.next(); row.isPresent(); row = reader.next()) {
@@ -195,17 +213,21 @@ public final class JobRunner implements AutoCloseable {
                     firstLine = row.get().line();
                 }
                 chunk.add(row.get());
+                chars += chars(row.get());
                 rows++;
-                if (chunk.size() == job.spec().rowsPerCall()) {
+                if (chunk.size() == job.spec().rowsPerCall() || chars >= MAX_CHUNK_CHARS) {
                     if (!recordChunk(job, lease, index, firstLine, chunk, recorded)) {
+                        giveUp(lease);
                         return;
                     }
                     index++;
                     chunk.clear();
+                    chars = 0;
                 }
             }
             if (!chunk.isEmpty()) {
                 if (!recordChunk(job, lease, index, firstLine, chunk, recorded)) {
+                    giveUp(lease);
                     return;
                 }
                 index++;
@@ -217,6 +239,53 @@ public final class JobRunner implements AutoCloseable {
             return;
         }
         store.finishSplit(job.id(), lease, rows, index, config.retention());
+    }
+
+    /** About how many characters a row holds (its values' text), for the chunk bound. */
+    static long chars(InputRow row) {
+        return switch (row) {
+            case InputRow.Bad b -> b.detail().length();
+            case InputRow.Values v -> {
+                long n = 0;
+                for (Map.Entry<String, JsonNode> e : v.fields().entrySet()) {
+                    n += e.getKey().length() + chars(e.getValue());
+                }
+                yield n;
+            }
+        };
+    }
+
+    private static long chars(JsonNode node) {
+        if (node.isTextual()) {
+            return node.textValue().length() + 2;
+        }
+        if (node.isContainerNode()) {
+            long n = 2;
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                n += e.getKey().length() + 3 + chars(e.getValue());
+            }
+            if (node.isArray()) {
+                for (JsonNode element : node) {
+                    n += 1 + chars(element);
+                }
+            }
+            return n;
+        }
+        return 8;
+    }
+
+    /**
+     * A split that stops before the end (the job is being cancelled, or this server stops) gives its
+     * lease up at once: a cancelled job settles, a stopping server's split is taken over, without
+     * waiting for the lease to lapse.
+     */
+    private void giveUp(String lease) {
+        try {
+            store.release(Set.of(lease));
+        } catch (RuntimeException e) {
+            log.warn("a split's lease not given back (it lapses in {}): {}", config.lease(), e.toString());
+        }
     }
 
     /** Writes a chunk's rows and records it, unless an earlier split did; false once the split is not ours. */
@@ -238,6 +307,27 @@ public final class JobRunner implements AutoCloseable {
         return store.addChunk(job.id(), lease, new JobStore.Chunk(index, firstLine, rows.size(), key)) && !stopping;
     }
 
+    /** Fails the job when its submitter may no longer have it run; true then. Asked at most once a second per job. */
+    private boolean revoked(Job job) {
+        long now = System.nanoTime();
+        Long until = vouched.get(job.id());
+        if (until != null && until - now > 0) {
+            return false;
+        }
+        Optional<String> why = store.callerRevoked(job);
+        if (why.isEmpty()) {
+            if (vouched.size() > 10_000) {
+                vouched.clear();
+            }
+            vouched.put(job.id(), now + 1_000_000_000L);
+        }
+        if (why.isPresent() && store.fail(job.id(), JobProblem.of(ProblemType.INVALID_API_KEY, why.get()
+                + "; the rows done so far are kept"), config.retention())) {
+            log.info("job {} failed: {}", job.id(), why.get());
+        }
+        return why.isPresent();
+    }
+
     // ---- scoring a chunk ----
 
     /** The model cannot serve the job: it fails, with this reason. */
@@ -253,12 +343,19 @@ public final class JobRunner implements AutoCloseable {
     private void score(JobStore.Claimed claimed) throws InterruptedException {
         Job job = claimed.job();
         JobStore.Chunk chunk = claimed.chunk();
+        if (revoked(job)) {
+            return;
+        }
         if (claimed.attempts() > MAX_ATTEMPTS) {
             store.fail(job.id(), JobProblem.of(ProblemType.INFERENCE_FAILED, "the rows from line " + chunk.firstLine()
                     + " were tried " + MAX_ATTEMPTS + " times and stopped their worker each time"), config.retention());
             return;
         }
         List<InputRow> rows = ChunkRows.read(artifacts.localPath(chunk.inputKey()), json);
+        if (job.spec().lines() != null) {
+            scoreLines(claimed, rows);
+            return;
+        }
         List<ResultWriter.Failure> failures = new ArrayList<>();
         List<InputRow.Values> values = new ArrayList<>(rows.size());
         for (InputRow row : rows) {
@@ -279,15 +376,28 @@ public final class JobRunner implements AutoCloseable {
         }
         failures.sort(Comparator.comparingLong(ResultWriter.Failure::line));
         int done = answered.stream().mapToInt(a -> a.rows().size()).sum();
+        commit(claimed, done, failures.size(),
+                file -> ResultWriter.results(file, job.spec().output(), job.binding(), answered, json),
+                file -> ResultWriter.failures(file, failures, json));
+    }
+
+    /**
+     * Writes a scored chunk's part of the result ({@code done} rows, by {@code output}) and of the
+     * errors ({@code failed} rows, by {@code errors}) and commits it; a part that cannot be written
+     * gives the chunk back to be scored again.
+     */
+    private void commit(JobStore.Claimed claimed, int done, int failed, Writing output, Writing errors) {
+        Job job = claimed.job();
+        JobStore.Chunk chunk = claimed.chunk();
         String suffix = "/" + chunk.index() + "-" + claimed.lease();
         String outputKey = done == 0 ? null : Job.prefix(job.id()) + "out" + suffix;
-        String errorsKey = failures.isEmpty() ? null : Job.prefix(job.id()) + "err" + suffix;
+        String errorsKey = failed == 0 ? null : Job.prefix(job.id()) + "err" + suffix;
         try {
             if (outputKey != null) {
-                stage(outputKey, file -> ResultWriter.results(file, job.spec().output(), job.binding(), answered, json));
+                stage(outputKey, output);
             }
             if (errorsKey != null) {
-                stage(errorsKey, file -> ResultWriter.failures(file, failures, json));
+                stage(errorsKey, errors);
             }
         } catch (IOException | UncheckedIOException e) {
             log.warn("job {}: chunk {} could not be written: {}", job.id(), chunk.index(), e.toString());
@@ -296,10 +406,10 @@ public final class JobRunner implements AutoCloseable {
             sleep(POLL_MILLIS * 4);
             return;
         }
-        if (store.commitChunk(job.id(), chunk.index(), claimed.lease(), done, failures.size(), outputKey, errorsKey,
+        if (store.commitChunk(job.id(), chunk.index(), claimed.lease(), done, failed, outputKey, errorsKey,
                 config.retention())) {
             meters.jobRows("done", done);
-            meters.jobRows("failed", failures.size());
+            meters.jobRows("failed", failed);
         } else {
             // The lease lapsed and another worker took the chunk: its answer counts, not this one.
             discard(outputKey, errorsKey);
@@ -380,17 +490,32 @@ public final class JobRunner implements AutoCloseable {
      * @throws Unservable       the model cannot be served, or stayed busy through every retry
      */
     private Map<String, Output> call(Job job, List<Tensor> inputs, int rows) throws Unservable, InterruptedException {
-        Semaphore share = calls.computeIfAbsent(key(job.spec().target()), k -> new Semaphore(callsPerModel, true));
-        PredictRequest request = PredictRequest.of(job.caller(), job.spec().target(), inputs)
-                .withLane(PredictRequest.Lane.BATCH).withTimeout(Optional.of(CALL_TIMEOUT));
+        PredictRequest request = PredictRequest.of(job.caller(), job.spec().target(), inputs);
+        Prediction p = predict(job, request, status -> status == 400 || status == 422);
+        Map<String, Output> outputs = p.result().outputs();
+        checkRows(outputs, rows);
+        // The answer is in hand: what waits for delivery (a deployment's shadow call) may start.
+        p.afterDelivery().ifPresent(Runnable::run);
+        return outputs;
+    }
+
+    /**
+     * One call through the one way in, in the batch lane, within the jobs' share of its model; a call
+     * the model could not take (busy, unavailable) is tried again.
+     *
+     * @param atFault the statuses that blame the request rather than the model
+     * @throws ProblemException the model refused the request with one of those
+     * @throws Unservable       the model cannot be served, or stayed busy through every retry
+     */
+    private Prediction predict(Job job, PredictRequest call, java.util.function.IntPredicate atFault)
+            throws Unservable, InterruptedException {
+        Semaphore share = calls.computeIfAbsent(key(call.target()), k -> new Semaphore(callsPerModel, true));
+        PredictRequest request = call.withLane(PredictRequest.Lane.BATCH).withTimeout(Optional.of(CALL_TIMEOUT));
         for (int attempt = 0; ; attempt++) {
             ProblemException refused;
             share.acquire();
             try {
-                Prediction p = predictor.predict(request).get(CALL_TIMEOUT.toMillis() + 10_000, TimeUnit.MILLISECONDS);
-                Map<String, Output> outputs = p.result().outputs();
-                checkRows(outputs, rows);
-                return outputs;
+                return predictor.predict(request).get(CALL_TIMEOUT.toMillis() + 10_000, TimeUnit.MILLISECONDS);
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof ProblemException problem)) {
                     log.warn("job {}: a model call failed: {}", job.id(), String.valueOf(e.getCause()));
@@ -403,16 +528,52 @@ public final class JobRunner implements AutoCloseable {
             } finally {
                 share.release();
             }
-            int status = refused.type().status();
-            if (status == 400 || status == 422) {
+            if (atFault.test(refused.type().status())) {
                 throw refused;
             }
-            if (!refused.type().retryable() || attempt >= BACKOFF_MILLIS.length || stopping) {
+            if (stopping) {
+                // Not the model's fault: the chunk is left to its lease, given back as this server stops.
+                throw new InterruptedException("the server is stopping");
+            }
+            if (!refused.type().retryable() || attempt >= BACKOFF_MILLIS.length) {
                 throw new Unservable(JobProblem.of(refused));
             }
             long wait = Math.max(BACKOFF_MILLIS[attempt], refused.retryAfterSeconds() * 1000);
             Thread.sleep(Math.min(wait, 60_000));
         }
+    }
+
+    // ---- a job of request lines: one call per line ----
+
+    /** Scores a chunk of request lines: answers and failures in input order, committed like any chunk. */
+    private void scoreLines(JobStore.Claimed claimed, List<InputRow> rows) throws InterruptedException {
+        Job job = claimed.job();
+        List<String> answered = new ArrayList<>(rows.size());
+        List<String> failed = new ArrayList<>();
+        try {
+            for (InputRow row : rows) {
+                Map<String, JsonNode> fields = row instanceof InputRow.Values v ? v.fields() : Map.of();
+                try {
+                    if (row instanceof InputRow.Bad b) {
+                        throw new ProblemException(ProblemType.INVALID_REQUEST, b.detail());
+                    }
+                    RequestLines.Call call = lines.decode(job.caller(), job.id(), row.line(), fields);
+                    Prediction p = predict(job, call.request(), status -> status >= 400 && status < 500 && status != 429);
+                    answered.add(call.answered(p));
+                    p.afterDelivery().ifPresent(Runnable::run);
+                } catch (ProblemException e) {
+                    failed.add(lines.failed(job.id(), row.line(), fields, e));
+                }
+            }
+        } catch (Unservable e) {
+            if (store.fail(job.id(), e.problem, config.retention())) {
+                log.info("job {} failed: {}", job.id(), e.problem.detail());
+            }
+            return;
+        }
+        commit(claimed, answered.size(), failed.size(),
+                file -> Files.write(file, answered, java.nio.charset.StandardCharsets.UTF_8),
+                file -> Files.write(file, failed, java.nio.charset.StandardCharsets.UTF_8));
     }
 
     private static String key(Target target) {

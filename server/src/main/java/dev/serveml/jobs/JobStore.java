@@ -36,6 +36,12 @@ public interface JobStore {
     /** The jobs of one owner (every owner's when {@code ownerId} is empty), newest first. */
     Page list(Optional<Long> ownerId, Optional<JobStatus> status, int limit, int offset);
 
+    /**
+     * One owner's jobs of request lines ({@link JobSpec.Lines}), newest first, starting after the job
+     * {@code after} when given (a cursor: an unknown id starts at the newest).
+     */
+    List<Job> listLines(long ownerId, Optional<String> after, int limit);
+
     /** Takes a queued job (or one whose split's lease lapsed) to split, highest priority first. */
     Optional<Job> claimSplit(String lease, Duration ttl);
 
@@ -97,6 +103,12 @@ public interface JobStore {
 
     /** Chunks of running jobs not done yet. */
     long openChunks();
+
+    /**
+     * Why a job's submitter may no longer have it run: their account deleted, or the API key it was
+     * submitted with revoked or expired; empty while it may.
+     */
+    Optional<String> callerRevoked(Job job);
 
     void insertFile(JobFile file);
 

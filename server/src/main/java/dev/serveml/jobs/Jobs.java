@@ -40,6 +40,10 @@ public final class Jobs {
     /** How many rows the header check reads, at most, for a first row that can be read (JSON formats). */
     private static final int HEADER_ROWS = 1000;
     public static final String PURPOSE_JOBS = "jobs";
+    /** The purpose of a file of request lines (OpenAI's batch input). */
+    public static final String PURPOSE_BATCH = "batch";
+    /** Request lines per chunk: each is its own call, so a chunk is a few seconds of work, not minutes. */
+    static final int LINES_PER_CHUNK = 64;
 
     private final JobStore store;
     private final ArtifactStore artifacts;
@@ -197,6 +201,10 @@ public final class Jobs {
     private List<String> header(Path input, InputFormat format) {
         try (InputStream in = Files.newInputStream(input);
              RowReader reader = RowReader.open(format, in, json, MAX_ROW_CHARS)) {
+            if (reader.headerProblem().isPresent()) {
+                throw new ProblemException(ProblemType.INVALID_JOB, "the header cannot be read ("
+                        + reader.headerProblem().get() + ")");
+            }
             if (format == InputFormat.CSV && reader.header().isEmpty()) {
                 throw new ProblemException(ProblemType.INVALID_JOB, "the file has no header: a CSV job's first line "
                         + "names its columns");
@@ -220,6 +228,41 @@ public final class Jobs {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read a job's input", e);
         }
+    }
+
+    /**
+     * Accepts a job of request lines over an uploaded file of purpose {@link #PURPOSE_BATCH}, queued.
+     * The lines are read when the job runs: a line at fault fails that line, never the job.
+     */
+    public Job submitLines(Principal caller, String fileId, JobSpec.Lines lines) {
+        JobFile file = requireFile(caller, fileId);
+        if (!PURPOSE_BATCH.equals(file.purpose())) {
+            throw ProblemException.field(ProblemType.INVALID_JOB, "/input_file_id", "file '" + fileId + "' was uploaded "
+                    + "with purpose '" + file.purpose() + "'; a batch reads a file uploaded with purpose 'batch'");
+        }
+        if (file.bytes() == 0) {
+            throw new ProblemException(ProblemType.INVALID_JOB, "the file is empty");
+        }
+        String id = "batch_" + UUID.randomUUID().toString().replace("-", "");
+        JobSpec spec = new JobSpec(null, InputFormat.JSONL, OutputFormat.JSONL, List.of(), List.of(), LINES_PER_CHUNK,
+                0, lines);
+        Instant now = clock.instant();
+        Job job = new Job(id, caller.userId(), caller.withIp("job"), spec, new Binding(List.of(), List.of(), List.of()),
+                file.artifactKey(), file.id(), JobStatus.QUEUED, null, 0, 0, null, null, 1, now, null, null, null, now);
+        store.insert(job);
+        wake.run();
+        return job;
+    }
+
+    /** A job of request lines of the caller's, or {@code batch-not-found}. */
+    public Job requireLines(Principal caller, String id) {
+        return store.find(id).filter(j -> caller.canSee(j.ownerId()) && j.spec().lines() != null)
+                .orElseThrow(() -> new ProblemException(ProblemType.BATCH_NOT_FOUND, "no batch '" + id + "'"));
+    }
+
+    /** The caller's own jobs of request lines, newest first, those after {@code after} (a job id) if given. */
+    public List<Job> listLines(Principal caller, Optional<String> after, int limit) {
+        return store.listLines(caller.userId(), after, limit);
     }
 
     public Job require(Principal caller, String id) {

@@ -18,11 +18,13 @@ import java.util.Optional;
  */
 final class JsonArrayRowReader implements RowReader {
     private final JsonParser parser;
+    private final int maxRowChars;
     private boolean started;
     private boolean done;
 
-    JsonArrayRowReader(InputStream in, ObjectMapper json) throws IOException {
+    JsonArrayRowReader(InputStream in, ObjectMapper json, int maxRowChars) throws IOException {
         this.parser = json.getFactory().createParser(in);
+        this.maxRowChars = maxRowChars;
     }
 
     @Override
@@ -59,13 +61,58 @@ final class JsonArrayRowReader implements RowReader {
                 parser.skipChildren();
                 return Optional.of(new InputRow.Bad(at, "the row must be a JSON object of column to value"));
             }
-            JsonNode row = parser.readValueAsTree();
+            JsonNode row = bounded();
+            if (row == null) {
+                return Optional.of(new InputRow.Bad(at, "the row is longer than " + maxRowChars + " bytes"));
+            }
             return Optional.of(new InputRow.Values(at, JsonLinesRowReader.fields(row)));
         } catch (JsonProcessingException e) {
             done = true;
             return Optional.of(new InputRow.Bad(e.getLocation() == null ? line() : e.getLocation().getLineNr(),
                     "the file is not valid JSON here (" + e.getOriginalMessage() + "); the rows after it were not read"));
         }
+    }
+
+    /**
+     * The object the parser is at, read token by token so that a row past the bound is never held:
+     * its tokens are skipped once it passes, and null is answered.
+     */
+    private JsonNode bounded() throws IOException {
+        long start = offset();
+        com.fasterxml.jackson.databind.util.TokenBuffer buffer =
+                new com.fasterxml.jackson.databind.util.TokenBuffer(parser);
+        buffer.copyCurrentEvent(parser);
+        boolean tooLong = false;
+        for (int depth = 1; depth > 0; ) {
+            JsonToken t = parser.nextToken();
+            if (t == null) {
+                throw new com.fasterxml.jackson.core.io.JsonEOFException(parser, null, "the file ends inside a row");
+            }
+            if (t.isStructStart()) {
+                depth++;
+            } else if (t.isStructEnd()) {
+                depth--;
+            }
+            if (!tooLong && offset() - start > maxRowChars) {
+                tooLong = true;
+                buffer.close();
+            }
+            if (!tooLong) {
+                buffer.copyCurrentEvent(parser);
+            }
+        }
+        if (tooLong) {
+            return null;
+        }
+        try (JsonParser row = buffer.asParserOnFirstToken()) {
+            return row.readValueAsTree();
+        }
+    }
+
+    /** Where the parser is in the file: bytes read (characters for a parser over text). */
+    private long offset() {
+        com.fasterxml.jackson.core.JsonLocation at = parser.currentLocation();
+        return at.getByteOffset() >= 0 ? at.getByteOffset() : at.getCharOffset();
     }
 
     private long line() {

@@ -69,6 +69,8 @@ final class ResultWriter {
                                   ObjectMapper json) throws IOException {
         try (JsonGenerator g = json.getFactory().createGenerator(out)) {
             g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+            // flush() below moves a row into the buffered writer; the file is written as the buffer fills
+            g.configure(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM, false);
             g.setRootValueSeparator(null);
             for (int r = 0; r < rows.size(); r++) {
                 g.writeStartObject();
@@ -101,6 +103,8 @@ final class ResultWriter {
         StringBuilder line = new StringBuilder(128);
         try (JsonGenerator g = json.getFactory().createGenerator(text)) {
             g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+            // flush() below moves a row into the buffered writer; the file is written as the buffer fills
+            g.configure(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM, false);
             g.setRootValueSeparator(null);
             for (int r = 0; r < rows.size(); r++) {
                 line.setLength(0);
@@ -112,6 +116,8 @@ final class ResultWriter {
                     Output o = outputs.get(name);
                     if (o instanceof Tensor t && t.shape().length == 1 && t.datatype() == DataType.BYTES) {
                         cell(line, new String(t.bytes().get(r), StandardCharsets.UTF_8));
+                    } else if (o instanceof Tensor t && t.shape().length == 1 && integral(t.datatype())) {
+                        line.append(integer(t, r)).append(',');
                     } else if (o != null) {
                         value(g, o, r);
                         g.flush();
@@ -125,6 +131,22 @@ final class ResultWriter {
                 out.append(line).append('\n');
             }
         }
+    }
+
+    /** Signed integer types, whose scalars are written as plain numbers without a JSON generator. */
+    private static boolean integral(DataType type) {
+        return type == DataType.INT8 || type == DataType.INT16 || type == DataType.INT32 || type == DataType.INT64;
+    }
+
+    private static long integer(Tensor t, int row) {
+        java.nio.ByteBuffer data = t.data().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int at = row * t.datatype().size();
+        return switch (t.datatype()) {
+            case INT8 -> data.get(at);
+            case INT16 -> data.getShort(at);
+            case INT32 -> data.getInt(at);
+            default -> data.getLong(at);
+        };
     }
 
     private static void value(JsonGenerator g, Output o, int row) throws IOException {
@@ -143,12 +165,16 @@ final class ResultWriter {
     /** Appends one CSV cell and its comma, quoted when it must be (RFC 4180). */
     private static void cell(StringBuilder line, String value) {
         boolean quote = false;
-        for (int i = 0; i < value.length() && !quote; i++) {
+        boolean quotes = false;
+        for (int i = 0; i < value.length(); i++) {
             char ch = value.charAt(i);
-            quote = ch == ',' || ch == '"' || ch == '\n' || ch == '\r';
+            quotes |= ch == '"';
+            quote |= ch == ',' || ch == '"' || ch == '\n' || ch == '\r';
         }
-        if (quote) {
+        if (quotes) {
             line.append('"').append(value.replace("\"", "\"\"")).append('"');
+        } else if (quote) {
+            line.append('"').append(value).append('"');
         } else {
             line.append(value);
         }
@@ -160,6 +186,8 @@ final class ResultWriter {
         try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
              JsonGenerator g = json.getFactory().createGenerator(out)) {
             g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+            // flush() below moves a row into the buffered writer; the file is written as the buffer fills
+            g.configure(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM, false);
             g.setRootValueSeparator(null);
             for (Failure f : failures) {
                 g.writeStartObject();

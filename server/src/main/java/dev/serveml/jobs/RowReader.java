@@ -21,6 +21,11 @@ public interface RowReader extends Closeable {
     /** The columns a CSV file's header names (empty for an empty file); empty for the JSON formats. */
     List<String> header();
 
+    /** Why the header could not be read (a CSV header badly quoted or too long), or empty. */
+    default Optional<String> headerProblem() {
+        return Optional.empty();
+    }
+
     /** The next row, or empty at the end of the file. */
     Optional<InputRow> next() throws IOException;
 
@@ -31,7 +36,7 @@ public interface RowReader extends Closeable {
         return switch (format) {
             case CSV -> new CsvRowReader(new InputStreamReader(in, StandardCharsets.UTF_8), maxRowChars);
             case JSONL -> new JsonLinesRowReader(new InputStreamReader(in, StandardCharsets.UTF_8), json, maxRowChars);
-            case JSON -> new JsonArrayRowReader(in, json);
+            case JSON -> new JsonArrayRowReader(in, json, maxRowChars);
         };
     }
 }

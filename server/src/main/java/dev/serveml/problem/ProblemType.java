@@ -84,6 +84,7 @@ public enum ProblemType {
     JOB_NOT_FINISHED("job-not-finished", 409, "The job has not finished", false),
     JOB_FINISHED("job-finished", 409, "The job has already finished", false),
     FILE_IN_USE("file-in-use", 409, "The file is the input of a job still running", false),
+    BATCH_NOT_FOUND("batch-not-found", 404, "Batch not found", false),
     INTERNAL("internal-error", 500, "Internal server error", false);
 
     private static final String TYPE_BASE = "https://serveml.dev/problems/";

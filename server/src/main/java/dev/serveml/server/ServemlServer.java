@@ -26,6 +26,7 @@ import dev.serveml.config.ServemlConfig;
 import dev.serveml.deployments.Deployments;
 import dev.serveml.store.PostgresDeploymentStore;
 import dev.serveml.http.HttpApi;
+import dev.serveml.http.OpenAiBatchLines;
 import dev.serveml.hub.HubClient;
 import dev.serveml.imports.Imports;
 import dev.serveml.store.PostgresImportStore;
@@ -243,7 +244,8 @@ public final class ServemlServer implements AutoCloseable {
             // Batch jobs: their own platform threads (they read and write files and wait on model calls),
             // closed before the database (pushed after it) and after the HTTP servers (pushed before them).
             PostgresJobStore jobStore = new PostgresJobStore(database.dataSource(), json);
-            JobRunner jobRunner = push(closeables, new JobRunner(jobStore, artifacts, predictor, config.jobs(),
+            JobRunner jobRunner = push(closeables, new JobRunner(jobStore, artifacts, predictor,
+                    new OpenAiBatchLines(predictor, json), config.jobs(),
                     config.runtime().inferenceThreads(), json, config.storage().dataDir().resolve("jobs-staging"),
                     meters, InstantSource.system()));
             Jobs jobs = new Jobs(jobStore, artifacts, registry, deployments, json, config.jobs().retention(),

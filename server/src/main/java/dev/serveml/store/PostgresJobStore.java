@@ -54,10 +54,31 @@ public final class PostgresJobStore implements JobStore {
         T run(Connection c) throws SQLException;
     }
 
+    /**
+     * One transaction. Its commit does not wait for the WAL to reach the disk: a commit that a crash
+     * of PostgreSQL itself takes back (the last fraction of a second) takes back the chunk's state and
+     * the job's counters together, as if that chunk had not been scored, and it is scored again into
+     * new files; no row is lost or counted twice. A killed ServeML loses nothing either way. Waiting
+     * for the disk on each of a job's thousands of chunks would cost more than scoring them. What a
+     * caller was answered for (a job or file accepted, cancelled, deleted) waits: {@link #durably}.
+     */
     private <T> T transaction(String what, Work<T> work) {
+        return transaction(what, false, work);
+    }
+
+    private <T> T durably(String what, Work<T> work) {
+        return transaction(what, true, work);
+    }
+
+    private <T> T transaction(String what, boolean durable, Work<T> work) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
+                if (!durable) {
+                    try (java.sql.Statement s = c.createStatement()) {
+                        s.execute("set local synchronous_commit = off");
+                    }
+                }
                 T result = work.run(c);
                 c.commit();
                 return result;
@@ -72,10 +93,10 @@ public final class PostgresJobStore implements JobStore {
 
     @Override
     public void insert(Job job) {
-        transaction("insert job", c -> {
+        durably("insert job", c -> {
             try (PreparedStatement s = c.prepareStatement("insert into jobs (id, owner_id, caller, spec, binding, "
-                    + "input_key, input_file_id, status, priority, created_at, updated_at) "
-                    + "values (?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?)")) {
+                    + "input_key, input_file_id, status, priority, created_at, updated_at, kind) "
+                    + "values (?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?)")) {
                 s.setString(1, job.id());
                 s.setLong(2, job.ownerId());
                 s.setString(3, text(job.caller()));
@@ -87,6 +108,7 @@ public final class PostgresJobStore implements JobStore {
                 s.setInt(9, job.spec().priority());
                 s.setTimestamp(10, Timestamp.from(job.createdAt()));
                 s.setTimestamp(11, Timestamp.from(job.createdAt()));
+                s.setString(12, job.spec().lines() == null ? "rows" : "lines");
                 s.executeUpdate();
             }
             return null;
@@ -130,6 +152,29 @@ public final class PostgresJobStore implements JobStore {
                 }
             }
             return new Page(jobs, total);
+        });
+    }
+
+    @Override
+    public List<Job> listLines(long ownerId, Optional<String> after, int limit) {
+        return transaction("list batches", c -> {
+            List<Job> jobs = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("select " + JOB_COLUMNS + " from jobs where owner_id = ? "
+                    + "and kind = 'lines' and (?::text is null or not exists (select 1 from jobs a where a.id = ? "
+                    + "and a.owner_id = jobs.owner_id) or (created_at, id) < (select a.created_at, a.id from jobs a "
+                    + "where a.id = ?)) order by created_at desc, id desc limit ?")) {
+                s.setLong(1, ownerId);
+                s.setString(2, after.orElse(null));
+                s.setString(3, after.orElse(null));
+                s.setString(4, after.orElse(null));
+                s.setInt(5, limit);
+                try (ResultSet rs = s.executeQuery()) {
+                    while (rs.next()) {
+                        jobs.add(job(rs));
+                    }
+                }
+            }
+            return jobs;
         });
     }
 
@@ -398,7 +443,7 @@ public final class PostgresJobStore implements JobStore {
 
     @Override
     public Optional<Job> cancel(String jobId, Duration retention) {
-        return transaction("cancel a job", c -> {
+        return durably("cancel a job", c -> {
             lockJob(c, jobId);
             try (PreparedStatement s = c.prepareStatement("update jobs set status = 'cancelling', "
                     + "revision = revision + 1, updated_at = now() where id = ? and status in ('queued', 'running')")) {
@@ -447,7 +492,7 @@ public final class PostgresJobStore implements JobStore {
 
     @Override
     public boolean delete(String jobId) {
-        return transaction("delete a job", c -> {
+        return durably("delete a job", c -> {
             try (PreparedStatement s = c.prepareStatement("delete from jobs where id = ?")) {
                 s.setString(1, jobId);
                 return s.executeUpdate() == 1;
@@ -509,8 +554,29 @@ public final class PostgresJobStore implements JobStore {
     }
 
     @Override
+    public Optional<String> callerRevoked(Job job) {
+        return transaction("check a job's submitter", c -> {
+            try (PreparedStatement s = c.prepareStatement("select u.deleted_at is not null, "
+                    + "k.id is not null and (k.revoked_at is not null or k.expires_at < now()) "
+                    + "from users u left join api_keys k on k.id = ? and k.user_id = u.id where u.id = ?")) {
+                s.setLong(1, job.caller().apiKeyId());
+                s.setLong(2, job.ownerId());
+                try (ResultSet rs = s.executeQuery()) {
+                    if (!rs.next() || rs.getBoolean(1)) {
+                        return Optional.of("the account that submitted the job was deleted");
+                    }
+                    if (job.caller().apiKeyId() > 0 && rs.getBoolean(2)) {
+                        return Optional.of("the API key the job was submitted with was revoked or has expired");
+                    }
+                    return Optional.empty();
+                }
+            }
+        });
+    }
+
+    @Override
     public void insertFile(JobFile f) {
-        transaction("insert a file", c -> {
+        durably("insert a file", c -> {
             try (PreparedStatement s = c.prepareStatement("insert into job_files (id, owner_id, filename, purpose, bytes, "
                     + "sha256, artifact_key, created_at, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 s.setString(1, f.id());
@@ -562,7 +628,7 @@ public final class PostgresJobStore implements JobStore {
 
     @Override
     public boolean deleteFile(String id) {
-        return transaction("delete a file", c -> {
+        return durably("delete a file", c -> {
             try (PreparedStatement s = c.prepareStatement("delete from job_files where id = ?")) {
                 s.setString(1, id);
                 return s.executeUpdate() == 1;
@@ -644,6 +710,13 @@ public final class PostgresJobStore implements JobStore {
     private String specText(JobSpec spec) {
         ObjectNode o = json.createObjectNode();
         switch (spec.target()) {
+            case null -> {
+                ObjectNode lines = o.putObject("lines");
+                lines.put("endpoint", spec.lines().endpoint());
+                lines.put("completion_window", spec.lines().completionWindow());
+                ObjectNode metadata = lines.putObject("metadata");
+                spec.lines().metadata().forEach(metadata::put);
+            }
             case Target.Model m -> {
                 o.put("model", m.name());
                 m.version().ifPresent(v -> o.put("version", v));
@@ -662,7 +735,14 @@ public final class PostgresJobStore implements JobStore {
     }
 
     private static JobSpec spec(JsonNode o) {
-        Target target = o.has("deployment") ? new Target.Deployment(o.get("deployment").textValue())
+        JobSpec.Lines lines = null;
+        if (o.has("lines")) {
+            JsonNode l = o.get("lines");
+            Map<String, String> metadata = new java.util.LinkedHashMap<>();
+            l.get("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().textValue()));
+            lines = new JobSpec.Lines(l.get("endpoint").textValue(), l.get("completion_window").textValue(), metadata);
+        }
+        Target target = lines != null ? null : o.has("deployment") ? new Target.Deployment(o.get("deployment").textValue())
                 : new Target.Model(o.get("model").textValue(),
                 o.has("version") ? Optional.of(o.get("version").intValue()) : Optional.empty());
         List<String> features = new ArrayList<>();
@@ -673,6 +753,6 @@ public final class PostgresJobStore implements JobStore {
         o.get("passthrough").forEach(f -> passthrough.add(f.textValue()));
         return new JobSpec(target, InputFormat.valueOf(o.get("input").textValue()),
                 OutputFormat.valueOf(o.get("output").textValue()), features, passthrough,
-                o.get("rows_per_call").intValue(), o.get("priority").intValue());
+                o.get("rows_per_call").intValue(), o.get("priority").intValue(), lines);
     }
 }

@@ -113,8 +113,13 @@ class AccessMatrixIT {
                 id = ownersJob(model);
             } else if (e.path().startsWith("/api/v1/files/:id")) {
                 id = ownersFile();
+            } else if (e.path().startsWith("/v1/batches/:id")) {
+                id = ownersBatch(model);
+            } else if (e.path().startsWith("/v1/files/:id")) {
+                id = ownersBatchFile(model);
             }
-            boolean ownedById = e.path().startsWith("/api/v1/jobs/:id") || e.path().startsWith("/api/v1/files/:id");
+            boolean ownedById = e.path().startsWith("/api/v1/jobs/:id") || e.path().startsWith("/api/v1/files/:id")
+                    || e.path().startsWith("/v1/batches/:id") || e.path().startsWith("/v1/files/:id");
             String path = e.path().replace(":name", target).replace(":version", "1").replace(":id", id);
             boolean modelRoute = e.path().contains(":name");
             Access a = e.access();
@@ -207,6 +212,35 @@ class AccessMatrixIT {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(TestServer.multipart(boundary, "file", "rows.csv",
                         "a,b,c,d\n1,2,3,4\n".getBytes(StandardCharsets.UTF_8)))).build());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        return json(r).get("id").asText();
+    }
+
+    /** A file of request lines of the owner's (OpenAI's purpose batch), for the routes of one /v1 file. */
+    private static String ownersBatchFile(String model) {
+        String boundary = "b" + UUID.randomUUID();
+        byte[] purpose = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n")
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] file = TestServer.multipart(boundary, "file", "requests.jsonl", ("{\"custom_id\": \"1\", \"method\": "
+                + "\"POST\", \"url\": \"/api/v1/models/" + model + "/predict\", \"body\": {\"features\": "
+                + "[5.1, 3.5, 1.4, 0.2]}}\n").getBytes(StandardCharsets.UTF_8));
+        byte[] body = java.util.Arrays.copyOf(purpose, purpose.length + file.length);
+        System.arraycopy(file, 0, body, purpose.length, file.length);
+        HttpResponse<String> r = server.sendRaw(HttpRequest.newBuilder(server.uri("/v1/files"))
+                .header("Authorization", "Bearer " + owner)
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return json(r).get("id").asText();
+    }
+
+    /** An OpenAI batch of the owner's over {@code model}, for the routes of one batch. */
+    private static String ownersBatch(String model) {
+        HttpResponse<String> r = server.sendRaw(HttpRequest.newBuilder(server.uri("/v1/batches"))
+                .header("Authorization", "Bearer " + owner).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"input_file_id\": \"" + ownersBatchFile(model)
+                        + "\", \"endpoint\": \"/api/v1/models/" + model + "/predict\", \"completion_window\": "
+                        + "\"24h\"}")).build());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         return json(r).get("id").asText();
     }
 

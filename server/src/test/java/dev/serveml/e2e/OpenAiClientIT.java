@@ -54,7 +54,8 @@ class OpenAiClientIT {
         key = server.createKey(token, "openai-client", "[\"predict\"]");
     }
 
-    private static Path openAiModule() {
+    /** The npm openai client in build/node, or the test is skipped where node or the client is missing. */
+    static Path openAiModule() {
         Path root = Path.of(System.getenv().getOrDefault("SERVEML_ROOT", "..")).toAbsolutePath().normalize();
         Path module = root.resolve("build/node/node_modules/openai");
         boolean node;

@@ -299,6 +299,19 @@ final class TestServer implements AutoCloseable {
         }
     }
 
+    /** The artifact store's keys: each file's path under the artifacts directory, with {@code /}. */
+    List<String> artifactKeys() {
+        Path root = dataDir.resolve("artifacts");
+        if (!Files.exists(root)) {
+            return List.of();
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            return walk.filter(Files::isRegularFile).map(p -> root.relativize(p).toString().replace('\\', '/')).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Temporary upload files still in the data directory. */
     List<Path> leftoverUploads() {
         Path dir = dataDir.resolve("tmp/uploads");

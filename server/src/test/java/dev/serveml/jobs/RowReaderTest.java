@@ -23,14 +23,14 @@ class RowReaderTest {
             for (Optional<InputRow> row = reader.next(); row.isPresent(); row = reader.next()) {
                 rows.add(switch (row.get()) {
                     case InputRow.Values v -> v.line() + " " + v.fields();
-                    case InputRow.Bad b -> v(b);
+                    case InputRow.Bad b -> shown(b);
                 });
             }
             return rows;
         }
     }
 
-    private static String v(InputRow.Bad b) {
+    private static String shown(InputRow.Bad b) {
         return b.line() + " BAD " + b.detail();
     }
 
@@ -93,6 +93,13 @@ class RowReaderTest {
         assertThat(broken.get(1)).startsWith("2 BAD the file is not valid JSON here").endsWith("the rows after it were not read");
         assertThat(read(InputFormat.JSON, "{\"id\": 1}", 1000)).singleElement().asString()
                 .startsWith("1 BAD the file must be one JSON array");
+    }
+
+    @Test
+    void a_json_array_element_past_the_bound_fails_alone_and_the_next_is_read() throws IOException {
+        String big = "{\"id\": 2, \"rows\": [" + "[1, 2, 3], ".repeat(20_000) + "[4]], \"deep\": {\"x\": \"y\"}}";
+        assertThat(read(InputFormat.JSON, "[{\"id\": 1},\n" + big + ",\n{\"id\": 3}]", 1000))
+                .containsExactly("1 {id=1}", "2 BAD the row is longer than 1000 bytes", "3 {id=3}");
     }
 
     @Test
