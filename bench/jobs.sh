@@ -10,7 +10,7 @@
 # response cache off so that every online request runs the model.
 # One server; a warm-up first (a WARMUP_ROWS job under WARMUP_SECONDS of wrk: the JIT of both paths),
 # then ROUNDS rounds of: online alone, job alone, job under online load. Loopback only; about
-# 25 + ROUNDS * (SECONDS_PER_ROUND + 2 x the job + 5) seconds (3-4 minutes with the defaults).
+# 25 + ROUNDS * (SECONDS_PER_ROUND + 3.5 x the lone job + 10) seconds (4-8 minutes with the defaults).
 # Knobs: ROUNDS (3), SECONDS_PER_ROUND (10), CONNECTIONS (16), WARMUP_SECONDS (20), ROWS (1000000),
 # WARMUP_ROWS (200000, the warm-up job's), ROWS_PER_CALL (unset: the server's default), JOB_TIMEOUT
 # (180 s per job), CACHE (off),
