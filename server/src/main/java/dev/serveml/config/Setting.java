@@ -44,7 +44,8 @@ public enum Setting {
     SERVEML_MAX_UPLOAD_SIZE(size("1GB"), "largest model upload (413 above)"),
     SERVEML_STORAGE_QUOTA_PER_USER(size("10GB"),
             "artifacts one user's models may hold: every version, deleted ones too, each distinct file once (413 "
-                    + "`storage-quota-exceeded` above; administrators are exempt)"),
+                    + "`storage-quota-exceeded` above; administrators are exempt); a user's batch job files (uploaded "
+                    + "files, inputs sent with jobs) have a budget of the same size of their own"),
     SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER(integer("2", 1, 1024),
             "uploads one user may have being received or validated at once (429 `too-many-uploads` with "
                     + "`Retry-After` above)"),

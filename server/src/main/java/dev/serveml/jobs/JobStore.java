@@ -29,7 +29,14 @@ public interface JobStore {
     record Page(List<Job> jobs, long total) {
     }
 
-    void insert(Job job);
+    /** @param inputBytes the size of an input sent with the job (0 for an uploaded file's, counted with it) */
+    void insert(Job job, long inputBytes);
+
+    /**
+     * What one owner's jobs hold on disk: their uploaded files and the inputs sent with jobs not yet
+     * removed by retention (or deletion).
+     */
+    long storedBytes(long ownerId);
 
     Optional<Job> find(String id);
 

@@ -53,10 +53,16 @@ public final class Jobs {
     private final Duration retention;
     private final InstantSource clock;
     private final Runnable wake;
+    private final long quotaBytesPerUser;
 
-    /** @param wake tells the workers that there is work (a job was accepted) */
+    /**
+     * @param quotaBytesPerUser what one non-admin tenant's job files (uploaded files and inputs sent
+     *                          with jobs) may hold on disk at once, apart from their models' quota
+     * @param wake              tells the workers that there is work (a job was accepted)
+     */
     public Jobs(JobStore store, ArtifactStore artifacts, ModelRegistry registry, Deployments deployments,
-                ObjectMapper json, Duration retention, InstantSource clock, Runnable wake) {
+                ObjectMapper json, Duration retention, long quotaBytesPerUser, InstantSource clock, Runnable wake) {
+        this.quotaBytesPerUser = quotaBytesPerUser;
         this.store = store;
         this.artifacts = artifacts;
         this.registry = registry;
@@ -73,6 +79,7 @@ public final class Jobs {
             if (staged.size() == 0) {
                 throw new ProblemException(ProblemType.INVALID_JOB, "the file is empty");
             }
+            requireRoom(caller, staged.size());
             String id = "file-" + UUID.randomUUID();
             String key = "files/" + id + staged.extension();
             artifacts.put(key, staged.file());
@@ -88,6 +95,23 @@ public final class Jobs {
             return file;
         } finally {
             deleteQuietly(staged.file());
+        }
+    }
+
+    /**
+     * Refuses a file that would take a tenant's job files past their quota (administrators have none).
+     * Two uploads at once may both pass: a tenant has at most SERVEML_MAX_CONCURRENT_UPLOADS_PER_USER.
+     */
+    private void requireRoom(Principal caller, long bytes) {
+        if (caller.admin()) {
+            return;
+        }
+        long held = store.storedBytes(caller.userId());
+        if (held + bytes > quotaBytesPerUser) {
+            throw new ProblemException(ProblemType.STORAGE_QUOTA_EXCEEDED, "your jobs' files hold " + held
+                    + " bytes; this one of " + bytes + " would pass the " + quotaBytesPerUser + "-byte quota "
+                    + "(SERVEML_STORAGE_QUOTA_PER_USER, counted apart from your models); delete finished jobs or "
+                    + "uploaded files, or wait for their retention to remove them");
         }
     }
 
@@ -143,6 +167,9 @@ public final class Jobs {
             if (size == 0) {
                 throw new ProblemException(ProblemType.INVALID_JOB, "the file is empty");
             }
+            if (file.isEmpty()) {
+                requireRoom(caller, size);
+            }
             InputFormat format = request.input().or(() -> formatOf(fileName)).orElseThrow(() -> new ProblemException(
                     ProblemType.INVALID_JOB, "say the file's format: \"input_format\" is csv, jsonl or json (the file "
                     + "name '" + fileName + "' does not end in .csv, .jsonl, .ndjson or .json)"));
@@ -163,7 +190,7 @@ public final class Jobs {
                     file.map(JobFile::id).orElse(null), JobStatus.QUEUED, null, 0, 0, null, null, 1, clock.instant(),
                     null, null, null, clock.instant());
             try {
-                store.insert(job);
+                store.insert(job, file.isPresent() ? 0 : size);
             } catch (RuntimeException e) {
                 if (file.isEmpty()) {
                     artifacts.deleteAll(Job.prefix(id));
@@ -249,7 +276,7 @@ public final class Jobs {
         Instant now = clock.instant();
         Job job = new Job(id, caller.userId(), caller.withIp("job"), spec, new Binding(List.of(), List.of(), List.of()),
                 file.artifactKey(), file.id(), JobStatus.QUEUED, null, 0, 0, null, null, 1, now, null, null, null, now);
-        store.insert(job);
+        store.insert(job, 0);
         wake.run();
         return job;
     }

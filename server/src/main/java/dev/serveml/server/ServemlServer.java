@@ -249,6 +249,7 @@ public final class ServemlServer implements AutoCloseable {
                     config.runtime().inferenceThreads(), json, config.storage().dataDir().resolve("jobs-staging"),
                     meters, InstantSource.system()));
             Jobs jobs = new Jobs(jobStore, artifacts, registry, deployments, json, config.jobs().retention(),
+                    config.storage().quotaBytesPerUser(),
                     InstantSource.system(), jobRunner::wake);
             HttpApi api = new HttpApi(vertx, config.http(), config.storage(), config.auth(), json, meters, registry,
                     host, predictor, deployments, imports, database, identity, limits, audit, usage, stats, jobs);

@@ -92,11 +92,11 @@ public final class PostgresJobStore implements JobStore {
     }
 
     @Override
-    public void insert(Job job) {
+    public void insert(Job job, long inputBytes) {
         durably("insert job", c -> {
             try (PreparedStatement s = c.prepareStatement("insert into jobs (id, owner_id, caller, spec, binding, "
-                    + "input_key, input_file_id, status, priority, created_at, updated_at, kind) "
-                    + "values (?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + "input_key, input_file_id, status, priority, created_at, updated_at, kind, input_bytes) "
+                    + "values (?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 s.setString(1, job.id());
                 s.setLong(2, job.ownerId());
                 s.setString(3, text(job.caller()));
@@ -109,9 +109,25 @@ public final class PostgresJobStore implements JobStore {
                 s.setTimestamp(10, Timestamp.from(job.createdAt()));
                 s.setTimestamp(11, Timestamp.from(job.createdAt()));
                 s.setString(12, job.spec().lines() == null ? "rows" : "lines");
+                s.setLong(13, inputBytes);
                 s.executeUpdate();
             }
             return null;
+        });
+    }
+
+    @Override
+    public long storedBytes(long ownerId) {
+        return transaction("sum a tenant's job files", c -> {
+            try (PreparedStatement s = c.prepareStatement("select coalesce((select sum(bytes) from job_files "
+                    + "where owner_id = ?), 0) + coalesce((select sum(input_bytes) from jobs where owner_id = ?), 0)")) {
+                s.setLong(1, ownerId);
+                s.setLong(2, ownerId);
+                try (ResultSet rs = s.executeQuery()) {
+                    rs.next();
+                    return rs.getLong(1);
+                }
+            }
         });
     }
 

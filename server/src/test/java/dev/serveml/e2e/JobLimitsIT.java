@@ -6,6 +6,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,6 +55,33 @@ class JobLimitsIT {
                 TestServer.multipart(boundary, "file", "big.csv", big)), 413, "payload-too-large", "SERVEML_MAX_UPLOAD_SIZE");
         assertThat(server.leftoverUploads()).isEmpty();
         assertThat(server.artifactKeys()).noneMatch(n -> n.startsWith("jobs/") || n.startsWith("files/"));
+    }
+
+    @Test
+    void aTenantsJobFilesAreHeldToTheStorageQuota(@TempDir Path quotaDir) {
+        // A server of its own: here files must outlive the 2 s retention of this class's server.
+        try (TestServer quota = TestServer.start(quotaDir, Map.of("SERVEML_STORAGE_QUOTA_PER_USER", "100KB"))) {
+            assertThat(quota.upload("quota-iris", "iris_rf.onnx", fixture("iris_rf.onnx")).statusCode()).isEqualTo(201);
+            quota.useCredential(quota.newUser("limits-tenant"));
+            byte[] file = csv(2_400); // ~49 KB: two fit in the 100 KB quota, a third does not
+            assertThat(file.length).isBetween(40_000, 50_000);
+            String boundary = "----q";
+            HttpResponse<String> first = quota.post("/api/v1/files", "multipart/form-data; boundary=" + boundary,
+                    TestServer.multipart(boundary, "file", "a.csv", file));
+            assertThat(first.statusCode()).as(first.body()).isEqualTo(201);
+            assertThat(quota.post("/api/v1/files", "multipart/form-data; boundary=" + boundary,
+                    TestServer.multipart(boundary, "file", "b.csv", file)).statusCode()).isEqualTo(201);
+            assertProblem(quota.post("/api/v1/files", "multipart/form-data; boundary=" + boundary,
+                    TestServer.multipart(boundary, "file", "c.csv", file)), 413, "storage-quota-exceeded",
+                    "SERVEML_STORAGE_QUOTA_PER_USER");
+            // An input sent with a job counts as well, and is refused before the job is accepted.
+            assertProblem(new JobClient(quota).submit("d.csv", file, "{\"model\": \"quota-iris\"}"), 413,
+                    "storage-quota-exceeded", "quota");
+            assertThat(quota.delete("/api/v1/files/" + json(first).get("id").asText()).statusCode()).isEqualTo(204);
+            assertThat(quota.post("/api/v1/files", "multipart/form-data; boundary=" + boundary,
+                    TestServer.multipart(boundary, "file", "c.csv", file)).statusCode()).isEqualTo(201);
+            assertThat(quota.leftoverUploads()).isEmpty();
+        }
     }
 
     @Test
