@@ -54,18 +54,7 @@ final class ImportsHandler {
         }
 
         private static Map<String, Object> problem(ImportProblem p) {
-            if (p == null) {
-                return null;
-            }
-            String type = java.util.Arrays.stream(ProblemType.values()).filter(t -> t.code().equals(p.code()))
-                    .findFirst().map(ProblemType::typeUri).orElse(ProblemType.INTERNAL.typeUri());
-            Map<String, Object> m = new java.util.LinkedHashMap<>();
-            m.put("type", type);
-            m.put("title", p.title());
-            m.put("status", p.status());
-            m.put("detail", p.detail());
-            m.put("code", p.code());
-            return m;
+            return p == null ? null : Problems.stored(p.code(), p.status(), p.title(), p.detail());
         }
     }
 

@@ -29,7 +29,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -80,16 +79,7 @@ final class JobsHandler {
         }
 
         static Map<String, Object> problem(JobProblem p) {
-            if (p == null) {
-                return null;
-            }
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("type", p.typeUri());
-            m.put("title", p.title());
-            m.put("status", p.status());
-            m.put("detail", p.detail());
-            m.put("code", p.code());
-            return m;
+            return p == null ? null : Problems.stored(p.code(), p.status(), p.title(), p.detail());
         }
     }
 

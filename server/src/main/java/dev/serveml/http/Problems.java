@@ -199,4 +199,22 @@ final class Problems {
             MDC.remove("requestId");
         }
     }
+
+    /**
+     * A problem kept from earlier (a stored import's or job's), as the API shows it inside another
+     * document: type (from the code; {@code internal-error}'s for a code no longer known), title,
+     * status, detail, code. Null for none.
+     */
+    static java.util.Map<String, Object> stored(String code, int status, String title, String detail) {
+        if (code == null) {
+            return null;
+        }
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("type", ProblemType.byCode(code).orElse(ProblemType.INTERNAL).typeUri());
+        m.put("title", title);
+        m.put("status", status);
+        m.put("detail", detail);
+        m.put("code", code);
+        return m;
+    }
 }

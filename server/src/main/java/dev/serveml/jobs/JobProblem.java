@@ -3,8 +3,6 @@ package dev.serveml.jobs;
 import dev.serveml.problem.ProblemException;
 import dev.serveml.problem.ProblemType;
 
-import java.util.Arrays;
-
 /**
  * Why a job failed, or why one of its rows did: a problem's code, status, title and detail (a
  * detail never holds a path, a class name or a token; it is what the client would have been told).
@@ -20,7 +18,6 @@ public record JobProblem(String code, int status, String title, String detail) {
 
     /** The problem type's URI, from its code ({@code internal-error}'s for a code no longer known). */
     public String typeUri() {
-        return Arrays.stream(ProblemType.values()).filter(t -> t.code().equals(code)).findFirst()
-                .orElse(ProblemType.INTERNAL).typeUri();
+        return ProblemType.byCode(code).orElse(ProblemType.INTERNAL).typeUri();
     }
 }

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -25,11 +24,6 @@ final class JsonArrayRowReader implements RowReader {
     JsonArrayRowReader(InputStream in, ObjectMapper json, int maxRowChars) throws IOException {
         this.parser = json.getFactory().createParser(in);
         this.maxRowChars = maxRowChars;
-    }
-
-    @Override
-    public List<String> header() {
-        return List.of();
     }
 
     @Override

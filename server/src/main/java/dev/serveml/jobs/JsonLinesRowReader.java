@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.Reader;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -27,11 +26,6 @@ final class JsonLinesRowReader implements RowReader {
         this.in = in;
         this.json = json;
         this.maxRowChars = maxRowChars;
-    }
-
-    @Override
-    public List<String> header() {
-        return List.of();
     }
 
     @Override

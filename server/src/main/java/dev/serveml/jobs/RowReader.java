@@ -19,7 +19,9 @@ import java.util.Optional;
 public interface RowReader extends Closeable {
 
     /** The columns a CSV file's header names (empty for an empty file); empty for the JSON formats. */
-    List<String> header();
+    default List<String> header() {
+        return List.of();
+    }
 
     /** Why the header could not be read (a CSV header badly quoted or too long), or empty. */
     default Optional<String> headerProblem() {

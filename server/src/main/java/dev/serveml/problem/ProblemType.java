@@ -117,6 +117,11 @@ public enum ProblemType {
         return retryable;
     }
 
+    /** The type of a code kept from an earlier answer (a stored import's or job's problem), if it still exists. */
+    public static java.util.Optional<ProblemType> byCode(String code) {
+        return java.util.Arrays.stream(values()).filter(t -> t.code.equals(code)).findFirst();
+    }
+
     /** The {@code type} URI of RFC 9457: stable, one per slug. */
     public String typeUri() {
         return TYPE_BASE + code;

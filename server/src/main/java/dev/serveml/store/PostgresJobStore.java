@@ -131,15 +131,20 @@ public final class PostgresJobStore implements JobStore {
         });
     }
 
+    /** The job by its id, read in the transaction at hand. */
+    private Optional<Job> select(Connection c, String id) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("select " + JOB_COLUMNS + " from jobs where id = ?")) {
+            s.setString(1, id);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() ? Optional.of(job(rs)) : Optional.empty();
+            }
+        }
+    }
+
     @Override
     public Optional<Job> find(String id) {
         return transaction("find job", c -> {
-            try (PreparedStatement s = c.prepareStatement("select " + JOB_COLUMNS + " from jobs where id = ?")) {
-                s.setString(1, id);
-                try (ResultSet rs = s.executeQuery()) {
-                    return rs.next() ? Optional.of(job(rs)) : Optional.empty();
-                }
-            }
+            return select(c, id);
         });
     }
 
@@ -332,13 +337,7 @@ public final class PostgresJobStore implements JobStore {
                     attempts = rs.getInt(6);
                 }
             }
-            try (PreparedStatement s = c.prepareStatement("select " + JOB_COLUMNS + " from jobs where id = ?")) {
-                s.setString(1, jobId);
-                try (ResultSet rs = s.executeQuery()) {
-                    rs.next();
-                    return Optional.of(new Claimed(job(rs), chunk, lease, attempts));
-                }
-            }
+            return Optional.of(new Claimed(select(c, jobId).orElseThrow(), chunk, lease, attempts));
         });
     }
 
@@ -467,12 +466,7 @@ public final class PostgresJobStore implements JobStore {
                 s.executeUpdate();
             }
             settle(c, jobId, retention);
-            try (PreparedStatement s = c.prepareStatement("select " + JOB_COLUMNS + " from jobs where id = ?")) {
-                s.setString(1, jobId);
-                try (ResultSet rs = s.executeQuery()) {
-                    return rs.next() ? Optional.of(job(rs)) : Optional.empty();
-                }
-            }
+            return select(c, jobId);
         });
     }
 
