@@ -382,57 +382,77 @@ final class JobsHandler {
     private void events(RoutingContext ctx) {
         Principal caller = HttpApi.principal(ctx);
         String id = ctx.pathParam("id");
-        responses.blocking(ctx, () -> jobs.require(caller, id), first -> {
-            HttpServerResponse response = ctx.response();
+        responses.blocking(ctx, () -> jobs.require(caller, id), first -> new JobEvents(ctx, caller, id).start(first));
+    }
+
+    /** One subscriber's stream of a job's changes; used on its request's event loop only. */
+    private final class JobEvents {
+        private final RoutingContext ctx;
+        private final HttpServerResponse response;
+        private final Principal caller;
+        private final String id;
+        private long sent = -1;
+        private long lastWrite = System.nanoTime();
+        private boolean reading;
+        private long timer;
+
+        JobEvents(RoutingContext ctx, Principal caller, String id) {
+            this.ctx = ctx;
+            this.response = ctx.response();
+            this.caller = caller;
+            this.id = id;
+        }
+
+        void start(Job first) {
             response.setStatusCode(200).setChunked(true).putHeader("Content-Type", "text/event-stream")
                     .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");
-            long[] sent = {-1};
-            long[] lastWrite = {System.nanoTime()};
-            boolean[] reading = {false};
-            Runnable[] send = new Runnable[1];
-            long timer = ctx.vertx().setPeriodic(EVENT_POLL_MILLIS, t -> send[0].run());
-            Runnable stop = () -> {
-                ctx.vertx().cancelTimer(timer);
-                if (!response.ended() && !response.closed()) {
-                    response.end();
-                }
-            };
+            timer = ctx.vertx().setPeriodic(EVENT_POLL_MILLIS, t -> poll());
             response.closeHandler(v -> ctx.vertx().cancelTimer(timer));
-            ctx.request().connection().shutdownHandler(v -> stop.run());
-            java.util.function.Consumer<Job> write = job -> {
-                if (response.closed() || response.ended()) {
-                    return;
+            ctx.request().connection().shutdownHandler(v -> stop());
+            write(first);
+        }
+
+        /** Reads the job again, unless a read is still under way. */
+        private void poll() {
+            if (reading) {
+                return;
+            }
+            reading = true;
+            ctx.vertx().executeBlocking(() -> jobs.require(caller, id), false).onComplete(ar -> {
+                reading = false;
+                if (ar.succeeded()) {
+                    write(ar.result());
+                } else {
+                    stop(); // deleted, or the database is gone: the client reconnects
                 }
-                if (job.revision() != sent[0]) {
-                    sent[0] = job.revision();
-                    lastWrite[0] = System.nanoTime();
-                    Buffer data = responses.write(g -> responses.mapper().writeValue(g, JobView.of(job, Instant.now())));
-                    response.write("id: " + job.revision() + "\nevent: job\ndata: " + data + "\n\n");
-                } else if (System.nanoTime() - lastWrite[0] > KEEPALIVE_NANOS) {
-                    // A queued job may not change for minutes: a comment keeps the connection from idling out.
-                    lastWrite[0] = System.nanoTime();
-                    response.write(": waiting\n\n");
-                }
-                if (job.status().finished()) {
-                    stop.run();
-                }
-            };
-            send[0] = () -> {
-                if (reading[0]) {
-                    return;
-                }
-                reading[0] = true;
-                ctx.vertx().executeBlocking(() -> jobs.require(caller, id), false).onComplete(ar -> {
-                    reading[0] = false;
-                    if (ar.succeeded()) {
-                        write.accept(ar.result());
-                    } else {
-                        stop.run(); // deleted, or the database is gone: the client reconnects
-                    }
-                });
-            };
-            write.accept(first);
-        });
+            });
+        }
+
+        private void write(Job job) {
+            if (response.closed() || response.ended()) {
+                return;
+            }
+            if (job.revision() != sent) {
+                sent = job.revision();
+                lastWrite = System.nanoTime();
+                Buffer data = responses.write(g -> responses.mapper().writeValue(g, JobView.of(job, Instant.now())));
+                response.write("id: " + job.revision() + "\nevent: job\ndata: " + data + "\n\n");
+            } else if (System.nanoTime() - lastWrite > KEEPALIVE_NANOS) {
+                // A queued job may not change for minutes: a comment keeps the connection from idling out.
+                lastWrite = System.nanoTime();
+                response.write(": waiting\n\n");
+            }
+            if (job.status().finished()) {
+                stop();
+            }
+        }
+
+        private void stop() {
+            ctx.vertx().cancelTimer(timer);
+            if (!response.ended() && !response.closed()) {
+                response.end();
+            }
+        }
     }
 
     /** The result or errors: the parts committed so far, in input order, streamed from their files. */
