@@ -176,7 +176,7 @@ final class JobsHandler {
         uploads.receive(ctx.request())
                 .compose(staged -> {
                     try {
-                        String text = ctx.request().formAttributes().get("spec");
+                        String text = UploadReceiver.formField(ctx.request(), "spec");
                         if (text == null) {
                             throw new ProblemException(ProblemType.INVALID_JOB, "send the job's spec as a form field "
                                     + "named 'spec' beside the file: -F 'spec={\"model\": \"iris\"}'");

@@ -97,7 +97,7 @@ final class OpenAiBatchHandler {
         UploadReceiver.Slot slot = uploads.admit(caller.userId());
         uploads.receive(ctx.request())
                 .compose(staged -> {
-                    String purpose = ctx.request().formAttributes().get("purpose");
+                    String purpose = UploadReceiver.formField(ctx.request(), "purpose");
                     if (!Jobs.PURPOSE_BATCH.equals(purpose)) {
                         deleteQuietly(staged.file());
                         return Future.failedFuture(ProblemException.field(ProblemType.INVALID_REQUEST, "/purpose",

@@ -110,6 +110,18 @@ final class UploadReceiver {
         return maxBytes;
     }
 
+    /**
+     * A text field of a multipart request that has ended, or null. Netty's decoder keeps the CR of
+     * the CRLF before the next boundary when a network read ends between the two (netty/netty#12729,
+     * open): {@code batch} arrives as {@code batch\r}, depending only on how the body was split. A
+     * field here is a word, JSON or a requirements file, where a trailing CR is never meaningful, so
+     * it is taken off.
+     */
+    static String formField(HttpServerRequest request, String name) {
+        String value = request.formAttributes().get(name);
+        return value != null && value.endsWith("\r") ? value.substring(0, value.length() - 1) : value;
+    }
+
     /** Receives the request body; the future fails with a {@link ProblemException} on bad input. */
     Future<StagedUpload> receive(HttpServerRequest request) {
         String contentType = request.getHeader("Content-Type");
@@ -259,7 +271,7 @@ final class UploadReceiver {
                     return;
                 }
                 byte[] first = java.util.Arrays.copyOf(head, headLength);
-                String attribute = request.formAttributes().get(REQUIREMENTS_PART);
+                String attribute = formField(request, REQUIREMENTS_PART);
                 java.util.Optional<String> reqs = requirements != null
                         ? java.util.Optional.of(requirements.toString(java.nio.charset.StandardCharsets.UTF_8))
                         : java.util.Optional.ofNullable(attribute);
