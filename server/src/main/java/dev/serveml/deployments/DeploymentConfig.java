@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.serveml.inference.CacheRule;
 import dev.serveml.inference.Serving;
 import dev.serveml.inference.WarmUp;
+import dev.serveml.monitor.LoggingRule;
 import dev.serveml.runtime.Resources;
 
 import java.time.Duration;
@@ -28,18 +29,21 @@ import java.util.Optional;
  * @param minInstances  1 or more keeps the versions loaded (pinned) whatever the memory budget says
  * @param cache         whether and how long answers are cached; what it leaves empty, the model decides
  * @param warmUp        a predict body each version must answer before it counts as loaded
+ * @param logging       what the prediction log keeps of its predictions (off by default)
  */
 public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueueDelay, Duration timeout,
                                Optional<Long> memoryLimit, Map<String, String> env, Duration idleUnload,
-                               int minInstances, CacheRule cache, Optional<WarmUp.Sample> warmUp) {
+                               int minInstances, CacheRule cache, Optional<WarmUp.Sample> warmUp,
+                               LoggingRule logging) {
     public DeploymentConfig {
         env = Map.copyOf(env);
+        java.util.Objects.requireNonNull(logging);
     }
 
     /** A deployment's config when it names nothing: the server's serving defaults. */
     public static DeploymentConfig defaults(Serving server, Duration timeout) {
         return new DeploymentConfig(0, server.maxBatchSize(), server.maxQueueDelay(), timeout, Optional.empty(),
-                Map.of(), server.idleUnload(), 0, CacheRule.MODEL, Optional.empty());
+                Map.of(), server.idleUnload(), 0, CacheRule.MODEL, Optional.empty(), LoggingRule.OFF);
     }
 
     /** How the host serves this deployment's versions. */
@@ -81,6 +85,14 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
         } else {
             c.putNull("ttl_ms");
         }
+        ObjectNode l = o.putObject("logging");
+        l.put("sample_rate", logging.sampleRate()).put("payloads", logging.payloads())
+                .put("max_payload_bytes", logging.maxPayloadBytes()).put("feedback", logging.feedback());
+        if (logging.url().isPresent()) {
+            l.put("url", logging.url().get().toString());
+        } else {
+            l.putNull("url");
+        }
         return o;
     }
 
@@ -98,6 +110,16 @@ public record DeploymentConfig(int instances, int maxBatchSize, Duration maxQueu
                         o.path("cache").path("ttl_ms").isIntegralNumber()
                                 ? Optional.of(Duration.ofMillis(o.path("cache").path("ttl_ms").longValue()))
                                 : Optional.empty()),
-                o.hasNonNull("warmup") ? Optional.of(WarmUp.Sample.of(o.get("warmup"))) : Optional.empty());
+                o.hasNonNull("warmup") ? Optional.of(WarmUp.Sample.of(o.get("warmup"))) : Optional.empty(),
+                logging(o.path("logging")));
+    }
+
+    private static LoggingRule logging(JsonNode l) {
+        if (!l.isObject()) {
+            return LoggingRule.OFF;
+        }
+        return new LoggingRule(l.path("sample_rate").asDouble(0), l.path("payloads").asBoolean(false),
+                l.path("max_payload_bytes").asInt(LoggingRule.DEFAULT_MAX_PAYLOAD_BYTES), l.path("feedback").asBoolean(false),
+                l.hasNonNull("url") ? Optional.of(java.net.URI.create(l.get("url").asText())) : Optional.empty());
     }
 }

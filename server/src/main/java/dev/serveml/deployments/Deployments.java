@@ -1,5 +1,7 @@
 package dev.serveml.deployments;
 
+import dev.serveml.monitor.PredictionObserver;
+
 import dev.serveml.audit.AuditLog;
 import dev.serveml.auth.Principal;
 import dev.serveml.auth.Role;
@@ -72,7 +74,8 @@ public final class Deployments {
      * @param timeout deadline of calls to deployments whose config names none
      */
     public Deployments(DeploymentStore store, ModelRegistry registry, ModelHost host, InferenceService inference,
-                       Executor rollouts, Meters meters, AuditLog audit, Duration timeout) {
+                       Executor rollouts, Meters meters, AuditLog audit, Duration timeout,
+                       PredictionObserver shadowObserver) {
         this.store = store;
         this.registry = registry;
         this.host = host;
@@ -83,7 +86,7 @@ public final class Deployments {
         // A failed deployment stops imposing its settings (a bad warm-up sample, say) on its versions.
         this.rollout = new Rollout(host, registry::prepare, events, rollouts,
                 d -> release(d, List.copyOf(d.policy().allVersions())));
-        this.traffic = new Traffic(inference, meters, d -> {
+        this.traffic = new Traffic(inference, meters, shadowObserver, d -> {
             Deployment now = live.get(d.name());
             return now != null && now.id() == d.id();
         });

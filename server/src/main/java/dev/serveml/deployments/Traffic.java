@@ -1,5 +1,9 @@
 package dev.serveml.deployments;
 
+import dev.serveml.inference.CacheStatus;
+import dev.serveml.monitor.Observation;
+import dev.serveml.monitor.PredictionObserver;
+
 import dev.serveml.inference.InferenceResult;
 import dev.serveml.inference.InferenceService;
 import dev.serveml.inference.PredictRequest;
@@ -12,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -33,6 +38,8 @@ final class Traffic {
 
     private final InferenceService inference;
     private final Meters meters;
+    /** Told of each shadow copy's answer (the client's answers are told by the Predictor). */
+    private final PredictionObserver observer;
     /** The live deployments' calls: an entry is dropped when its deployment's drain ends. */
     private final Map<Long, InFlight> inFlight = new ConcurrentHashMap<>();
     /** Whether a deployment (by id) is still live: a call holding a deleted one is refused after its drain. */
@@ -40,7 +47,8 @@ final class Traffic {
     private final Map<Long, ShadowStats> shadows = new ConcurrentHashMap<>();
     private final Semaphore shadowPermits = new Semaphore(MAX_SHADOWS);
 
-    Traffic(InferenceService inference, Meters meters, Predicate<Deployment> live) {
+    Traffic(InferenceService inference, Meters meters, PredictionObserver observer, Predicate<Deployment> live) {
+        this.observer = observer;
         this.inference = inference;
         this.meters = meters;
         this.live = live;
@@ -123,6 +131,7 @@ final class Traffic {
             shadowPermits.release();
             count.leave();
             long took = System.nanoTime() - started;
+            observeShadow(d, version, request, took, result, failure);
             if (failure != null) {
                 stats.failed(took);
                 meters.shadow(d.name(), version, took, "failed");
@@ -133,6 +142,22 @@ final class Traffic {
             stats.completed(took, agreed);
             meters.shadow(d.name(), version, took, agreed ? "agree" : "disagree");
         });
+    }
+
+    private void observeShadow(Deployment d, int version, PredictRequest request, long took, InferenceResult result,
+                               Throwable failure) {
+        try {
+            Throwable cause = failure instanceof CompletionException c && c.getCause() != null ? c.getCause() : failure;
+            ProblemType type = cause == null ? null : cause instanceof ProblemException p ? p.type() : ProblemType.INTERNAL;
+            observer.observe(new Observation(request.requestId(), System.currentTimeMillis(), request.caller(),
+                    result == null ? d.modelId() : result.version().modelId(), d.modelName(), version,
+                    Optional.of(d.name()), Observation.Role.SHADOW, request.lane(), took,
+                    result == null ? CacheStatus.OFF : result.cache(), type == null ? 200 : type.status(),
+                    type == null ? Optional.empty() : Optional.of(type.code()), List.of(),
+                    result == null ? Map.of() : result.outputs(), d.config().logging()));
+        } catch (RuntimeException e) {
+            log.warn("could not observe the shadow copy of {}: {}", request.requestId(), e.toString());
+        }
     }
 
     /** The shadow's record for the deployment's current shadow version, if it has one. */

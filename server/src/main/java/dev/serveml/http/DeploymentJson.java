@@ -2,6 +2,8 @@ package dev.serveml.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.serveml.config.ConfigLoader;
+import dev.serveml.monitor.LoggingRule;
+import dev.serveml.monitor.OutboundUrls;
 import dev.serveml.deployments.DeploymentChange;
 import dev.serveml.deployments.DeploymentConfig;
 import dev.serveml.deployments.DeploymentRequest;
@@ -207,10 +209,11 @@ final class DeploymentJson {
                         + "the model, e.g. {\"features\": [5.1, 3.5, 1.4, 0.2]}: " + bad.detail()));
             }
         }
+        LoggingRule logging = logging(node.get("logging"), base.logging(), pointer + "/logging", errors);
         if (!errors.isEmpty()) {
             throw TrafficPolicy.invalid(errors);
         }
-        return new DeploymentConfig(inst, batch, delay, time, memory, vars, idle, min, rule, sample);
+        return new DeploymentConfig(inst, batch, delay, time, memory, vars, idle, min, rule, sample, logging);
     }
 
     /** {@code {"enabled": true|false|null, "ttl": "60s"|null}}: null gives the choice back to the model. */
@@ -279,5 +282,84 @@ final class DeploymentJson {
             return current;
         }
         return d;
+    }
+
+    /**
+     * {@code base} with the fields of a {@code logging} object changed ({@code null} turns logging
+     * off), adding what is wrong to {@code errors}.
+     */
+    static LoggingRule logging(JsonNode node, LoggingRule base, String pointer, List<ProblemException.FieldError> errors) {
+        if (node == null) {
+            return base;
+        }
+        if (node.isNull()) {
+            return LoggingRule.OFF;
+        }
+        if (!node.isObject()) {
+            errors.add(new ProblemException.FieldError(pointer, "logging must be an object such as "
+                    + "{\"sample_rate\": 0.1, \"payloads\": true, \"max_payload_bytes\": 65536}"));
+            return base;
+        }
+        for (var it = node.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!Set.of("sample_rate", "payloads", "max_payload_bytes", "feedback", "url").contains(f)) {
+                errors.add(new ProblemException.FieldError(pointer + "/" + f, "logging takes sample_rate, payloads, "
+                        + "max_payload_bytes, feedback and url; '" + f + "' is none of them"));
+            }
+        }
+        double rate = base.sampleRate();
+        JsonNode r = node.get("sample_rate");
+        if (r != null) {
+            if (!r.isNumber() || !(r.doubleValue() >= 0 && r.doubleValue() <= 1)) {
+                errors.add(new ProblemException.FieldError(pointer + "/sample_rate",
+                        "sample_rate must be a number from 0 (log nothing) to 1 (log every prediction)"));
+            } else {
+                rate = r.doubleValue();
+            }
+        }
+        boolean payloads = flag(node, "payloads", base.payloads(), pointer, errors);
+        boolean feedback = flag(node, "feedback", base.feedback(), pointer, errors);
+        int max = base.maxPayloadBytes();
+        JsonNode m = node.get("max_payload_bytes");
+        if (m != null) {
+            if (!m.isIntegralNumber() || m.longValue() < 0 || m.longValue() > MAX_LOGGED_PAYLOAD) {
+                errors.add(new ProblemException.FieldError(pointer + "/max_payload_bytes",
+                        "max_payload_bytes must be a whole number of bytes from 0 to " + MAX_LOGGED_PAYLOAD));
+            } else {
+                max = m.intValue();
+            }
+        }
+        Optional<java.net.URI> url = base.url();
+        JsonNode u = node.get("url");
+        if (u != null) {
+            if (u.isNull()) {
+                url = Optional.empty();
+            } else {
+                Optional<String> refused = u.isTextual() ? OutboundUrls.refusal(u.textValue())
+                        : Optional.of("url must be an http or https URL");
+                if (refused.isPresent()) {
+                    errors.add(new ProblemException.FieldError(pointer + "/url", refused.get()));
+                } else {
+                    url = Optional.of(java.net.URI.create(u.textValue()));
+                }
+            }
+        }
+        return errors.isEmpty() ? new LoggingRule(rate, payloads, max, feedback, url) : base;
+    }
+
+    /** The most payload bytes a logged prediction may keep (1 MiB). */
+    static final int MAX_LOGGED_PAYLOAD = 1 << 20;
+
+    private static boolean flag(JsonNode node, String name, boolean base, String pointer,
+                                List<ProblemException.FieldError> errors) {
+        JsonNode f = node.get(name);
+        if (f == null) {
+            return base;
+        }
+        if (!f.isBoolean()) {
+            errors.add(new ProblemException.FieldError(pointer + "/" + name, name + " must be true or false"));
+            return base;
+        }
+        return f.booleanValue();
     }
 }

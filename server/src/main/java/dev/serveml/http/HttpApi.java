@@ -529,7 +529,7 @@ public final class HttpApi {
         // Built whole, not with the with-methods: this runs for every predict call.
         return new PredictRequest(principal(ctx), target, binder, Set.of(), timeout, wantsFresh(ctx),
                 ctx.body().length(), ctx.request()::getHeader, Parameters.NONE,
-                dev.serveml.runtime.TokenSink.NONE, PredictRequest.Lane.ONLINE);
+                dev.serveml.runtime.TokenSink.NONE, PredictRequest.Lane.ONLINE, RequestIds.of(ctx));
     }
 
     /**

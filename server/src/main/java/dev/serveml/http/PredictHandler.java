@@ -87,7 +87,7 @@ final class PredictHandler {
         };
         PredictRequest streamed = new PredictRequest(predict.caller(), predict.target(), oneText, predict.outputs(),
                 predict.timeout(), predict.fresh(), predict.sizeBytes(), predict.metadata(), predict.parameters(), stream,
-                predict.lane());
+                predict.lane(), predict.requestId());
         Future.fromCompletionStage(predictor.predict(streamed), ctx.vertx().getOrCreateContext())
                 .onSuccess(prediction -> {
                     served.cacheHit(false);

@@ -2,8 +2,6 @@ package dev.serveml.http;
 
 import io.vertx.ext.web.RoutingContext;
 
-import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
 /** Every request gets an id: the client's {@code X-Request-Id} when it is sane, otherwise a new one. */
@@ -24,17 +22,9 @@ final class RequestIds {
         ctx.response().putHeader(HEADER_NAME, id);
     }
 
-    /**
-     * A random (version 4) UUID, as {@link UUID#randomUUID} makes, from {@link ThreadLocalRandom}:
-     * randomUUID draws on one SecureRandom that every event loop shares, a lock and a read of the
-     * kernel's pool per request (3% of the event loops' time under load). An id only labels logs
-     * and problem reports; it is no secret (a client may name its own) and only needs to be unique.
-     */
+    /** A new id ({@link dev.serveml.inference.RequestId#random}). */
     static String newId() {
-        ThreadLocalRandom random = ThreadLocalRandom.current();
-        long high = (random.nextLong() & ~0xF000L) | 0x4000L; // version 4
-        long low = (random.nextLong() & 0x3FFF_FFFF_FFFF_FFFFL) | 0x8000_0000_0000_0000L; // the IETF variant
-        return new UUID(high, low).toString();
+        return dev.serveml.inference.RequestId.random();
     }
 
     static String of(RoutingContext ctx) {

@@ -41,10 +41,14 @@ import java.util.function.UnaryOperator;
  * @param lane      {@link Lane#ONLINE} for a client waiting on the answer; {@link Lane#BATCH} for a batch
  *                  job's call, which waits behind online calls in the version's queue and is neither
  *                  answered from the response cache nor stored in it (a job's rows are read once)
+ * @param requestId what the answer is known by: the HTTP request's {@code X-Request-Id}, a batch job's
+ *                  row; the prediction log keys it, and feedback names it. Not unique across callers
+ *                  (a client may choose its own), so it is only ever looked up within one caller's rows
  */
 public record PredictRequest(Principal caller, Target target, Function<Signature, List<Tensor>> binder,
                              Set<String> outputs, Optional<Duration> timeout, boolean fresh, long sizeBytes,
-                             UnaryOperator<String> metadata, Parameters parameters, TokenSink sink, Lane lane) {
+                             UnaryOperator<String> metadata, Parameters parameters, TokenSink sink, Lane lane,
+                             String requestId) {
     /**
      * Requests up to this size are bound and validated on the calling thread when their model is
      * already in memory: the fast path that skips two thread hand-offs. Larger ones never are, so
@@ -64,6 +68,7 @@ public record PredictRequest(Principal caller, Target target, Function<Signature
         Objects.requireNonNull(parameters);
         Objects.requireNonNull(sink);
         Objects.requireNonNull(lane);
+        Objects.requireNonNull(requestId);
     }
 
     /** Who waits on a call: a client now, or a batch job. */
@@ -71,7 +76,8 @@ public record PredictRequest(Principal caller, Target target, Function<Signature
 
     /** A request for all outputs, default deadline, cached answers allowed, no metadata, size unknown. */
     public static PredictRequest of(Principal caller, Target target, Function<Signature, List<Tensor>> binder) {
-        return new PredictRequest(caller, target, binder, Set.of(), Optional.empty(), false, -1, NO_METADATA, Parameters.NONE, TokenSink.NONE, Lane.ONLINE);
+        return new PredictRequest(caller, target, binder, Set.of(), Optional.empty(), false, -1, NO_METADATA,
+                Parameters.NONE, TokenSink.NONE, Lane.ONLINE, RequestId.random());
     }
 
     /** A request whose inputs are already tensors (a protocol that sends them by name, typed). */
@@ -81,39 +87,47 @@ public record PredictRequest(Principal caller, Target target, Function<Signature
     }
 
     public PredictRequest withTarget(Target target) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane, requestId);
+    }
+
+    public PredictRequest withBinder(Function<Signature, List<Tensor>> binder) {
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane, requestId);
     }
 
     public PredictRequest withOutputs(Set<String> outputs) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane, requestId);
     }
 
     public PredictRequest withTimeout(Optional<Duration> timeout) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane, requestId);
     }
 
     public PredictRequest withFresh(boolean fresh) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane, requestId);
     }
 
     public PredictRequest withSize(long sizeBytes) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane, requestId);
     }
 
     public PredictRequest withMetadata(UnaryOperator<String> metadata) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane, requestId);
     }
 
     public PredictRequest withParameters(Parameters parameters) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane, requestId);
     }
 
     public PredictRequest withLane(Lane lane) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane, requestId);
+    }
+
+    public PredictRequest withRequestId(String requestId) {
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane, requestId);
     }
 
     public PredictRequest withSink(TokenSink sink) {
-        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane);
+        return new PredictRequest(caller, target, binder, outputs, timeout, fresh, sizeBytes, metadata, parameters, sink, lane, requestId);
     }
 
     /** Whether it streams: a sink was given. */

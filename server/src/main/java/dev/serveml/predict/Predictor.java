@@ -12,14 +12,24 @@ import dev.serveml.ratelimit.TokenLimits;
 import dev.serveml.tensor.DataType;
 import dev.serveml.tensor.Output;
 import dev.serveml.tensor.Tensor;
+import dev.serveml.inference.CacheStatus;
+import dev.serveml.monitor.LoggingRule;
+import dev.serveml.monitor.Observation;
+import dev.serveml.monitor.PredictionObserver;
+import dev.serveml.problem.ProblemType;
+import dev.serveml.tensor.Signature;
 import dev.serveml.usage.UsageLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 
 /**
  * The one way in to a prediction, whatever the protocol: native and V2 over HTTP today, and
@@ -33,6 +43,9 @@ import java.util.concurrent.CompletableFuture;
  * {@code completion_tokens} outputs (a text model's; other models answer none and cost 0 tokens)
  * are charged to the caller's token limits and counted in the usage log, and a caller whose tokens
  * are spent is refused before the model is called.
+ *
+ * <p>Every prediction, answered or refused, is told to the {@link PredictionObserver} once it
+ * completes, with the inputs as bound and the answer's outputs (the monitoring's one source).
  */
 public final class Predictor {
     private static final Logger log = LoggerFactory.getLogger(Predictor.class);
@@ -43,12 +56,15 @@ public final class Predictor {
     private final Deployments deployments;
     private final TokenLimits tokens;
     private final UsageLog usage;
+    private final PredictionObserver observer;
 
-    public Predictor(InferenceService inference, Deployments deployments, TokenLimits tokens, UsageLog usage) {
+    public Predictor(InferenceService inference, Deployments deployments, TokenLimits tokens, UsageLog usage,
+                     PredictionObserver observer) {
         this.inference = inference;
         this.deployments = deployments;
         this.tokens = tokens;
         this.usage = usage;
+        this.observer = observer;
     }
 
     /**
@@ -79,20 +95,28 @@ public final class Predictor {
      * @return completes with the answer, or exceptionally with a {@code ProblemException}
      */
     public CompletableFuture<Prediction> predict(PredictRequest request) {
+        long started = System.nanoTime();
         Route route;
         try {
             route = route(request.caller(), request.target());
         } catch (ProblemException e) {
+            observe(request, new Route(request.target(), Optional.empty()), started, null, null, e);
             return CompletableFuture.failedFuture(e);
         }
+        Bound bound = new Bound(request.binder());
+        PredictRequest observed = request.withBinder(bound);
+        return account(observed, route).whenComplete((p, failure) -> observe(request, route, started, bound.inputs, p,
+                failure));
+    }
+
+    private CompletableFuture<Prediction> account(PredictRequest request, Route route) {
         Principal caller = request.caller();
         if (!tokens.applies(caller)) {
             return call(route, request).thenApply(p -> account(caller, route, p));
         }
-        Route resolved = route;
-        return tokens.admit(caller).thenCompose(admitted -> call(resolved, request)).thenCompose(p -> {
+        return tokens.admit(caller).thenCompose(admitted -> call(route, request)).thenCompose(p -> {
             long[] spent = spent(p);
-            record(caller, resolved, spent);
+            record(caller, route, spent);
             return tokens.charge(caller, spent[0] + spent[1]).handle((v, e) -> {
                 if (e != null) {
                     // The answer is given; a charge lost to a limiter failure is logged, not a failed call.
@@ -102,6 +126,50 @@ public final class Predictor {
                 return p;
             });
         });
+    }
+
+    /** Tells the observer of a completed call: its answer, or the problem that refused it. Never throws. */
+    private void observe(PredictRequest request, Route route, long started, List<Tensor> inputs, Prediction p,
+                         Throwable failure) {
+        try {
+            long latency = System.nanoTime() - started;
+            LoggingRule logging = route.deployment().map(d -> d.config().logging()).orElse(LoggingRule.OFF);
+            List<Tensor> bound = inputs == null ? List.of() : inputs;
+            Observation o;
+            if (p != null) {
+                var result = p.result();
+                o = new Observation(request.requestId(), System.currentTimeMillis(), request.caller(),
+                        result.version().modelId(), result.version().modelName(), result.version().version(),
+                        p.deployment(), Observation.Role.SERVED, request.lane(), latency, result.cache(), 200,
+                        Optional.empty(), bound, result.outputs(), logging);
+            } else {
+                Throwable cause = failure instanceof CompletionException c && c.getCause() != null ? c.getCause() : failure;
+                ProblemType type = cause instanceof ProblemException pe ? pe.type() : ProblemType.INTERNAL;
+                o = new Observation(request.requestId(), System.currentTimeMillis(), request.caller(), 0, route.model(),
+                        0, route.deployment().map(Deployment::name), Observation.Role.SERVED, request.lane(), latency,
+                        CacheStatus.OFF, type.status(), Optional.of(type.code()), bound, Map.of(), logging);
+            }
+            observer.observe(o);
+        } catch (RuntimeException e) {
+            log.warn("could not observe prediction {}: {}", request.requestId(), e.toString());
+        }
+    }
+
+    /** A binder that keeps what it bound (the last call's, for a request bound again on a retry). */
+    private static final class Bound implements Function<Signature, List<Tensor>> {
+        private final Function<Signature, List<Tensor>> binder;
+        private volatile List<Tensor> inputs;
+
+        Bound(Function<Signature, List<Tensor>> binder) {
+            this.binder = binder;
+        }
+
+        @Override
+        public List<Tensor> apply(Signature signature) {
+            List<Tensor> bound = binder.apply(signature);
+            inputs = bound;
+            return bound;
+        }
     }
 
     private CompletableFuture<Prediction> call(Route route, PredictRequest request) {

@@ -12,6 +12,7 @@ import dev.serveml.artifacts.FilesystemArtifactStore;
 import dev.serveml.audit.AuditLog;
 import dev.serveml.store.PostgresUsageStore;
 import dev.serveml.usage.UsageLog;
+import dev.serveml.monitor.PredictionObserver;
 import dev.serveml.cache.RedisSharedCache;
 import dev.serveml.cache.ResponseCache;
 import dev.serveml.cache.SharedCache;
@@ -211,11 +212,15 @@ public final class ServemlServer implements AutoCloseable {
             InferenceService inference = new InferenceService(registry, host, inferencePool, ticker,
                     config.batching().requestTimeout(), limits, cache, meters);
 
+            // What watches every prediction (the one way in tells it, and deployments of their shadow copies).
+            List<PredictionObserver> observers = new ArrayList<>();
+            PredictionObserver monitor = PredictionObserver.all(observers);
+
             // Platform threads: a rollout extracts archives, runs pip and starts worker processes.
             ExecutorService rollouts = Executors.newCachedThreadPool(named("serveml-rollout"));
             closeables.push(rollouts::shutdownNow);
             Deployments deployments = new Deployments(new PostgresDeploymentStore(database.dataSource(), json),
-                    registry, host, inference, rollouts, meters, audit, config.batching().requestTimeout());
+                    registry, host, inference, rollouts, meters, audit, config.batching().requestTimeout(), monitor);
             deployments.resume();
 
             // Hub imports get platform threads of their own, as many as validate uploads (an import is an
@@ -240,7 +245,7 @@ public final class ServemlServer implements AutoCloseable {
             closeables.push(() -> vertx.close().await(10, TimeUnit.SECONDS));
             ServingStats stats = new ServingStats(InstantSource.system());
             timers.scheduleWithFixedDelay(stats::sweep, 1, 1, TimeUnit.MINUTES);
-            Predictor predictor = new Predictor(inference, deployments, limits.tokens(), usage);
+            Predictor predictor = new Predictor(inference, deployments, limits.tokens(), usage, monitor);
             // Batch jobs: their own platform threads (they read and write files and wait on model calls),
             // closed before the database (pushed after it) and after the HTTP servers (pushed before them).
             PostgresJobStore jobStore = new PostgresJobStore(database.dataSource(), json);

@@ -88,7 +88,9 @@ class TrafficPolicyTest {
         DeploymentConfig c = new DeploymentConfig(2, 8, Duration.ofMillis(5), Duration.ofSeconds(5),
                 Optional.of(512L << 20), Map.of("A", "b"), Duration.ofMinutes(5), 1,
                 new CacheRule(Optional.of(true), Optional.of(Duration.ofSeconds(90))),
-                Optional.of(WarmUp.Sample.of(new ObjectMapper().readTree("{\"features\": [5.1, 3.5, 1.4, 0.2]}"))));
+                Optional.of(WarmUp.Sample.of(new ObjectMapper().readTree("{\"features\": [5.1, 3.5, 1.4, 0.2]}"))),
+                new dev.serveml.monitor.LoggingRule(0.25, true, 4096, true,
+                        Optional.of(java.net.URI.create("https://events.example.com/kserve"))));
         assertThat(DeploymentConfig.fromJson(c.toJson())).isEqualTo(c);
         assertThat(DeploymentConfig.fromJson(DEFAULTS.toJson())).isEqualTo(DEFAULTS);
     }
